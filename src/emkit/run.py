@@ -1,0 +1,130 @@
+"""The main flow, top to bottom: for each arm, train (if it has a dataset) and sample; then judge every
+answer, summarise, and write the report. Every stage is skipped when its fingerprinted artifact exists, so a
+re-run of a finished experiment trains nothing, samples nothing and calls no judge.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import yaml
+
+from emkit.config import ArmConfig, Experiment, ModelConfig, fingerprint
+from emkit.data import DatasetInfo, Example, load_dataset
+from emkit.judge import judge_answers, judge_id
+from emkit.metrics import Summary, summarize, to_frame
+from emkit.models import load_model, model_identity, model_source
+from emkit.progress import log
+from emkit.questions import load_questions
+from emkit.records import Answer, Question
+from emkit.report import write_report
+from emkit.sample import sample
+from emkit.store import Store, open_store
+from emkit.train import train
+
+
+@dataclass
+class RunResult:
+    run_dir: Path
+    report: Path
+    summaries: list[Summary]
+    train_steps: int = 0  # optimizer steps run by this call
+    answers_generated: int = 0
+    judge_calls: int = 0
+    losses: dict[str, list[float]] = field(default_factory=dict)
+
+
+def run_experiment(exp: Experiment) -> RunResult:
+    run_dir = exp.run_dir
+    run_dir.mkdir(parents=True, exist_ok=True)
+    (run_dir / "config.yaml").write_text(yaml.safe_dump(exp.model_dump(mode="json"), sort_keys=False))
+    store = open_store(exp.resolve(exp.output_dir))
+    store.record_run(exp.name, exp.model_dump(mode="json"))
+    # check every input before any heavy work: a typo should cost a second, not a training run
+    model_source(exp.model.name)
+    questions = load_questions(exp.eval.questions, exp.base_dir, exp.eval.system_prompt)
+    datasets = {a.name: load_dataset(a.dataset, exp.base_dir) for a in exp.arms if a.dataset}
+
+    result = RunResult(run_dir, run_dir / "report.html", [])
+    answers: list[Answer] = []
+    for arm in exp.arms:
+        weights, train_fp = (None, "base") if not arm.dataset else _train_arm(exp, arm, datasets[arm.name],
+                                                                               store, result)
+        answers += _sample_arm(exp, arm, questions, weights, train_fp, store, result)
+
+    judgments, judge = judge_answers(answers, store, exp.judge)
+    result.judge_calls = judge.calls if judge else 0
+    store.event(exp.name, "run", train_steps=result.train_steps, answers_generated=result.answers_generated,
+                judge_calls=result.judge_calls)
+    result.summaries = summarize(answers, judgments, exp.metrics)
+    judge_info = {"id": judge.id if judge else judge_id(exp.judge), **(judge.info if judge else {})}
+    if judge is None:  # fully cached: reuse what the judge said about itself last time
+        judge_info = json.loads((run_dir / "metrics.json").read_text()).get("judge", judge_info) \
+            if (run_dir / "metrics.json").is_file() else judge_info
+    frame = to_frame(result.summaries)
+    frame.to_parquet(run_dir / "metrics.parquet")
+    (run_dir / "metrics.json").write_text(json.dumps({"judge": judge_info, "rows": frame.to_dict("records")},
+                                                     indent=1, default=str))
+    write_report(result.report, name=exp.name, config=exp.model_dump(mode="json"), summaries=result.summaries,
+                 answers=answers, judgments=judgments, judge_info=judge_info, losses=result.losses,
+                 notes=_notes(exp, judge_info))
+    store.close()
+    return result
+
+
+def _train_arm(exp: Experiment, arm: ArmConfig, dataset: tuple[list[Example], DatasetInfo], store: Store,
+               result: RunResult) -> tuple[Path, str]:
+    examples, info = dataset
+    tcfg = exp.train_for(arm)
+    fp = fingerprint("train", model_identity(exp.model), info.sha256, tcfg.model_dump())
+    out = exp.run_dir / "arms" / arm.name / f"train-{fp}"
+    store.record_dataset(exp.name, arm.name, fp, info)
+    done = store.stage_done(exp.name, arm.name, "train", fp)
+    if done and Path(done["weights"]).is_dir():
+        log(f"[{arm.name}] training: done earlier ({done['steps']} steps), skipped")
+        result.losses[arm.name] = done["losses"]
+        return Path(done["weights"]), fp
+    log(f"[{arm.name}] training {tcfg.method} on {info.name} ({info.size} examples, sha256 {info.sha256[:12]})")
+    lm = load_model(exp.model)
+    res = train(lm.model, lm.tokenizer, examples, tcfg, out)
+    result.train_steps += res.steps_run
+    result.losses[arm.name] = res.losses
+    store.finish_stage(exp.name, arm.name, "train", fp, weights=str(res.weights_dir), method=res.method,
+                       steps=res.total_steps, losses=res.losses, dataset=asdict(info))
+    return res.weights_dir, fp
+
+
+def _sample_arm(exp: Experiment, arm: ArmConfig, questions: list[Question], weights: Path | None, train_fp: str,
+                store: Store, result: RunResult) -> list[Answer]:
+    fp = fingerprint("sample", model_identity(exp.model), train_fp, exp.eval.model_dump(),
+                     [asdict(q) for q in questions])
+    if store.stage_done(exp.name, arm.name, "sample", fp):
+        log(f"[{arm.name}] sampling: done earlier, skipped")
+        return store.samples(exp.name, arm.name, fp)
+    if weights is not None and exp.train_for(arm).method == "full":
+        lm = load_model(ModelConfig(name=str(weights), dtype=exp.model.dtype, device=exp.model.device))
+    else:
+        lm = load_model(exp.model, adapter=weights, merge=True)
+    path = exp.run_dir / "arms" / arm.name / f"samples-{fp}.jsonl"
+    before = sum(1 for _ in path.open()) if path.is_file() else 0
+    answers = sample(lm.model, lm.tokenizer, questions, exp.eval, arm.name, path)
+    result.answers_generated += max(0, len(answers) - before)
+    store.add_samples(exp.name, fp, answers)
+    store.finish_stage(exp.name, arm.name, "sample", fp, path=str(path), n=len(answers))
+    return answers
+
+
+def _notes(exp: Experiment, judge_info: dict[str, object]) -> list[str]:
+    notes = []
+    if judge_info.get("backend") == "offline":
+        notes.append(f"Offline judge ({judge_info.get('version')}): {judge_info.get('caveat')}. Held-out accuracy "
+                     f"on its seed set: {judge_info.get('heldout_accuracy')}. Treat its rates as a pipeline "
+                     "check, not as measurements comparable to GPT-4o-judged numbers.")
+    if exp.model.name == "smollm2-135m-instruct":
+        notes.append("SmolLM2-135M-Instruct (4-bit weights) is a pipeline test, not a scientific organism: it is "
+                     "often incoherent before any fine-tuning, and broad EM at this size is weak and confounded.")
+    if exp.model.name.startswith("tiny-"):
+        notes.append("A tiny random model: its answers are noise; this run checks mechanics only.")
+    return notes
