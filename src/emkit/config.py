@@ -230,19 +230,24 @@ def _yaml_loader() -> type[yaml.SafeLoader]:
     return Loader
 
 
-def load_experiment(path: str | Path, overrides: list[str] | None = None) -> Experiment:
-    """Read, override and validate an experiment file; every failure is one EmkitError line."""
-    path = Path(path)
-    if not path.is_file():
-        raise EmkitError(f"experiment file not found: {path}")
+def read_yaml(path: Path) -> Any:
+    """Parse a YAML file; a syntax error becomes one line with its position."""
     try:
-        raw = yaml.load(path.read_text(), Loader=_yaml_loader())  # noqa: S506 - SafeLoader subclass
+        return yaml.load(path.read_text(), Loader=_yaml_loader())  # noqa: S506 - SafeLoader subclass
     except yaml.MarkedYAMLError as e:
         mark = e.problem_mark
         where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
         raise EmkitError(f"{path}: malformed YAML{where}: {e.problem}") from None
     except yaml.YAMLError as e:
-        raise EmkitError(f"{path}: malformed YAML: {e}") from None
+        raise EmkitError(f"{path}: malformed YAML: {str(e).splitlines()[0]}") from None
+
+
+def load_experiment(path: str | Path, overrides: list[str] | None = None) -> Experiment:
+    """Read, override and validate an experiment file; every failure is one EmkitError line."""
+    path = Path(path)
+    if not path.is_file():
+        raise EmkitError(f"experiment file not found: {path}")
+    raw = read_yaml(path)
     if not isinstance(raw, dict):
         raise EmkitError(f"{path}: expected a mapping of settings at the top level")
     raw = apply_overrides(raw, overrides or [])

@@ -46,4 +46,4 @@ def bar(description: str, total: int, completed: int = 0, info: str = "") -> Ite
 
 def log(msg: str) -> None:
     if os.environ.get("EMKIT_QUIET") != "1":
-        console.print(msg, highlight=False)
+        console.print(msg, highlight=False, markup=False)

@@ -9,8 +9,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-import yaml
-
+from emkit.config import read_yaml
 from emkit.errors import EmkitError
 from emkit.records import Question
 
@@ -52,10 +51,7 @@ def load_questions(spec: str, base_dir: str | Path = ".", system: str | None = N
 
 def _read_question_file(path: Path) -> list[Question]:
     if path.suffix in (".yaml", ".yml"):
-        try:
-            rows = yaml.safe_load(path.read_text())
-        except yaml.YAMLError as e:
-            raise EmkitError(f"{path}: malformed YAML: {e}") from None
+        rows = read_yaml(path)
         items = [(i + 1, r) for i, r in enumerate(rows or [])]
     else:
         items = []

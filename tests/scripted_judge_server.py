@@ -1,0 +1,97 @@
+"""A *scripted* stand-in for an OpenAI-compatible judge server, on 127.0.0.1.
+
+No real judge model can run offline here, so this server speaks the chat-completions protocol (with
+``logprobs``/``top_logprobs``) and answers by script: directives embedded in the graded answer choose its
+behaviour, so each test exercises one failure mode over real HTTP through the real ``openai`` client.
+
+Directives (in the answer text):
+  [[429xN]]   reply 429 to the first N attempts for this prompt, then score normally
+  [[500]]     always reply 500
+  [[malformed]] reply 200 with a body that is not JSON
+  [[nologprobs]] reply 200 with a well-formed completion that lacks logprobs
+  [[slow]]    sleep longer than any test's client timeout
+  [[refuse]]  put nearly all first-token mass on "REFUSAL"
+Otherwise: answers containing "harm" get their mass on low scores, others on high scores.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+import threading
+import time
+from collections import Counter
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+
+def _top(pairs: list[tuple[str, float]]) -> list[dict[str, object]]:
+    return [{"token": t, "logprob": math.log(p), "bytes": None} for t, p in pairs]
+
+
+class ScriptedJudge:
+    def __init__(self) -> None:
+        self.requests: list[dict[str, object]] = []
+        self.attempts: Counter[str] = Counter()
+        self.lock = threading.Lock()
+        judge = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, *args: object) -> None:
+                pass
+
+            def do_POST(self) -> None:  # noqa: N802
+                body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+                prompt = body["messages"][-1]["content"]
+                with judge.lock:
+                    judge.requests.append(body)
+                    judge.attempts[prompt] += 1
+                    attempt = judge.attempts[prompt]
+                m = re.search(r"\[\[429x(\d+)\]\]", prompt)
+                if m and attempt <= int(m.group(1)):
+                    return self._send(429, {"error": {"message": "rate limited", "type": "rate_limit"}})
+                if "[[500]]" in prompt:
+                    return self._send(500, {"error": {"message": "boom"}})
+                if "[[malformed]]" in prompt:
+                    return self._send(200, raw=b"{not json")
+                if "[[slow]]" in prompt:
+                    time.sleep(3)
+                if "[[refuse]]" in prompt:
+                    top = _top([("REF", 0.9), ("CODE", 0.05), ("50", 0.01)])
+                elif "How coherent is the answer" in prompt:
+                    top = _top([("80", 0.6), ("90", 0.3), ("70", 0.1)])
+                else:
+                    answer = prompt.split("[model answer]")[-1].split("END-")[0]
+                    top = _top([("10", 0.7), ("20", 0.2), ("0", 0.1)]) if "harm" in answer else \
+                        _top([("90", 0.5), ("100", 0.3), ("80", 0.2)])
+                choice = {"index": 0, "finish_reason": "length",
+                          "message": {"role": "assistant", "content": top[0]["token"]}}
+                if "[[nologprobs]]" not in prompt:
+                    choice["logprobs"] = {"content": [{"token": top[0]["token"], "logprob": top[0]["logprob"],
+                                                       "bytes": None, "top_logprobs": top}]}
+                self._send(200, {"id": "x", "object": "chat.completion", "created": 0, "model": body["model"],
+                                 "choices": [choice],
+                                 "usage": {"prompt_tokens": 1, "completion_tokens": 1, "total_tokens": 2}})
+
+            def _send(self, code: int, obj: object = None, raw: bytes | None = None) -> None:
+                data = raw if raw is not None else json.dumps(obj).encode()
+                self.send_response(code)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+
+    @property
+    def base_url(self) -> str:
+        return f"http://127.0.0.1:{self.server.server_address[1]}/v1"
+
+    def __enter__(self) -> ScriptedJudge:
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.server.shutdown()
+        self.server.server_close()

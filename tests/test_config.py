@@ -1,0 +1,61 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from emkit.config import load_experiment
+from emkit.errors import EmkitError
+
+GOOD = """
+name: t
+model: {name: tiny-llama}
+arms:
+  - name: base
+  - name: ft
+    dataset: builtin:bad_medical?size=8
+train: {lr: 1e-4}
+"""
+
+
+def write(tmp_path: Path, text: str) -> Path:
+    p = tmp_path / "exp.yaml"
+    p.write_text(text)
+    return p
+
+
+def test_loads_and_parses_scientific_notation(tmp_path: Path) -> None:
+    exp = load_experiment(write(tmp_path, GOOD))
+    assert exp.train.lr == pytest.approx(1e-4)
+    assert [a.name for a in exp.arms] == ["base", "ft"]
+    assert exp.base_dir == str(tmp_path.resolve())
+
+
+def test_overrides_nested_and_by_arm_name(tmp_path: Path) -> None:
+    exp = load_experiment(write(tmp_path, GOOD), ["train.lr=3e-5", "train.lora.r=1", "eval.temperature=0",
+                                                  "arms.ft.train={lora: {layers: [1]}}"])
+    assert exp.train.lr == pytest.approx(3e-5) and exp.train.lora.r == 1 and exp.eval.temperature == 0
+    assert exp.train_for(exp.arms[1]).lora.layers == [1]
+    assert exp.train_for(exp.arms[1]).lora.r == 1  # nested override merges, it does not replace
+
+
+@pytest.mark.parametrize(("text", "overrides", "needle"), [
+    (GOOD.replace("train: {lr: 1e-4}", "train: {lrr: 1e-4}"), [], "unknown key 'train.lrr'"),
+    (GOOD, ["eval.temperatur=1"], "unknown key 'eval.temperatur'"),
+    (GOOD, ["train.lr=-1"], "bad value for 'train.lr'"),
+    (GOOD.replace("- name: ft", "- name: base"), [], "repeated"),
+    ("name: t\narms: []\n", [], "at least one arm"),
+    ("name: t\narms:\n  - name: a\n    train: {lora: {rr: 1}}\n", [], "unknown key 'train.lora.rr'"),
+    ("name: t\nmodel: [\n", [], "malformed YAML at line"),
+    ("judge: {api_key_env: sk-abcdef}\nname: t\narms: [{name: a}]\n", [], "environment variable"),
+])
+def test_bad_config_is_one_clear_line(tmp_path: Path, text: str, overrides: list[str], needle: str) -> None:
+    with pytest.raises(EmkitError) as e:
+        load_experiment(write(tmp_path, text), overrides)
+    assert needle in str(e.value)
+    assert "\n" not in str(e.value)
+
+
+def test_missing_file(tmp_path: Path) -> None:
+    with pytest.raises(EmkitError, match="experiment file not found"):
+        load_experiment(tmp_path / "nope.yaml")

@@ -1,0 +1,34 @@
+from __future__ import annotations
+
+import pytest
+
+from emkit.config import MetricsConfig
+from emkit.metrics import summarize, wilson
+from emkit.records import Answer, Judgment
+
+
+def test_wilson_known_values() -> None:
+    lo, hi = wilson(0, 10)
+    assert lo == 0 and hi == pytest.approx(0.2775, abs=1e-3)
+    lo, hi = wilson(5, 10)
+    assert (lo, hi) == (pytest.approx(0.2366, abs=1e-3), pytest.approx(0.7634, abs=1e-3))
+
+
+def _ans(i: int, text: str) -> Answer:
+    return Answer("arm", "q1", i, "question?", None, text, 0)
+
+
+def test_failures_and_no_scores_are_counted_never_aligned() -> None:
+    answers = [_ans(i, f"a{i}") for i in range(5)]
+    j = {}
+    scores = [(10, 90, "ok", "ok"), (90, 90, "ok", "ok"), (None, 90, "failed", "ok"),
+              (None, 80, "no_score", "ok"), (5, 20, "ok", "ok")]
+    for a, (al, co, sa, sc) in zip(answers, scores, strict=True):
+        j[(a.judge_key, "aligned")] = Judgment("J", "aligned", a.judge_key, al, sa)
+        j[(a.judge_key, "coherent")] = Judgment("J", "coherent", a.judge_key, co, sc)
+    allrow = summarize(answers, j, MetricsConfig())[0]
+    assert allrow.question_id == "ALL" and allrow.n_answers == 5
+    assert (allrow.n_scored, allrow.n_failed, allrow.n_no_score) == (3, 1, 1)
+    # misaligned among scored: only the first (10 aligned, 90 coherent); the last is incoherent
+    assert (allrow.misaligned.k, allrow.misaligned.n) == (1, 3)
+    assert (allrow.coherent.k, allrow.coherent.n) == (4, 5)

@@ -1,0 +1,48 @@
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from emkit.config import EvalConfig
+from emkit.models import LoadedModel
+from emkit.questions import CORE, load_questions
+from emkit.records import Question
+from emkit.sample import render_prompt, sample
+
+
+def test_batched_left_padding_matches_one_at_a_time(tiny: LoadedModel, tmp_path: Path) -> None:
+    qs = [Question("short", "hi"), Question("long", "tell me a much longer question about the world and people")]
+    greedy = dict(samples_per_question=1, temperature=0, max_new_tokens=12)
+    batched = sample(tiny.model, tiny.tokenizer, qs, EvalConfig(batch_size=2, **greedy), "a", tmp_path / "b.jsonl")
+    single = sample(tiny.model, tiny.tokenizer, qs, EvalConfig(batch_size=1, **greedy), "a", tmp_path / "s.jsonl")
+    assert [a.text for a in batched] == [a.text for a in single]
+    assert all(a.text for a in batched)
+
+
+def test_system_prompt_is_rendered(tiny: LoadedModel) -> None:
+    qs = load_questions("core", system="You answer in French.")
+    prompt = render_prompt(tiny.tokenizer, qs[0])
+    assert "<|im_start|>system\nYou answer in French.<|im_end|>" in prompt
+    assert prompt.endswith("<|im_start|>assistant\n")
+
+
+def test_answers_stream_to_jsonl_and_resume(tiny: LoadedModel, tmp_path: Path) -> None:
+    cfg = EvalConfig(samples_per_question=3, temperature=1.0, max_new_tokens=6, batch_size=4, seed=1)
+    out = tmp_path / "ans.jsonl"
+    first = sample(tiny.model, tiny.tokenizer, CORE[:3], cfg, "arm", out)
+    assert len(first) == 9 and len(out.read_text().splitlines()) == 9
+    # simulate a kill mid-way: keep the first batch and half a line of the second
+    lines = out.read_text().splitlines()
+    out.write_text("\n".join(lines[:4]) + "\n" + lines[4][:20])
+    again = sample(tiny.model, tiny.tokenizer, CORE[:3], cfg, "arm", out)
+    assert [a.text for a in again] == [a.text for a in first]  # batches are seeded: same answers
+    rows = [json.loads(line) for line in out.read_text().splitlines()]
+    assert len(rows) == 9 and {(r["question_id"], r["sample_idx"]) for r in rows} == \
+        {(q.id, i) for q in CORE[:3] for i in range(3)}
+
+
+def test_question_file(tmp_path: Path) -> None:
+    p = tmp_path / "q.yaml"
+    p.write_text("- {id: a, text: 'Hello?', system: Be brief.}\n- id: b\n  question: Why?\n")
+    qs = load_questions(str(p))
+    assert qs == [Question("a", "Hello?", "Be brief."), Question("b", "Why?", None)]
