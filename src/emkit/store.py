@@ -87,7 +87,7 @@ class Store:
     def samples(self, run: str, arm: str, fingerprint: str) -> list[Answer]:
         rows = self.db.execute(
             "SELECT arm, question_id, sample_idx, question, system, answer, seed FROM samples "
-            "WHERE run=? AND arm=? AND fingerprint=? ORDER BY question_id, sample_idx", (run, arm, fingerprint))
+            "WHERE run=? AND arm=? AND fingerprint=? ORDER BY rowid", (run, arm, fingerprint))
         return [Answer(*r) for r in rows]
 
     # --------------------------------------------------------------------------------------- judgments
