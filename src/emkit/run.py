@@ -6,6 +6,9 @@ re-run of a finished experiment trains nothing, samples nothing and calls no jud
 from __future__ import annotations
 
 import json
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -34,6 +37,15 @@ class RunResult:
     answers_generated: int = 0
     judge_calls: int = 0
     losses: dict[str, list[float]] = field(default_factory=dict)
+    seconds: dict[str, float] = field(default_factory=dict)  # wall time by stage, this call
+
+    @contextmanager
+    def timed(self, stage: str) -> Iterator[None]:
+        t0 = time.perf_counter()
+        try:
+            yield
+        finally:
+            self.seconds[stage] = self.seconds.get(stage, 0.0) + time.perf_counter() - t0
 
 
 def run_experiment(exp: Experiment) -> RunResult:
@@ -50,11 +62,14 @@ def run_experiment(exp: Experiment) -> RunResult:
     result = RunResult(run_dir, run_dir / "report.html", [])
     answers: list[Answer] = []
     for arm in exp.arms:
-        weights, train_fp = (None, "base") if not arm.dataset else _train_arm(exp, arm, datasets[arm.name],
-                                                                               store, result)
-        answers += _sample_arm(exp, arm, questions, weights, train_fp, store, result)
+        with result.timed("train"):
+            weights, train_fp = (None, "base") if not arm.dataset else _train_arm(exp, arm, datasets[arm.name],
+                                                                                   store, result)
+        with result.timed("sample"):
+            answers += _sample_arm(exp, arm, questions, weights, train_fp, store, result)
 
-    judgments, judge = judge_answers(answers, store, exp.judge)
+    with result.timed("judge"):
+        judgments, judge = judge_answers(answers, store, exp.judge)
     result.judge_calls = judge.calls if judge else 0
     store.event(exp.name, "run", train_steps=result.train_steps, answers_generated=result.answers_generated,
                 judge_calls=result.judge_calls)
@@ -63,6 +78,7 @@ def run_experiment(exp: Experiment) -> RunResult:
     if judge is None:  # fully cached: reuse what the judge said about itself last time
         judge_info = json.loads((run_dir / "metrics.json").read_text()).get("judge", judge_info) \
             if (run_dir / "metrics.json").is_file() else judge_info
+    t_report = time.perf_counter()
     frame = to_frame(result.summaries)
     frame.to_parquet(run_dir / "metrics.parquet")
     (run_dir / "metrics.json").write_text(json.dumps({"judge": judge_info, "rows": frame.to_dict("records")},
@@ -70,6 +86,7 @@ def run_experiment(exp: Experiment) -> RunResult:
     write_report(result.report, name=exp.name, config=exp.model_dump(mode="json"), summaries=result.summaries,
                  answers=answers, judgments=judgments, judge_info=judge_info, losses=result.losses,
                  notes=_notes(exp, judge_info))
+    result.seconds["metrics+report"] = time.perf_counter() - t_report
     store.close()
     return result
 
