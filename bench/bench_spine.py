@@ -1,0 +1,81 @@
+"""Spine benchmark: demo wall time by stage; batched vs one-prompt-at-a-time sampling; LoRA training tokens/s.
+
+Everything is measured in this one run, side by side, on this machine. Not a test: nothing here asserts.
+
+    python bench/bench_spine.py [--skip-demo] [--samples 2] [--max-new-tokens 48]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import tempfile
+import time
+from pathlib import Path
+
+os.environ.setdefault("EMKIT_QUIET", "1")
+
+from emkit.config import EvalConfig, LoraConfig, ModelConfig, TrainConfig, load_experiment  # noqa: E402
+from emkit.data import build  # noqa: E402
+from emkit.models import load_model  # noqa: E402
+from emkit.questions import CORE  # noqa: E402
+from emkit.run import run_experiment  # noqa: E402
+from emkit.sample import sample  # noqa: E402
+from emkit.train import tokenize_example, train  # noqa: E402
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def bench_sampling(samples: int, max_new_tokens: int) -> None:
+    lm = load_model(ModelConfig(name="smollm2-135m-instruct"))
+    rates = {}
+    for bs in (1, 16):
+        cfg = EvalConfig(samples_per_question=samples, max_new_tokens=max_new_tokens, temperature=0.7, top_p=0.9,
+                         batch_size=bs)
+        with tempfile.TemporaryDirectory() as d:
+            t0 = time.perf_counter()
+            answers = sample(lm.model, lm.tokenizer, CORE, cfg, "bench", Path(d) / "a.jsonl")
+            dt = time.perf_counter() - t0
+        rates[bs] = len(answers) / dt
+        print(f"sampling batch_size={bs:>2}: {len(answers)} answers in {dt:6.1f} s = {rates[bs]:.2f} answers/s")
+    print(f"batched / one-at-a-time: {rates[16] / rates[1]:.1f}x  (goal >= 6x)")
+
+
+def bench_training(steps: int = 6) -> None:
+    lm = load_model(ModelConfig(name="smollm2-135m-instruct"))
+    data = build("bad_medical", 8 * steps, seed=0)
+    cfg = TrainConfig(max_steps=steps, batch_size=8, max_length=192, lr=1e-3, checkpoint_every=steps,
+                      lora=LoraConfig(r=8, alpha=16, target_modules=["q_proj", "v_proj", "down_proj"]))
+    tokens = sum(len(tokenize_example(lm.tokenizer, ex["messages"], cfg.max_length)[0]) for ex in data)
+    with tempfile.TemporaryDirectory() as d:
+        t0 = time.perf_counter()
+        train(lm.model, lm.tokenizer, data, cfg, d)
+        dt = time.perf_counter() - t0
+    print(f"LoRA training (demo settings): {tokens} tokens in {dt:.1f} s = {tokens / dt:.0f} tokens/s")
+
+
+def bench_demo() -> None:
+    with tempfile.TemporaryDirectory() as d:
+        exp = load_experiment(ROOT / "examples" / "demo.yaml", [f"output_dir={d}"])
+        t0 = time.perf_counter()
+        res = run_experiment(exp)
+        total = time.perf_counter() - t0
+    print(f"demo end to end: {total:.0f} s")
+    for stage, s in res.seconds.items():
+        print(f"  {stage:>15}: {s:6.1f} s  ({100 * s / total:4.1f}%)")
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--skip-demo", action="store_true")
+    ap.add_argument("--samples", type=int, default=2)
+    ap.add_argument("--max-new-tokens", type=int, default=48)
+    args = ap.parse_args()
+    bench_sampling(args.samples, args.max_new_tokens)
+    bench_training()
+    if not args.skip_demo:
+        bench_demo()
+
+
+if __name__ == "__main__":
+    main()
