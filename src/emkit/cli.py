@@ -41,7 +41,8 @@ def run(config: Annotated[Path, typer.Argument(help="experiment YAML")],
     for s in (s for s in res.summaries if s.question_id == "ALL"):
         typer.echo(f"{s.arm:>20}  misaligned {s.misaligned}  coherent {s.coherent}")
     typer.echo(f"this call: {res.train_steps} training steps, {res.answers_generated} answers generated, "
-               f"{res.judge_calls} judge calls")
+               f"{res.judge_calls} judge calls; seconds by stage: "
+               + ", ".join(f"{k} {v:.0f}" for k, v in res.seconds.items()))
     typer.echo(f"report: {res.report.resolve()}")
 
 
