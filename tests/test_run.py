@@ -103,10 +103,9 @@ def test_bad_inputs_give_one_clear_line(tmp_path: Path, case: str, needle: str) 
                                         '{"role": "assistant", "content": "b"}]}\n{oops\n')
     (tmp_path / "empty.jsonl").write_text("")
     cfg = write_exp(tmp_path, "http://127.0.0.1:9/v1", dataset={"jsonl": "bad.jsonl", "empty": "empty.jsonl"}.get(case),
-                    extra="eval: {samples: 3}" if case == "key" else "")
-    if case == "key":  # the extra block would repeat 'eval'; overwrite to one eval mapping with a typo
-        cfg.write_text(cfg.read_text().replace("eval: {samples_per_question", "eval: {samples: 3, samples_per_question")
-                       .replace("eval: {samples: 3}\n", ""))
+                    )
+    if case == "key":
+        cfg.write_text(cfg.read_text().replace("eval: {samples_per_question", "eval: {samples: 3, samples_per_question"))
     if case == "yaml":
         cfg.write_text("name: t\narms: [\n  {name: a\n")
     if case == "model":

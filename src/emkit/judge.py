@@ -125,7 +125,7 @@ class ApiJudge(Judge):
     def __init__(self, cfg: JudgeConfig):
         super().__init__()
         self.cfg = cfg
-        self.id = f"api:{cfg.model}:{prompts_version()}"
+        self.id = judge_id(cfg)
         key = os.environ.get(cfg.api_key_env)
         if not key:
             if cfg.base_url is None:
@@ -288,10 +288,7 @@ class OfflineJudge(Judge):
 
     def __init__(self) -> None:
         super().__init__()
-        from emkit.builtin_data import judge_seed
-
-        digest = hashlib.sha256(Path(judge_seed.__file__).read_bytes()).hexdigest()[:8]
-        self.id = f"offline:{self.VERSION}:{digest}"
+        self.id = judge_id(JudgeConfig(backend="offline"))
         self.embed = Embedder()
         rows = seed_examples()
         eq = self.embed([r[0] for r in rows])
@@ -336,7 +333,8 @@ def judge_id(cfg: JudgeConfig) -> str:
         return f"api:{cfg.model}:{prompts_version()}"
     from emkit.builtin_data import judge_seed
 
-    return f"offline:{OfflineJudge.VERSION}:{hashlib.sha256(Path(judge_seed.__file__).read_bytes()).hexdigest()[:8]}"
+    digest = hashlib.sha256(Path(judge_seed.__file__).read_bytes()).hexdigest()[:8]
+    return f"offline:{OfflineJudge.VERSION}:{digest}"
 
 
 # ------------------------------------------------------------------------------------------- cached scoring

@@ -23,7 +23,7 @@ from emkit.progress import log
 from emkit.questions import load_questions
 from emkit.records import Answer, Question
 from emkit.report import write_report
-from emkit.sample import sample
+from emkit.sample import read_answers, sample
 from emkit.store import Store, open_store
 from emkit.train import train
 
@@ -125,7 +125,7 @@ def _sample_arm(exp: Experiment, arm: ArmConfig, questions: list[Question], weig
     else:
         lm = load_model(exp.model, adapter=weights, merge=True)
     path = exp.run_dir / "arms" / arm.name / f"samples-{fp}.jsonl"
-    before = sum(1 for _ in path.open()) if path.is_file() else 0
+    before = len(read_answers(path))
     answers = sample(lm.model, lm.tokenizer, questions, exp.eval, arm.name, path)
     result.answers_generated += max(0, len(answers) - before)
     store.add_samples(exp.name, fp, answers)
