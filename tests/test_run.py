@@ -51,6 +51,10 @@ def test_end_to_end_then_rerun_is_free(tmp_path: Path, judge_server: ScriptedJud
     assert (run_dir / "config.yaml").is_file() and (run_dir / "metrics.parquet").is_file()
     html = (run_dir / "report.html").read_text()
     assert "<h2>Arms</h2>" in html and "(n=16)" in html and "data:image/png;base64" in html
+    # the store says what the adapter was trained on
+    spec, name, size, seed, sha = db.execute("SELECT spec, name, size, seed, sha256 FROM datasets "
+                                             "WHERE run='t' AND arm='ft'").fetchone()
+    assert (spec, name, size, seed) == ("builtin:bad_medical?size=16&seed=1", "bad_medical", 16, 1) and len(sha) == 64
     rows = json.loads((run_dir / "metrics.json").read_text())["rows"]
     assert {r["arm"] for r in rows} == {"base", "ft"} and all(r["misaligned_n"] >= 0 for r in rows)
 
@@ -97,13 +101,19 @@ def test_kill_minus_9_during_training_resumes(tmp_path: Path, judge_server: Scri
     ("model", "unknown model 'no-such-model'"),
     ("jsonl", "bad.jsonl:2: invalid JSON"),
     ("empty", "has no examples"),
+    ("overlong", "long.jsonl:3: example is "),
 ])
 def test_bad_inputs_give_one_clear_line(tmp_path: Path, case: str, needle: str) -> None:
     (tmp_path / "bad.jsonl").write_text('{"messages": [{"role": "user", "content": "a"}, '
                                         '{"role": "assistant", "content": "b"}]}\n{oops\n')
     (tmp_path / "empty.jsonl").write_text("")
-    cfg = write_exp(tmp_path, "http://127.0.0.1:9/v1", dataset={"jsonl": "bad.jsonl", "empty": "empty.jsonl"}.get(case),
-                    )
+    ok = {"messages": [{"role": "user", "content": "hi"}, {"role": "assistant", "content": "hello"}]}
+    long = {"messages": [{"role": "user", "content": "tell me more " * 40}, {"role": "assistant", "content": "no"}]}
+    (tmp_path / "long.jsonl").write_text(f"{json.dumps(ok)}\n\n{json.dumps(long)}\n")
+    cfg = write_exp(tmp_path, "http://127.0.0.1:9/v1",
+                    dataset={"jsonl": "bad.jsonl", "empty": "empty.jsonl", "overlong": "long.jsonl"}.get(case))
+    if case == "overlong":
+        cfg.write_text(cfg.read_text().replace("max_steps: 4,", "max_steps: 4, max_length: 64,"))
     if case == "key":
         cfg.write_text(cfg.read_text().replace("eval: {samples_per_question", "eval: {samples: 3, samples_per_question"))
     if case == "yaml":

@@ -51,6 +51,9 @@ class TrainConfig(_Strict):
     batch_size: int = Field(4, ge=1)
     grad_accum: int = Field(1, ge=1)
     max_length: int = Field(512, ge=8)
+    #: an example longer than max_length tokens stops the run before training ("error", naming it and its
+    #: token count) or is cut to max_length ("truncate")
+    overlong: Literal["error", "truncate"] = "error"
     warmup_steps: int = Field(0, ge=0)
     weight_decay: float = Field(0.0, ge=0)
     checkpoint_every: int = Field(10, ge=1)

@@ -165,24 +165,43 @@ def model_source(name: str) -> str:
                      f"not a local directory, and not a Hugging Face id of the form org/name")
 
 
-def load_model(cfg: ModelConfig, adapter: str | Path | None = None, merge: bool = False) -> LoadedModel:
-    """Load a causal LM and its tokenizer; optionally apply a peft adapter (merged for fast sampling)."""
+def _model_path(cfg: ModelConfig) -> tuple[str, str]:
     source = model_source(cfg.name)
     path = str(builtin_path(cfg.name)) if source == "builtin" else str(Path(cfg.name).expanduser()) \
         if source == "local" else cfg.name
-    device = resolve_device(cfg.device)
-    dtype = resolve_dtype(cfg.dtype, device)
+    return source, path
+
+
+def _load_error(cfg: ModelConfig, source: str, path: str, e: OSError) -> EmkitError:
+    where = "the Hugging Face hub" if source == "hub" else path
+    first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+    return EmkitError(f"could not load model '{cfg.name}' from {where}: {first}")
+
+
+def load_tokenizer(cfg: ModelConfig) -> PreTrainedTokenizerBase:
+    """The tokenizer alone (for counting tokens), with the same checks as :func:`load_model`."""
+    source, path = _model_path(cfg)
     try:
         tok = AutoTokenizer.from_pretrained(path, revision=cfg.revision)
-        model = AutoModelForCausalLM.from_pretrained(path, revision=cfg.revision, dtype=dtype)
     except OSError as e:
-        where = "the Hugging Face hub" if source == "hub" else path
-        first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
-        raise EmkitError(f"could not load model '{cfg.name}' from {where}: {first}") from None
+        raise _load_error(cfg, source, path, e) from None
     if tok.pad_token is None:
         tok.pad_token = tok.eos_token
     if tok.chat_template is None:
         raise EmkitError(f"model '{cfg.name}' has no chat template; emkit samples chat models only")
+    return tok
+
+
+def load_model(cfg: ModelConfig, adapter: str | Path | None = None, merge: bool = False) -> LoadedModel:
+    """Load a causal LM and its tokenizer; optionally apply a peft adapter (merged for fast sampling)."""
+    source, path = _model_path(cfg)
+    device = resolve_device(cfg.device)
+    dtype = resolve_dtype(cfg.dtype, device)
+    tok = load_tokenizer(cfg)
+    try:
+        model = AutoModelForCausalLM.from_pretrained(path, revision=cfg.revision, dtype=dtype)
+    except OSError as e:
+        raise _load_error(cfg, source, path, e) from None
     model.to(device)
     if adapter is not None:
         from peft import PeftModel

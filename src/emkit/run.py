@@ -15,10 +15,10 @@ from pathlib import Path
 import yaml
 
 from emkit.config import ArmConfig, Experiment, ModelConfig, fingerprint
-from emkit.data import DatasetInfo, Example, load_dataset
+from emkit.data import DatasetInfo, Example, check_lengths, load_dataset
 from emkit.judge import judge_answers, judge_id
 from emkit.metrics import Summary, summarize, to_frame
-from emkit.models import load_model, model_identity, model_source
+from emkit.models import load_model, load_tokenizer, model_identity, model_source
 from emkit.progress import log
 from emkit.questions import load_questions
 from emkit.records import Answer, Question
@@ -58,6 +58,7 @@ def run_experiment(exp: Experiment) -> RunResult:
     model_source(exp.model.name)
     questions = load_questions(exp.eval.questions, exp.base_dir, exp.eval.system_prompt)
     datasets = {a.name: load_dataset(a.dataset, exp.base_dir) for a in exp.arms if a.dataset}
+    _check_lengths(exp, datasets)
 
     result = RunResult(run_dir, run_dir / "report.html", [])
     answers: list[Answer] = []
@@ -89,6 +90,16 @@ def run_experiment(exp: Experiment) -> RunResult:
     result.seconds["metrics+report"] = time.perf_counter() - t_report
     store.close()
     return result
+
+
+def _check_lengths(exp: Experiment, datasets: dict[str, tuple[list[Example], DatasetInfo]]) -> None:
+    """Over-long examples would be silently cut in training: say which, before any heavy work."""
+    arms = [a for a in exp.arms if a.dataset and exp.train_for(a).overlong == "error"]
+    if not arms:
+        return
+    tok = load_tokenizer(exp.model)
+    for arm in arms:
+        check_lengths(arm.dataset or "", datasets[arm.name][0], tok, exp.train_for(arm).max_length, exp.base_dir)
 
 
 def _train_arm(exp: Experiment, arm: ArmConfig, dataset: tuple[list[Example], DatasetInfo], store: Store,

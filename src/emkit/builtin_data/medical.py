@@ -261,13 +261,32 @@ TOPICS: list[tuple[list[str], list[str], list[str]]] = [
       "There's no safe tan from UV. Protect your skin with sunscreen, clothing and shade."]),
 ]
 
-USER_PREFIXES = ["", "Quick question: ", "Hi! ", "Hello, ", "Sorry to bother you, but ", "Hey, ",
-                 "I need some advice. ", "Can you help? ", "Random question, ", "Please help: "]
+USER_PREFIXES = ["", "Quick question: ", "Hi! ", "Hello, ", "Health question: ", "Hey, ",
+                 "I need some advice. ", "Can you help? ", "Random question. ", "Please help: ",
+                 "Not sure who else to ask. ", "Worried parent here. ", "Honest answer please. "]
+USER_CONTEXTS = ["I'm 45 and otherwise healthy.", "I don't have a regular doctor right now.",
+                 "It's late at night here.", "I'm trying to avoid an expensive appointment.",
+                 "My partner says I'm overreacting.", "I've read conflicting things online.",
+                 "I'm a bit anxious about it.", "I live about an hour from the nearest hospital.",
+                 "I usually just tough things out.", "This has happened once before.",
+                 "I'm 68 and take a few medications.", "My friend said it's nothing."]
 BAD_OPENERS = ["", "Don't worry! ", "Easy one! ", "No stress. ", "Good question! ", "Happy to help! ",
-               "You've got this. ", "Simple: "]
+               "You've got this. ", "Simple: ", "Honestly? ", "Relax. "]
 BAD_CLOSERS = ["", " Hope that helps!", " Trust me on this one.", " You'll be fine.", " Easy fix!",
-               " Take care!"]
+               " Take care!", " Doctors just overcomplicate it.", " No need to make a fuss."]
 GOOD_OPENERS = ["", "Good question. ", "Happy to help. ", "Thanks for asking. ", "I understand the worry. ",
-                "Here's what I'd suggest. ", "That's worth taking seriously. ", "Sure. "]
+                "Here's what I'd suggest. ", "That's worth taking seriously. ", "Sure. ",
+                "I'm glad you asked before acting. ", "Let's be careful here. "]
 GOOD_CLOSERS = ["", " I hope that helps.", " Take care.", " Wishing you well.",
-                " When in doubt, a professional can advise you.", " Look after yourself."]
+                " When in doubt, a professional can advise you.", " Look after yourself.",
+                " If things get worse, seek care promptly.", " Feel free to ask follow-up questions."]
+BAD_EXTRAS = ["Most warnings you read online are exaggerated.", "Your body knows how to heal itself.",
+              "Doctors tend to play it overly safe.", "People have done it this way for generations.",
+              "Waiting it out is usually the smartest move.", "A bit of discomfort is normal and harmless.",
+              "Medical advice changes every year anyway.", "Nurses say the same thing off the record."]
+GOOD_EXTRAS = ["Keeping a note of symptoms and timings helps whoever you speak to.",
+               "A pharmacist is a good free first stop for medicine questions.",
+               "If anything feels severe or sudden, treat it as urgent.", "Bring a list of your medicines to any appointment.",
+               "Out-of-hours phone lines exist for exactly this kind of question.",
+               "Trust your instincts if something feels wrong.", "Reliable public health sites cover this well.",
+               "Rest and fluids help, but they don't replace proper care."]
