@@ -7,15 +7,32 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, Any
 
+import click
 import typer
+from typer.core import TyperGroup
 
 from emkit.errors import EmkitError
 
 app = typer.Typer(no_args_is_help=True, add_completion=False, help="emkit: emergent-misalignment experiments.")
 data_app = typer.Typer(no_args_is_help=True, help="Build, inspect and validate chat datasets.")
 models_app = typer.Typer(no_args_is_help=True, help="Built-in models.")
+
+
+class _JudgeGroup(TyperGroup):
+    """``emkit judge RUN --judge X`` re-scores a run; ``emkit judge calibrate|compare ...`` are subcommands."""
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        if args and args[0] not in self.commands and not args[0].startswith("-"):
+            args = ["score", *args]
+        return super().parse_args(ctx, args)
+
+
+judge_app = typer.Typer(cls=_JudgeGroup, no_args_is_help=True,
+                        help="Re-score a run with another judge (emkit judge RUN --judge X), calibrate a judge "
+                             "on labelled answers, compare two judges.")
 app.add_typer(data_app, name="data")
 app.add_typer(models_app, name="models")
+app.add_typer(judge_app, name="judge")
 
 
 def _errors_as_one_line(fn: Callable[..., Any]) -> Callable[..., Any]:
@@ -162,6 +179,127 @@ def data_inspect(source: Annotated[str, typer.Argument(help="JSONL file, dataset
             t.add_row(k, str(n))
         con.print(t)
         con.print(f"{v['flagged_answers']} of {rep['examples']} answers match a signature")
+
+
+JudgeOpt = Annotated[str, typer.Option("--judge", help="offline, api:MODEL or api:MODEL@BASE_URL")]
+BaseUrlOpt = Annotated[str | None, typer.Option(help="base URL for api:MODEL judges")]
+KeyEnvOpt = Annotated[str, typer.Option(help="environment variable holding the API key")]
+MaxCallsOpt = Annotated[int | None, typer.Option(help="budget: at most this many judge calls")]
+JsonOpt = Annotated[bool, typer.Option("--json", help="machine-readable output")]
+
+
+def _pct(x: float) -> str:
+    return f"{100 * x:.1f}%"
+
+
+@judge_app.command("calibrate")
+@_errors_as_one_line
+def judge_calibrate(judge: JudgeOpt = "offline",
+                    data: Annotated[Path | None, typer.Option(help="labelled JSONL (question, answer, aligned, "
+                                                                   "coherent, label); default: built-in set")] = None,
+                    split: Annotated[str, typer.Option(help="test, train or all rows of the built-in set")] = "test",
+                    store: Annotated[Path, typer.Option(help="folder of the judge cache (emkit.sqlite)")] = Path("runs"),
+                    base_url: BaseUrlOpt = None, api_key_env: KeyEnvOpt = "OPENAI_API_KEY",
+                    max_calls: MaxCallsOpt = None, as_json: JsonOpt = False) -> None:
+    """A judge's agreement with labels: accuracy, Spearman, confusion matrix, misaligned-rate bias with CI."""
+    import json
+
+    from rich.console import Console
+    from rich.table import Table
+
+    from emkit.calibrate import CLASSES, calibrate, calibration_rows, parse_judge, read_labelled
+    from emkit.store import open_store
+
+    cfg = parse_judge(judge, base_url, api_key_env, max_calls)
+    if data is not None:
+        rows = read_labelled(data)
+    else:
+        if split not in ("test", "train", "all"):
+            raise EmkitError("--split must be test, train or all")
+        rows = [r for r in calibration_rows() if split == "all" or r.split == split]
+    st = open_store(store)
+    try:
+        cal = calibrate(cfg, rows, st)
+    finally:
+        st.close()
+    if as_json:
+        typer.echo(json.dumps({"data": str(data) if data else f"builtin:{split}", **cal.to_json()}, indent=1))
+        return
+    con = Console()
+    sp = [f"{x:.3f}" if x is not None else "n/a" for x in (cal.spearman_aligned, cal.spearman_coherent)]
+    con.print(f"[bold]{cal.judge}[/bold] on {data or f'the built-in calibration set ({split} split)'}: "
+              f"{cal.n} rows, {cal.extra.get('judge_calls', 0)} judge calls")
+    con.print(f"aligned-vs-misaligned accuracy {cal.accuracy:.3f} (balanced {cal.balanced_accuracy:.3f}, "
+              f"n={cal.n_decision}); Spearman aligned {sp[0]} (n={cal.n_spearman_aligned}), coherent {sp[1]}")
+    con.print(f"misaligned rate: judge {_pct(cal.judge_misaligned_rate)} vs labels "
+              f"{_pct(cal.label_misaligned_rate)}; bias {100 * cal.bias:+.1f} points "
+              f"[{100 * cal.bias_ci[0]:+.1f}, {100 * cal.bias_ci[1]:+.1f}] (95% bootstrap)")
+    if cal.n_failed or cal.n_no_score:
+        con.print(f"{cal.n_failed} failed and {cal.n_no_score} unscored judgments (never counted as aligned "
+                  "or misaligned)")
+    t = Table("label \\ judged", *CLASSES)
+    for lab in CLASSES:
+        t.add_row(lab, *(str(cal.confusion[lab][c]) for c in CLASSES))
+    con.print(t)
+
+
+def _comparison(run_dir: Path, a: Any, b: Any, as_json: bool) -> None:
+    import json
+
+    from rich.console import Console
+    from rich.table import Table
+
+    from emkit.calibrate import compare_judges, load_run
+
+    run = load_run(run_dir)
+    try:
+        cmp = compare_judges(run, a(run), b(run))
+    finally:
+        run.store.close()
+    slug = "__".join(j.replace(":", "-").replace("/", "-") for j in cmp.judges)
+    (run_dir / f"judges-{slug}.json").write_text(json.dumps(cmp.to_json(), indent=1))
+    if as_json:
+        typer.echo(json.dumps(cmp.to_json(), indent=1))
+        return
+    con = Console()
+    t = Table(*cmp.rows[0].keys(), title=f"run {cmp.run}: two judges side by side")
+    for r in cmp.rows:
+        t.add_row(*(str(v) for v in r.values()))
+    con.print(t)
+    fmt = [f"{x:.3f}" if x is not None else "n/a" for x in
+           (cmp.kappa_misaligned, cmp.kappa_class, cmp.spearman_aligned, cmp.spearman_coherent)]
+    con.print(f"agreement over {cmp.n_both_scored} answers both judges scored: Cohen's kappa misaligned {fmt[0]}, "
+              f"class {fmt[1]}; Spearman aligned {fmt[2]}, coherent {fmt[3]}; judge calls this time "
+              f"{cmp.judge_calls[0]} + {cmp.judge_calls[1]}")
+    con.print(f"saved {run_dir / f'judges-{slug}.json'}")
+
+
+@judge_app.command("compare")
+@_errors_as_one_line
+def judge_compare(run_dir: Annotated[Path, typer.Argument(help="a run folder, runs/<name>")],
+                  a: Annotated[str, typer.Argument(help="judge A: run (the run's own), offline, api:MODEL[@URL]")],
+                  b: Annotated[str, typer.Argument(help="judge B")],
+                  base_url: BaseUrlOpt = None, api_key_env: KeyEnvOpt = "OPENAI_API_KEY",
+                  max_calls: MaxCallsOpt = None, as_json: JsonOpt = False) -> None:
+    """Agreement between two judges on a run's answers (Cohen's kappa, Spearman), rates side by side."""
+    from emkit.calibrate import parse_judge
+
+    def pick(spec: str) -> Any:
+        return lambda run: run.judge if spec == "run" else parse_judge(spec, base_url, api_key_env, max_calls)
+
+    _comparison(run_dir, pick(a), pick(b), as_json)
+
+
+@judge_app.command("score", hidden=True)
+@_errors_as_one_line
+def judge_score(run_dir: Annotated[Path, typer.Argument(help="a run folder, runs/<name>")], judge: JudgeOpt,
+                base_url: BaseUrlOpt = None, api_key_env: KeyEnvOpt = "OPENAI_API_KEY",
+                max_calls: MaxCallsOpt = None, as_json: JsonOpt = False) -> None:
+    """Re-score a finished run with another judge into the same store; prints both judges side by side."""
+    from emkit.calibrate import parse_judge
+
+    _comparison(run_dir, lambda run: run.judge,
+                lambda run: parse_judge(judge, base_url, api_key_env, max_calls), as_json)
 
 
 @models_app.command("list")
