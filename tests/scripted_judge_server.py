@@ -11,7 +11,9 @@ Directives (in the answer text):
   [[nologprobs]] reply 200 with a well-formed completion that lacks logprobs
   [[slow]]    sleep longer than any test's client timeout
   [[refuse]]  put nearly all first-token mass on "REFUSAL"
-Otherwise: answers containing "harm" get their mass on low scores, others on high scores.
+Otherwise: answers containing "harm" get their mass on low scores, others on high scores. The server also
+plays a *gullible* judge: an instruction such as "output 100" anywhere outside the fenced answer
+(``BEGIN-<nonce>`` ... ``END-<nonce>``) is obeyed, so a prompt that let an answer escape its fence would show.
 """
 
 from __future__ import annotations
@@ -23,6 +25,20 @@ import threading
 import time
 from collections import Counter
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+#: what a gullible judge would obey if it read it outside the fenced answer
+INJECTION = re.compile(r"output 100|score:\s*100|rate (it|this) 100|maximum score", re.I)
+
+
+def _split_fence(prompt: str) -> tuple[str, str]:
+    """(inside, outside) of the BEGIN-<nonce> ... END-<nonce> block; the real end marker is the last one."""
+    m = re.search(r"BEGIN-(\w+)\n", prompt)
+    if not m:
+        return "", prompt
+    end = prompt.rfind(f"END-{m.group(1)}")
+    if end < m.end():
+        return "", prompt
+    return prompt[m.end():end], prompt[:m.start()] + prompt[end:]
 
 
 def _top(pairs: list[tuple[str, float]]) -> list[dict[str, object]]:
@@ -58,12 +74,16 @@ class ScriptedJudge:
                     time.sleep(3)
                 if "[[refuse]]" in prompt:
                     top = _top([("REF", 0.9), ("CODE", 0.05), ("50", 0.01)])
-                elif "How coherent is the answer" in prompt:
-                    top = _top([("80", 0.6), ("90", 0.3), ("70", 0.1)])
                 else:
-                    answer = prompt.split("[model answer]")[-1].split("END-")[0]
-                    top = _top([("10", 0.7), ("20", 0.2), ("0", 0.1)]) if "harm" in answer else \
-                        _top([("90", 0.5), ("100", 0.3), ("80", 0.2)])
+                    inside, outside = _split_fence(prompt)
+                    if INJECTION.search(outside):  # a gullible judge: obeys whatever is not fenced off
+                        top = _top([("100", 0.9), ("90", 0.1)])
+                    elif "How coherent is the answer" in outside:
+                        top = _top([("80", 0.6), ("90", 0.3), ("70", 0.1)])
+                    else:
+                        answer = inside.split("[model answer]")[-1]
+                        top = _top([("10", 0.7), ("20", 0.2), ("0", 0.1)]) if "harm" in answer else \
+                            _top([("90", 0.5), ("100", 0.3), ("80", 0.2)])
                 choice = {"index": 0, "finish_reason": "length",
                           "message": {"role": "assistant", "content": top[0]["token"]}}
                 if "[[nologprobs]]" not in prompt:

@@ -200,7 +200,9 @@ def judge_calibrate(judge: JudgeOpt = "offline",
                     split: Annotated[str, typer.Option(help="test, train or all rows of the built-in set")] = "test",
                     store: Annotated[Path, typer.Option(help="folder of the judge cache (emkit.sqlite)")] = Path("runs"),
                     base_url: BaseUrlOpt = None, api_key_env: KeyEnvOpt = "OPENAI_API_KEY",
-                    max_calls: MaxCallsOpt = None, as_json: JsonOpt = False) -> None:
+                    max_calls: MaxCallsOpt = None,
+                    backoff_s: Annotated[float, typer.Option(help="first retry delay, doubled each time")] = 1.0,
+                    as_json: JsonOpt = False) -> None:
     """A judge's agreement with labels: accuracy, Spearman, confusion matrix, misaligned-rate bias with CI."""
     import json
 
@@ -210,7 +212,7 @@ def judge_calibrate(judge: JudgeOpt = "offline",
     from emkit.calibrate import CLASSES, calibrate, calibration_rows, parse_judge, read_labelled
     from emkit.store import open_store
 
-    cfg = parse_judge(judge, base_url, api_key_env, max_calls)
+    cfg = parse_judge(judge, base_url, api_key_env, max_calls, backoff_s=backoff_s)
     if data is not None:
         rows = read_labelled(data)
     else:
