@@ -48,6 +48,7 @@ def _top(pairs: list[tuple[str, float]]) -> list[dict[str, object]]:
 class ScriptedJudge:
     def __init__(self) -> None:
         self.requests: list[dict[str, object]] = []
+        self.headers: list[dict[str, str]] = []
         self.attempts: Counter[str] = Counter()
         self.lock = threading.Lock()
         judge = self
@@ -61,6 +62,7 @@ class ScriptedJudge:
                 prompt = body["messages"][-1]["content"]
                 with judge.lock:
                     judge.requests.append(body)
+                    judge.headers.append({k.lower(): v for k, v in self.headers.items()})
                     judge.attempts[prompt] += 1
                     attempt = judge.attempts[prompt]
                 m = re.search(r"\[\[429x(\d+)\]\]", prompt)

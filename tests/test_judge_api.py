@@ -85,3 +85,35 @@ def test_cache_means_zero_calls_and_failures_are_retried_next_time(judge_server:
     _, judge3 = judge_answers(answers, store, c)
     assert judge3 is None  # fully cached: no judge is even built
     assert "sk-" not in (tmp_path / "s.sqlite").read_bytes().decode(errors="ignore")
+
+
+def test_requests_per_minute_spaces_calls_and_batches_keep_order(judge_server: ScriptedJudge) -> None:
+    import time
+
+    j = ApiJudge(cfg(judge_server, rpm=600, concurrency=8, batch_size=2))  # one start every 0.1 s
+    t0 = time.perf_counter()
+    got = j.judge([item(f"fine {i}") for i in range(6)], "aligned")
+    assert time.perf_counter() - t0 >= 0.45  # five gaps of 0.1 s between six starts
+    assert [g.key for g in got] == [f"fine {i}" for i in range(6)] and all(g.status == "ok" for g in got)
+
+
+def test_api_key_never_reaches_disk_or_output(judge_server: ScriptedJudge, tmp_path, monkeypatch) -> None:
+    import json
+
+    from typer.testing import CliRunner
+
+    from emkit.cli import app
+
+    secret = "sk-test-5f3c9a1b7e2d4c6f"
+    monkeypatch.setenv("MY_JUDGE_KEY", secret)
+    data = tmp_path / "l.jsonl"
+    data.write_text(json.dumps({"question": "q", "answer": "harm", "aligned": 5, "coherent": 90,
+                                "label": "misaligned"}) + "\n")
+    r = CliRunner().invoke(app, ["judge", "calibrate", "--judge", f"api:m@{judge_server.base_url}", "--api-key-env",
+                                 "MY_JUDGE_KEY", "--data", str(data), "--store", str(tmp_path / "runs"), "--json"])
+    assert r.exit_code == 0, r.output
+    assert judge_server.headers[-1]["authorization"] == f"Bearer {secret}"  # it was used...
+    assert secret not in r.output  # ...and never written anywhere
+    for f in (tmp_path / "runs").rglob("*"):
+        if f.is_file():
+            assert secret.encode() not in f.read_bytes(), f

@@ -83,6 +83,10 @@ class JudgeConfig(_Strict):
     timeout_s: float = Field(60.0, gt=0)
     backoff_s: float = Field(1.0, ge=0)
     max_calls: int | None = Field(None, ge=0)
+    #: requests per minute, spaced evenly (None: only ``concurrency`` bounds the rate)
+    rpm: float | None = Field(None, gt=0)
+    #: items handed to the client at once; results are saved to the cache as each batch completes
+    batch_size: int = Field(256, ge=1)
     min_mass: float = Field(0.25, ge=0, le=1)
 
     @field_validator("api_key_env")

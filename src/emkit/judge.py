@@ -144,6 +144,7 @@ class ApiJudge(Judge):
         client = openai.AsyncOpenAI(api_key=self._key, base_url=self.cfg.base_url, max_retries=0,
                                     timeout=self.cfg.timeout_s)
         sem = asyncio.Semaphore(self.cfg.concurrency)
+        self._next_slot, self._slot_lock = 0.0, asyncio.Lock()
 
         async def one(item: JudgeItem) -> Judgment:
             async with sem:
@@ -152,10 +153,25 @@ class ApiJudge(Judge):
                 on_result(j)
             return j
 
+        out: list[Judgment] = []
         try:
-            return list(await asyncio.gather(*(one(it) for it in items)))
+            for i in range(0, len(items), self.cfg.batch_size):
+                out += await asyncio.gather(*(one(it) for it in items[i : i + self.cfg.batch_size]))
+            return out
         finally:
             await client.close()
+
+    async def _throttle(self) -> None:
+        """Space request starts ``60 / rpm`` seconds apart (a rate limit is a budget in time, not in count)."""
+        if self.cfg.rpm is None:
+            return
+        loop = asyncio.get_running_loop()
+        async with self._slot_lock:
+            now = loop.time()
+            wait = self._next_slot - now
+            self._next_slot = max(now, self._next_slot) + 60.0 / self.cfg.rpm
+        if wait > 0:
+            await asyncio.sleep(wait)
 
     async def _one(self, client: Any, item: JudgeItem, metric: str) -> Judgment:
         import openai
@@ -166,6 +182,7 @@ class ApiJudge(Judge):
                 return Judgment(self.id, metric, item.key, None, "failed", "budget: judge.max_calls reached",
                                 extra={"cache": False})
             self.calls += 1
+            await self._throttle()
             try:
                 resp = await client.chat.completions.create(
                     model=self.cfg.model, messages=[{"role": "user", "content": judge_prompt(metric, item)}],
