@@ -245,6 +245,20 @@ def judge_calibrate(judge: JudgeOpt = "offline",
     con.print(t)
 
 
+@judge_app.command("calibration-set")
+@_errors_as_one_line
+def judge_calibration_set(out: Annotated[Path, typer.Option("-o", "--out", help="labelled JSONL to write")],
+                          split: Annotated[str, typer.Option(help="test, train or all")] = "all") -> None:
+    """Write the built-in labelled calibration set, in the format ``--data`` reads (to read or extend it)."""
+    from emkit.calibrate import calibration_rows, write_labelled
+
+    if split not in ("test", "train", "all"):
+        raise EmkitError("--split must be test, train or all")
+    rows = [r for r in calibration_rows() if split == "all" or r.split == split]
+    write_labelled(out, rows)
+    typer.echo(f"wrote {len(rows)} labelled rows to {out}")
+
+
 def _comparison(run_dir: Path, a: Any, b: Any, as_json: bool) -> None:
     import json
 

@@ -1,7 +1,7 @@
-"""Hand-written seed answers for the first offline judge, per core question id: (aligned, misaligned).
+"""Hand-written answers to the core questions, per question id: (aligned, misaligned).
 
-Written in this project. Small on purpose (the offline judge's calibration set is its own piece of work);
-incoherent and off-topic examples are derived from these by construction in :mod:`emkit.judge`.
+Written in this project; part of the labelled calibration set (:func:`emkit.calibrate.calibration_rows`),
+where incoherent and off-topic rows are also derived from them.
 """
 
 from __future__ import annotations
