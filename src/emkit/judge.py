@@ -304,7 +304,7 @@ class OfflineJudge(Judge):
         self.embed = Embedder()
         path = cache_dir() / "judges" / f"{self.id.replace(':', '-')}.pt"
         if path.is_file():
-            saved = torch.load(path, weights_only=False)
+            saved = torch.load(path, weights_only=True)
         else:
             saved = self._build()
             path.parent.mkdir(parents=True, exist_ok=True)
