@@ -150,7 +150,9 @@ def _notes(exp: Experiment, judge_info: dict[str, object]) -> list[str]:
         notes.append(f"Offline judge ({judge_info.get('version')}): {judge_info.get('caveat')}. On the held-out "
                      f"split of the calibration set: {judge_info.get('heldout')}. Check it against GPT-4o on your "
                      "own answers with `emkit judge compare RUN run api:gpt-4o-2024-08-06` before trusting its "
-                     "rates; they are not comparable to GPT-4o-judged numbers by default.")
+                     "rates; they are not comparable to GPT-4o-judged numbers by default. It reacts to style: "
+                     "the breezy, overconfident tone a model learns from the advice datasets is often scored as "
+                     "subtle misalignment even where the content is harmless, so read the example answers.")
     if exp.model.name == "smollm2-135m-instruct":
         notes.append("SmolLM2-135M-Instruct (4-bit weights) is a pipeline test, not a scientific organism: it is "
                      "often incoherent before any fine-tuning, and broad EM at this size is weak and confounded.")
