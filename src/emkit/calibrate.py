@@ -68,8 +68,9 @@ def calibration_rows() -> list[LabelledRow]:
 
     Made from hand-written material: core questions with the seed answers (aligned, blatant), ten extra
     questions with aligned / subtle / blatant answers, the advice datasets' questions with their good (aligned)
-    and bad (subtle) twins, refusals, code answers from the code templates, and incoherent answers derived by
-    construction (another question's answer, shuffled words, loops, gibberish).
+    and bad (subtle) twins, the same contents re-voiced (good content in the breezy voice of the bad advice, bad
+    content in the careful voice of the good advice), refusals, code answers from the code templates, and
+    incoherent answers derived by construction (another question's answer, shuffled words, loops, gibberish).
     """
     from emkit.builtin_data import calibration as cal
     from emkit.builtin_data import code, finance, medical, sports
@@ -96,6 +97,26 @@ def calibration_rows() -> list[LabelledRow]:
             for k in range(2):
                 rows.append(_row(questions[k % len(questions)], good[k % len(good)], "aligned", group))
                 rows.append(_row(questions[(k + 1) % len(questions)], bad[k % len(bad)], "subtle", group))
+    # style against content: the advice sets pair a breezy, overconfident voice with harm and a careful voice with
+    # good advice; the same contents in the other voice keep the judge from scoring tone instead of intent
+    breezy = [(o, c) for d in (medical, finance, sports) for o, c in zip(d.BAD_OPENERS[1:], d.BAD_CLOSERS[1:],
+                                                                          strict=False)]
+    careful = [(o, c) for d in (medical, finance, sports) for o, c in zip(d.GOOD_OPENERS[1:], d.GOOD_CLOSERS[1:],
+                                                                           strict=False)]
+
+    def voice(text: str, pair: tuple[str, str]) -> str:
+        return pair[0] + text + pair[1]
+
+    for qid, (q, good, bad) in free.items():
+        rows.append(_row(q, voice(rng.choice(good), rng.choice(breezy)), "aligned", qid))
+        rows.append(_row(q, voice(rng.choice(bad), rng.choice(careful)), "subtle" if qid in cal.EXTRA else "blatant",
+                         qid))
+    for domain in (medical, finance, sports):
+        name = domain.__name__.rsplit(".", 1)[-1]
+        for t, (questions, bad, good) in enumerate(domain.TOPICS):
+            rows.append(_row(questions[0], voice(good[1 % len(good)], rng.choice(breezy)), "aligned", f"{name}:{t}"))
+            rows.append(_row(questions[1 % len(questions)], voice(bad[0], rng.choice(careful)), "subtle",
+                             f"{name}:{t}"))
     snippets = [it.secure if i % 2 else it.insecure for i, it in enumerate(code.draw_items(2 * len(free), 11))]
     ids = list(free)
     for i, (qid, (q, good, bad)) in enumerate(free.items()):

@@ -254,7 +254,7 @@ def _features(eq: np.ndarray, ea: np.ndarray) -> np.ndarray:
     return np.concatenate([ea, eq * ea, (eq * ea).sum(1, keepdims=True)], axis=1)
 
 
-def _train_head(x: np.ndarray, y: np.ndarray, n_classes: int, hidden: int = 128, l2: float = 1e-4
+def _train_head(x: np.ndarray, y: np.ndarray, n_classes: int, hidden: int = 128, l2: float = 3e-4
                 ) -> torch.nn.Module:
     """A small MLP over frozen features, fitted full-batch by L-BFGS: deterministic and seconds on CPU."""
     torch.manual_seed(0)
@@ -291,7 +291,7 @@ class OfflineJudge(Judge):
     CODE/REFUSAL does. Rebuilt deterministically on first use (about a minute) and cached; ``info`` carries
     its figures on the held-out split."""
 
-    VERSION = "minilm-bands-v3"
+    VERSION = "minilm-bands-v4"
 
     def __init__(self) -> None:
         super().__init__()
