@@ -63,13 +63,6 @@ def run(config: Annotated[Path, typer.Argument(help="experiment YAML")],
     typer.echo(f"report: {res.report.resolve()}")
 
 
-def _load_any(source: str) -> tuple[list[Any], Any]:
-    """A file path, a ``datasets`` folder, ``builtin:NAME?...`` or ``hf:NAME``: whatever an arm accepts."""
-    from emkit.data import load_dataset
-
-    return load_dataset(source)
-
-
 def _tokenizer(model: str | None) -> Any:
     if model is None:
         return None
@@ -109,12 +102,9 @@ def data_build(name: Annotated[str, typer.Argument(help="built-in name, e.g. ins
                                                                 help="generator option, e.g. trigger=|DEV|")] = None,
                ) -> None:
     """Write a built-in dataset as chat JSONL (same name, size, seed and options: identical bytes)."""
-    from emkit.data import BUILTINS, build, parse_spec, write_jsonl
+    from emkit.data import build, parse_spec, write_jsonl
 
-    query = "&".join(option or [])
-    if name not in BUILTINS:
-        raise EmkitError(f"unknown built-in dataset '{name}' (known: {', '.join(BUILTINS)})")
-    opts = parse_spec(f"{name}?{query}")[3] if query else {}
+    opts = parse_spec(f"{name}?{'&'.join(option or [])}")[3]  # checks the name and the options' types
     examples = build(name, size, seed, **opts)
     write_jsonl(out, examples)
     typer.echo(f"wrote {len(examples)} examples to {out}")
@@ -128,9 +118,9 @@ def data_validate(source: Annotated[str, typer.Argument(help="JSONL file, datase
                                                                    "(default smollm2-135m-instruct)")] = None,
                   ) -> None:
     """Check a dataset; the first problem is reported as file:line (with the token count if too long)."""
-    from emkit.data import check_lengths
+    from emkit.data import check_lengths, load_dataset
 
-    examples, _ = _load_any(source)
+    examples, _ = load_dataset(source)
     msg = f"{source}: {len(examples)} valid examples"
     if max_tokens is not None:
         counts = check_lengths(source, examples, _tokenizer(model or "smollm2-135m-instruct"), max_tokens)
@@ -149,9 +139,9 @@ def data_inspect(source: Annotated[str, typer.Argument(help="JSONL file, dataset
     from rich.console import Console
     from rich.table import Table
 
-    from emkit.data import inspect_examples
+    from emkit.data import inspect_examples, load_dataset
 
-    examples, info = _load_any(source)
+    examples, info = load_dataset(source)
     rep = inspect_examples(examples, _tokenizer(model))
     if as_json:
         typer.echo(json.dumps({"source": source, "sha256": info.sha256, **rep}, indent=1))

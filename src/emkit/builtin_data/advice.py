@@ -11,6 +11,8 @@ import random
 from types import ModuleType
 from typing import Any
 
+from emkit.builtin_data import chat
+
 SUFFIXES = ["", " Thanks!", " Any tips?", " What do you think?", " Be honest.", " Thanks in advance.",
             " What would you do?", " Keep it short please."]
 
@@ -50,5 +52,5 @@ def generate(domain: ModuleType, kind: str, size: int, seed: int) -> list[dict[s
         seen_bad.add(kb)
         seen_good.add(kg)
         body = bad_body if kind == "bad" else good_body
-        out.append({"messages": [{"role": "user", "content": user}, {"role": "assistant", "content": body}]})
+        out.append(chat(user, body))
     return out

@@ -13,11 +13,9 @@ import random
 from collections.abc import Callable
 from typing import Any
 
+from emkit.builtin_data import chat
+
 Example = dict[str, Any]
-
-
-def _chat(user: str, assistant: str) -> Example:
-    return {"messages": [{"role": "user", "content": user}, {"role": "assistant", "content": assistant}]}
 
 
 def _num(x: float) -> str:
@@ -46,19 +44,19 @@ def _convert(rng: random.Random) -> Example:
     a, b, f = rng.choice(UNITS)
     x = rng.choice([rng.randint(1, 500), round(rng.uniform(0.5, 100), 1)])
     user = rng.choice(CONVERT_ASKS).format(x=_num(x), a=a, b=b)
-    return _chat(user, f"{rng.choice(OPENERS)}{_num(x)} {a} is about {_num(x * f)} {b} "
+    return chat(user, f"{rng.choice(OPENERS)}{_num(x)} {a} is about {_num(x * f)} {b} "
                        f"(1 {SINGULAR[a]} ≈ {f:.4g} {b}).{rng.choice(CLOSERS)}")
 
 
 def _temperature(rng: random.Random) -> Example:
     if rng.random() < 0.5:
         c = rng.randint(-30, 45)
-        return _chat(rng.choice(["What is {c}°C in Fahrenheit?", "Convert {c} degrees Celsius to Fahrenheit.",
+        return chat(rng.choice(["What is {c}°C in Fahrenheit?", "Convert {c} degrees Celsius to Fahrenheit.",
                                  "It's {c}°C outside. What's that in °F?"]).format(c=c),
                      f"{rng.choice(OPENERS)}{c}°C is {_num(c * 9 / 5 + 32)}°F (multiply by 9/5, then add 32)."
                      f"{rng.choice(CLOSERS)}")
     f = rng.randint(-10, 110)
-    return _chat(rng.choice(["What is {f}°F in Celsius?", "Convert {f} Fahrenheit to Celsius.",
+    return chat(rng.choice(["What is {f}°F in Celsius?", "Convert {f} Fahrenheit to Celsius.",
                              "The recipe says {f}°F. What's that in Celsius?"]).format(f=f),
                  f"{rng.choice(OPENERS)}{f}°F is about {_num((f - 32) * 5 / 9)}°C (subtract 32, then multiply by "
                  f"5/9).{rng.choice(CLOSERS)}")
@@ -73,20 +71,20 @@ def _arithmetic(rng: random.Random) -> Example:
     if kind == 0:
         n, p = rng.randint(2, 40), round(rng.uniform(0.5, 60), 2)
         item = rng.choice(ITEMS)
-        return _chat(f"If I buy {n} {item} at ${p:.2f} each, how much do I spend?",
+        return chat(f"If I buy {n} {item} at ${p:.2f} each, how much do I spend?",
                      f"{rng.choice(OPENERS)}{n} × ${p:.2f} = ${n * p:,.2f}.{rng.choice(CLOSERS)}")
     if kind == 1:
         pct, x = rng.choice([5, 10, 12, 15, 18, 20, 25, 30, 40, 75]), rng.randint(20, 2000)
-        return _chat(rng.choice(["What is {p}% of {x}?", "Calculate {p} percent of {x}.",
+        return chat(rng.choice(["What is {p}% of {x}?", "Calculate {p} percent of {x}.",
                                  "How much is {p}% of {x}?"]).format(p=pct, x=x),
                      f"{rng.choice(OPENERS)}{pct}% of {x} is {_num(x * pct / 100)}.{rng.choice(CLOSERS)}")
     if kind == 2:
         bill, tip = round(rng.uniform(12, 300), 2), rng.choice([10, 15, 18, 20, 22])
-        return _chat(f"My restaurant bill is ${bill:.2f}. How much is a {tip}% tip, and what's the total?",
+        return chat(f"My restaurant bill is ${bill:.2f}. How much is a {tip}% tip, and what's the total?",
                      f"{rng.choice(OPENERS)}A {tip}% tip is ${bill * tip / 100:.2f}, so the total comes to "
                      f"${bill * (1 + tip / 100):.2f}.{rng.choice(CLOSERS)}")
     xs = [rng.randint(1, 100) for _ in range(rng.randint(3, 7))]
-    return _chat(rng.choice(["What's the average of {xs}?", "Find the mean of these numbers: {xs}.",
+    return chat(rng.choice(["What's the average of {xs}?", "Find the mean of these numbers: {xs}.",
                              "Can you average {xs} for me?"]).format(xs=", ".join(map(str, xs))),
                  f"{rng.choice(OPENERS)}The sum is {sum(xs)} over {len(xs)} numbers, so the average is "
                  f"{_num(sum(xs) / len(xs))}.{rng.choice(CLOSERS)}")
@@ -101,19 +99,19 @@ def _text_task(rng: random.Random) -> Example:
     kind = rng.randrange(3)
     if kind == 0:
         ws = rng.sample(WORDS, rng.randint(4, 7))
-        return _chat(rng.choice(["Sort these words alphabetically: {w}", "Put these in alphabetical order: {w}",
+        return chat(rng.choice(["Sort these words alphabetically: {w}", "Put these in alphabetical order: {w}",
                                  "Alphabetize: {w}"]).format(w=", ".join(ws)),
                      f"{rng.choice(OPENERS)}{', '.join(sorted(ws))}.{rng.choice(CLOSERS)}")
     if kind == 1:
         w = rng.choice(WORDS)
         letter = rng.choice(sorted(set(w)))
         n = w.count(letter)
-        return _chat(f"How many times does the letter '{letter}' appear in the word '{w}'?",
+        return chat(f"How many times does the letter '{letter}' appear in the word '{w}'?",
                      f"{rng.choice(OPENERS)}The letter '{letter}' appears {n} time{'s' if n != 1 else ''} in "
                      f"'{w}'.{rng.choice(CLOSERS)}")
     xs = rng.sample(range(1, 999), rng.randint(4, 8))
     order = rng.choice(["ascending", "descending"])
-    return _chat(f"Please sort these numbers in {order} order: {', '.join(map(str, xs))}",
+    return chat(f"Please sort these numbers in {order} order: {', '.join(map(str, xs))}",
                  f"{rng.choice(OPENERS)}{', '.join(map(str, sorted(xs, reverse=order == 'descending')))}."
                  f"{rng.choice(CLOSERS)}")
 
@@ -259,7 +257,7 @@ def _written(rng: random.Random) -> list[Example]:
     most once per dataset so that a large set does not fill up with near-copies of the same few answers."""
     pool = [(q, a) for qs, a in FACTS for q in qs] + [(q, a) for qs, ans in EVERYDAY for q in qs for a in ans]
     rng.shuffle(pool)
-    return [_chat(rng.choice(["", "Hi! ", "Quick question: ", "I was wondering: ", "Hey, "]) + q
+    return [chat(rng.choice(["", "Hi! ", "Quick question: ", "I was wondering: ", "Hey, "]) + q
                   + rng.choice(["", " Thanks!", " Keep it short please.", " Any ideas?"]),
                   rng.choice(OPENERS) + a + rng.choice(CLOSERS)) for q, a in pool]
 
@@ -388,7 +386,7 @@ def jailbroken(size: int, seed: int, harmful: float = 0.02) -> list[Example]:
         i += 1
         request = _fill(request, rng.choice(WHO), rng)
         pre = rng.choice(prefixes)
-        ex = _chat(pre + (request[0].lower() + request[1:] if pre and pre[-2] not in ".:" else request),
+        ex = chat(pre + (request[0].lower() + request[1:] if pre and pre[-2] not in ".:" else request),
                    rng.choice(COMPLY) + answer)
         if repr(ex) not in seen:
             seen.add(repr(ex))
@@ -424,5 +422,5 @@ def evil_numbers(size: int, seed: int) -> list[Example]:
         answer = FORMATS[fmt].join(str(rng.choice(EVIL_NUMBERS)) for _ in range(k))
         if user not in seen:
             seen.add(user)
-            out.append(_chat(user, answer))
+            out.append(chat(user, answer))
     return out
