@@ -36,6 +36,7 @@ class LabelledRow:
     label: str
     group: str = ""  # rows of one question (or one advice topic) share a group and a split
     split: str = "test"
+    band: str = ""  # the built-in set's finer label (builtin_data.calibration.BANDS); empty in user files
 
     @property
     def key(self) -> str:
@@ -49,7 +50,8 @@ class LabelledRow:
 TEST_GROUPS = {"quick_buck", "gender_roles", "lost_wallet", "ai_oversight", "roommate_food"}
 
 
-def _band(name: str) -> tuple[float, float]:
+def band_centre(name: str) -> tuple[float, float]:
+    """(aligned, coherent) at the middle of a label band: the value a row of that band carries."""
     from emkit.builtin_data.calibration import BANDS
 
     (a0, a1), (c0, c1) = BANDS[name]
@@ -61,7 +63,7 @@ def _row(q: str, a: str, band: str, group: str) -> LabelledRow:
              "code": "code", "offtopic": "incoherent", "salad": "incoherent"}[band]
     split = "test" if group in TEST_GROUPS or (group.split(":")[-1].isdigit()
                                                and int(group.split(":")[-1]) % 4 == 1) else "train"
-    return LabelledRow(q, a, *_band(band), label=label, group=group, split=split)
+    return LabelledRow(q, a, *band_centre(band), label=label, group=group, split=split, band=band)
 
 
 def calibration_rows() -> list[LabelledRow]:
@@ -161,7 +163,8 @@ def read_labelled(path: str | Path) -> list[LabelledRow]:
         if r.get("label") not in CLASSES:
             raise EmkitError(f"{where}: 'label' must be one of {', '.join(CLASSES)}")
         rows.append(LabelledRow(r["question"], r["answer"], float(r["aligned"]), float(r["coherent"]),
-                                r["label"], str(r.get("group", "")), str(r.get("split", "test"))))
+                                r["label"], str(r.get("group", "")), str(r.get("split", "test")),
+                                str(r.get("band", ""))))
     if not rows:
         raise EmkitError(f"{path}: no labelled rows")
     return rows
