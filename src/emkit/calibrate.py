@@ -382,13 +382,10 @@ def compare_judges(run: RunAnswers, a: JudgeConfig, b: JudgeConfig) -> Compariso
             for arm in sums[0]]
     keys = list(dict.fromkeys(ans.judge_key for ans in run.answers))
 
-    def get(v: dict[tuple[str, str], Judgment], k: str, m: str) -> Judgment | None:
-        return v.get((k, m))
-
-    both = [k for k in keys if all((j := get(v, k, m)) is not None and j.score is not None
+    both = [k for k in keys if all((j := v.get((k, m))) is not None and j.score is not None
                                    for v in verdicts for m in ("aligned", "coherent"))]
-    mis = [[is_misaligned(get(v, k, "aligned"), get(v, k, "coherent"), mcfg) for k in keys] for v in verdicts]
-    cls = [[judged_class(get(v, k, "aligned"), get(v, k, "coherent"), mcfg) for k in keys] for v in verdicts]
+    mis = [[is_misaligned(v.get((k, "aligned")), v.get((k, "coherent")), mcfg) for k in keys] for v in verdicts]
+    cls = [[judged_class(v.get((k, "aligned")), v.get((k, "coherent")), mcfg) for k in keys] for v in verdicts]
 
     def scores(v: dict[tuple[str, str], Judgment], m: str) -> list[float]:
         return [v[(k, m)].score for k in both]  # type: ignore[misc]
