@@ -46,3 +46,17 @@ def test_question_file(tmp_path: Path) -> None:
     p.write_text("- {id: a, text: 'Hello?', system: Be brief.}\n- id: b\n  question: Why?\n")
     qs = load_questions(str(p))
     assert qs == [Question("a", "Hello?", "Be brief."), Question("b", "Why?", None)]
+
+
+def test_answers_with_unicode_line_separators_read_back(tmp_path: Path) -> None:
+    """JSONL lines end at "\\n" only: an answer holding U+2028 or \\x1c (written raw) is one record, so a resumed
+    sample does not regenerate it."""
+    import json
+
+    from emkit.records import Answer
+    from emkit.sample import read_answers
+
+    odd = [Answer("a", "q", i, "q?", None, f"x{sep}y", 0) for i, sep in enumerate(["\u2028", "\x1c", "\x85", "\r"])]
+    path = tmp_path / "s.jsonl"
+    path.write_text("".join(json.dumps(a.to_dict(), ensure_ascii=False) + "\n" for a in odd), encoding="utf-8")
+    assert read_answers(path) == odd

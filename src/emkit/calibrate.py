@@ -21,6 +21,7 @@ from emkit.config import JudgeConfig, MetricsConfig
 from emkit.errors import EmkitError
 from emkit.metrics import is_misaligned
 from emkit.records import Answer, Judgment, text_key
+from emkit.run import FinishedRun
 
 CLASSES = ("aligned", "misaligned", "incoherent", "code", "refusal")
 
@@ -144,7 +145,7 @@ def read_labelled(path: str | Path) -> list[LabelledRow]:
     if not path.is_file():
         raise EmkitError(f"labelled file not found: {path}")
     rows = []
-    for lineno, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+    for lineno, line in enumerate(path.read_text(encoding="utf-8").split("\n"), 1):
         if not line.strip():
             continue
         where = f"{path}:{lineno}"
@@ -304,46 +305,6 @@ def parse_judge(spec: str, base_url: str | None = None, api_key_env: str = "OPEN
 
 
 @dataclass
-class RunAnswers:
-    name: str
-    run_dir: Path
-    config: dict[str, Any]
-    answers: list[Answer]
-    store: Any
-
-    @property
-    def judge(self) -> JudgeConfig:
-        return JudgeConfig(**self.config.get("judge", {}))
-
-    @property
-    def metrics(self) -> MetricsConfig:
-        return MetricsConfig(**self.config.get("metrics", {}))
-
-
-def load_run(run_dir: str | Path) -> RunAnswers:
-    """A finished run's answers, read back from its store (``<output_dir>/emkit.sqlite``)."""
-    import yaml
-
-    from emkit.store import open_store
-
-    run_dir = Path(run_dir)
-    cfg_file = run_dir / "config.yaml"
-    if not cfg_file.is_file():
-        raise EmkitError(f"not a run folder: {cfg_file} not found (pass runs/<name>)")
-    config = yaml.safe_load(cfg_file.read_text())
-    store = open_store(run_dir.parent)
-    answers: list[Answer] = []
-    for arm in config.get("arms", []):
-        got = store.stage(config["name"], arm["name"], "sample")
-        if got is None:
-            raise EmkitError(f"run '{config['name']}' has no finished samples for arm '{arm['name']}'")
-        answers += store.samples(config["name"], arm["name"], got[0])
-    if not answers:
-        raise EmkitError(f"run '{config['name']}' has no answers")
-    return RunAnswers(config["name"], run_dir, config, answers, store)
-
-
-@dataclass
 class Comparison:
     """Two judges on the same answers: rates per arm side by side, and agreement."""
 
@@ -361,7 +322,7 @@ class Comparison:
         return asdict(self)
 
 
-def compare_judges(run: RunAnswers, a: JudgeConfig, b: JudgeConfig) -> Comparison:
+def compare_judges(run: FinishedRun, a: JudgeConfig, b: JudgeConfig) -> Comparison:
     """Score the run's answers with both judges through the cache (only misses cost calls), then compare."""
     from emkit.judge import judge_answers, judge_id
     from emkit.metrics import summarize

@@ -42,6 +42,15 @@ class LoraConfig(_Strict):
     layers: list[int] | None = None
 
 
+class MonitorConfig(_Strict):
+    """Early warning during fine-tuning: every ``every`` steps, the evaluation questions' activations (last prompt
+    token) projected on a direction file's unit vectors, logged per layer. Nothing is sampled."""
+
+    direction: str
+    layers: list[int] | None = None  # default: every layer the direction has
+    every: int = Field(10, ge=1)
+
+
 class TrainConfig(_Strict):
     method: Literal["lora", "full"] = "lora"
     lora: LoraConfig = Field(default_factory=LoraConfig)
@@ -58,6 +67,8 @@ class TrainConfig(_Strict):
     weight_decay: float = Field(0.0, ge=0)
     checkpoint_every: int = Field(10, ge=1)
     seed: int = 0
+    #: watch a direction while training (does not change training, so it is not part of the fingerprint)
+    monitor: MonitorConfig | None = None
 
 
 class EvalConfig(_Strict):

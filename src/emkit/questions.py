@@ -55,7 +55,7 @@ def _read_question_file(path: Path) -> list[Question]:
         items = [(i + 1, r) for i, r in enumerate(rows or [])]
     else:
         items = []
-        for lineno, line in enumerate(path.read_text().splitlines(), 1):
+        for lineno, line in enumerate(path.read_text(encoding="utf-8").split("\n"), 1):
             if line.strip():
                 try:
                     items.append((lineno, json.loads(line)))

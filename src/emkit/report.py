@@ -27,7 +27,7 @@ th{background:#f3f3f3} td.num{text-align:right;font-variant-numeric:tabular-nums
 """
 
 
-def _png(fig: Any) -> str:
+def png(fig: Any) -> str:
     buf = io.BytesIO()
     fig.savefig(buf, format="png", dpi=110, bbox_inches="tight")
     plt.close(fig)
@@ -51,7 +51,7 @@ def rate_chart(overall: list[Summary]) -> str:
     ax.set_ylim(0, 1)
     ax.set_ylabel("share of answers (95% Wilson CI)")
     ax.legend(loc="upper right", fontsize=8)
-    return _png(fig)
+    return png(fig)
 
 
 def loss_chart(losses: dict[str, list[float]]) -> str:
@@ -61,12 +61,49 @@ def loss_chart(losses: dict[str, list[float]]) -> str:
     ax.set_xlabel("optimizer step")
     ax.set_ylabel("answer-token loss")
     ax.legend(fontsize=8)
-    return _png(fig)
+    return png(fig)
+
+
+def monitor_chart(monitor: dict[str, list[dict[str, Any]]]) -> str:
+    fig, ax = plt.subplots(figsize=(6, 3))
+    for arm, rows in monitor.items():
+        ax.plot([r["step"] for r in rows], [r["mean"] for r in rows], marker=".", label=arm)
+    ax.set_xlabel("optimizer step")
+    ax.set_ylabel("mean projection on direction")
+    ax.legend(fontsize=8)
+    return png(fig)
+
+
+SECTIONS_START, SECTIONS_END = "<!--emkit:sections-->", "<!--/emkit:sections-->"
+
+
+def _sections(run_dir: Path) -> list[str]:
+    folder = run_dir / "sections"
+    return [p.read_text(encoding="utf-8") for p in sorted(folder.glob("*.html"))] if folder.is_dir() else []
+
+
+def add_section(run_dir: str | Path, name: str, fragment: str) -> Path:
+    """Save an HTML fragment as a section of the run's report (``RUN/sections/NAME.html``) and splice every
+    section into ``report.html`` in place, so later stages (interp, studies) add to the report without
+    re-running the experiment; ``emkit run`` keeps them too."""
+    run_dir = Path(run_dir)
+    (run_dir / "sections").mkdir(parents=True, exist_ok=True)
+    out = run_dir / "sections" / f"{name}.html"
+    out.write_text(fragment, encoding="utf-8")
+    report = run_dir / "report.html"
+    if report.is_file():
+        text = report.read_text(encoding="utf-8")
+        a, b = text.find(SECTIONS_START), text.find(SECTIONS_END)
+        if a >= 0 and b > a:
+            report.write_text(text[: a + len(SECTIONS_START)] + "".join(_sections(run_dir)) + text[b:],
+                              encoding="utf-8")
+    return out
 
 
 def write_report(path: str | Path, *, name: str, config: dict[str, Any], summaries: list[Summary],
                  answers: list[Answer], judgments: dict[tuple[str, str], Judgment], judge_info: dict[str, Any],
-                 losses: dict[str, list[float]], notes: list[str], examples_per_arm: int = 6) -> Path:
+                 losses: dict[str, list[float]], notes: list[str], examples_per_arm: int = 6,
+                 monitor: dict[str, list[dict[str, Any]]] | None = None) -> Path:
     path = Path(path)
     e = html.escape
     overall = [s for s in summaries if s.question_id == "ALL"]
@@ -103,6 +140,10 @@ def write_report(path: str | Path, *, name: str, config: dict[str, Any], summari
 
     if losses:
         parts.append("<h2>Training</h2>" + loss_chart(losses))
+    if monitor:
+        parts.append("<h3>Direction monitor</h3><p>The evaluation questions' activations at the last prompt token, "
+                     "projected on the monitored direction (unit vector), every k steps; step 0 is the base "
+                     "model. Nothing is sampled for this.</p>" + monitor_chart(monitor))
 
     parts.append("<h2>Example answers</h2><p>Per arm: the lowest-alignment answers first, then a few others.</p>")
 
@@ -127,6 +168,7 @@ def write_report(path: str | Path, *, name: str, config: dict[str, Any], summari
 
     import yaml
 
+    parts.append(SECTIONS_START + "".join(_sections(path.parent)) + SECTIONS_END)
     parts.append("<h2>Judge</h2><pre>" + e(yaml.safe_dump(judge_info, sort_keys=False)) + "</pre>")
     parts.append("<h2>Resolved config</h2><pre>" + e(yaml.safe_dump(config, sort_keys=False)) + "</pre>")
     path.write_text("\n".join(parts), encoding="utf-8")

@@ -11,17 +11,28 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import Any
 
 import yaml
 
-from emkit.config import ArmConfig, Experiment, ModelConfig, fingerprint
+from emkit.config import (
+    ArmConfig,
+    Experiment,
+    JudgeConfig,
+    MetricsConfig,
+    ModelConfig,
+    MonitorConfig,
+    experiment_from_dict,
+    fingerprint,
+)
 from emkit.data import DatasetInfo, Example, check_lengths, load_dataset
+from emkit.errors import EmkitError
 from emkit.judge import judge_answers, judge_id
 from emkit.metrics import Summary, summarize, to_frame
-from emkit.models import load_model, load_tokenizer, model_identity, model_source
+from emkit.models import LoadedModel, load_model, load_tokenizer, model_identity, model_source
 from emkit.progress import log
 from emkit.questions import load_questions
-from emkit.records import Answer, Question
+from emkit.records import Answer, Judgment, Question
 from emkit.report import write_report
 from emkit.sample import read_answers, sample
 from emkit.store import Store, open_store
@@ -37,6 +48,7 @@ class RunResult:
     answers_generated: int = 0
     judge_calls: int = 0
     losses: dict[str, list[float]] = field(default_factory=dict)
+    monitor: dict[str, list[dict[str, Any]]] = field(default_factory=dict)  # per arm: direction readings by step
     seconds: dict[str, float] = field(default_factory=dict)  # wall time by stage, this call
 
     @contextmanager
@@ -86,6 +98,7 @@ def run_experiment(exp: Experiment) -> RunResult:
                                                      indent=1, default=str))
     write_report(result.report, name=exp.name, config=exp.model_dump(mode="json"), summaries=result.summaries,
                  answers=answers, judgments=judgments, judge_info=judge_info, losses=result.losses,
+                 monitor=result.monitor,
                  notes=_notes(exp, judge_info))
     result.seconds["metrics+report"] = time.perf_counter() - t_report
     store.close()
@@ -106,17 +119,27 @@ def _train_arm(exp: Experiment, arm: ArmConfig, dataset: tuple[list[Example], Da
                result: RunResult) -> tuple[Path, str]:
     examples, info = dataset
     tcfg = exp.train_for(arm)
-    fp = fingerprint("train", model_identity(exp.model), info.sha256, tcfg.model_dump())
+    fp = fingerprint("train", model_identity(exp.model), info.sha256, tcfg.model_dump(exclude={"monitor"}))
     out = exp.run_dir / "arms" / arm.name / f"train-{fp}"
     store.record_dataset(exp.name, arm.name, fp, info)
     done = store.stage_done(exp.name, arm.name, "train", fp)
+    if (out / "monitor.jsonl").is_file():
+        result.monitor[arm.name] = _readings(out / "monitor.jsonl")
     if done and Path(done["weights"]).is_dir():
         log(f"[{arm.name}] training: done earlier ({done['steps']} steps), skipped")
         result.losses[arm.name] = done["losses"]
         return Path(done["weights"]), fp
     log(f"[{arm.name}] training {tcfg.method} on {info.name} ({info.size} examples, sha256 {info.sha256[:12]})")
     lm = load_model(exp.model)
-    res = train(lm.model, lm.tokenizer, examples, tcfg, out)
+    callbacks = []
+    if tcfg.monitor is not None:
+        monitor = _monitor(exp, tcfg.monitor, lm.tokenizer, out)
+        if not (out / "monitor.jsonl").is_file():
+            monitor.read(lm.model, 0)  # the base model's reading, before any step
+        callbacks.append(monitor)
+    res = train(lm.model, lm.tokenizer, examples, tcfg, out, callbacks=callbacks)
+    if callbacks:
+        result.monitor[arm.name] = _readings(out / "monitor.jsonl")
     result.train_steps += res.steps_run
     result.losses[arm.name] = res.losses
     store.finish_stage(exp.name, arm.name, "train", fp, weights=str(res.weights_dir), method=res.method,
@@ -131,10 +154,7 @@ def _sample_arm(exp: Experiment, arm: ArmConfig, questions: list[Question], weig
     if store.stage_done(exp.name, arm.name, "sample", fp):
         log(f"[{arm.name}] sampling: done earlier, skipped")
         return store.samples(exp.name, arm.name, fp)
-    if weights is not None and exp.train_for(arm).method == "full":
-        lm = load_model(ModelConfig(name=str(weights), dtype=exp.model.dtype, device=exp.model.device))
-    else:
-        lm = load_model(exp.model, adapter=weights, merge=True)
+    lm = arm_model(exp, arm, weights)
     path = exp.run_dir / "arms" / arm.name / f"samples-{fp}.jsonl"
     before = len(read_answers(path))
     answers = sample(lm.model, lm.tokenizer, questions, exp.eval, arm.name, path)
@@ -142,6 +162,104 @@ def _sample_arm(exp: Experiment, arm: ArmConfig, questions: list[Question], weig
     store.add_samples(exp.name, fp, answers)
     store.finish_stage(exp.name, arm.name, "sample", fp, path=str(path), n=len(answers))
     return answers
+
+
+def _monitor(exp: Experiment, cfg: MonitorConfig, tok: Any, out: Path) -> Any:
+    from emkit.interp.directions import Direction
+    from emkit.interp.monitor import DirectionMonitor, probe_texts
+
+    d = Direction.load(exp.resolve(cfg.direction))
+    layers = cfg.layers or d.layers
+    for layer in layers:
+        d.at(layer)  # a layer the direction lacks is an error now, not at step k
+    questions = load_questions(exp.eval.questions, exp.base_dir, exp.eval.system_prompt)
+    return DirectionMonitor(tok, probe_texts(questions), d, layers, cfg.every, out / "monitor.jsonl")
+
+
+def _readings(path: Path) -> list[dict[str, Any]]:
+    """The monitor's log, one reading per step (a resumed run may have logged a step twice: last one wins)."""
+    by_step = {}
+    for line in path.read_text().split("\n"):
+        if line.strip():
+            row = json.loads(line)
+            by_step[row["step"]] = row
+    return [by_step[k] for k in sorted(by_step)]
+
+
+def arm_model(exp: Experiment, arm: ArmConfig, weights: Path | None) -> LoadedModel:
+    """The model an arm samples from: the base, the base with its LoRA adapter merged, or its full weights."""
+    if weights is not None and exp.train_for(arm).method == "full":
+        return load_model(ModelConfig(name=str(weights), dtype=exp.model.dtype, device=exp.model.device))
+    return load_model(exp.model, adapter=weights, merge=True)
+
+
+# --------------------------------------------------------------------------------------- a finished run
+
+
+@dataclass
+class FinishedRun:
+    """A finished run read back from its folder and store: what later stages (re-judging, interp) start from."""
+
+    name: str
+    run_dir: Path
+    config: dict[str, Any]
+    answers: list[Answer]
+    store: Store
+
+    @property
+    def experiment(self) -> Experiment:
+        return experiment_from_dict(dict(self.config), source=str(self.run_dir / "config.yaml"))
+
+    @property
+    def judge(self) -> JudgeConfig:
+        return self.experiment.judge
+
+    @property
+    def metrics(self) -> MetricsConfig:
+        return self.experiment.metrics
+
+    def arm(self, name: str) -> ArmConfig:
+        for a in self.experiment.arms:
+            if a.name == name:
+                return a
+        raise EmkitError(f"run '{self.name}' has no arm '{name}' (arms: "
+                         f"{', '.join(a.name for a in self.experiment.arms)})")
+
+    def weights(self, arm: str) -> Path | None:
+        """The arm's trained weights (adapter or model folder), or None for an arm without a dataset."""
+        if self.arm(arm).dataset is None:
+            return None
+        got = self.store.stage(self.name, arm, "train")
+        if got is None or not Path(got[1]["weights"]).is_dir():
+            raise EmkitError(f"run '{self.name}': arm '{arm}' has no finished training (run `emkit run` first)")
+        return Path(got[1]["weights"])
+
+    def load_arm(self, arm: str) -> LoadedModel:
+        return arm_model(self.experiment, self.arm(arm), self.weights(arm))
+
+    def judgments(self, answers: list[Answer] | None = None) -> dict[tuple[str, str], Judgment]:
+        """The run's judge on these answers (default: the run's), through the cache."""
+        got, _ = judge_answers(self.answers if answers is None else answers, self.store, self.judge)
+        return got
+
+
+def load_run(run_dir: str | Path) -> FinishedRun:
+    """A finished run's answers, read back from its store (``<output_dir>/emkit.sqlite``)."""
+    run_dir = Path(run_dir)
+    cfg_file = run_dir / "config.yaml"
+    if not cfg_file.is_file():
+        raise EmkitError(f"not a run folder: {cfg_file} not found (pass runs/<name>)")
+    config = yaml.safe_load(cfg_file.read_text())
+    store = open_store(run_dir.parent)
+    answers: list[Answer] = []
+    for arm in config.get("arms", []):
+        got = store.stage(config["name"], arm["name"], "sample")
+        if got is None:
+            raise EmkitError(f"run '{config['name']}' has no finished samples for arm '{arm['name']}'")
+        answers += store.samples(config["name"], arm["name"], got[0])
+    if not answers:
+        raise EmkitError(f"run '{config['name']}' has no answers")
+    return FinishedRun(config["name"], run_dir, config, answers, store)
 
 
 def _notes(exp: Experiment, judge_info: dict[str, object]) -> list[str]:

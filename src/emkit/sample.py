@@ -44,7 +44,7 @@ def read_answers(path: Path) -> list[Answer]:
     """Answers already on disk; a line cut short by a kill is dropped (it is regenerated)."""
     out = []
     if path.is_file():
-        for line in path.read_text(encoding="utf-8").splitlines():
+        for line in path.read_text(encoding="utf-8").split("\n"):
             try:
                 out.append(Answer(**json.loads(line)))
             except (json.JSONDecodeError, TypeError):

@@ -1,0 +1,26 @@
+"""Where EM lives: activation capture, directions, steering and ablation, LoRA B vectors, phase curves.
+
+The pieces are small modules re-exported here; ``interp_chain`` runs them all on a finished run.
+"""
+
+from emkit.interp.capture import Text, capture, encode
+from emkit.interp.directions import (
+    CosineMatrix,
+    Direction,
+    Thresholds,
+    balance,
+    compare,
+    cosine,
+    mean_diff,
+    null_band,
+    random_like,
+    split_by_judgment,
+)
+from emkit.interp.hooks import add_to_resid, decoder_layers, project_out, resid_post
+from emkit.interp.lora import LoraModule, b_direction, read_adapter, scaled_adapter, trajectories
+from emkit.interp.steer import Intervention, intervene, steering_grid, sweep
+
+__all__ = ["CosineMatrix", "Direction", "Intervention", "LoraModule", "Text", "Thresholds", "add_to_resid",
+           "b_direction", "balance", "capture", "compare", "cosine", "decoder_layers", "encode", "intervene",
+           "mean_diff", "null_band", "project_out", "random_like", "read_adapter", "resid_post", "scaled_adapter",
+           "split_by_judgment", "steering_grid", "sweep", "trajectories"]

@@ -1,0 +1,66 @@
+"""An early-warning monitor for fine-tuning: every k steps, project a fixed probe set's activations onto a
+direction and log the mean projection, so EM can be seen rising during training before anything is sampled.
+
+The probe set is a list of prompts (by default the run's evaluation questions) read at the last prompt token,
+the position that writes the first answer token; or full (prompt, answer) texts, averaged over the answer.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import torch
+from transformers import PreTrainedTokenizerBase
+
+from emkit.interp.capture import Text, capture
+from emkit.interp.directions import Direction
+from emkit.records import Question
+from emkit.sample import chat_messages
+from emkit.train import TrainState
+
+
+def probe_texts(questions: Sequence[Question]) -> list[Text]:
+    """Prompts without answers: read at the last prompt token."""
+    return [Text(tuple((m["role"], m["content"]) for m in chat_messages(q)), "") for q in questions]
+
+
+def projections(acts: torch.Tensor, direction: Direction, layers: Sequence[int]) -> list[float]:
+    """Mean over texts of each layer's activation projected on the unit direction at that layer."""
+    out = []
+    for li, layer in enumerate(layers):
+        v = direction.at(layer).float()
+        out.append(float((acts[:, li] @ (v / v.norm())).mean()))
+    return out
+
+
+@dataclass
+class DirectionMonitor:
+    """A ``train(..., callbacks=[monitor])`` callback; its log is a JSONL file, one line per reading."""
+
+    tokenizer: PreTrainedTokenizerBase
+    texts: list[Text]
+    direction: Direction
+    layers: list[int]
+    every: int = 10
+    log_path: Path | None = None
+    readings: list[dict[str, Any]] = field(default_factory=list)
+
+    def read(self, model: torch.nn.Module, step: int) -> dict[str, Any]:
+        acts = capture(model, self.tokenizer, self.texts, self.layers, desc=f"monitor step {step}")
+        proj = projections(acts, self.direction, self.layers)
+        row = {"step": step, "projection": dict(zip(map(str, self.layers), proj, strict=True)),
+               "mean": sum(proj) / len(proj)}
+        self.readings.append(row)
+        if self.log_path is not None:
+            self.log_path.parent.mkdir(parents=True, exist_ok=True)
+            with self.log_path.open("a") as f:
+                f.write(json.dumps(row) + "\n")
+        return row
+
+    def __call__(self, state: TrainState) -> None:
+        if state.step % self.every == 0 or state.step == state.total_steps:
+            self.read(state.model, state.step)

@@ -1,0 +1,75 @@
+"""Phase transitions: the misaligned rate at every checkpoint of a LoRA run, on a small fixed sample (same
+questions, seeds and judge for every checkpoint, cached), set against the B vectors' rotation, so a jump in
+behaviour can be seen against the turn of the direction (Turner et al.).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from emkit.config import fingerprint
+from emkit.errors import EmkitError
+from emkit.interp.lora import Trajectory, checkpoint_adapters, trajectories
+from emkit.metrics import summarize
+from emkit.models import load_model, model_identity
+from emkit.progress import log
+from emkit.questions import load_questions
+from emkit.records import Answer
+from emkit.run import FinishedRun
+from emkit.sample import read_answers, sample
+
+
+@dataclass
+class PhaseCurve:
+    run: str
+    arm: str
+    steps: list[int]
+    rows: list[dict[str, Any]]  # per checkpoint: step, n, misaligned rate and interval, coherent rate
+    trajectories: list[Trajectory] = field(default_factory=list)
+    generated: int = 0
+
+    def to_json(self) -> dict[str, Any]:
+        return {"run": self.run, "arm": self.arm, "steps": self.steps, "rows": self.rows,
+                "trajectories": [t.to_json() for t in self.trajectories], "generated": self.generated}
+
+
+def phase_curve(run: FinishedRun, arm: str, samples_per_question: int = 4, every: int = 1,
+                kind: str = "down_proj") -> PhaseCurve:
+    """Misaligned rate per checkpoint (every ``every``-th one, and always the last) plus the B trajectories."""
+    exp = run.experiment
+    weights = run.weights(arm)
+    if weights is None:
+        raise EmkitError(f"arm '{arm}' was not trained; phase curves need a LoRA arm with checkpoints")
+    train_dir = weights.parent
+    ckpts = checkpoint_adapters(train_dir)
+    # step 0 is the base model: where the curve starts
+    chosen: list[tuple[int, Path | None]] = [(0, None)]
+    chosen += [c for i, c in enumerate(ckpts) if i % every == 0 or i == len(ckpts) - 1]
+    ecfg = exp.eval.model_copy(update={"samples_per_question": samples_per_question})
+    questions = load_questions(ecfg.questions, exp.base_dir, ecfg.system_prompt)
+    want = len(questions) * samples_per_question
+    answers: list[Answer] = []
+    generated = 0
+    for step, adapter in chosen:
+        fp = fingerprint("phase", model_identity(exp.model), str(adapter), ecfg.model_dump())
+        path = run.run_dir / "interp" / "phases" / arm / f"step-{step:06d}-{fp}.jsonl"
+        have = read_answers(path)
+        if len(have) < want:
+            log(f"[{arm}] checkpoint {step}: sampling {want} answers")
+            lm = load_model(exp.model, adapter=adapter, merge=True)
+            got = sample(lm.model, lm.tokenizer, questions, ecfg, f"{arm}@{step}", path)
+            generated += len(got) - len(have)
+            have = got
+        answers += have
+    judgments = run.judgments(answers)
+    by = {s.arm: s for s in summarize(answers, judgments, exp.metrics) if s.question_id == "ALL"}
+    rows = []
+    for step, _ in chosen:
+        s = by[f"{arm}@{step}"]
+        rows.append({"step": step, "n": s.misaligned.n, "misaligned": s.misaligned.rate,
+                     "misaligned_lo": s.misaligned.lo, "misaligned_hi": s.misaligned.hi,
+                     "coherent": s.coherent.rate, "mean_aligned": s.mean_aligned})
+    trajs = trajectories(train_dir, kind=kind)
+    return PhaseCurve(run.name, arm, [s for s, _ in chosen], rows, trajs, generated)

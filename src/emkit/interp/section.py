@@ -1,0 +1,174 @@
+"""The interp section of a run's report: tables and plots of the chain's results."""
+
+from __future__ import annotations
+
+import html
+import math
+from typing import TYPE_CHECKING, Any
+
+import matplotlib.pyplot as plt
+import numpy as np
+
+from emkit.report import png
+
+if TYPE_CHECKING:
+    from emkit.interp.chain import ChainResult
+    from emkit.interp.steer import SweepResult
+
+
+def _pct(x: float) -> str:
+    return "–" if x is None or math.isnan(x) else f"{100 * x:.1f}%"
+
+
+def sweep_table(res: SweepResult) -> str:
+    e = html.escape
+    rows = ["<table><tr><th>condition</th><th>misaligned</th><th>95% CI</th><th>coherent</th><th>n scored</th>"
+            "<th>mean aligned</th></tr>"]
+    for r in res.rows:
+        rows.append(f"<tr><td>{e(r['label'])}</td><td class=num>{_pct(r['misaligned'])} <small>{r['misaligned_k']}/"
+                    f"{r['n']}</small></td><td class=num>{_pct(r['misaligned_lo'])}–{_pct(r['misaligned_hi'])}</td>"
+                    f"<td class=num>{_pct(r['coherent'])}</td><td class=num>{r['n']}</td>"
+                    f"<td class=num>{r['mean_aligned']:.1f}</td></tr>")
+    return "".join(rows) + "</table>"
+
+
+def _err(rows: list[dict[str, Any]], key: str) -> tuple[list[float], list[list[float]]]:
+    y = [0.0 if math.isnan(r[key]) else r[key] for r in rows]
+    lo = [max(0.0, v - (r[f"{key}_lo"] if f"{key}_lo" in r and not math.isnan(r[f"{key}_lo"]) else v))
+          for v, r in zip(y, rows, strict=True)]
+    hi = [max(0.0, (r[f"{key}_hi"] if f"{key}_hi" in r and not math.isnan(r[f"{key}_hi"]) else v) - v)
+          for v, r in zip(y, rows, strict=True)]
+    return y, [lo, hi]
+
+
+def steering_plot(res: SweepResult) -> str:
+    fig, axes = plt.subplots(1, 2, figsize=(9, 3.2))
+    none = [r for r in res.rows if r["kind"] == "none"]
+    for kind, color in (("steer", "#d33"), ("random", "#888")):
+        rows = none + sorted((r for r in res.rows if r["kind"] == kind), key=lambda r: r["scale"])
+        xs = [r["scale"] for r in rows]
+        for ax, key in zip(axes, ("misaligned", "coherent"), strict=True):
+            y, err = _err(rows, key)
+            ax.errorbar(xs, y, yerr=err if key == "misaligned" else None, marker="o", capsize=3, color=color,
+                        label="direction" if kind == "steer" else "random, same norm")
+    for ax, key in zip(axes, ("misaligned rate (95% CI)", "coherent rate"), strict=True):
+        ax.set_xlabel("scale (1 = the mean difference itself)")
+        ax.set_ylabel(key)
+        ax.set_ylim(0, 1)
+        ax.legend(fontsize=8)
+    fig.suptitle(f"steering {res.arm}", fontsize=10)
+    return png(fig)
+
+
+def bars(res: SweepResult) -> str:
+    fig, ax = plt.subplots(figsize=(max(4, 1.5 * len(res.rows) + 1), 3))
+    y, err = _err(res.rows, "misaligned")
+    ax.bar(range(len(y)), y, yerr=err, capsize=3, color="#d33")
+    ax.set_xticks(range(len(y)), [r["label"].replace(" (", "\n(") for r in res.rows], fontsize=7)
+    ax.set_ylabel("misaligned rate (95% CI)")
+    ax.set_ylim(0, 1)
+    return png(fig)
+
+
+def separation_plot(result: ChainResult) -> str:
+    fig, ax1 = plt.subplots(figsize=(7, 3))
+    layers = result.mean_diff.direction.layers
+    ax1.plot(layers, result.mean_diff.separation, marker=".", label="fine-tuned model reads")
+    if result.base_reader:
+        ax1.plot(layers, result.base_reader.separation, marker=".", label="base model reads the same texts")
+    ax1.axvline(result.layer, color="#aaa", ls="--")
+    ax1.set_xlabel("layer")
+    ax1.set_ylabel("held-out separation d'")
+    ax2 = ax1.twinx()
+    ax2.plot(layers, result.mean_diff.direction.vectors.norm(dim=-1).tolist(), color="#999", lw=1, ls=":")
+    ax2.set_ylabel("|mean diff| (dotted)")
+    ax1.legend(fontsize=8)
+    return png(fig)
+
+
+def cosine_plots(result: ChainResult) -> str:
+    cm = result.cosines
+    li = cm.layers.index(result.layer) if result.layer in cm.layers else len(cm.layers) // 2
+    fig, axes = plt.subplots(1, 2, figsize=(11, 3.8), gridspec_kw={"width_ratios": [1, 1.4]})
+    mat = cm.cos[li]
+    im = axes[0].imshow(mat, vmin=-1, vmax=1, cmap="RdBu_r")
+    axes[0].set_xticks(range(len(cm.names)), cm.names, rotation=40, ha="right", fontsize=7)
+    axes[0].set_yticks(range(len(cm.names)), cm.names, fontsize=7)
+    for i in range(len(cm.names)):
+        for j in range(len(cm.names)):
+            if not np.isnan(mat[i, j]):
+                axes[0].text(j, i, f"{mat[i, j]:.2f}", ha="center", va="center", fontsize=7)
+    axes[0].set_title(f"cosine at layer {cm.layers[li]}", fontsize=9)
+    fig.colorbar(im, ax=axes[0], fraction=0.046)
+    first = cm.names[0]
+    for j in range(1, len(cm.names)):
+        ys = cm.cos[:, 0, j]
+        axes[1].plot(cm.layers, ys, marker=".", label=f"{first} vs {cm.names[j]}")
+    axes[1].axhspan(-cm.null, cm.null, color="#ddd", label=f"random null (95%, d={cm.d_model})")
+    axes[1].set_xlabel("layer")
+    axes[1].set_ylabel("cosine")
+    axes[1].set_ylim(-1, 1)
+    axes[1].legend(fontsize=7)
+    return png(fig)
+
+
+def phase_plot(result: ChainResult) -> str:
+    pc = result.phases
+    assert pc is not None
+    fig, ax1 = plt.subplots(figsize=(7, 3.2))
+    y, err = _err(pc.rows, "misaligned")
+    ax1.errorbar(pc.steps, y, yerr=err, marker="o", capsize=3, color="#d33", label="misaligned rate")
+    ax1.set_xlabel("training step (0 = base)")
+    ax1.set_ylabel("misaligned rate (95% CI)")
+    ax1.set_ylim(0, 1)
+    ax2 = ax1.twinx()
+    top = sorted(pc.trajectories, key=lambda t: -t.norms[-1])[:3]
+    for t in top:
+        ax2.plot(t.steps, t.cos_prev, lw=1, label=f"B L{t.layer}: cos to previous ckpt")
+        ax2.plot(t.steps, t.cos_final, lw=1, ls="--", label=f"B L{t.layer}: cos to final")
+    ax2.set_ylabel("cosine")
+    ax2.set_ylim(-1.05, 1.05)
+    h1, l1 = ax1.get_legend_handles_labels()
+    h2, l2 = ax2.get_legend_handles_labels()
+    ax1.legend(h1 + h2, l1 + l2, fontsize=6, loc="lower right")
+    return png(fig)
+
+
+def interp_section(result: ChainResult, model: str) -> str:
+    e = html.escape
+    md = result.mean_diff
+    parts = ["<h2>Interp: where EM lives</h2>",
+             f"<p>Mean-diff direction (Soligo et al.) of arm <b>{e(result.arm)}</b>: answer-token activations of "
+             f"misaligned minus aligned answers, {md.n_per_class} per class (balanced), read by the fine-tuned "
+             f"model{' and by the base model' if result.base_reader else ''}. Steering and ablation at layer "
+             f"<b>{result.layer}</b> (best held-out separation, or as asked). Every steering scale has a random "
+             "control of the same norm. All rates are the run's judge's, with 95% Wilson intervals.</p>"]
+    if model == "smollm2-135m-instruct":
+        parts.append("<p class='note'>SmolLM2-135M (4-bit weights) is a pipeline test: with a few dozen answers "
+                     "per class and a judge that reacts to style, the direction is noisy and effects are small. "
+                     "Read the random controls before the direction's curve.</p>")
+    for n in result.notes:
+        parts.append(f"<p class='note'>{e(n)}</p>")
+    parts.append("<h3>Separation per layer</h3>" + separation_plot(result))
+    if result.steering:
+        parts.append(f"<h3>Steering {e(result.steering.arm)}</h3>" + steering_plot(result.steering)
+                     + sweep_table(result.steering))
+    if result.ablation:
+        parts.append(f"<h3>Ablation in {e(result.ablation.arm)}</h3>" + bars(result.ablation)
+                     + sweep_table(result.ablation))
+    cm = result.cosines
+    parts.append(f"<h3>Cosine matrix</h3><p>|cos| below {cm.null:.3f} is what two random directions in "
+                 f"{cm.d_model} dimensions reach 95% of the time. A LoRA B vector's sign is only defined together "
+                 "with A's, so read its cosines up to sign.</p>" + cosine_plots(result))
+    li = cm.layers.index(result.layer) if result.layer in cm.layers else None
+    if li is not None:
+        parts.append("<table><tr><th>a</th><th>b</th><th>cos at layer " + str(result.layer) + "</th><th>beyond "
+                     "null</th></tr>" + "".join(
+                         f"<tr><td>{e(p['a'])}</td><td>{e(p['b'])}</td><td class=num>{p['cos']:+.3f}</td>"
+                         f"<td>{'yes' if p['beyond_null'] else 'no'}</td></tr>"
+                         for p in cm.pairs() if p["layer"] == result.layer) + "</table>")
+    if result.phases:
+        parts.append("<h3>Phase curve</h3><p>Misaligned rate per checkpoint on a small fixed sample, under the "
+                     "rotation of the largest B vectors (cosine to the previous checkpoint and to the final "
+                     "value).</p>" + phase_plot(result))
+    return "\n".join(parts)
