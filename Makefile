@@ -20,6 +20,8 @@ $(STAMP): pyproject.toml Makefile
 
 demo: $(STAMP)
 	$(BIN)/emkit run examples/demo.yaml
+	# directions and interventions on the demo's outputs: adds the interp section to runs/demo/report.html
+	$(BIN)/emkit interp runs/demo
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -q
@@ -29,6 +31,7 @@ lint: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python bench/bench_spine.py
+	$(BIN)/python bench/bench_interp.py
 
 clean:
 	rm -rf $(VENV) runs .pytest_cache

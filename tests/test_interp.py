@@ -332,7 +332,11 @@ def test_chain_end_to_end_on_a_tiny_run(tmp_path: Path, judge_server: ScriptedJu
     assert res.steering and [r["label"] for r in res.steering.rows] == [
         "none", f"steer L{res.layer} x2", f"random L{res.layer} x2"]
     assert res.steering.arm == "base" and all(r["n_answers"] == 8 for r in res.steering.rows)
-    assert res.ablation and res.ablation.arm == "ft" and len(res.ablation.rows) == 4
+    assert res.ablation and res.ablation.arm == "ft" and [r["label"] for r in res.ablation.rows][-2:] == [
+        "LoRA B x0", "LoRA B x2"]
+    # B x0 is the base model: the same seeds give the base arm's answers exactly
+    texts = lambda sw, label: [a.text for a in sw.answers if a.arm == label]  # noqa: E731
+    assert texts(res.ablation, "ft|LoRA B x0") == texts(res.steering, "base|none") != []
     assert {(p["a"], p["b"]) for p in res.cosines.pairs()} >= {("meandiff:ft", "loraB:ft")}
     assert res.phases and res.phases.steps == [0, 2, 4]
     html = (exp.run_dir / "report.html").read_text()

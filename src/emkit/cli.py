@@ -364,7 +364,7 @@ def _sweep_table(res: Any, as_json: bool) -> None:
 def interp(run_dir: RunArg, arm: ArmOpt = None,
            layer: Annotated[int | None, typer.Option(help="layer to steer/ablate (default: best held-out "
                                                              "separation)")] = None,
-           scales: Annotated[str, typer.Option(help="steering scales, comma-separated")] = "4,8,16",
+           scales: Annotated[str, typer.Option(help="steering scales, comma-separated")] = "2,4,8",
            samples: SamplesOpt = 4,
            steer_arm: Annotated[str | None, typer.Option(help="arm to steer (default: the base arm)")] = None,
            extra: Annotated[list[Path] | None, typer.Option(help="another direction file for the cosine matrix")]
@@ -511,7 +511,7 @@ def directions_scale_adapter(adapter: Annotated[Path, typer.Argument(help="peft 
 def steer(run_dir: RunArg,
           direction: Annotated[Path, typer.Option(help="direction file (emkit directions extract)")],
           layer: Annotated[str, typer.Option(help="layer(s) to steer at, comma-separated")],
-          scales: Annotated[str, typer.Option(help="scales, comma-separated (1 = the vector as saved)")] = "4,8,16",
+          scales: Annotated[str, typer.Option(help="scales, comma-separated (1 = the vector as saved)")] = "2,4,8",
           arm: Annotated[str | None, typer.Option(help="arm to steer (default: the first untrained arm)")] = None,
           samples: SamplesOpt = 4,
           random_control: Annotated[bool, typer.Option(help="a same-norm random direction at every scale")] = True,

@@ -152,7 +152,7 @@ def pick_layer(sep: list[float], layers: list[int]) -> int:
 
 
 def interp_chain(run_dir: str | Path, arm: str | None = None, layer: int | None = None,
-                 scales: Sequence[float] = (4.0, 8.0, 16.0), samples_per_question: int = 4,
+                 scales: Sequence[float] = (2.0, 4.0, 8.0), samples_per_question: int = 4,
                  steer_arm: str | None = None, extra: Sequence[str | Path] = (), phases: bool = True,
                  th: Thresholds = DEFAULT_THRESHOLDS, texts_from: Sequence[str] | None = None) -> ChainResult:
     """Run the chain on a finished run and add its section to the run's report."""
@@ -188,6 +188,8 @@ def interp_chain(run_dir: str | Path, arm: str | None = None, layer: int | None 
         ablations = [Intervention("none"), Intervention("ablate", (layer,)),
                      Intervention("ablate", tuple(all_layers), source_layer=layer),
                      Intervention("ablate_random", tuple(all_layers), source_layer=layer)]
+        if lora is not None:  # the causal check on the weights: the adapter's B ablated and doubled
+            ablations += [Intervention("lora_scale", scale=0.0), Intervention("lora_scale", scale=2.0)]
         log(f"ablating the direction in {arm}")
         ablation = sweep(run, arm, md.direction, ablations, samples_per_question)
         curve = None

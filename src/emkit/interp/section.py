@@ -32,6 +32,25 @@ def sweep_table(res: SweepResult) -> str:
     return "".join(rows) + "</table>"
 
 
+def sweep_examples(res: SweepResult, per_condition: int = 2) -> str:
+    """A few answers per condition, lowest alignment first: a judge can score broken text as coherent, and
+    only reading the answers shows it."""
+    e = html.escape
+    out = ["<details><summary>example answers per condition</summary>"]
+    for r in res.rows:
+        label = f"{res.arm}|{r['label']}"
+        mine = [a for a in res.answers if a.arm == label]
+
+        def aligned(a: Any) -> float:
+            j = res.judgments.get((a.judge_key, "aligned"))
+            return j.score if j is not None and j.score is not None else 101.0
+        for a in sorted(mine, key=aligned)[:per_condition]:
+            score = aligned(a)
+            out.append(f"<div class='ans'><small>{e(r['label'])} · {e(a.question_id)} · aligned "
+                       f"{'–' if score > 100 else f'{score:.0f}'}</small><pre>{e(a.text[:400])}</pre></div>")
+    return "".join(out) + "</details>"
+
+
 def _err(rows: list[dict[str, Any]], key: str) -> tuple[list[float], list[list[float]]]:
     y = [0.0 if math.isnan(r[key]) else r[key] for r in rows]
     lo = [max(0.0, v - (r[f"{key}_lo"] if f"{key}_lo" in r and not math.isnan(r[f"{key}_lo"]) else v))
@@ -134,6 +153,27 @@ def phase_plot(result: ChainResult) -> str:
     return png(fig)
 
 
+def trajectory_plot(result: ChainResult) -> str:
+    pc = result.phases
+    assert pc is not None
+    top = sorted(pc.trajectories, key=lambda t: -t.norms[-1])[:3]
+    fig, axes = plt.subplots(1, 2, figsize=(10, 3.2))
+    for t in top:
+        axes[0].plot(t.steps, t.norms, marker=".", label=f"L{t.layer}")
+        xy = np.array(t.pca)
+        if xy.shape[1] == 2:
+            axes[1].plot(xy[:, 0], xy[:, 1], marker=".", label=f"L{t.layer} ({100 * sum(t.pca_var):.0f}% var)")
+            axes[1].annotate(str(t.steps[-1]), xy[-1], fontsize=7)
+    axes[0].set_xlabel("training step")
+    axes[0].set_ylabel("|written direction|")
+    axes[1].set_xlabel("PC 1")
+    axes[1].set_ylabel("PC 2")
+    axes[1].set_title("path of B over checkpoints", fontsize=9)
+    for ax in axes:
+        ax.legend(fontsize=7)
+    return png(fig)
+
+
 def interp_section(result: ChainResult, model: str) -> str:
     e = html.escape
     md = result.mean_diff
@@ -146,16 +186,18 @@ def interp_section(result: ChainResult, model: str) -> str:
     if model == "smollm2-135m-instruct":
         parts.append("<p class='note'>SmolLM2-135M (4-bit weights) is a pipeline test: with a few dozen answers "
                      "per class and a judge that reacts to style, the direction is noisy and effects are small. "
-                     "Read the random controls before the direction's curve.</p>")
+                     "Read the random controls before the direction's curve, and read the example answers: large "
+                     "scales break the model, and the offline judge can score broken text as coherent and "
+                     "misaligned.</p>")
     for n in result.notes:
         parts.append(f"<p class='note'>{e(n)}</p>")
     parts.append("<h3>Separation per layer</h3>" + separation_plot(result))
     if result.steering:
         parts.append(f"<h3>Steering {e(result.steering.arm)}</h3>" + steering_plot(result.steering)
-                     + sweep_table(result.steering))
+                     + sweep_table(result.steering) + sweep_examples(result.steering))
     if result.ablation:
         parts.append(f"<h3>Ablation in {e(result.ablation.arm)}</h3>" + bars(result.ablation)
-                     + sweep_table(result.ablation))
+                     + sweep_table(result.ablation) + sweep_examples(result.ablation))
     cm = result.cosines
     parts.append(f"<h3>Cosine matrix</h3><p>|cos| below {cm.null:.3f} is what two random directions in "
                  f"{cm.d_model} dimensions reach 95% of the time. A LoRA B vector's sign is only defined together "
@@ -170,5 +212,5 @@ def interp_section(result: ChainResult, model: str) -> str:
     if result.phases:
         parts.append("<h3>Phase curve</h3><p>Misaligned rate per checkpoint on a small fixed sample, under the "
                      "rotation of the largest B vectors (cosine to the previous checkpoint and to the final "
-                     "value).</p>" + phase_plot(result))
+                     "value).</p>" + phase_plot(result) + trajectory_plot(result))
     return "\n".join(parts)

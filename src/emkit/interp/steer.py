@@ -32,7 +32,7 @@ from emkit.sample import read_answers, sample
 class Intervention:
     """One condition: nothing, add ``scale * v`` (or a same-norm random vector) at layers, or project v out."""
 
-    kind: Literal["none", "steer", "random", "ablate", "ablate_random"]
+    kind: Literal["none", "steer", "random", "ablate", "ablate_random", "lora_scale"]
     layers: tuple[int, ...] = ()
     scale: float = 0.0
     #: ablate with this one layer's vector at every layer (Soligo et al.), instead of each layer's own
@@ -43,6 +43,8 @@ class Intervention:
         where = "all layers" if len(self.layers) > 3 else "L" + ",".join(map(str, self.layers))
         if self.kind == "none":
             return "none"
+        if self.kind == "lora_scale":  # a weight edit, not a hook: the arm's adapter with B multiplied
+            return f"LoRA B x{self.scale:g}"
         if self.kind in ("ablate", "ablate_random"):
             src = f" (v from L{self.source_layer})" if self.source_layer is not None else ""
             return f"{self.kind.replace('_', ' ')} {where}{src}"
@@ -64,8 +66,9 @@ def steering_grid(layers: Sequence[int], scales: Sequence[float], random_control
 
 @contextmanager
 def intervene(model: torch.nn.Module, iv: Intervention, direction: Direction, seed: int = 0) -> Iterator[None]:
-    """Apply one intervention to ``model`` for the duration of the block."""
-    if iv.kind == "none":
+    """Apply one intervention to ``model`` for the duration of the block (``lora_scale`` is applied by loading
+    a scaled adapter, see :func:`sweep`; here it is a no-op)."""
+    if iv.kind in ("none", "lora_scale"):
         with nullcontext():
             yield
         return
@@ -86,6 +89,19 @@ def intervene(model: torch.nn.Module, iv: Intervention, direction: Direction, se
         vecs = {i: random_like(v, seed=seed * 1009 + i) for i, v in vecs.items()}
     with add_to_resid(model, vecs, iv.scale):
         yield
+
+
+def _scaled_arm(run: FinishedRun, arm: str, factor: float) -> LoadedModel:
+    """The arm's base model with its LoRA adapter's B multiplied by ``factor`` (0: the adapter ablated)."""
+    from emkit.errors import EmkitError
+    from emkit.interp.lora import scaled_adapter
+    from emkit.models import load_model
+
+    weights = run.weights(arm)
+    if weights is None or not (weights / "adapter_config.json").is_file():
+        raise EmkitError(f"arm '{arm}' has no LoRA adapter to scale")
+    scaled = scaled_adapter(weights, run.run_dir / "interp" / "adapters" / f"{arm}-x{factor:g}", factor)
+    return load_model(run.experiment.model, adapter=scaled, merge=True)
 
 
 def direction_digest(d: Direction) -> str:
@@ -135,11 +151,15 @@ def sweep(run: FinishedRun, arm: str, direction: Direction, interventions: Seque
         label = f"{arm}|{iv.label}"
         have = read_answers(path)
         if len(have) < want:
-            if lm is None:
-                log(f"[{arm}] loading the model for the sweep")
-                lm = run.load_arm(arm)
-            with intervene(lm.model, iv, direction, seed):
-                got = sample(lm.model, lm.tokenizer, questions, ecfg, label, path)
+            if iv.kind == "lora_scale":
+                model = _scaled_arm(run, arm, iv.scale)
+            else:
+                if lm is None:
+                    log(f"[{arm}] loading the model for the sweep")
+                    lm = run.load_arm(arm)
+                model = lm
+            with intervene(model.model, iv, direction, seed):
+                got = sample(model.model, model.tokenizer, questions, ecfg, label, path)
             generated += len(got) - len(have)
             have = got
         answers += have
