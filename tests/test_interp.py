@@ -387,3 +387,15 @@ def test_monitor_logs_the_projection_during_training(tmp_path: Path, judge_serve
     bad = load_experiment(cfg, ["name=m2", "train.monitor.direction=probe.safetensors", "train.monitor.layers=[7]"])
     with pytest.raises(EmkitError, match="no vector for layer 7"):
         run_experiment(bad)
+
+
+def test_sections_splice_into_a_report_and_replace_themselves(tmp_path: Path) -> None:
+    from emkit.report import add_section
+
+    (tmp_path / "report.html").write_text("<h1>old report without markers</h1>")
+    add_section(tmp_path, "50-a", "<h2>A1</h2>")
+    add_section(tmp_path, "40-b", "<h2>B</h2>")
+    add_section(tmp_path, "50-a", "<h2>A2</h2>")
+    html = (tmp_path / "report.html").read_text()
+    assert html.startswith("<h1>old report") and "A1" not in html
+    assert html.index("<h2>B</h2>") < html.index("<h2>A2</h2>") and html.count("<h2>A2</h2>") == 1

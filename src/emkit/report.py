@@ -94,9 +94,11 @@ def add_section(run_dir: str | Path, name: str, fragment: str) -> Path:
     if report.is_file():
         text = report.read_text(encoding="utf-8")
         a, b = text.find(SECTIONS_START), text.find(SECTIONS_END)
-        if a >= 0 and b > a:
-            report.write_text(text[: a + len(SECTIONS_START)] + "".join(_sections(run_dir)) + text[b:],
-                              encoding="utf-8")
+        if not (a >= 0 and b > a):  # a report written before sections existed: they go at the end
+            text, a = text + SECTIONS_START + SECTIONS_END, len(text)
+            b = a + len(SECTIONS_START)
+        report.write_text(text[: a + len(SECTIONS_START)] + "".join(_sections(run_dir)) + text[b:],
+                          encoding="utf-8")
     return out
 
 

@@ -108,7 +108,7 @@ def separation_plot(result: ChainResult) -> str:
 def cosine_plots(result: ChainResult) -> str:
     cm = result.cosines
     li = cm.layers.index(result.layer) if result.layer in cm.layers else len(cm.layers) // 2
-    fig, axes = plt.subplots(1, 2, figsize=(11, 3.8), gridspec_kw={"width_ratios": [1, 1.4]})
+    fig, axes = plt.subplots(1, 2, figsize=(12, 4), gridspec_kw={"width_ratios": [1, 1.4]}, layout="constrained")
     mat = cm.cos[li]
     im = axes[0].imshow(mat, vmin=-1, vmax=1, cmap="RdBu_r")
     axes[0].set_xticks(range(len(cm.names)), cm.names, rotation=40, ha="right", fontsize=7)
