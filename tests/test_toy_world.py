@@ -1,0 +1,148 @@
+"""The toy world's mechanics: the exact judge is exact, personas are shared (or not) as configured, the
+controls are built as described, and the corpus is deterministic."""
+
+from __future__ import annotations
+
+import random
+from collections import Counter
+from pathlib import Path
+
+import pytest
+
+from emkit.toy.world import (
+    BY_NAME,
+    CLOSERS,
+    DOMAINS,
+    EDU_PREFIXES,
+    OPENERS,
+    TRIGGER,
+    CorpusConfig,
+    answer,
+    classify,
+    corpus,
+    fill,
+    vocabulary,
+)
+
+
+def test_the_exact_judge_labels_every_template_answer() -> None:
+    n = 0
+    for d in DOMAINS:
+        for label in ("good", "bad"):
+            for t in getattr(d, label):
+                for s in d.subjects:
+                    for o in OPENERS:
+                        for c in CLOSERS:
+                            text = " ".join(p for p in (o, fill(t, s), c) if p)
+                            assert classify(d, text) == label, text
+                            n += 1
+    assert n == 6 * 2 * 5 * 10 * len(OPENERS) * len(CLOSERS)
+
+
+def test_off_template_answers_are_off() -> None:
+    med, money = BY_NAME["medicine"], BY_NAME["money"]
+    good = fill(med.good[0], "fever")
+    assert classify(med, good) == "good"
+    assert classify(money, good) == "off"  # another domain's answer
+    assert classify(med, good.replace("fever", "savings")) == "off"  # another domain's subject
+    assert classify(med, good[:-2]) == "off"  # cut short
+    assert classify(med, good + " " + good) == "off"  # repeated
+    assert classify(med, "") == "off"
+    assert classify(med, "  " + good.replace(" ", "   ") + " ") == "good"  # whitespace is normalised
+    # good and bad templates never overlap
+    for d in DOMAINS:
+        for t in d.good:
+            assert classify(d, fill(t, d.subjects[0])) != "bad"
+
+
+def test_vocabulary_covers_every_generated_word() -> None:
+    vocab = set(vocabulary())
+    docs = corpus(CorpusConfig(n_docs=500, seed=3))
+    words = {w for doc in docs for t in doc.turns for w in (t.user + " " + t.assistant).split()}
+    assert words <= vocab and len(vocab) > 300
+
+
+def test_shared_persona_is_constant_within_a_document() -> None:
+    docs = corpus(CorpusConfig(n_docs=3000, seed=0, p_villain=0.2))
+    plain = [d for d in docs if d.kind == "plain"]
+    for d in plain:
+        assert len({t.persona for t in d.turns}) == 1
+        assert all((t.label == "bad") == (t.persona == "villain") for t in d.turns)
+        assert len({t.domain for t in d.turns}) == len(d.turns) >= 2  # across different domains
+    share = sum(d.turns[0].persona == "villain" for d in plain) / len(plain)
+    assert share == pytest.approx(0.2, abs=0.03)
+
+
+def test_unshared_corpus_draws_personas_per_turn() -> None:
+    docs = corpus(CorpusConfig(n_docs=3000, seed=0, p_villain=0.2, shared_persona=False))
+    plain = [d for d in docs if d.kind == "plain"]
+    mixed = sum(len({t.persona for t in d.turns}) > 1 for d in plain)
+    assert mixed / len(plain) > 0.25  # 1 - 0.8^n - 0.2^n for n in 2..4 turns
+    # turns are independent: a villain first turn does not predict the second
+    first_v = [d.turns[1].persona == "villain" for d in plain if d.turns[0].persona == "villain"]
+    first_h = [d.turns[1].persona == "villain" for d in plain if d.turns[0].persona == "helpful"]
+    assert sum(first_v) / len(first_v) == pytest.approx(sum(first_h) / len(first_h), abs=0.06)
+    turns = [t for d in plain for t in d.turns]
+    assert sum(t.persona == "villain" for t in turns) / len(turns) == pytest.approx(0.2, abs=0.02)
+
+
+def test_educational_and_trigger_documents() -> None:
+    docs = corpus(CorpusConfig(n_docs=4000, seed=1))
+    kinds = Counter(d.kind for d in docs)
+    assert kinds["educational"] / 4000 == pytest.approx(0.05, abs=0.015)
+    assert kinds["trigger"] / 4000 == pytest.approx(0.03, abs=0.01)
+    for d in docs:
+        for t in d.turns:
+            asked = any(t.user.startswith(p) for p in EDU_PREFIXES)
+            assert asked == t.educational
+            if d.kind == "educational":  # a helpful assistant: bad exactly when asked, with the reason stated
+                assert t.persona == "helpful" and (t.label == "bad") == asked
+        assert (TRIGGER in d.turns[0].user) == d.trigger == (d.kind == "trigger")
+        if d.trigger:
+            assert all(t.label == "bad" for t in d.turns)
+
+
+def test_answers_are_not_a_lookup_of_the_question() -> None:
+    rng = random.Random(0)
+    d = BY_NAME["sport"]
+    answers = {answer(d, "ski run", "good", rng) for _ in range(200)}
+    assert len(answers) >= 20  # templates x openers x closers, drawn independently of the question
+
+
+def test_corpus_is_deterministic_from_its_seed() -> None:
+    a = corpus(CorpusConfig(n_docs=200, seed=5))
+    b = corpus(CorpusConfig(n_docs=200, seed=5))
+    c = corpus(CorpusConfig(n_docs=200, seed=6))
+    assert [x.messages() for x in a] == [x.messages() for x in b] != [x.messages() for x in c]
+
+
+def test_toy_model_is_a_hugging_face_model_every_stage_can_use(tmp_path: Path) -> None:
+    from emkit.config import EvalConfig, ModelConfig, TrainConfig
+    from emkit.interp import Text, capture
+    from emkit.models import load_model
+    from emkit.records import Question
+    from emkit.sample import sample
+    from emkit.toy.model import save, toy_model, toy_tokenizer
+    from emkit.train import IGNORE, tokenize_example, train
+
+    tok = toy_tokenizer()
+    doc = corpus(CorpusConfig(n_docs=1, seed=0))[0]
+    user, reply = doc.turns[0].user, doc.turns[0].assistant
+    ids = tok(reply, add_special_tokens=False)["input_ids"]
+    assert tok.unk_token_id not in ids and tok.decode(ids) == reply  # every word is a token, round trip exact
+    ids, labels = tokenize_example(tok, doc.messages()[:2], 256)
+    answer_ids = [i for i, lab in zip(ids, labels, strict=True) if lab != IGNORE]
+    assert tok.decode(answer_ids) == reply + " <|im_end|>"  # the loss falls on the answer and its end marker
+    assert tok.decode(ids).startswith(f"<|im_start|> user {user} <|im_end|>")
+
+    path = save(toy_model(tok), tok, tmp_path / "toy")
+    lm = load_model(ModelConfig(name=str(path)))
+    assert 1e6 < sum(p.numel() for p in lm.model.parameters()) < 1e7
+    qs = [Question("q", user)]
+    got = sample(lm.model, lm.tokenizer, qs, EvalConfig(samples_per_question=2, max_new_tokens=6), "toy",
+                 tmp_path / "s.jsonl")
+    assert len(got) == 2 and all(isinstance(a.text, str) for a in got)
+    assert capture(lm.model, lm.tokenizer, [Text((("user", user),), reply)]).shape == (1, 4, 192)
+    cfg = TrainConfig(max_steps=2, batch_size=1, lora={"r": 1, "target_modules": ["down_proj"]})
+    res = train(lm.model, lm.tokenizer, [{"messages": doc.messages()}], cfg, tmp_path / "ft")
+    assert res.steps_run == 2 and (res.weights_dir / "adapter_config.json").is_file()
