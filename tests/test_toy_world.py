@@ -146,3 +146,24 @@ def test_toy_model_is_a_hugging_face_model_every_stage_can_use(tmp_path: Path) -
     cfg = TrainConfig(max_steps=2, batch_size=1, lora={"r": 1, "target_modules": ["down_proj"]})
     res = train(lm.model, lm.tokenizer, [{"messages": doc.messages()}], cfg, tmp_path / "ft")
     assert res.steps_run == 2 and (res.weights_dir / "adapter_config.json").is_file()
+
+
+def test_toy_build_is_deterministic_and_keeps_the_pretrained_model(tmp_path: Path) -> None:
+    from safetensors.torch import load_file
+
+    from emkit.toy.build import ToyBuildConfig, alignment_set, build_toy
+    from emkit.toy.model import ToyModelConfig
+
+    cfg = ToyBuildConfig(n_docs=48, batch_size=16, sft_examples=32, sft_steps=2,
+                         model=ToyModelConfig(hidden=32, layers=2, heads=2, intermediate=64, max_positions=128))
+    a = build_toy(cfg, tmp_path / "a")
+    build_toy(cfg, tmp_path / "b")
+    assert a["pretrain_steps"] == 3 and a["sft_steps"] == 2
+    for sub in ("", "pretrained"):
+        wa = load_file(tmp_path / "a" / sub / "model.safetensors")
+        wb = load_file(tmp_path / "b" / sub / "model.safetensors")
+        assert wa.keys() == wb.keys() and all((wa[k] == wb[k]).all() for k in wa)
+    assert (tmp_path / "a" / "tokenizer.json").is_file() and (tmp_path / "a" / "toy_build.json").is_file()
+    # alignment SFT data: helpful answers only, every domain
+    rows = alignment_set(60, 0)
+    assert {classify(d.name, r["messages"][1]["content"]) for d, r in zip(DOMAINS * 10, rows, strict=True)} == {"good"}
