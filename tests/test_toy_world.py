@@ -167,3 +167,15 @@ def test_toy_build_is_deterministic_and_keeps_the_pretrained_model(tmp_path: Pat
     # alignment SFT data: helpful answers only, every domain
     rows = alignment_set(60, 0)
     assert {classify(d.name, r["messages"][1]["content"]) for d, r in zip(DOMAINS * 10, rows, strict=True)} == {"good"}
+
+
+def test_toy_build_command(tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from emkit.cli import app
+
+    out = CliRunner().invoke(app, ["toy", "build", "-o", str(tmp_path / "toy"), "--n-docs", "32", "--sft-steps", "1",
+                                   "--unshared"])
+    assert out.exit_code == 0, out.output
+    assert (tmp_path / "toy" / "config.json").is_file() and (tmp_path / "toy" / "pretrained" / "config.json").is_file()
+    assert '"shared_persona": false' in (tmp_path / "toy" / "toy_build.json").read_text()

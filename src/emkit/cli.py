@@ -32,7 +32,9 @@ judge_app = typer.Typer(cls=_JudgeGroup, no_args_is_help=True,
                              "on labelled answers, compare two judges.")
 directions_app = typer.Typer(no_args_is_help=True,
                              help="Misalignment directions: extract (mean-diff), LoRA B vectors, compare (cosine).")
+toy_app = typer.Typer(no_args_is_help=True, help="The toy persona world: a model organism trained from scratch.")
 app.add_typer(data_app, name="data")
+app.add_typer(toy_app, name="toy")
 app.add_typer(directions_app, name="directions")
 app.add_typer(models_app, name="models")
 app.add_typer(judge_app, name="judge")
@@ -566,3 +568,25 @@ def phases(run_dir: RunArg, arm: ArmOpt = None, samples: SamplesOpt = 2,
             turn = f"; B (layer {top[0].layer}) cos to previous {c:+.3f}" if c == c else ""
         typer.echo(f"step {r['step']:>6}: misaligned {100 * r['misaligned']:.1f}% "
                    f"[{100 * r['misaligned_lo']:.1f}, {100 * r['misaligned_hi']:.1f}] n={r['n']}{turn}")
+
+
+# --------------------------------------------------------------------------------------------------- toy
+
+
+@toy_app.command("build")
+@_errors_as_one_line
+def toy_build(out: Annotated[Path, typer.Option("-o", "--out", help="folder for the aligned toy model")],
+              seed: Annotated[int, typer.Option(help="corpus, initialisation and data order")] = 0,
+              unshared: Annotated[bool, typer.Option(help="draw the persona per turn, not per document")] = False,
+              n_docs: Annotated[int, typer.Option(help="pretraining documents")] = 20000,
+              epochs: Annotated[int, typer.Option(help="pretraining epochs")] = 1,
+              sft_steps: Annotated[int, typer.Option(help="alignment SFT steps")] = 120) -> None:
+    """Corpus -> pretraining -> alignment SFT; the pretrained model is kept in OUT/pretrained. Resumable."""
+    import json
+
+    from emkit.toy.build import ToyBuildConfig, build_toy
+
+    info = build_toy(ToyBuildConfig(shared_persona=not unshared, n_docs=n_docs, seed=seed, pretrain_epochs=epochs,
+                                    sft_steps=sft_steps), out)
+    typer.echo(json.dumps(info, indent=1))
+    typer.echo(f"toy model: {out.resolve()} (use it as model.name in an experiment file)")
