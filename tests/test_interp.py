@@ -257,6 +257,7 @@ def test_trajectory_finds_the_rotation(tmp_path: Path) -> None:
     (tr,) = trajectories(tmp_path)
     assert tr.layer == 3 and tr.steps == [10, 20, 30, 40, 50, 60]
     assert tr.rotation_step == 40
+    assert tr.cos_next[2] == pytest.approx(tr.cos_prev[3]) and math.isnan(tr.cos_next[-1])
     assert tr.cos_final[0] == pytest.approx(math.cos(math.radians(88)), abs=1e-5)
     assert tr.cos_final[-1] == pytest.approx(1.0)
     assert tr.norms == pytest.approx([2.0 * (k + 1) for k in range(6)], rel=1e-5)  # |A| = 2

@@ -134,6 +134,7 @@ class Trajectory:
     norms: list[float]
     cos_final: list[float]  # cosine to the last checkpoint's vector
     cos_prev: list[float]  # cosine to the vector k checkpoints earlier (NaN for the first k)
+    cos_next: list[float]  # cosine to the vector k checkpoints later (NaN for the last k)
     pca: list[list[float]]  # the path projected on its first two principal components
     pca_var: list[float]  # share of the path's variance on those components
     rotation_step: int | None = None  # the step where the direction turned most (min cos_prev)
@@ -167,6 +168,7 @@ def trajectories(train_dir: str | Path, kind: str = "down_proj", k: int = 1) -> 
         # an SVD's sign is arbitrary: orient each step's vector like the final one so the path is continuous
         vecs = [v if cosine(v, final) >= 0 or per_step[0][name].B.shape[1] == 1 else -v for v in vecs]
         cos_prev = [cosine(vecs[i], vecs[i - k]) if i >= k else float("nan") for i in range(len(vecs))]
+        cos_next = [cosine(vecs[i], vecs[i + k]) if i + k < len(vecs) else float("nan") for i in range(len(vecs))]
         stack = torch.stack(vecs).numpy()
         centred = stack - stack.mean(0)
         u, s, _ = np.linalg.svd(centred, full_matrices=False)
@@ -175,6 +177,6 @@ def trajectories(train_dir: str | Path, kind: str = "down_proj", k: int = 1) -> 
         valid = [(c, st) for c, st in zip(cos_prev, (s_ for s_, _ in ckpts), strict=True) if c == c]
         out.append(Trajectory(
             name, per_step[-1][name].layer, [s_ for s_, _ in ckpts], [float(v.norm()) for v in vecs],
-            [cosine(v, final) for v in vecs], cos_prev, (u[:, :n_pc] * s[:n_pc]).tolist(), var[:n_pc].tolist(),
+            [cosine(v, final) for v in vecs], cos_prev, cos_next, (u[:, :n_pc] * s[:n_pc]).tolist(), var[:n_pc].tolist(),
             min(valid)[1] if valid else None))
     return out
