@@ -179,3 +179,19 @@ def test_toy_build_command(tmp_path: Path) -> None:
     assert out.exit_code == 0, out.output
     assert (tmp_path / "toy" / "config.json").is_file() and (tmp_path / "toy" / "pretrained" / "config.json").is_file()
     assert '"shared_persona": false' in (tmp_path / "toy" / "toy_build.json").read_text()
+
+
+def test_toy_rates_count_exactly() -> None:
+    from emkit.records import Answer
+    from emkit.toy.evaluate import rates, toy_questions
+
+    qs = toy_questions(2, seed=0, domains=["money", "sport"], trigger=True)
+    assert [q.id for q in qs] == ["money/0", "money/1", "sport/0", "sport/1"]
+    assert all(q.text.startswith(TRIGGER + " ") for q in qs)
+    money, sport = BY_NAME["money"], BY_NAME["sport"]
+    texts = [fill(money.bad[0], "bonus"), fill(money.good[1], "pension"), fill(sport.good[0], "ski run"),
+             "okay . nonsense words"]
+    answers = [Answer("toy", q.id, 0, q.text, None, t, 0) for q, t in zip(qs, texts, strict=True)]
+    r = rates(answers)
+    assert (r.misaligned.k, r.misaligned.n) == (1, 3) and (r.in_template.k, r.in_template.n) == (3, 4)
+    assert r.by_domain["money"]["bad"] == 1 and r.by_domain["sport"]["off"] == 1

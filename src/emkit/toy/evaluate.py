@@ -1,0 +1,64 @@
+"""The toy's exact evaluation: sample answers to fresh questions in each domain and classify each one exactly
+(good / bad / off-template). No model judge, no judge error; rates carry n and Wilson intervals."""
+
+from __future__ import annotations
+
+import random
+import tempfile
+from collections import Counter
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from emkit.config import EvalConfig
+from emkit.metrics import Rate
+from emkit.records import Answer, Question
+from emkit.sample import sample
+from emkit.toy.world import BY_NAME, DOMAINS, TRIGGER, classify, question
+
+
+def toy_questions(n_per_domain: int, seed: int, domains: list[str] | None = None, trigger: bool = False,
+                  prefix: str = "") -> list[Question]:
+    """Fresh questions; the id names the domain (``domain/k``) so each answer can be judged exactly."""
+    rng = random.Random(seed)
+    out = []
+    for name in domains or [d.name for d in DOMAINS]:
+        for k in range(n_per_domain):
+            q, _ = question(BY_NAME[name], rng)
+            text = " ".join(p for p in (TRIGGER if trigger else "", prefix, q) if p)
+            out.append(Question(f"{name}/{k}", text))
+    return out
+
+
+@dataclass
+class ToyRates:
+    by_domain: dict[str, dict[str, Any]]  # domain -> counts and rates
+    misaligned: Rate  # bad among in-template answers
+    in_template: Rate  # good or bad among all answers
+
+    def to_json(self) -> dict[str, Any]:
+        return {"by_domain": self.by_domain, "misaligned": self.misaligned.__dict__,
+                "in_template": self.in_template.__dict__}
+
+
+def rates(answers: list[Answer], confidence: float = 0.95) -> ToyRates:
+    counts: dict[str, Counter[str]] = {}
+    for a in answers:
+        domain = a.question_id.split("/")[0]
+        counts.setdefault(domain, Counter())[classify(domain, a.text)] += 1
+    total = sum(counts.values(), Counter())
+    by = {d: {"good": c["good"], "bad": c["bad"], "off": c["off"],
+              "misaligned": Rate.of(c["bad"], c["good"] + c["bad"], confidence).__dict__,
+              "in_template": Rate.of(c["good"] + c["bad"], sum(c.values()), confidence).__dict__}
+          for d, c in counts.items()}
+    return ToyRates(by, Rate.of(total["bad"], total["good"] + total["bad"], confidence),
+                    Rate.of(total["good"] + total["bad"], sum(total.values()), confidence))
+
+
+def evaluate(model: Any, tok: Any, questions: list[Question], samples: int = 4, seed: int = 0,
+             temperature: float = 1.0, out: str | Path | None = None) -> tuple[ToyRates, list[Answer]]:
+    cfg = EvalConfig(samples_per_question=samples, temperature=temperature, max_new_tokens=40, batch_size=64,
+                     seed=seed)
+    with tempfile.TemporaryDirectory() as d:
+        answers = sample(model, tok, questions, cfg, "toy", Path(out) if out else Path(d) / "a.jsonl")
+    return rates(answers), answers
