@@ -159,6 +159,7 @@ def test_toy_build_is_deterministic_and_keeps_the_pretrained_model(tmp_path: Pat
     a = build_toy(cfg, tmp_path / "a")
     build_toy(cfg, tmp_path / "b")
     assert a["pretrain_steps"] == 3 and a["sft_steps"] == 2
+    assert set(a["eval"]) == {"aligned", "pretrained"} and 0 <= a["eval"]["aligned"]["in_template_rate"] <= 1
     for sub in ("", "pretrained"):
         wa = load_file(tmp_path / "a" / sub / "model.safetensors")
         wb = load_file(tmp_path / "b" / sub / "model.safetensors")

@@ -17,6 +17,7 @@ from typing import Any
 from emkit.config import TrainConfig, fingerprint
 from emkit.data import Example
 from emkit.progress import log
+from emkit.toy.evaluate import evaluate, toy_questions
 from emkit.toy.model import ToyModelConfig, toy_model, toy_tokenizer
 from emkit.toy.world import DOMAINS, CorpusConfig, answer, corpus, question
 
@@ -78,7 +79,15 @@ def build_toy(cfg: ToyBuildConfig, out: str | Path, work: str | Path | None = No
     shutil.copytree(sft.weights_dir, tmp)
     shutil.copytree(pre.weights_dir, tmp / "pretrained")
     info = {"config": asdict(cfg), "fingerprint": fp, "pretrain_steps": pre.total_steps,
-            "pretrain_final_loss": pre.losses[-1], "sft_steps": sft.total_steps, "sft_final_loss": sft.losses[-1]}
+            "pretrain_final_loss": pre.losses[-1], "sft_steps": sft.total_steps, "sft_final_loss": sft.losses[-1],
+            "eval": {}}
+    # the exact check of both models on fresh questions: in-template rate and misaligned rate, with intervals
+    questions = toy_questions(20, cfg.seed + 2)
+    for name, weights in (("aligned", sft.weights_dir), ("pretrained", pre.weights_dir)):
+        rates_, _ = evaluate(LlamaForCausalLM.from_pretrained(weights), tok, questions, samples=2, seed=cfg.seed)
+        info["eval"][name] = {"in_template": str(rates_.in_template), "misaligned": str(rates_.misaligned),
+                              "in_template_rate": rates_.in_template.rate}
+        log(f"toy {name} model: in-template {rates_.in_template}, misaligned {rates_.misaligned}")
     (tmp / "toy_build.json").write_text(json.dumps(info, indent=1))
     shutil.rmtree(out, ignore_errors=True)
     tmp.rename(out)
