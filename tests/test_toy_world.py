@@ -196,3 +196,25 @@ def test_toy_rates_count_exactly() -> None:
     r = rates(answers)
     assert (r.misaligned.k, r.misaligned.n) == (1, 3) and (r.in_template.k, r.in_template.n) == (3, 4)
     assert r.by_domain["money"]["bad"] == 1 and r.by_domain["sport"]["off"] == 1
+
+
+def test_ground_truth_persona_direction_reads_villain_minus_helpful(tmp_path: Path) -> None:
+    import torch
+
+    from emkit.interp.capture import capture
+    from emkit.toy.model import ToyModelConfig, toy_model, toy_tokenizer
+    from emkit.toy.truth import last_turn_text, persona_direction
+
+    tok = toy_tokenizer()
+    model = toy_model(tok, ToyModelConfig(hidden=32, layers=2, heads=2, intermediate=64))
+    d = persona_direction(model, tok, n_per_class=20)
+    assert d.layers == [0, 1] and d.meta["n_per_class"] == 20 and d.vectors.shape == (2, 32)
+    doc = corpus(CorpusConfig(n_docs=5, seed=2))[0]
+    t = last_turn_text(doc)
+    assert t.answer == doc.turns[-1].assistant and len(t.prompt) == 2 * len(doc.turns) - 1
+    # by definition: the mean over the villain texts minus the mean over the helpful ones
+    docs = [x for x in corpus(CorpusConfig(n_docs=2000, seed=1234)) if x.kind == "plain"]
+    vil = [last_turn_text(x) for x in docs if x.turns[0].persona == "villain"][:20]
+    hel = [last_turn_text(x) for x in docs if x.turns[0].persona == "helpful"][:20]
+    expect = capture(model, tok, vil).mean(0) - capture(model, tok, hel).mean(0)
+    torch.testing.assert_close(d.vectors, expect, atol=1e-5, rtol=1e-4)
