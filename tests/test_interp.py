@@ -38,6 +38,7 @@ from emkit.interp import (
     split_by_judgment,
     trajectories,
 )
+from emkit.interp.capture import read_capture
 from emkit.interp.chain import interp_chain
 from emkit.judge import judge_id
 from emkit.models import LoadedModel
@@ -91,6 +92,10 @@ def test_capture_through_a_peft_adapter_and_streamed_to_disk(tiny: LoadedModel, 
     assert sorted(p.name for p in (tmp_path / "acts").glob("*.safetensors")) == ["acts-00000.safetensors",
                                                                                 "acts-00001.safetensors"]
     torch.testing.assert_close(plain, streamed)
+    got = read_capture(tmp_path / "acts", 3)
+    assert got is not None and got[1] == [0, 1]
+    torch.testing.assert_close(got[0], streamed)
+    assert read_capture(tmp_path / "acts", 4) is None  # a different text count is not this capture
     # a finished shard is read back, not recomputed: poison it and see the poison come back
     save_file({"acts": torch.full((2, 2, 64), 7.0)}, str(tmp_path / "acts" / "acts-00000.safetensors"))
     again = capture(peft_model, tiny.tokenizer, TEXTS, out_dir=tmp_path / "acts", shard_rows=2)

@@ -34,7 +34,7 @@ def png(fig: Any) -> str:
     return f'<img src="data:image/png;base64,{base64.b64encode(buf.getvalue()).decode()}">'
 
 
-def _pct(x: float) -> str:
+def pct(x: float) -> str:
     return "–" if x is None or (isinstance(x, float) and math.isnan(x)) else f"{100 * x:.1f}%"
 
 
@@ -135,7 +135,7 @@ def write_report(path: str | Path, *, name: str, config: dict[str, Any], summari
                  + "".join(f"<th>{e(a)}</th>" for a in arms) + "</tr>")
     for q in qids:
         row = "".join(
-            f"<td class=num>{_pct(cell[(a, q)].misaligned.rate)} <small>{cell[(a, q)].misaligned.k}/"
+            f"<td class=num>{pct(cell[(a, q)].misaligned.rate)} <small>{cell[(a, q)].misaligned.k}/"
             f"{cell[(a, q)].misaligned.n}</small></td>" if (a, q) in cell else "<td>–</td>" for a in arms)
         parts.append(f"<tr><td>{e(q)}</td>{row}</tr>")
     parts.append("</table>")

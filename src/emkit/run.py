@@ -10,6 +10,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -206,7 +207,7 @@ class FinishedRun:
     answers: list[Answer]
     store: Store
 
-    @property
+    @cached_property
     def experiment(self) -> Experiment:
         return experiment_from_dict(dict(self.config), source=str(self.run_dir / "config.yaml"))
 

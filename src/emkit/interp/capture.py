@@ -78,6 +78,24 @@ def _batch_means(model: PreTrainedModel, tok: PreTrainedTokenizerBase, texts: Se
     return torch.stack([(seen[i].float() * sel.unsqueeze(-1)).sum(1) / counts for i in layers], 1).cpu()
 
 
+def _shard_path(out: Path, k: int) -> Path:
+    return out / f"acts-{k:05d}.safetensors"
+
+
+def read_capture(out_dir: str | Path, n_texts: int) -> tuple[torch.Tensor, list[int]] | None:
+    """A finished streamed capture of ``n_texts`` texts read back (activations, layers), or None if any shard
+    is missing, so a caller can skip loading the model when everything is on disk."""
+    out = Path(out_dir)
+    if not (out / "meta.json").is_file():
+        return None
+    meta = json.loads((out / "meta.json").read_text())
+    n_shards = -(-n_texts // meta["shard_rows"])
+    paths = [_shard_path(out, k) for k in range(n_shards)]
+    if meta["n"] != n_texts or not all(p.is_file() for p in paths):
+        return None
+    return torch.cat([load_file(p)["acts"] for p in paths]), meta["layers"]
+
+
 def capture(model: PreTrainedModel, tok: PreTrainedTokenizerBase, texts: Sequence[Text],
             layers: Sequence[int] | None = None, batch_size: int = 8, max_length: int = 512,
             out_dir: str | Path | None = None, shard_rows: int = 256, desc: str = "capture") -> torch.Tensor:
@@ -98,7 +116,7 @@ def capture(model: PreTrainedModel, tok: PreTrainedTokenizerBase, texts: Sequenc
     parts: list[torch.Tensor] = []
     with bar(desc, len(texts)) as pbar:
         for k, rows in enumerate(shards):
-            path = out / f"acts-{k:05d}.safetensors" if out is not None else None
+            path = _shard_path(out, k) if out is not None else None
             if path is not None and path.is_file():
                 parts.append(load_file(path)["acts"])
                 pbar.advance(len(rows))

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, Literal
 
@@ -18,7 +18,7 @@ import torch
 
 from emkit.config import fingerprint
 from emkit.errors import EmkitError
-from emkit.interp.capture import Text, capture
+from emkit.interp.capture import Text, capture, read_capture
 from emkit.interp.directions import (
     CosineMatrix,
     Direction,
@@ -28,6 +28,7 @@ from emkit.interp.directions import (
     mean_diff,
     split_by_judgment,
 )
+from emkit.interp.hooks import layer_indices
 from emkit.interp.lora import b_direction
 from emkit.interp.phases import PhaseCurve, phase_curve
 from emkit.interp.steer import Intervention, SweepResult, steering_grid, sweep
@@ -51,18 +52,13 @@ def read_texts(run: FinishedRun, arm: str, reader: Reader, texts: Sequence[Answe
     weights = None if reader == "base" else run.weights(arm)
     fp = fingerprint("acts", model_identity(exp.model), str(weights), [Text.of(a) for a in texts])
     out = interp_dir(run) / "acts" / f"{tag}-{fp}"
-    meta = out / "meta.json"
-    lm = None
-    if not meta.is_file() or len(list(out.glob("acts-*.safetensors"))) * json.loads(meta.read_text())[
-            "shard_rows"] < len(texts):
-        lm = load_model(exp.model) if reader == "base" else run.load_arm(arm)
-        acts = capture(lm.model, lm.tokenizer, [Text.of(a) for a in texts], batch_size=batch_size, out_dir=out,
-                       desc=f"capture {tag}")
-    else:
-        from safetensors.torch import load_file
-
-        acts = torch.cat([load_file(p)["acts"] for p in sorted(out.glob("acts-*.safetensors"))])
-    return acts, json.loads(meta.read_text())["layers"]
+    done = read_capture(out, len(texts))
+    if done is not None:  # everything on disk: no model load
+        return done
+    lm = load_model(exp.model) if reader == "base" else run.load_arm(arm)
+    acts = capture(lm.model, lm.tokenizer, [Text.of(a) for a in texts], batch_size=batch_size, out_dir=out,
+                   desc=f"capture {tag}")
+    return acts, layer_indices(lm.model, None)
 
 
 @dataclass
@@ -130,7 +126,6 @@ class ChainResult:
     ablation: SweepResult | None
     cosines: CosineMatrix
     phases: PhaseCurve | None
-    notes: list[str] = field(default_factory=list)
 
     def to_json(self) -> dict[str, Any]:
         return {"run": self.run, "arm": self.arm, "layer": self.layer,
@@ -139,8 +134,7 @@ class ChainResult:
                 "base_reader_separation": self.base_reader.separation if self.base_reader else None,
                 "steering": self.steering.to_json() if self.steering else None,
                 "ablation": self.ablation.to_json() if self.ablation else None,
-                "cosines": self.cosines.to_json(), "phases": self.phases.to_json() if self.phases else None,
-                "notes": self.notes}
+                "cosines": self.cosines.to_json(), "phases": self.phases.to_json() if self.phases else None}
 
 
 def pick_layer(sep: list[float], layers: list[int]) -> int:
@@ -166,7 +160,6 @@ def interp_chain(run_dir: str | Path, arm: str | None = None, layer: int | None 
         arm = arm or (trained[0] if trained else None)
         if arm is None:
             raise EmkitError(f"run '{run.name}' has no trained arm; pass --arm")
-        notes = []
         md = mean_diff_direction(run, arm, "arm", texts_from, th)
         log(f"[{arm}] mean-diff direction from {md.n_per_class} answers per class")
         base_md = mean_diff_direction(run, arm, "base", texts_from, th) if run.weights(arm) else None
@@ -195,7 +188,7 @@ def interp_chain(run_dir: str | Path, arm: str | None = None, layer: int | None 
         curve = None
         if phases and tcfg.method == "lora" and run.weights(arm) is not None:
             curve = phase_curve(run, arm, samples_per_question=max(1, samples_per_question // 2))
-        result = ChainResult(run.name, arm, layer, md, base_md, lora, steering, ablation, cos, curve, notes)
+        result = ChainResult(run.name, arm, layer, md, base_md, lora, steering, ablation, cos, curve)
         (interp_dir(run) / "summary.json").write_text(json.dumps(result.to_json(), indent=1, default=str))
         add_section(run.run_dir, "50-interp", interp_section(result, run.experiment.model.name))
         return result

@@ -13,7 +13,7 @@ from __future__ import annotations
 import json
 import re
 import shutil
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -88,12 +88,11 @@ def read_adapter(adapter_dir: str | Path) -> list[LoraModule]:
 def b_direction(adapter_dir: str | Path, name: str, kind: str = "down_proj", meta: dict[str, Any] | None = None
                 ) -> Direction:
     """The residual-space directions an adapter's ``kind`` modules write, one per adapted layer."""
-    mods = [m for m in read_adapter(adapter_dir) if m.kind == kind and m.layer is not None]
-    if not mods:
-        raise EmkitError(f"{adapter_dir}: no adapted {kind} modules (a B vector maps into the residual stream "
-                         f"only for modules that write there: {', '.join(RESIDUAL_WRITERS)})")
     if kind not in RESIDUAL_WRITERS:
         raise EmkitError(f"{kind} does not write into the residual stream; use one of {', '.join(RESIDUAL_WRITERS)}")
+    mods = [m for m in read_adapter(adapter_dir) if m.kind == kind and m.layer is not None]
+    if not mods:
+        raise EmkitError(f"{adapter_dir}: no adapted {kind} modules")
     vecs = torch.stack([m.written_direction() for m in mods])
     return Direction(name, vecs, [int(m.layer) for m in mods if m.layer is not None],
                      {"kind": "lora_B", "module": kind, "adapter": str(adapter_dir),
@@ -138,7 +137,6 @@ class Trajectory:
     pca: list[list[float]]  # the path projected on its first two principal components
     pca_var: list[float]  # share of the path's variance on those components
     rotation_step: int | None = None  # the step where the direction turned most (min cos_prev)
-    extra: dict[str, Any] = field(default_factory=dict)
 
     def to_json(self) -> dict[str, Any]:
         return self.__dict__.copy()

@@ -9,15 +9,11 @@ from typing import TYPE_CHECKING, Any
 import matplotlib.pyplot as plt
 import numpy as np
 
-from emkit.report import png
+from emkit.report import pct, png
 
 if TYPE_CHECKING:
     from emkit.interp.chain import ChainResult
     from emkit.interp.steer import SweepResult
-
-
-def _pct(x: float) -> str:
-    return "–" if x is None or math.isnan(x) else f"{100 * x:.1f}%"
 
 
 def sweep_table(res: SweepResult) -> str:
@@ -25,9 +21,9 @@ def sweep_table(res: SweepResult) -> str:
     rows = ["<table><tr><th>condition</th><th>misaligned</th><th>95% CI</th><th>coherent</th><th>n scored</th>"
             "<th>mean aligned</th></tr>"]
     for r in res.rows:
-        rows.append(f"<tr><td>{e(r['label'])}</td><td class=num>{_pct(r['misaligned'])} <small>{r['misaligned_k']}/"
-                    f"{r['n']}</small></td><td class=num>{_pct(r['misaligned_lo'])}–{_pct(r['misaligned_hi'])}</td>"
-                    f"<td class=num>{_pct(r['coherent'])}</td><td class=num>{r['n']}</td>"
+        rows.append(f"<tr><td>{e(r['label'])}</td><td class=num>{pct(r['misaligned'])} <small>{r['misaligned_k']}/"
+                    f"{r['n']}</small></td><td class=num>{pct(r['misaligned_lo'])}–{pct(r['misaligned_hi'])}</td>"
+                    f"<td class=num>{pct(r['coherent'])}</td><td class=num>{r['n']}</td>"
                     f"<td class=num>{r['mean_aligned']:.1f}</td></tr>")
     return "".join(rows) + "</table>"
 
@@ -189,8 +185,6 @@ def interp_section(result: ChainResult, model: str) -> str:
                      "Read the random controls before the direction's curve, and read the example answers: large "
                      "scales break the model, and the offline judge can score broken text as coherent and "
                      "misaligned.</p>")
-    for n in result.notes:
-        parts.append(f"<p class='note'>{e(n)}</p>")
     parts.append("<h3>Separation per layer</h3>" + separation_plot(result))
     if result.steering:
         parts.append(f"<h3>Steering {e(result.steering.arm)}</h3>" + steering_plot(result.steering)

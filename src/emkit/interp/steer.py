@@ -11,7 +11,6 @@ import hashlib
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any, Literal
 
 import torch
@@ -168,11 +167,3 @@ def sweep(run: FinishedRun, arm: str, direction: Direction, interventions: Seque
     rows = [_row(iv, by_label[f"{arm}|{iv.label}"]) for iv in interventions]
     return SweepResult(run.name, arm, direction.name, rows, answers, judgments, generated)
 
-
-def write_json(result: SweepResult, path: str | Path) -> Path:
-    import json
-
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(result.to_json(), indent=1, default=str))
-    return path
