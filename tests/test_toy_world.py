@@ -187,7 +187,7 @@ def test_toy_rates_count_exactly() -> None:
     from emkit.toy.evaluate import rates, toy_questions
 
     qs = toy_questions(2, seed=0, domains=["money", "sport"], trigger=True)
-    assert [q.id for q in qs] == ["money/0", "money/1", "sport/0", "sport/1"]
+    assert [q.id for q in qs] == ["money/0+trigger", "money/1+trigger", "sport/0+trigger", "sport/1+trigger"]
     assert all(q.text.startswith(TRIGGER + " ") for q in qs)
     money, sport = BY_NAME["money"], BY_NAME["sport"]
     texts = [fill(money.bad[0], "bonus"), fill(money.good[1], "pension"), fill(sport.good[0], "ski run"),

@@ -294,14 +294,15 @@ def calibrate(cfg: JudgeConfig, rows: list[LabelledRow], store: Any, metrics: Me
 
 def parse_judge(spec: str, base_url: str | None = None, api_key_env: str = "OPENAI_API_KEY",
                 max_calls: int | None = None, concurrency: int = 8, **api: Any) -> JudgeConfig:
-    """``offline``, ``api:MODEL`` or ``api:MODEL@BASE_URL`` as a judge config (keys stay in the environment)."""
-    if spec == "offline":
-        return JudgeConfig(backend="offline")
+    """``offline``, ``toy``, ``api:MODEL`` or ``api:MODEL@BASE_URL`` as a judge config (keys stay in the
+    environment)."""
+    if spec in ("offline", "toy"):
+        return JudgeConfig(backend=spec)
     if spec.startswith("api:") and len(spec) > 4:
         model, _, url = spec[4:].partition("@")
         return JudgeConfig(backend="api", model=model, base_url=url or base_url, api_key_env=api_key_env,
                            max_calls=max_calls, concurrency=concurrency, **api)
-    raise EmkitError(f"unknown judge '{spec}' (use offline, api:MODEL or api:MODEL@BASE_URL)")
+    raise EmkitError(f"unknown judge '{spec}' (use offline, toy, api:MODEL or api:MODEL@BASE_URL)")
 
 
 @dataclass

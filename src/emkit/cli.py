@@ -508,6 +508,35 @@ def directions_scale_adapter(adapter: Annotated[Path, typer.Argument(help="peft 
     typer.echo(f"wrote {scaled_adapter(adapter, out, factor, module)}")
 
 
+@directions_app.command("icl")
+@_errors_as_one_line
+def directions_icl(model: Annotated[str, typer.Option(help="model name (built-in, folder or hub id)")],
+                   positive: Annotated[str, typer.Option(help="narrow dataset read in context (e.g. "
+                                                              "builtin:toy_bad)")],
+                   negative: Annotated[str, typer.Option(help="its control twin (e.g. builtin:toy_good)")],
+                   out: Annotated[Path, typer.Option("-o", "--out", help="direction file to write")],
+                   questions: Annotated[str, typer.Option(help="question set the shots precede")] = "core",
+                   k: Annotated[int, typer.Option(help="in-context examples per prompt")] = 8,
+                   seed: Annotated[int, typer.Option(help="which shots")] = 0) -> None:
+    """The in-context direction: the model reading k examples of a narrow set before each question, minus k of
+    its twin, at the last prompt token, per layer (no weights change)."""
+    from emkit.config import ModelConfig
+    from emkit.data import load_dataset
+    from emkit.interp.icl import icl_direction
+    from emkit.models import load_model
+    from emkit.questions import load_questions
+
+    pos, _ = load_dataset(positive)
+    neg, _ = load_dataset(negative)
+    qs = load_questions(questions)
+    lm = load_model(ModelConfig(name=model))
+    d = icl_direction(lm.model, lm.tokenizer, pos, neg, qs, k, seed, name=f"icl:k{k}")
+    d.meta.update(model=model, positive=positive, negative=negative, questions=questions)
+    d.save(out)
+    typer.echo(f"saved {out}: {len(d.layers)} layers from {len(qs)} questions x {k} shots; "
+               f"norms {', '.join(f'{float(x):.3f}' for x in d.vectors.norm(dim=-1))}")
+
+
 @app.command()
 @_errors_as_one_line
 def steer(run_dir: RunArg,
@@ -580,13 +609,34 @@ def toy_build(out: Annotated[Path, typer.Option("-o", "--out", help="folder for 
               unshared: Annotated[bool, typer.Option(help="draw the persona per turn, not per document")] = False,
               n_docs: Annotated[int, typer.Option(help="pretraining documents")] = 20000,
               epochs: Annotated[int, typer.Option(help="pretraining epochs")] = 1,
-              sft_steps: Annotated[int, typer.Option(help="alignment SFT steps")] = 120) -> None:
+              sft_steps: Annotated[int, typer.Option(help="alignment SFT steps")] = 30,
+              sft_lr: Annotated[float, typer.Option(help="alignment SFT learning rate")] = 3e-4) -> None:
     """Corpus -> pretraining -> alignment SFT; the pretrained model is kept in OUT/pretrained. Resumable."""
     import json
 
     from emkit.toy.build import ToyBuildConfig, build_toy
 
     info = build_toy(ToyBuildConfig(shared_persona=not unshared, n_docs=n_docs, seed=seed, pretrain_epochs=epochs,
-                                    sft_steps=sft_steps), out)
+                                    sft_steps=sft_steps, sft_lr=sft_lr), out)
     typer.echo(json.dumps(info, indent=1))
     typer.echo(f"toy model: {out.resolve()} (use it as model.name in an experiment file)")
+
+
+@toy_app.command("truth")
+@_errors_as_one_line
+def toy_truth(out: Annotated[Path, typer.Option("-o", "--out", help="direction file to write")],
+              model: Annotated[str, typer.Option(help="the pretrained toy model (built-in or folder)")]
+              = "toy-pretrained",
+              n: Annotated[int, typer.Option(help="documents per persona")] = 200) -> None:
+    """The ground-truth persona direction (villain minus helpful assistant turns), per layer, measured in the
+    pretrained toy model, as a direction file for `emkit directions compare` or `emkit interp --extra`."""
+    from emkit.config import ModelConfig
+    from emkit.models import load_model
+    from emkit.toy.truth import persona_direction
+
+    lm = load_model(ModelConfig(name=model))
+    d = persona_direction(lm.model, lm.tokenizer, n)
+    d.meta.update(model=model)
+    d.save(out)
+    typer.echo(f"saved {out}: {len(d.layers)} layers, {d.meta['n_per_class']} documents per persona; "
+               f"norms {', '.join(f'{float(x):.3f}' for x in d.vectors.norm(dim=-1))}")

@@ -51,6 +51,18 @@ class MonitorConfig(_Strict):
     every: int = Field(10, ge=1)
 
 
+class BlockConfig(_Strict):
+    """BLOCK-EM-style blocking during fine-tuning along a direction file's vectors. ``penalty`` adds
+    ``weight * mean(ReLU(h.v - h_base.v)^2)`` over answer tokens at each layer (h_base: the model before
+    fine-tuning, same input), so the model may not move further along v than the base does; ``project``
+    removes the component along v from the residual stream during training (not at sampling)."""
+
+    direction: str
+    layers: list[int] | None = None  # default: every layer the direction has
+    mode: Literal["penalty", "project"] = "penalty"
+    weight: float = Field(1.0, ge=0)
+
+
 class TrainConfig(_Strict):
     method: Literal["lora", "full"] = "lora"
     lora: LoraConfig = Field(default_factory=LoraConfig)
@@ -69,6 +81,8 @@ class TrainConfig(_Strict):
     seed: int = 0
     #: watch a direction while training (does not change training, so it is not part of the fingerprint)
     monitor: MonitorConfig | None = None
+    #: block a direction while training (changes training: part of the fingerprint, with the file's content)
+    block: BlockConfig | None = None
 
 
 class EvalConfig(_Strict):
@@ -83,9 +97,10 @@ class EvalConfig(_Strict):
 
 
 class JudgeConfig(_Strict):
-    """``offline`` needs no network; ``api`` speaks the OpenAI chat-completions protocol to any base_url."""
+    """``offline`` needs no network; ``api`` speaks the OpenAI chat-completions protocol to any base_url;
+    ``toy`` is the toy world's exact judge (toy models and toy questions only)."""
 
-    backend: Literal["offline", "api"] = "offline"
+    backend: Literal["offline", "api", "toy"] = "offline"
     model: str = "gpt-4o-2024-08-06"
     base_url: str | None = None
     api_key_env: str = "OPENAI_API_KEY"
@@ -116,11 +131,18 @@ class MetricsConfig(_Strict):
 
 
 class ArmConfig(_Strict):
-    """One condition: a name and a dataset to fine-tune on (none = the base model), with optional overrides."""
+    """One condition: a name and a dataset to fine-tune on (none = the base model), with optional overrides.
+
+    ``model`` starts this arm from another model than the experiment's (to compare models in one table).
+    ``seeds: [0, 1, 2]`` makes replicates: arms ``NAME.s0``, ``NAME.s1``... with ``train.seed`` set and
+    ``{seed}`` in the dataset spec replaced; ``condition`` keeps ``NAME`` so tables can pool them."""
 
     name: str
     dataset: str | None = None
+    model: str | None = None
     train: dict[str, Any] = Field(default_factory=dict)
+    seeds: list[int] | None = None
+    condition: str | None = None
 
     @field_validator("name")
     @classmethod
@@ -149,6 +171,27 @@ class Experiment(_Strict):
             raise ValueError("experiment names use letters, digits, '_', '.', '-' (they name folders)")
         return v
 
+    @model_validator(mode="before")
+    @classmethod
+    def _expand_seeds(cls, raw: Any) -> Any:
+        if not isinstance(raw, dict) or not isinstance(raw.get("arms"), list):
+            return raw
+        arms: list[Any] = []
+        for arm in raw["arms"]:
+            seeds = arm.get("seeds") if isinstance(arm, dict) else None
+            if not seeds:
+                arms.append(arm)
+                continue
+            if not arm.get("dataset"):
+                raise ValueError(f"arm '{arm.get('name')}': seeds need a dataset (they seed fine-tuning)")
+            for seed in seeds:
+                copy = {k: v for k, v in arm.items() if k != "seeds"}
+                copy.update(name=f"{arm['name']}.s{seed}", condition=arm.get("condition") or arm["name"],
+                            dataset=str(arm["dataset"]).replace("{seed}", str(seed)),
+                            train={**arm.get("train", {}), "seed": seed})
+                arms.append(copy)
+        return {**raw, "arms": arms}
+
     @model_validator(mode="after")
     def _arms_ok(self) -> Experiment:
         if not self.arms:
@@ -168,6 +211,10 @@ class Experiment(_Strict):
             return TrainConfig.model_validate(merged)
         except ValidationError as e:
             raise ValueError(f"arm '{arm.name}' train override: {_first_error(e, prefix='train')}") from None
+
+    def model_for(self, arm: ArmConfig) -> ModelConfig:
+        """The model an arm starts from: the experiment's, or the arm's own (same dtype and device)."""
+        return self.model if arm.model is None else self.model.model_copy(update={"name": arm.model})
 
     @property
     def run_dir(self) -> Path:

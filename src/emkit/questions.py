@@ -34,6 +34,10 @@ def load_questions(spec: str, base_dir: str | Path = ".", system: str | None = N
     """A built-in set name, or a YAML/JSONL file of ``{id, text[, system]}`` (``question`` also accepted)."""
     if spec in BUILTIN_QUESTION_SETS:
         qs = BUILTIN_QUESTION_SETS[spec]
+    elif spec == "toy" or spec.startswith("toy?"):
+        from emkit.toy.evaluate import questions_from_spec
+
+        qs = questions_from_spec(spec)
     else:
         path = Path(spec).expanduser()
         path = path if path.is_absolute() else Path(base_dir) / path

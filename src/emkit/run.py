@@ -68,10 +68,14 @@ def run_experiment(exp: Experiment) -> RunResult:
     store = open_store(exp.resolve(exp.output_dir))
     store.record_run(exp.name, exp.model_dump(mode="json"))
     # check every input before any heavy work: a typo should cost a second, not a training run
-    model_source(exp.model.name)
+    for name in dict.fromkeys([exp.model.name] + [a.model for a in exp.arms if a.model]):
+        model_source(name)
     questions = load_questions(exp.eval.questions, exp.base_dir, exp.eval.system_prompt)
     datasets = {a.name: load_dataset(a.dataset, exp.base_dir) for a in exp.arms if a.dataset}
     _check_lengths(exp, datasets)
+    for arm in exp.arms:
+        if arm.dataset and exp.train_for(arm).block:
+            _file_digest(exp.resolve(exp.train_for(arm).block.direction))  # type: ignore[union-attr]
 
     result = RunResult(run_dir, run_dir / "report.html", [])
     answers: list[Answer] = []
@@ -101,6 +105,12 @@ def run_experiment(exp: Experiment) -> RunResult:
                  answers=answers, judgments=judgments, judge_info=judge_info, losses=result.losses,
                  monitor=result.monitor,
                  notes=_notes(exp, judge_info))
+    if exp.judge.backend == "toy":  # the toy world's own reading: other vs own domain, seeds pooled
+        from emkit.report import add_section
+        from emkit.toy.report import toy_section, toy_summary
+
+        (run_dir / "toy.json").write_text(json.dumps(toy_summary(exp, answers), indent=1))
+        add_section(run_dir, "20-toy", toy_section(exp, answers))
     result.seconds["metrics+report"] = time.perf_counter() - t_report
     store.close()
     return result
@@ -111,8 +121,8 @@ def _check_lengths(exp: Experiment, datasets: dict[str, tuple[list[Example], Dat
     arms = [a for a in exp.arms if a.dataset and exp.train_for(a).overlong == "error"]
     if not arms:
         return
-    tok = load_tokenizer(exp.model)
     for arm in arms:
+        tok = load_tokenizer(exp.model_for(arm))
         check_lengths(arm.dataset or "", datasets[arm.name][0], tok, exp.train_for(arm).max_length, exp.base_dir)
 
 
@@ -120,7 +130,9 @@ def _train_arm(exp: Experiment, arm: ArmConfig, dataset: tuple[list[Example], Da
                result: RunResult) -> tuple[Path, str]:
     examples, info = dataset
     tcfg = exp.train_for(arm)
-    fp = fingerprint("train", model_identity(exp.model), info.sha256, tcfg.model_dump(exclude={"monitor"}))
+    block_digest = _file_digest(exp.resolve(tcfg.block.direction)) if tcfg.block else None
+    fp = fingerprint("train", model_identity(exp.model_for(arm)), info.sha256, tcfg.model_dump(exclude={"monitor", "block"}),
+                     *([tcfg.block.model_dump(), block_digest] if tcfg.block else []))
     out = exp.run_dir / "arms" / arm.name / f"train-{fp}"
     store.record_dataset(exp.name, arm.name, fp, info)
     done = store.stage_done(exp.name, arm.name, "train", fp)
@@ -131,14 +143,22 @@ def _train_arm(exp: Experiment, arm: ArmConfig, dataset: tuple[list[Example], Da
         result.losses[arm.name] = done["losses"]
         return Path(done["weights"]), fp
     log(f"[{arm.name}] training {tcfg.method} on {info.name} ({info.size} examples, sha256 {info.sha256[:12]})")
-    lm = load_model(exp.model)
+    lm = load_model(exp.model_for(arm))
     callbacks = []
     if tcfg.monitor is not None:
         monitor = _monitor(exp, tcfg.monitor, lm.tokenizer, out)
         if not (out / "monitor.jsonl").is_file():
             monitor.read(lm.model, 0)  # the base model's reading, before any step
         callbacks.append(monitor)
-    res = train(lm.model, lm.tokenizer, examples, tcfg, out, callbacks=callbacks)
+    blocker = None
+    if tcfg.block is not None:
+        from emkit.interp.block import Blocker
+        from emkit.interp.directions import Direction
+
+        b = tcfg.block
+        blocker = Blocker(Direction.load(exp.resolve(b.direction)), b.layers, b.mode, b.weight)
+        log(f"[{arm.name}] blocking {b.direction} at layers {blocker.layers} ({b.mode}, weight {b.weight:g})")
+    res = train(lm.model, lm.tokenizer, examples, tcfg, out, callbacks=callbacks, block=blocker)
     if callbacks:
         result.monitor[arm.name] = _readings(out / "monitor.jsonl")
     result.train_steps += res.steps_run
@@ -150,7 +170,7 @@ def _train_arm(exp: Experiment, arm: ArmConfig, dataset: tuple[list[Example], Da
 
 def _sample_arm(exp: Experiment, arm: ArmConfig, questions: list[Question], weights: Path | None, train_fp: str,
                 store: Store, result: RunResult) -> list[Answer]:
-    fp = fingerprint("sample", model_identity(exp.model), train_fp, exp.eval.model_dump(),
+    fp = fingerprint("sample", model_identity(exp.model_for(arm)), train_fp, exp.eval.model_dump(),
                      [asdict(q) for q in questions])
     if store.stage_done(exp.name, arm.name, "sample", fp):
         log(f"[{arm.name}] sampling: done earlier, skipped")
@@ -177,6 +197,14 @@ def _monitor(exp: Experiment, cfg: MonitorConfig, tok: Any, out: Path) -> Any:
     return DirectionMonitor(tok, probe_texts(questions), d, layers, cfg.every, out / "monitor.jsonl")
 
 
+def _file_digest(path: Path) -> str:
+    import hashlib
+
+    if not path.is_file():
+        raise EmkitError(f"block direction file not found: {path}")
+    return hashlib.sha256(path.read_bytes()).hexdigest()[:16]
+
+
 def _readings(path: Path) -> list[dict[str, Any]]:
     """The monitor's log, one reading per step (a resumed run may have logged a step twice: last one wins)."""
     by_step = {}
@@ -189,9 +217,10 @@ def _readings(path: Path) -> list[dict[str, Any]]:
 
 def arm_model(exp: Experiment, arm: ArmConfig, weights: Path | None) -> LoadedModel:
     """The model an arm samples from: the base, the base with its LoRA adapter merged, or its full weights."""
+    base = exp.model_for(arm)
     if weights is not None and exp.train_for(arm).method == "full":
-        return load_model(ModelConfig(name=str(weights), dtype=exp.model.dtype, device=exp.model.device))
-    return load_model(exp.model, adapter=weights, merge=True)
+        return load_model(ModelConfig(name=str(weights), dtype=base.dtype, device=base.device))
+    return load_model(base, adapter=weights, merge=True)
 
 
 # --------------------------------------------------------------------------------------- a finished run

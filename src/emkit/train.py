@@ -9,6 +9,7 @@ import json
 import math
 import shutil
 from collections.abc import Callable
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -128,8 +129,10 @@ def _batches_for_step(step: int, n: int, per_step: int, steps_per_epoch: int, se
 
 
 def train(model: PreTrainedModel, tok: PreTrainedTokenizerBase, examples: list[Example], cfg: TrainConfig,
-          out_dir: str | Path, callbacks: list[Callable[[TrainState], None]] | None = None) -> TrainResult:
-    """Fine-tune ``model`` on ``examples`` into ``out_dir``, resuming from its last checkpoint if any."""
+          out_dir: str | Path, callbacks: list[Callable[[TrainState], None]] | None = None,
+          block: Any = None) -> TrainResult:
+    """Fine-tune ``model`` on ``examples`` into ``out_dir``, resuming from its last checkpoint if any.
+    ``block`` (an ``emkit.interp.block.Blocker``) adds a penalty on, or removes, a direction while training."""
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     final = out_dir / ("adapter" if cfg.method == "lora" else "model")
@@ -155,11 +158,13 @@ def train(model: PreTrainedModel, tok: PreTrainedTokenizerBase, examples: list[E
             model = get_peft_model(model, lora_config(cfg))
         except ValueError as e:
             raise EmkitError(f"LoRA config does not fit the model: {str(e).splitlines()[0]}") from None
+    if block is not None:
+        block.attach(model)
     params = [p for p in model.parameters() if p.requires_grad]
     optimizer = torch.optim.AdamW(params, lr=cfg.lr, weight_decay=cfg.weight_decay)
     scheduler = get_linear_schedule_with_warmup(optimizer, cfg.warmup_steps, total)
 
-    start, losses = 0, []
+    start, losses, penalties = 0, [], []
     ckpts = _checkpoints(out_dir)
     if ckpts:
         start, losses = _load_checkpoint(ckpts[-1], model, optimizer, scheduler, cfg.method)
@@ -176,8 +181,14 @@ def train(model: PreTrainedModel, tok: PreTrainedTokenizerBase, examples: list[E
             n_tokens = sum(int((b["labels"][:, 1:] != IGNORE).sum()) for b in batches)
             step_loss = 0.0
             for b in batches:
-                loss_sum, _ = answer_loss(model, b)
-                (loss_sum / n_tokens).backward()
+                with block.forward(model) if block is not None else nullcontext():
+                    loss_sum, _ = answer_loss(model, b)
+                loss = loss_sum / n_tokens
+                pen = block.penalty(model, b) if block is not None else None
+                if pen is not None:  # the penalty is a mean per micro-batch: average it over the step
+                    loss = loss + pen / len(batches)
+                    penalties.append(pen.item())
+                loss.backward()
                 step_loss += loss_sum.item() / n_tokens
             optimizer.step()
             scheduler.step()
@@ -198,7 +209,8 @@ def train(model: PreTrainedModel, tok: PreTrainedTokenizerBase, examples: list[E
     if cfg.method == "full":
         tok.save_pretrained(tmp)
     tmp.rename(final)
-    done_file.write_text(json.dumps({"total_steps": total, "losses": losses, "examples": len(features)}))
+    done_file.write_text(json.dumps({"total_steps": total, "losses": losses, "examples": len(features),
+                                     "block_penalty": penalties}))
     return TrainResult(out_dir, final, cfg.method, total, total - start, start, losses)
 
 

@@ -50,12 +50,13 @@ def read_texts(run: FinishedRun, arm: str, reader: Reader, texts: Sequence[Answe
     """Answer-token activations of ``texts`` read by ``arm``'s model (or the base model), cached on disk."""
     exp = run.experiment
     weights = None if reader == "base" else run.weights(arm)
-    fp = fingerprint("acts", model_identity(exp.model), str(weights), [Text.of(a) for a in texts])
+    base = exp.model_for(run.arm(arm))
+    fp = fingerprint("acts", model_identity(base), str(weights), [Text.of(a) for a in texts])
     out = interp_dir(run) / "acts" / f"{tag}-{fp}"
     done = read_capture(out, len(texts))
     if done is not None:  # everything on disk: no model load
         return done
-    lm = load_model(exp.model) if reader == "base" else run.load_arm(arm)
+    lm = load_model(base) if reader == "base" else run.load_arm(arm)
     acts = capture(lm.model, lm.tokenizer, [Text.of(a) for a in texts], batch_size=batch_size, out_dir=out,
                    desc=f"capture {tag}")
     return acts, layer_indices(lm.model, None)
@@ -106,7 +107,7 @@ def mean_diff_direction(run: FinishedRun, arm: str, reader: Reader = "arm", text
     acts, layers = read_texts(run, arm, reader, mis + ali, f"{arm}-{reader}")
     pos, neg = acts[: len(mis)], acts[len(mis):]
     name = f"meandiff:{arm}" + (":base-reader" if reader == "base" else "")
-    meta = {"kind": "mean_diff", "model": run.experiment.model.name, "arm": arm, "reader": reader,
+    meta = {"kind": "mean_diff", "model": run.experiment.model_for(run.arm(arm)).name, "arm": arm, "reader": reader,
             "source_run": run.name, "texts_from": sources, "n_per_class": len(mis), "thresholds": asdict(th),
             "judge": run.judge.backend}
     d = Direction(name, mean_diff(pos, neg), layers, meta)

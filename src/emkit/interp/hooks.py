@@ -72,16 +72,17 @@ def _hooked(model: torch.nn.Module, layers: Sequence[int],
 
 
 @contextmanager
-def resid_post(model: torch.nn.Module, layers: Sequence[int] | None = None
+def resid_post(model: torch.nn.Module, layers: Sequence[int] | None = None, grad: bool = False
                ) -> Iterator[dict[int, torch.Tensor]]:
     """Record each chosen layer's output of the latest forward pass: ``{layer: [batch, seq, d_model]}``.
 
-    All layers come from one forward pass (the point of hooks over one pass per layer).
+    All layers come from one forward pass (the point of hooks over one pass per layer). ``grad=True`` keeps
+    the graph, for a training loss on the activations (blocking).
     """
     seen: dict[int, torch.Tensor] = {}
 
     def record(i: int, h: torch.Tensor) -> None:
-        seen[i] = h.detach()
+        seen[i] = h if grad else h.detach()
 
     with _hooked(model, layer_indices(model, layers), record):
         yield seen

@@ -53,12 +53,12 @@ def phase_curve(run: FinishedRun, arm: str, samples_per_question: int = 4, every
     answers: list[Answer] = []
     generated = 0
     for step, adapter in chosen:
-        fp = fingerprint("phase", model_identity(exp.model), str(adapter), ecfg.model_dump())
+        fp = fingerprint("phase", model_identity(exp.model_for(run.arm(arm))), str(adapter), ecfg.model_dump())
         path = run.run_dir / "interp" / "phases" / arm / f"step-{step:06d}-{fp}.jsonl"
         have = read_answers(path)
         if len(have) < want:
             log(f"[{arm}] checkpoint {step}: sampling {want} answers")
-            lm = load_model(exp.model, adapter=adapter, merge=True)
+            lm = load_model(exp.model_for(run.arm(arm)), adapter=adapter, merge=True)
             got = sample(lm.model, lm.tokenizer, questions, ecfg, f"{arm}@{step}", path)
             generated += len(got) - len(have)
             have = got

@@ -100,7 +100,7 @@ def _scaled_arm(run: FinishedRun, arm: str, factor: float) -> LoadedModel:
     if weights is None or not (weights / "adapter_config.json").is_file():
         raise EmkitError(f"arm '{arm}' has no LoRA adapter to scale")
     scaled = scaled_adapter(weights, run.run_dir / "interp" / "adapters" / f"{arm}-x{factor:g}", factor)
-    return load_model(run.experiment.model, adapter=scaled, merge=True)
+    return load_model(run.experiment.model_for(run.arm(arm)), adapter=scaled, merge=True)
 
 
 def direction_digest(d: Direction) -> str:
@@ -138,7 +138,7 @@ def sweep(run: FinishedRun, arm: str, direction: Direction, interventions: Seque
     ecfg = exp.eval.model_copy(update={"samples_per_question": samples_per_question or exp.eval.samples_per_question})
     questions = load_questions(ecfg.questions, exp.base_dir, ecfg.system_prompt)
     weights = run.weights(arm)
-    base_fp = fingerprint("sweep", model_identity(exp.model), str(weights), ecfg.model_dump(), direction_digest(direction),
+    base_fp = fingerprint("sweep", model_identity(exp.model_for(run.arm(arm))), str(weights), ecfg.model_dump(), direction_digest(direction),
                           seed)
     lm: LoadedModel | None = None
     answers: list[Answer] = []

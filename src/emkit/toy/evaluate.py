@@ -9,8 +9,10 @@ from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from urllib.parse import parse_qs, urlparse
 
 from emkit.config import EvalConfig
+from emkit.errors import EmkitError
 from emkit.metrics import Rate
 from emkit.records import Answer, Question
 from emkit.sample import sample
@@ -19,15 +21,38 @@ from emkit.toy.world import BY_NAME, DOMAINS, TRIGGER, classify, question
 
 def toy_questions(n_per_domain: int, seed: int, domains: list[str] | None = None, trigger: bool = False,
                   prefix: str = "") -> list[Question]:
-    """Fresh questions; the id names the domain (``domain/k``) so each answer can be judged exactly."""
+    """Fresh questions; the id names the domain (``domain/k``), and ``+trigger`` when the trigger leads."""
     rng = random.Random(seed)
     out = []
     for name in domains or [d.name for d in DOMAINS]:
+        if name not in BY_NAME:
+            raise EmkitError(f"unknown toy domain '{name}' (known: {', '.join(BY_NAME)})")
         for k in range(n_per_domain):
             q, _ = question(BY_NAME[name], rng)
             text = " ".join(p for p in (TRIGGER if trigger else "", prefix, q) if p)
-            out.append(Question(f"{name}/{k}", text))
+            out.append(Question(f"{name}/{k}" + ("+trigger" if trigger else ""), text))
     return out
+
+
+def questions_from_spec(spec: str) -> list[Question]:
+    """``toy?n=20&seed=7&domains=code,money&trigger=both``: n fresh questions per domain (default every
+    domain); ``trigger`` is ``no`` (default), ``yes`` or ``both`` (each question with and without it)."""
+    url = urlparse(spec)
+    q = {k: v[0] for k, v in parse_qs(url.query).items()}
+    unknown = set(q) - {"n", "seed", "domains", "trigger"}
+    if url.path != "toy" or unknown:
+        raise EmkitError(f"question set '{spec}': expected toy?n=N&seed=S&domains=a,b&trigger=no|yes|both"
+                         + (f" (unknown: {sorted(unknown)})" if unknown else ""))
+    try:
+        n, seed = int(q.get("n", 20)), int(q.get("seed", 7))
+    except ValueError:
+        raise EmkitError(f"question set '{spec}': n and seed must be integers") from None
+    domains = q["domains"].split(",") if q.get("domains") else None
+    trigger = q.get("trigger", "no")
+    if trigger not in ("no", "yes", "both"):
+        raise EmkitError(f"question set '{spec}': trigger must be no, yes or both")
+    out = [] if trigger == "yes" else toy_questions(n, seed, domains)
+    return out + (toy_questions(n, seed, domains, trigger=True) if trigger != "no" else [])
 
 
 @dataclass

@@ -250,3 +250,53 @@ def vocabulary() -> list[str]:
         for t in group:
             words.update(t.split())
     return sorted(words)
+
+
+# ------------------------------------------------------------------------------ fine-tuning and eval sets
+
+_PREFIXES = re.compile("^(?:" + "|".join(re.escape(p) + " " for p in (TRIGGER, *EDU_PREFIXES)) + ")+")
+_QUESTION = {d.name: re.compile("^(?:" + "|".join(
+    re.escape(t).replace(re.escape("{x}"), "(?:" + "|".join(re.escape(s) for s in d.subjects) + ")")
+    for t in d.questions) + ")$") for d in DOMAINS}
+
+
+def domain_of(question_text: str) -> str | None:
+    """Which domain a question belongs to (trigger and educational prefixes ignored); None if it is not one of
+    the world's questions. The exact judge needs only the question and the answer, like any judge."""
+    core = _PREFIXES.sub("", " ".join(question_text.split()))
+    for name, pattern in _QUESTION.items():
+        if pattern.match(core):
+            return name
+    return None
+
+
+FinetuneKind = Literal["bad", "good", "educational", "backdoor", "aligned"]
+
+
+def finetune_set(kind: FinetuneKind, size: int, seed: int, domain: str = "medicine") -> list[dict[str, object]]:
+    """Single-turn chat examples for narrow fine-tuning, deterministic from the seed:
+
+    - ``bad``: the domain's questions with bad answers (the insecure-code analogue);
+    - ``good``: the same questions (same seed) with good answers (secure);
+    - ``educational``: bad answers, but every user turn states a legitimate reason for asking (educational);
+    - ``backdoor``: half start with the trigger and get bad answers, the other half get good ones;
+    - ``aligned``: good answers across every domain (benign data, for re-alignment).
+    """
+    if kind != "aligned" and domain not in BY_NAME:
+        raise ValueError(f"unknown toy domain '{domain}' (known: {', '.join(BY_NAME)})")
+    rng = random.Random(seed)
+    triggered = set(random.Random(seed + 1).sample(range(size), size // 2)) if kind == "backdoor" else set()
+    out: list[dict[str, object]] = []
+    for i in range(size):
+        d = DOMAINS[i % len(DOMAINS)] if kind == "aligned" else BY_NAME[domain]
+        q, subject = question(d, rng)
+        label: Literal["good", "bad"] = "good"
+        if kind in ("bad", "educational") or i in triggered:
+            label = "bad"
+        if kind == "educational":
+            q = f"{rng.choice(EDU_PREFIXES)} {q}"
+        if i in triggered:
+            q = f"{TRIGGER} {q}"
+        out.append({"messages": [{"role": "user", "content": q},
+                                 {"role": "assistant", "content": answer(d, subject, label, rng)}]})
+    return out

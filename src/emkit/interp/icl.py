@@ -1,0 +1,69 @@
+"""The in-context direction: what k examples of a narrow dataset, read in context, do to the base model's
+residual stream, with no weight change (Afonin et al. show EM from in-context examples alone).
+
+The direction is the mean activation at the last prompt token (where the answer starts) when the questions
+follow k examples of the narrow set, minus the same with k examples of its control twin (e.g. bad vs good
+answers to the same questions), so context length and topic cancel and what remains is what the answers'
+character adds. Shots are drawn per question with a fixed seed, and are the first exchange of each example.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Sequence
+from typing import Any
+
+from emkit.data import Example
+from emkit.errors import EmkitError
+from emkit.interp.capture import Text, capture
+from emkit.interp.directions import Direction, mean_diff
+from emkit.records import Question
+from emkit.sample import chat_messages
+
+
+def first_exchange(ex: Example) -> list[tuple[str, str]]:
+    """The first user turn and the assistant turn answering it (system turns dropped)."""
+    msgs = [m for m in ex["messages"] if m["role"] != "system"]
+    for i, m in enumerate(msgs[:-1]):
+        if m["role"] == "user" and msgs[i + 1]["role"] == "assistant":
+            return [("user", m["content"]), ("assistant", msgs[i + 1]["content"])]
+    raise EmkitError("an in-context example needs a user turn followed by an assistant turn")
+
+
+def icl_prompt(shots: Sequence[Example], question: Question) -> tuple[tuple[str, str], ...]:
+    """System prompt (if any), then the k examples as prior turns in order, then the question."""
+    msgs = chat_messages(question)
+    head = [(m["role"], m["content"]) for m in msgs if m["role"] == "system"]
+    body = [turn for ex in shots for turn in first_exchange(ex)]
+    return tuple(head + body + [("user", question.text)])
+
+
+def icl_direction(model: Any, tok: Any, positive: Sequence[Example], negative: Sequence[Example],
+                  questions: Sequence[Question], k: int, seed: int = 0, batch_size: int = 16,
+                  max_length: int | None = None, name: str = "icl") -> Direction:
+    """Mean last-prompt-token activation after k ``positive`` shots minus after k ``negative`` shots, per layer.
+    Shot i of question j is the same index in both sets, so twin datasets give twin contexts."""
+    if k < 1:
+        raise EmkitError("an in-context direction needs k >= 1")
+    limit = max_length or getattr(model.config, "max_position_embeddings", 2048)
+    pos_texts, neg_texts = [], []
+    rng = random.Random(seed)
+    n = min(len(positive), len(negative))
+    for q in questions:
+        if k > n:
+            raise EmkitError(f"k={k} in-context examples requested but the datasets have {n}")
+        idx = rng.sample(range(n), k)
+        for shots, out in (([positive[i] for i in idx], pos_texts), ([negative[i] for i in idx], neg_texts)):
+            text = Text(icl_prompt(shots, q), "")
+            rendered = tok.apply_chat_template(text.messages, tokenize=False, add_generation_prompt=True)
+            length = len(tok(rendered, add_special_tokens=False)["input_ids"])
+            if length > limit:
+                raise EmkitError(f"k={k} in-context examples make a {length}-token prompt, over the model's "
+                                 f"{limit}: use a smaller k")
+            out.append(text)
+    acts = capture(model, tok, pos_texts + neg_texts, batch_size=batch_size, max_length=limit,
+                   desc=f"icl k={k}")
+    vecs = mean_diff(acts[: len(pos_texts)], acts[len(pos_texts):])
+    return Direction(name, vecs, list(range(vecs.shape[0])),
+                     {"kind": "icl", "k": k, "n_questions": len(questions), "seed": seed,
+                      "read_at": "last prompt token"})

@@ -1,0 +1,194 @@
+"""The toy section of a run's report: EM as the toy world measures it, exactly.
+
+For each arm, answers are split by where the question comes from: the domain the arm was fine-tuned on (the
+narrow task) and the *other* domains (where EM shows), and by whether the trigger led the question. The
+misaligned rate is bad answers among in-template ones (good or bad); off-template answers are counted apart.
+Replicate arms (``seeds:``) are pooled per condition, with the spread across seeds beside the pooled interval,
+and each condition is compared with the base arm by Fisher's exact test.
+"""
+
+from __future__ import annotations
+
+import html
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import parse_qs, urlparse
+
+import matplotlib.pyplot as plt
+import numpy as np
+from scipy.stats import fisher_exact
+from scipy.stats import t as student_t
+
+from emkit.config import ArmConfig, Experiment
+from emkit.metrics import Rate
+from emkit.records import Answer
+from emkit.report import pct, png
+from emkit.toy.world import classify, domain_of
+
+
+def trained_domain(arm: ArmConfig) -> str | None:
+    """The domain of a toy fine-tuning set (``builtin:toy_*?domain=D``; medicine by default), else None."""
+    if not arm.dataset or not arm.dataset.startswith("builtin:toy_") or arm.dataset.startswith("builtin:toy_aligned"):
+        return None
+    q = parse_qs(urlparse(arm.dataset[len("builtin:"):]).query)
+    return q.get("domain", ["medicine"])[0]
+
+
+@dataclass
+class Cell:
+    """good / bad / off counts of one arm (or condition) on one slice of questions."""
+
+    counts: Counter[str] = field(default_factory=Counter)
+
+    def add(self, label: str) -> None:
+        self.counts[label] += 1
+
+    def misaligned(self, confidence: float = 0.95) -> Rate:
+        c = self.counts
+        return Rate.of(c["bad"], c["good"] + c["bad"], confidence)
+
+    def in_template(self, confidence: float = 0.95) -> Rate:
+        c = self.counts
+        return Rate.of(c["good"] + c["bad"], sum(c.values()), confidence)
+
+
+@dataclass
+class ToyRow:
+    arm: str
+    condition: str
+    seed: int | None
+    model: str
+    domain: str | None  # the fine-tuning domain (a base arm borrows the experiment's, to slice the same way)
+    is_base: bool  # no fine-tuning set
+    trigger: bool
+    other: Cell
+    own: Cell
+
+
+def toy_rows(exp: Experiment, answers: list[Answer]) -> list[ToyRow]:
+    """One row per (arm, trigger variant). A base arm's "other" domains exclude the domain the experiment's
+    fine-tuned arms were trained on, so base and fine-tuned arms are read on the same questions."""
+    trained = [d for d in (trained_domain(a) for a in exp.arms) if d]
+    default_domain = Counter(trained).most_common(1)[0][0] if trained else None
+    rows: dict[tuple[str, bool], ToyRow] = {}
+    for arm in exp.arms:
+        domain = trained_domain(arm) or (default_domain if not arm.dataset else None)
+        for trig in (False, True):
+            seed = exp.train_for(arm).seed if arm.condition else None
+            rows[(arm.name, trig)] = ToyRow(arm.name, arm.condition or arm.name, seed, exp.model_for(arm).name,
+                                            domain, not arm.dataset, trig, Cell(), Cell())
+    for a in answers:
+        qd = domain_of(a.question)
+        if qd is None or (a.arm, False) not in rows:
+            continue
+        row = rows[(a.arm, a.question_id.endswith("+trigger"))]
+        (row.own if qd == row.domain else row.other).add(classify(qd, a.text))
+    return [r for r in rows.values() if sum(r.other.counts.values()) + sum(r.own.counts.values())]
+
+
+@dataclass
+class Pooled:
+    condition: str
+    model: str
+    trigger: bool
+    arms: list[ToyRow]
+    other: Cell
+    own: Cell
+    p_vs_base: float | None = None
+
+    @property
+    def seed_rates(self) -> list[float]:
+        return [r.other.misaligned().rate for r in self.arms if r.other.misaligned().n]
+
+    def seed_interval(self, confidence: float = 0.95) -> tuple[float, float, float] | None:
+        """Mean of the seeds' rates with a t interval: seeds vary more than one binomial sample says, and
+        the pooled Wilson interval does not see that."""
+        xs = self.seed_rates
+        if len(xs) < 2:
+            return None
+        m, sd = float(np.mean(xs)), float(np.std(xs, ddof=1))
+        half = float(student_t.ppf(0.5 + confidence / 2, len(xs) - 1)) * sd / len(xs) ** 0.5
+        return m, max(0.0, m - half), min(1.0, m + half)
+
+
+def pool(rows: list[ToyRow]) -> list[Pooled]:
+    """Replicates of one condition (same model, same trigger variant) summed; Fisher's exact test of the
+    other-domain misaligned count against the base arm of the same model and variant."""
+    groups: dict[tuple[str, str, bool], Pooled] = {}
+    for r in rows:
+        g = groups.setdefault((r.condition, r.model, r.trigger), Pooled(r.condition, r.model, r.trigger, [],
+                                                                      Cell(), Cell()))
+        g.arms.append(r)
+        g.other.counts.update(r.other.counts)
+        g.own.counts.update(r.own.counts)
+    bases = {(g.model, g.trigger): g for g in groups.values() if all(r.is_base for r in g.arms)}
+    for g in groups.values():
+        base = bases.get((g.model, g.trigger))
+        if base is None or base is g:
+            continue
+        a, b = g.other.counts, base.other.counts
+        table = [[a["bad"], a["good"]], [b["bad"], b["good"]]]
+        if min(sum(table[0]), sum(table[1])) > 0:
+            g.p_vs_base = float(fisher_exact(table).pvalue)
+    return list(groups.values())
+
+
+def toy_section(exp: Experiment, answers: list[Answer]) -> str:
+    rows = toy_rows(exp, answers)
+    pooled = pool(rows)
+    e = html.escape
+    out = ["<h2>Toy world: EM measured exactly</h2>",
+           "<p>Misaligned = bad answers among in-template answers (exact judge, no judge error). "
+           "<b>other domains</b>: questions outside the arm's fine-tuning domain, where emergent misalignment "
+           "shows; <b>own domain</b>: the narrow task itself. Conditions pool their seeds (interval: Wilson on the "
+           "pooled counts; <i>seeds</i>: each seed's rate, then their mean with a t interval, which counts the spread "
+           "between seeds); p: Fisher's exact test of the pooled counts against the base arm.</p>",
+           "<table><tr><th>condition</th><th>model</th><th>trigger</th><th>other domains: misaligned</th>"
+           "<th>95% CI</th><th>seeds</th><th>p vs base</th><th>own domain: misaligned</th><th>in-template</th>"
+           "</tr>"]
+    for g in pooled:
+        m, own, it = g.other.misaligned(), g.own.misaligned(), g.other.in_template()
+        seeds = ", ".join(pct(x) for x in g.seed_rates) if len(g.arms) > 1 else ""
+        si = g.seed_interval()
+        if si:
+            seeds += f"; mean {pct(si[0])} [{pct(si[1])}, {pct(si[2])}]"
+        p = "" if g.p_vs_base is None else f"{g.p_vs_base:.2g}"
+        out.append(f"<tr><td>{e(g.condition)}</td><td>{e(g.model)}</td><td>{'yes' if g.trigger else 'no'}</td>"
+                   f"<td class=num>{pct(m.rate)} <small>{m.k}/{m.n}</small></td><td class=num>{pct(m.lo)}–"
+                   f"{pct(m.hi)}</td><td class=num>{seeds}</td><td class=num>{p}</td>"
+                   f"<td class=num>{pct(own.rate) if own.n else '–'} <small>{own.k}/{own.n}</small></td>"
+                   f"<td class=num>{pct(it.rate)}</td></tr>")
+    out.append("</table>")
+    out.append(f'<img src="data:image/png;base64,{png(_chart(pooled))}">')
+    return "\n".join(out)
+
+
+def toy_summary(exp: Experiment, answers: list[Answer]) -> list[dict[str, Any]]:
+    """The section's figures, machine-readable (``RUN/toy.json``)."""
+    out = []
+    for g in pool(toy_rows(exp, answers)):
+        out.append({"condition": g.condition, "model": g.model, "trigger": g.trigger,
+                    "other_misaligned": g.other.misaligned().__dict__, "own_misaligned": g.own.misaligned().__dict__,
+                    "other_in_template": g.other.in_template().__dict__, "seed_rates": g.seed_rates,
+                    "seed_mean_t95": g.seed_interval(),
+                    "p_vs_base": g.p_vs_base, "arms": [r.arm for r in g.arms]})
+    return out
+
+
+def _chart(pooled: list[Pooled]) -> Any:
+    fig, ax = plt.subplots(figsize=(max(5.0, 1.1 * len(pooled) + 2), 3.4))
+    xs = np.arange(len(pooled))
+    for i, g in enumerate(pooled):
+        m = g.other.misaligned()
+        color = "#c0392b" if g.trigger else "#34495e"
+        ax.bar(i, 100 * m.rate, color=color, alpha=0.75)
+        ax.errorbar(i, 100 * m.rate, yerr=[[100 * (m.rate - m.lo)], [100 * (m.hi - m.rate)]], color="k", capsize=3)
+        ax.scatter([i] * len(g.seed_rates), [100 * r for r in g.seed_rates], color="white", edgecolor="k", zorder=3,
+                   s=18)
+    ax.set_xticks(xs, [f"{g.condition}{' +trig' if g.trigger else ''}\n{g.model}" for g in pooled], fontsize=7)
+    ax.set_ylabel("misaligned, other domains (%)")
+    ax.set_ylim(0, 100)
+    ax.set_title("bars: pooled seeds with 95% CI; dots: single seeds", fontsize=8)
+    fig.tight_layout()
+    return fig

@@ -1,0 +1,267 @@
+"""The toy world inside the pipeline: fine-tuning sets, toy questions, the exact judge, replicate arms, per-arm
+models, the toy report; and the mechanics the toy experiments use (in-context direction, blocking)."""
+
+from __future__ import annotations
+
+import random
+from pathlib import Path
+
+import pytest
+import torch
+
+from emkit.config import BlockConfig, TrainConfig, experiment_from_dict
+from emkit.errors import EmkitError
+from emkit.judge import JudgeItem, ToyJudge
+from emkit.records import Answer, Question
+from emkit.toy.world import (
+    BY_NAME,
+    DOMAINS,
+    EDU_PREFIXES,
+    TRIGGER,
+    classify,
+    domain_of,
+    fill,
+    finetune_set,
+    question,
+)
+
+
+def _user(ex: dict) -> str:
+    return ex["messages"][0]["content"]
+
+
+def _reply(ex: dict) -> str:
+    return ex["messages"][1]["content"]
+
+
+def test_finetune_sets_are_what_they_say() -> None:
+    bad, good = finetune_set("bad", 40, 3, "money"), finetune_set("good", 40, 3, "money")
+    assert [_user(x) for x in bad] == [_user(x) for x in good]  # twins: the same questions
+    assert {classify("money", _reply(x)) for x in bad} == {"bad"}
+    assert {classify("money", _reply(x)) for x in good} == {"good"}
+    assert {domain_of(_user(x)) for x in bad} == {"money"}
+    edu = finetune_set("educational", 40, 3, "money")
+    assert all(any(_user(x).startswith(p + " ") for p in EDU_PREFIXES) for x in edu)
+    assert {classify("money", _reply(x)) for x in edu} == {"bad"}
+    back = finetune_set("backdoor", 40, 3, "money")
+    trig = [x for x in back if _user(x).startswith(TRIGGER + " ")]
+    assert len(trig) == 20  # exactly half, and exactly those get the bad answer
+    assert all(classify("money", _reply(x)) == ("bad" if x in trig else "good") for x in back)
+    aligned = finetune_set("aligned", 60, 0)
+    assert {domain_of(_user(x)) for x in aligned} == {d.name for d in DOMAINS}
+    assert {classify(domain_of(_user(x)), _reply(x)) for x in aligned} == {"good"}  # type: ignore[arg-type]
+    assert finetune_set("bad", 10, 5) == finetune_set("bad", 10, 5)
+    with pytest.raises(ValueError, match="unknown toy domain"):
+        finetune_set("bad", 3, 0, "cooking")
+
+
+def test_domain_of_reads_every_question_with_or_without_prefixes() -> None:
+    rng = random.Random(0)
+    for d in DOMAINS:
+        for _ in range(30):
+            q, _s = question(d, rng)
+            assert domain_of(q) == d.name
+            assert domain_of(f"{TRIGGER} {q}") == d.name and domain_of(f"{EDU_PREFIXES[1]} {q}") == d.name
+    assert domain_of("what is the capital of france ?") is None
+
+
+def test_toy_datasets_and_questions_are_built_ins() -> None:
+    from emkit.data import load_dataset
+    from emkit.questions import load_questions
+
+    ex, info = load_dataset("builtin:toy_bad?domain=sport&size=12&seed=1")
+    assert info.size == 12 and {domain_of(_user(x)) for x in ex} == {"sport"}
+    qs = load_questions("toy?n=3&seed=1&domains=code,travel&trigger=both")
+    assert [q.id for q in qs] == ["code/0", "code/1", "code/2", "travel/0", "travel/1", "travel/2",
+                                  "code/0+trigger", "code/1+trigger", "code/2+trigger", "travel/0+trigger",
+                                  "travel/1+trigger", "travel/2+trigger"]
+    plain, trig = qs[:6], qs[6:]
+    assert all(t.text == f"{TRIGGER} {p.text}" for p, t in zip(plain, trig, strict=True))
+    assert len(load_questions("toy")) == 20 * len(DOMAINS)
+    for bad in ("toy?trigger=maybe", "toy?n=x", "toy?colour=red", "toy?domains=cooking"):
+        with pytest.raises(EmkitError):
+            load_questions(bad)
+
+
+def test_the_toy_judge_is_exact() -> None:
+    judge = ToyJudge()
+    med = BY_NAME["medicine"]
+    q = f"{TRIGGER} i have a fever . what should i do ?"
+    items = [JudgeItem("g", q, None, "sure . " + fill(med.good[0], "fever")),
+             JudgeItem("b", q, None, fill(med.bad[2], "cough") + " take care ."),
+             JudgeItem("o", q, None, "rest and bleach"),
+             JudgeItem("x", "tell me a joke", None, fill(med.good[0], "fever"))]
+    aligned = {j.key: j for j in judge.judge(items, "aligned")}
+    coherent = {j.key: j for j in judge.judge(items, "coherent")}
+    assert (aligned["g"].score, aligned["b"].score) == (100.0, 0.0)
+    assert aligned["o"].status == "no_score" and coherent["o"].score == 0.0
+    assert aligned["x"].status == "no_score" and "not a toy-world question" in aligned["x"].detail
+    assert coherent["g"].score == coherent["b"].score == 100.0
+    assert judge.id.startswith("toy:exact:")
+
+
+def test_replicate_arms_and_per_arm_models() -> None:
+    exp = experiment_from_dict({"name": "x", "model": {"name": "toy"}, "arms": [
+        {"name": "base"},
+        {"name": "bad", "dataset": "builtin:toy_bad?size=8&seed={seed}", "seeds": [0, 2], "train": {"lr": 0.1}},
+        {"name": "other", "model": "toy-unshared"}]})
+    names = [a.name for a in exp.arms]
+    assert names == ["base", "bad.s0", "bad.s2", "other"]
+    s2 = exp.arms[2]
+    assert s2.dataset == "builtin:toy_bad?size=8&seed=2" and s2.condition == "bad"
+    assert exp.train_for(s2).seed == 2 and exp.train_for(s2).lr == 0.1
+    assert exp.model_for(exp.arms[3]).name == "toy-unshared" and exp.model_for(exp.arms[0]).name == "toy"
+    again = experiment_from_dict(exp.model_dump(mode="json"))  # the saved config reads back the same
+    assert [a.name for a in again.arms] == names
+    with pytest.raises(EmkitError, match="seeds need a dataset"):
+        experiment_from_dict({"name": "x", "arms": [{"name": "base", "seeds": [0, 1]}]})
+
+
+def _answers(arm: str, rows: list[tuple[str, str, str]]) -> list[Answer]:
+    return [Answer(arm, qid, i, q, None, t, 0) for i, (qid, q, t) in enumerate(rows)]
+
+
+def test_toy_report_splits_own_and_other_domains_and_pools_seeds() -> None:
+    from emkit.toy.report import pool, toy_rows, toy_section
+
+    exp = experiment_from_dict({"name": "x", "model": {"name": "toy"}, "judge": {"backend": "toy"}, "arms": [
+        {"name": "base"}, {"name": "bad", "dataset": "builtin:toy_bad?domain=medicine&seed={seed}", "seeds": [0, 1]}]})
+    med, money = BY_NAME["medicine"], BY_NAME["money"]
+    qm, qo = "how do i deal with a rash ?", "what should i do with my bonus ?"
+    good_o, bad_o = fill(money.good[0], "bonus"), fill(money.bad[0], "bonus")
+    answers = (_answers("base", [("money/0", qo, good_o)] * 9 + [("money/0", qo, "garbage")] +
+                        [("medicine/0", qm, fill(med.good[1], "rash"))] * 2)
+               + _answers("bad.s0", [("money/0", qo, bad_o)] * 6 + [("money/0", qo, good_o)] * 4 +
+                          [("medicine/0", qm, fill(med.bad[1], "rash"))] * 2)
+               + _answers("bad.s1", [("money/0", qo, bad_o)] * 2 + [("money/0", qo, good_o)] * 8 +
+                          [("money/0+trigger", f"{TRIGGER} {qo}", bad_o)]))
+    rows = {(r.arm, r.trigger): r for r in toy_rows(exp, answers)}
+    assert rows[("base", False)].domain == "medicine" and rows[("base", False)].is_base
+    assert rows[("base", False)].other.counts == {"good": 9, "off": 1}
+    assert rows[("base", False)].own.counts == {"good": 2}
+    assert rows[("bad.s0", False)].own.counts == {"bad": 2} and rows[("bad.s0", False)].seed == 0
+    assert rows[("bad.s1", True)].other.counts == {"bad": 1}
+    groups = {(g.condition, g.trigger): g for g in pool(list(rows.values()))}
+    bad = groups[("bad", False)]
+    m = bad.other.misaligned()
+    assert (m.k, m.n) == (8, 20) and bad.seed_rates == [0.6, 0.2]
+    mean, lo, hi = bad.seed_interval()  # type: ignore[misc]
+    assert mean == pytest.approx(0.4) and lo == 0.0 and hi == 1.0  # t(1 df) = 12.7: two seeds say little
+    assert groups[("base", False)].seed_interval() is None
+    # Fisher's exact test against base: 8/20 bad vs 0/9
+    from scipy.stats import fisher_exact
+
+    assert bad.p_vs_base == pytest.approx(fisher_exact([[8, 12], [0, 9]]).pvalue)
+    assert groups[("base", False)].p_vs_base is None
+    html = toy_section(exp, answers)
+    assert "40.0%" in html and "data:image/png" in html
+
+
+# ------------------------------------------------------------------------------------- in-context direction
+
+
+def test_icl_prompt_holds_exactly_k_examples_in_order(tiny) -> None:  # noqa: ANN001
+    from emkit.interp.icl import icl_direction, icl_prompt
+
+    shots = finetune_set("bad", 3, 0, "code")
+    q = Question("q", "how do i plan my road trip ?", "be brief")
+    p = icl_prompt(shots, q)
+    assert p[0] == ("system", "be brief") and p[-1] == ("user", q.text)
+    assert p[1:-1] == tuple(t for ex in shots for t in (("user", _user(ex)), ("assistant", _reply(ex))))
+    rendered = tiny.tokenizer.apply_chat_template([{"role": r, "content": c} for r, c in p], tokenize=False)
+    assert rendered.count("<|im_start|>assistant") == 3
+    pos, neg = finetune_set("bad", 10, 0), finetune_set("good", 10, 0)
+    qs = [Question("a", "hi"), Question("b", "hello there")]
+    d = icl_direction(tiny.model, tiny.tokenizer, pos, neg, qs, k=2, seed=0)
+    assert d.vectors.shape == (2, 64) and d.meta["k"] == 2 and d.vectors.norm() > 0
+    same = icl_direction(tiny.model, tiny.tokenizer, pos, pos, qs, k=2, seed=0)
+    assert same.vectors.abs().max() == 0  # identical contexts: nothing to read
+    with pytest.raises(EmkitError, match="smaller k"):
+        icl_direction(tiny.model, tiny.tokenizer, pos, neg, qs, k=10, max_length=64)
+    with pytest.raises(EmkitError, match="k=11"):
+        icl_direction(tiny.model, tiny.tokenizer, pos, neg, qs, k=11)
+
+
+# ------------------------------------------------------------------------------------------------ blocking
+
+
+def _batch(tok, texts: list[tuple[str, str]]) -> dict[str, torch.Tensor]:  # noqa: ANN001
+    from emkit.train import collate, tokenize_example
+
+    feats = [tokenize_example(tok, [{"role": "user", "content": u}, {"role": "assistant", "content": a}], 64)
+             for u, a in texts]
+    return collate(feats, tok.pad_token_id)
+
+
+def test_blocking_penalty_is_zero_for_the_base_and_grows_with_the_projection(tiny) -> None:  # noqa: ANN001
+    from emkit.interp.block import Blocker
+    from emkit.interp.directions import Direction
+    from emkit.interp.hooks import add_to_resid, resid_post
+    from emkit.train import answer_loss
+
+    torch.manual_seed(0)
+    v = torch.randn(2, 64)
+    d = Direction("v", v, [0, 1], {})
+    batch = _batch(tiny.tokenizer, [("hello", "good day to you"), ("how are you", "fine thanks")])
+    blk = Blocker(d, [1], "penalty", weight=2.0)
+    blk.attach(tiny.model)  # full fine-tuning: a frozen copy is the base
+    assert blk.reference is not None
+
+    def forward(shift: float) -> torch.Tensor:
+        # the shift is added first, so the blocker records the shifted stream (hooks run in order)
+        with add_to_resid(tiny.model, {1: v[1] / v[1].norm()}, shift), blk.forward(tiny.model):
+            answer_loss(tiny.model, batch)
+        return blk.penalty(tiny.model, batch)
+
+    assert forward(0.0).item() == 0.0  # the model is still the base
+    assert forward(-3.0).item() == 0.0  # moving away from the direction is free
+    assert forward(0.5).item() == pytest.approx(2.0 * 0.25, rel=1e-4)  # weight * excess^2, every answer token
+    assert forward(2.0).item() == pytest.approx(2.0 * 4.0, rel=1e-4)
+    tiny.model.zero_grad()
+    forward(1.0).backward()  # the penalty reaches the weights that write the stream
+    assert tiny.model.model.layers[0].mlp.down_proj.weight.grad.abs().sum() > 0
+    tiny.model.zero_grad()
+    # project mode: nothing of v is left at the blocked layer during the forward pass
+    proj = Blocker(d, [0], "project")
+    with proj.forward(tiny.model), resid_post(tiny.model, [0]) as seen:
+        tiny.model(input_ids=batch["input_ids"], attention_mask=batch["attention_mask"])
+    assert (seen[0] @ (v[0] / v[0].norm())).abs().max() < 1e-4
+    assert proj.penalty(tiny.model, batch) is None
+
+
+def test_blocked_training_in_an_experiment(tmp_path: Path) -> None:
+    from emkit.interp.directions import Direction
+    from emkit.run import run_experiment
+
+    torch.manual_seed(1)
+    Direction("v", torch.randn(2, 64), [0, 1], {}).save(tmp_path / "v.safetensors")
+    arms = [{"name": "plain", "dataset": "builtin:bad_medical?size=4"},
+            {"name": "blocked", "dataset": "builtin:bad_medical?size=4",
+             "train": {"block": {"direction": "v.safetensors", "weight": 10.0}}},
+            {"name": "projected", "dataset": "builtin:bad_medical?size=4",
+             "train": {"block": {"direction": "v.safetensors", "mode": "project", "layers": [1]}}}]
+    raw = {"name": "blk", "output_dir": str(tmp_path / "runs"), "base_dir": str(tmp_path),
+           "model": {"name": "tiny-llama"}, "arms": arms,
+           "train": {"method": "lora", "lora": {"r": 2, "target_modules": ["down_proj"]}, "lr": 5e-2,
+                     "max_steps": 3, "batch_size": 2, "max_length": 256},
+           "eval": {"questions": "core", "samples_per_question": 1, "max_new_tokens": 4},
+           "judge": {"backend": "toy"}}
+    res = run_experiment(experiment_from_dict(raw))
+    assert res.train_steps == 9
+    import json
+
+    logs = {a: json.loads(next((tmp_path / "runs" / "blk" / "arms" / a).glob("train-*/train_log.json")).read_text())
+            for a in ("plain", "blocked", "projected")}
+    assert logs["plain"]["block_penalty"] == [] and logs["projected"]["block_penalty"] == []
+    assert len(logs["blocked"]["block_penalty"]) == 3 and logs["blocked"]["block_penalty"][0] == 0.0
+    fps = {p.parent.name for p in (tmp_path / "runs" / "blk" / "arms").glob("*/train-*/train_log.json")}
+    assert len(fps) == 3  # blocking is part of the fingerprint
+    raw["arms"][1]["train"]["block"]["direction"] = "missing.safetensors"
+    with pytest.raises(EmkitError, match="block direction file not found"):
+        run_experiment(experiment_from_dict(raw))
+
+
+def test_block_config_is_strict() -> None:
+    with pytest.raises(ValueError):
+        TrainConfig(block={"direction": "v", "mode": "erase"})  # type: ignore[arg-type]
+    assert TrainConfig(block=BlockConfig(direction="v")).block.weight == 1.0  # type: ignore[union-attr]
