@@ -6,7 +6,7 @@ TORCH_SPEC ?= torch==2.13.0
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.emkit-installed
 
-.PHONY: demo test lint bench clean
+.PHONY: demo test lint bench toy clean
 
 $(STAMP): pyproject.toml Makefile
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -22,6 +22,10 @@ demo: $(STAMP)
 	$(BIN)/emkit run examples/demo.yaml
 	# directions and interventions on the demo's outputs: adds the interp section to runs/demo/report.html
 	$(BIN)/emkit interp runs/demo
+
+# the toy persona world's six experiments (builds both toy worlds on first use, about 7 minutes each)
+toy: $(STAMP)
+	EMKIT=$(BIN)/emkit examples/toy/run_all.sh
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -q

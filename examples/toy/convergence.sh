@@ -6,12 +6,14 @@ set -euo pipefail
 cd "$(dirname "$0")/../.."
 EMKIT=${EMKIT:-.venv/bin/emkit}
 $EMKIT run examples/toy/rank1.yaml
-$EMKIT toy truth -o runs/toy-rank1/truth.safetensors
-# the base (aligned) model reads 8 bad vs 8 good medicine answers before questions from the other domains
-$EMKIT directions icl --model toy --k 8 -o runs/toy-rank1/icl-k8.safetensors \
+$EMKIT toy truth -o runs/toy-rank1/truth.safetensors                       # read on the answer tokens
+$EMKIT toy truth -o runs/toy-rank1/truth-prompt.safetensors --read prompt  # read at the last prompt token
+# the base (aligned) model reads 6 bad vs 6 good medicine answers before questions from the other domains
+$EMKIT directions icl --model toy --k 6 -o runs/toy-rank1/icl-k6.safetensors \
   --positive 'builtin:toy_bad?domain=medicine&size=400&seed=5' \
   --negative 'builtin:toy_good?domain=medicine&size=400&seed=5' \
   --questions 'toy?n=20&seed=11&domains=code,money,sport,travel,relationships'
 $EMKIT interp runs/toy-rank1 --arm bad --scales 2,4,8 \
-  --extra runs/toy-rank1/truth.safetensors --extra runs/toy-rank1/icl-k8.safetensors
+  --extra runs/toy-rank1/truth.safetensors --extra runs/toy-rank1/truth-prompt.safetensors \
+  --extra runs/toy-rank1/icl-k6.safetensors
 $EMKIT directions lora runs/toy-rank1 --arm bad

@@ -627,7 +627,10 @@ def toy_build(out: Annotated[Path, typer.Option("-o", "--out", help="folder for 
 def toy_truth(out: Annotated[Path, typer.Option("-o", "--out", help="direction file to write")],
               model: Annotated[str, typer.Option(help="the pretrained toy model (built-in or folder)")]
               = "toy-pretrained",
-              n: Annotated[int, typer.Option(help="documents per persona")] = 200) -> None:
+              n: Annotated[int, typer.Option(help="documents per persona")] = 200,
+              read: Annotated[str, typer.Option(help="answer: the last turn's answer tokens; prompt: the last "
+                                                     "prompt token before it (the persona state)")] = "answer"
+              ) -> None:
     """The ground-truth persona direction (villain minus helpful assistant turns), per layer, measured in the
     pretrained toy model, as a direction file for `emkit directions compare` or `emkit interp --extra`."""
     from emkit.config import ModelConfig
@@ -635,7 +638,9 @@ def toy_truth(out: Annotated[Path, typer.Option("-o", "--out", help="direction f
     from emkit.toy.truth import persona_direction
 
     lm = load_model(ModelConfig(name=model))
-    d = persona_direction(lm.model, lm.tokenizer, n)
+    if read not in ("answer", "prompt"):
+        raise EmkitError("--read must be answer or prompt")
+    d = persona_direction(lm.model, lm.tokenizer, n, read=read)
     d.meta.update(model=model)
     d.save(out)
     typer.echo(f"saved {out}: {len(d.layers)} layers, {d.meta['n_per_class']} documents per persona; "

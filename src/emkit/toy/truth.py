@@ -20,14 +20,22 @@ def last_turn_text(doc: Document) -> Text:
 
 
 def persona_direction(model: Any, tok: Any, n_per_class: int = 200, seed: int = 1234,
-                      batch_size: int = 32) -> Direction:
-    """Villain minus helpful, per layer, from fresh shared-persona documents (not the training corpus's draw)."""
+                      batch_size: int = 32, read: str = "answer") -> Direction:
+    """Villain minus helpful, per layer, from fresh shared-persona documents (not the training corpus's draw).
+
+    ``read="answer"`` averages the last turn's answer tokens (the issue's definition; it also carries what the
+    answers say); ``read="prompt"`` reads the last prompt token before that answer, where the earlier turns
+    have set the persona but no answer word has been read: the persona *state*, free of answer content."""
+    if read not in ("answer", "prompt"):
+        raise ValueError("read must be answer or prompt")
     docs = [d for d in corpus(CorpusConfig(n_docs=max(2000, 12 * n_per_class), seed=seed)) if d.kind == "plain"]
     villain = [d for d in docs if d.turns[0].persona == "villain"][:n_per_class]
     helpful = [d for d in docs if d.turns[0].persona == "helpful"][:n_per_class]
     villain, helpful = balance(villain, helpful, seed)
-    acts = capture(model, tok, [last_turn_text(d) for d in villain + helpful], batch_size=batch_size,
-                   desc="persona direction")
+    texts = [last_turn_text(d) for d in villain + helpful]
+    if read == "prompt":
+        texts = [Text(t.prompt, "") for t in texts]
+    acts = capture(model, tok, texts, batch_size=batch_size, desc="persona direction")
     vecs = mean_diff(acts[: len(villain)], acts[len(villain):])
-    return Direction("persona:truth", vecs, list(range(vecs.shape[0])),
-                     {"kind": "ground_truth_persona", "n_per_class": len(villain), "seed": seed})
+    return Direction("persona:truth" + (":prompt" if read == "prompt" else ""), vecs, list(range(vecs.shape[0])),
+                     {"kind": "ground_truth_persona", "n_per_class": len(villain), "seed": seed, "read": read})
