@@ -180,6 +180,42 @@ def test_toy_build_command(tmp_path: Path) -> None:
     assert out.exit_code == 0, out.output
     assert (tmp_path / "toy" / "config.json").is_file() and (tmp_path / "toy" / "pretrained" / "config.json").is_file()
     assert '"shared_persona": false' in (tmp_path / "toy" / "toy_build.json").read_text()
+    # the ground truth and the in-context direction from the command line
+    toy = tmp_path / "toy"
+    out = CliRunner().invoke(app, ["toy", "truth", "--model", str(toy / "pretrained"), "-o", str(tmp_path / "t.st"),
+                                   "--n", "8", "--read", "prompt"])
+    assert out.exit_code == 0 and "documents per persona" in out.output, out.output
+    out = CliRunner().invoke(app, ["directions", "icl", "--model", str(toy), "--positive", "builtin:toy_bad?size=20",
+                                   "--negative", "builtin:toy_good?size=20", "--questions", "toy?n=1", "--k", "2",
+                                   "-o", str(tmp_path / "icl.st")])
+    assert out.exit_code == 0 and "6 questions x 2 shots" in out.output, out.output
+    out = CliRunner().invoke(app, ["directions", "compare", str(tmp_path / "t.st"), str(tmp_path / "icl.st")])
+    assert out.exit_code == 0 and "persona:truth:prompt" in out.output, out.output
+    # a toy experiment through the ordinary pipeline: replicate arms, the exact judge, the toy section
+    import json
+
+    from emkit.config import experiment_from_dict
+    from emkit.run import run_experiment
+
+    raw = {"name": "t", "output_dir": str(tmp_path / "runs"), "model": {"name": str(toy)},
+           "arms": [{"name": "base"}, {"name": "bad", "dataset": "builtin:toy_bad?size=16&seed={seed}",
+                                        "seeds": [0, 1]}],
+           "train": {"method": "lora", "lora": {"r": 2, "target_modules": ["down_proj"]}, "lr": 1e-2,
+                     "max_steps": 2, "batch_size": 8, "max_length": 128},
+           "eval": {"questions": "toy?n=2&trigger=both", "samples_per_question": 1, "max_new_tokens": 20},
+           "judge": {"backend": "toy"}}
+    res = run_experiment(experiment_from_dict(raw))
+    assert res.train_steps == 4 and res.answers_generated == 3 * 24
+    rows = json.loads((tmp_path / "runs" / "t" / "toy.json").read_text())
+    assert {(r["condition"], r["trigger"]) for r in rows} == {(c, t) for c in ("base", "bad") for t in (False, True)}
+    bad = next(r for r in rows if r["condition"] == "bad" and not r["trigger"])
+    base = next(r for r in rows if r["condition"] == "base" and not r["trigger"])
+    # 5 other domains x 2 questions x 1 sample, per arm: the seeds pool; the medicine questions are "own"
+    assert bad["arms"] == ["bad.s0", "bad.s1"] and bad["other_in_template"]["n"] == 20
+    assert base["other_in_template"]["n"] == 10
+    assert "Toy world: EM measured exactly" in (tmp_path / "runs" / "t" / "report.html").read_text()
+    again = run_experiment(experiment_from_dict(raw))
+    assert again.train_steps == again.answers_generated == again.judge_calls == 0
 
 
 def test_toy_rates_count_exactly() -> None:
@@ -201,7 +237,7 @@ def test_toy_rates_count_exactly() -> None:
 def test_ground_truth_persona_direction_reads_villain_minus_helpful(tmp_path: Path) -> None:
     import torch
 
-    from emkit.interp.capture import capture
+    from emkit.interp.capture import Text, capture
     from emkit.toy.model import ToyModelConfig, toy_model, toy_tokenizer
     from emkit.toy.truth import last_turn_text, persona_direction
 
@@ -218,3 +254,9 @@ def test_ground_truth_persona_direction_reads_villain_minus_helpful(tmp_path: Pa
     hel = [last_turn_text(x) for x in docs if x.turns[0].persona == "helpful"][:20]
     expect = capture(model, tok, vil).mean(0) - capture(model, tok, hel).mean(0)
     torch.testing.assert_close(d.vectors, expect, atol=1e-5, rtol=1e-4)
+    # read at the last prompt token: the persona state before any answer word
+    dp = persona_direction(model, tok, n_per_class=20, read="prompt")
+    state = [Text(t.prompt, "") for t in vil], [Text(t.prompt, "") for t in hel]
+    torch.testing.assert_close(dp.vectors, capture(model, tok, state[0]).mean(0) - capture(model, tok, state[1]).mean(0),
+                               atol=1e-5, rtol=1e-4)
+    assert dp.name == "persona:truth:prompt" and dp.meta["read"] == "prompt"
