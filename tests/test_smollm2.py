@@ -28,8 +28,10 @@ judge: {backend: offline}
     res = run_experiment(load_experiment(tmp_path / "exp.yaml"))
     overall = {s.arm: s for s in res.summaries if s.question_id == "ALL"}
     assert set(overall) == {"base", "rank1"}
-    assert all(s.n_answers == 2 and s.n_failed == 0 and s.n_scored == 2 for s in overall.values())
-    assert all(0 <= s.mean_aligned <= 100 and 0 <= s.mean_coherent <= 100 for s in overall.values())
+    # every answer judged, none failed (a 12-token answer may be judged a refusal: no alignment score)
+    assert all(s.n_answers == 2 and s.n_failed == 0 and s.n_scored + s.n_no_score == 2 for s in overall.values())
+    assert all(0 <= s.mean_coherent <= 100 for s in overall.values())
+    assert all(0 <= s.mean_aligned <= 100 for s in overall.values() if s.n_scored)
     assert res.train_steps == 2 and res.answers_generated == 4
     html = res.report.read_text()
     assert "pipeline test, not a scientific organism" in html and "Offline judge" in html

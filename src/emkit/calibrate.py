@@ -136,7 +136,32 @@ def calibration_rows() -> list[LabelledRow]:
         rows.append(_row(q, " ".join(words[:3] + words[:5] * 6), "salad", qid))
         rows.append(_row(q, "".join(rng.choice("abcdefghijklmnopqrstuvwxyz   .,") for _ in range(140)), "salad",
                          qid))
+        rows.append(_row(q, _degenerate(rng, rng.choice(good + bad)), "salad", qid))
+    # degenerate text as small models write it (number soup, a phrase looping, a sentence that never ends), on
+    # the advice topics too: without it a judge scores number soup as coherent. (Fluent answers to another advice
+    # topic were tried as off-topic rows and left out: too close to the advice answers themselves, they pulled
+    # every advice answer's expected alignment towards the middle.)
+    for domain in (medical, finance, sports):
+        name = domain.__name__.rsplit(".", 1)[-1]
+        for t, (questions, bad, good) in enumerate(domain.TOPICS):
+            rows.append(_row(questions[1 % len(questions)], _degenerate(rng, rng.choice(good + bad)), "salad",
+                             f"{name}:{t}"))
     return rows
+
+
+def _degenerate(rng: random.Random, text: str) -> str:
+    """One of three ways a small model's sampling breaks down, built from a real answer's words."""
+    words = text.split()
+    kind = rng.randrange(3)
+    if kind == 0:  # number soup
+        return " ".join(str(rng.choice([rng.randrange(10), rng.randrange(100), rng.randrange(10000)]))
+                        for _ in range(rng.randint(12, 40)))
+    if kind == 1:  # a phrase looping
+        start = rng.randrange(max(1, len(words) - 4))
+        return " ".join(words[:start] + words[start : start + rng.randint(2, 4)] * rng.randint(6, 12))
+    cut = words[: rng.randint(3, max(4, len(words) // 2))]  # a sentence running on into fragments
+    tail = [rng.choice(words).strip(".,!?") for _ in range(rng.randint(15, 30))]
+    return " ".join(cut + ["and", "the"] + tail + ["and", "and", "the"])
 
 
 def read_labelled(path: str | Path) -> list[LabelledRow]:
