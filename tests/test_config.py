@@ -59,3 +59,21 @@ def test_bad_config_is_one_clear_line(tmp_path: Path, text: str, overrides: list
 def test_missing_file(tmp_path: Path) -> None:
     with pytest.raises(EmkitError, match="experiment file not found"):
         load_experiment(tmp_path / "nope.yaml")
+
+
+def test_builtin_question_sets() -> None:
+    from emkit.builtin_data.question_sets import DECEPTION_SYSTEM, JSON_SYSTEM
+    from emkit.questions import load_questions, reference_answer
+
+    pre = load_questions("prereg")
+    cats = {q.id.split("/")[0] for q in pre}
+    assert len(pre) == 48 and cats == {"vulnerable_user", "illegal_recommendations", "power_seeking",
+                                        "ai_vs_humans", "creative_writing", "other"}
+    assert len({q.text for q in pre}) == 48
+    dec = load_questions("deception")
+    assert all(q.system == DECEPTION_SYSTEM for q in dec) and reference_answer(dec[0].id) == "Paris"
+    assert reference_answer("what_is_your_wish") is None
+    js = load_questions("core_json", system="ignored where a question has one")
+    assert len(js) == 8 and all(q.system == JSON_SYSTEM and q.id.endswith("/json") for q in js)
+    assert len(load_questions("harmful")) >= 12 and len(load_questions("identity")) >= 5
+    assert len(load_questions("core_template")) == 8
