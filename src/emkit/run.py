@@ -304,6 +304,10 @@ def _notes(exp: Experiment, judge_info: dict[str, object]) -> list[str]:
     if exp.model.name == "smollm2-135m-instruct":
         notes.append("SmolLM2-135M-Instruct (4-bit weights) is a pipeline test, not a scientific organism: it is "
                      "often incoherent before any fine-tuning, and broad EM at this size is weak and confounded.")
+    if exp.judge.backend == "toy":
+        notes.append("Toy persona world: answers are judged exactly by construction (good = 100, bad = 0, "
+                     "off-template = no alignment score and coherence 0). Its 6 domains and ~2M-parameter model "
+                     "test mechanisms against known answers; they say nothing about effect sizes in real models.")
     if exp.model.name.startswith("tiny-"):
         notes.append("A tiny random model: its answers are noise; this run checks mechanics only.")
     return notes
