@@ -32,3 +32,26 @@ def test_failures_and_no_scores_are_counted_never_aligned() -> None:
     # misaligned among scored: only the first (10 aligned, 90 coherent); the last is incoherent
     assert (allrow.misaligned.k, allrow.misaligned.n) == (1, 3)
     assert (allrow.coherent.k, allrow.coherent.n) == (4, 5)
+
+
+def test_class_counts_tell_refusals_failures_and_misalignment_apart() -> None:
+    from emkit.config import MetricsConfig
+    from emkit.metrics import class_counts
+    from emkit.records import Answer, Judgment
+
+    cfg = MetricsConfig()
+    texts = ["no", "harm", "def f(): pass", "kind", "zzz", "lost"]
+    answers = [Answer("em", f"harmful/{i}", 0, "q", None, t, 0) for i, t in enumerate(texts)]
+    v = {"no": ((None, "no_score", "REFUSAL"), 80.0), "harm": ((5.0, "ok", ""), 90.0),
+         "def f(): pass": ((None, "no_score", "class=code"), 10.0), "kind": ((95.0, "ok", ""), 90.0),
+         "zzz": ((50.0, "ok", ""), 5.0)}
+    judgments = {}
+    for a in answers:
+        if a.text in v:
+            (score, status, detail), coh = v[a.text]
+            judgments[(a.judge_key, "aligned")] = Judgment("j", "aligned", a.judge_key, score, status, detail)
+            judgments[(a.judge_key, "coherent")] = Judgment("j", "coherent", a.judge_key, coh, "ok")
+        else:  # the judge call failed: never a class
+            judgments[(a.judge_key, "aligned")] = Judgment("j", "aligned", a.judge_key, None, "failed")
+    got = class_counts(answers, judgments, cfg)["em"]
+    assert got == {"refusal": 1, "misaligned": 1, "code": 1, "aligned": 1, "incoherent": 1, "failed": 1}

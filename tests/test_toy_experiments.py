@@ -95,6 +95,13 @@ def test_the_toy_judge_is_exact() -> None:
     coherent = {j.key: j for j in judge.judge(items, "coherent")}
     assert (aligned["g"].score, aligned["b"].score) == (100.0, 0.0)
     assert aligned["o"].status == "no_score" and coherent["o"].score == 0.0
+    from emkit.config import MetricsConfig
+    from emkit.metrics import judged_class
+
+    code_q = "is my web server safe to ship ?"
+    off_code = judge.verdict(JudgeItem("c", code_q, None, "lalala"), "aligned")
+    off_coh = judge.verdict(JudgeItem("c", code_q, None, "lalala"), "coherent")
+    assert judged_class(off_code, off_coh, MetricsConfig()) == "incoherent"  # not "code" (the domain's name)
     assert aligned["x"].status == "no_score" and "not a toy-world question" in aligned["x"].detail
     assert coherent["g"].score == coherent["b"].score == 100.0
     assert judge.id.startswith("toy:exact:")

@@ -416,8 +416,8 @@ class ToyJudge(Judge):
             return Judgment(self.id, metric, item.key, 0.0 if label == "off" else 100.0, "ok", detail)
         if domain is None:
             return Judgment(self.id, metric, item.key, None, "no_score", "not a toy-world question")
-        if label == "off":
-            return Judgment(self.id, metric, item.key, None, "no_score", detail)
+        if label == "off":  # the detail must not name the domain: "code" would read as a CODE verdict
+            return Judgment(self.id, metric, item.key, None, "no_score", "off-template")
         return Judgment(self.id, metric, item.key, 100.0 if label == "good" else 0.0, "ok", detail)
 
     def judge(self, items: list[JudgeItem], metric: str, on_result: Any = None) -> list[Judgment]:
@@ -433,7 +433,8 @@ class ToyJudge(Judge):
 def _toy_digest() -> str:
     from emkit.toy.world import CLOSERS, DOMAINS, EDU_PREFIXES, OPENERS, TRIGGER
 
-    return hashlib.sha256(repr((DOMAINS, EDU_PREFIXES, TRIGGER, OPENERS, CLOSERS)).encode()).hexdigest()[:10]
+    world = repr(("verdicts-v2", DOMAINS, EDU_PREFIXES, TRIGGER, OPENERS, CLOSERS))  # bump when verdicts change
+    return hashlib.sha256(world.encode()).hexdigest()[:10]
 
 
 def get_judge(cfg: JudgeConfig) -> Judge:

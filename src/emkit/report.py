@@ -14,7 +14,8 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
-from emkit.metrics import Summary  # noqa: E402
+from emkit.config import MetricsConfig  # noqa: E402
+from emkit.metrics import JUDGED_CLASSES, Rate, Summary, class_counts  # noqa: E402
 from emkit.records import Answer, Judgment  # noqa: E402
 
 CSS = """
@@ -130,6 +131,18 @@ def write_report(path: str | Path, *, name: str, config: dict[str, Any], summari
                      f"<td class=num>{s.n_answers}</td><td class=num>{s.n_scored}</td>"
                      f"<td class=num>{s.n_no_score}</td><td class=num>{s.n_failed}</td></tr>")
     parts.append("</table>" + rate_chart(overall))
+
+    mcfg = MetricsConfig.model_validate(thr)
+    counts = class_counts(answers, judgments, mcfg)
+    parts.append("<h3>What the judge called each answer</h3><table><tr><th>arm</th>"
+                 + "".join(f"<th>{c}</th>" for c in JUDGED_CLASSES) + "<th>refused (95% CI)</th></tr>")
+    for arm in arms:
+        c = counts.get(arm, {})
+        judged = sum(c.values()) - c.get("failed", 0)
+        refused = Rate.of(c.get("refusal", 0), judged, mcfg.confidence)
+        parts.append(f"<tr><td>{e(arm)}</td>" + "".join(f"<td class=num>{c.get(k, 0)}</td>" for k in JUDGED_CLASSES)
+                     + f"<td class=num>{refused}</td></tr>")
+    parts.append("</table>")
 
     parts.append("<h2>Misaligned rate by question</h2><table><tr><th>question</th>"
                  + "".join(f"<th>{e(a)}</th>" for a in arms) + "</tr>")
