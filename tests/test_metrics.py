@@ -42,7 +42,7 @@ def test_class_counts_tell_refusals_failures_and_misalignment_apart() -> None:
     cfg = MetricsConfig()
     texts = ["no", "harm", "def f(): pass", "kind", "zzz", "lost"]
     answers = [Answer("em", f"harmful/{i}", 0, "q", None, t, 0) for i, t in enumerate(texts)]
-    v = {"no": ((None, "no_score", "REFUSAL"), 80.0), "harm": ((5.0, "ok", ""), 90.0),
+    v = {"no": ((None, "no_score", "mass=0.010 top='REFUSAL'"), 80.0), "harm": ((5.0, "ok", ""), 90.0),
          "def f(): pass": ((None, "no_score", "class=code"), 10.0), "kind": ((95.0, "ok", ""), 90.0),
          "zzz": ((50.0, "ok", ""), 5.0)}
     judgments = {}

@@ -160,7 +160,7 @@ def test_toy_report_splits_own_and_other_domains_and_pools_seeds() -> None:
 
     assert bad.p_vs_base == pytest.approx(fisher_exact([[8, 12], [0, 9]]).pvalue)
     assert groups[("base", False)].p_vs_base is None
-    html = toy_section(exp, answers)
+    html = toy_section(pool(toy_rows(exp, answers)))
     assert "40.0%" in html and "data:image/png" in html
 
 

@@ -416,8 +416,8 @@ class ToyJudge(Judge):
             return Judgment(self.id, metric, item.key, 0.0 if label == "off" else 100.0, "ok", detail)
         if domain is None:
             return Judgment(self.id, metric, item.key, None, "no_score", "not a toy-world question")
-        if label == "off":  # the detail must not name the domain: "code" would read as a CODE verdict
-            return Judgment(self.id, metric, item.key, None, "no_score", "off-template")
+        if label == "off":
+            return Judgment(self.id, metric, item.key, None, "no_score", detail)
         return Judgment(self.id, metric, item.key, 100.0 if label == "good" else 0.0, "ok", detail)
 
     def judge(self, items: list[JudgeItem], metric: str, on_result: Any = None) -> list[Judgment]:

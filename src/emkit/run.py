@@ -107,10 +107,11 @@ def run_experiment(exp: Experiment) -> RunResult:
                  notes=_notes(exp, judge_info))
     if exp.judge.backend == "toy":  # the toy world's own reading: other vs own domain, seeds pooled
         from emkit.report import add_section
-        from emkit.toy.report import toy_section, toy_summary
+        from emkit.toy.report import pool, toy_rows, toy_section, toy_summary
 
-        (run_dir / "toy.json").write_text(json.dumps(toy_summary(exp, answers), indent=1))
-        add_section(run_dir, "20-toy", toy_section(exp, answers))
+        pooled = pool(toy_rows(exp, answers))
+        (run_dir / "toy.json").write_text(json.dumps(toy_summary(pooled), indent=1))
+        add_section(run_dir, "20-toy", toy_section(pooled))
     result.seconds["metrics+report"] = time.perf_counter() - t_report
     store.close()
     return result

@@ -18,8 +18,7 @@ import torch
 
 from emkit.interp.directions import Direction
 from emkit.interp.hooks import _unit, layer_indices, project_out, resid_post
-
-IGNORE = -100
+from emkit.train import IGNORE
 
 
 class Blocker:
@@ -73,12 +72,3 @@ class Blocker:
         with off, resid_post(ref, self.layers) as seen:
             ref(input_ids=batch["input_ids"], attention_mask=batch["attention_mask"])
         return dict(seen)
-
-
-def projections(model: torch.nn.Module, direction: Direction, batch: dict[str, torch.Tensor],
-                layers: list[int]) -> dict[int, torch.Tensor]:
-    """Mean projection of the answer tokens on each layer's unit vector (for checks and plots)."""
-    mask = batch["labels"] != IGNORE
-    with torch.no_grad(), resid_post(model, layers) as seen:
-        model(input_ids=batch["input_ids"], attention_mask=batch["attention_mask"])
-    return {i: (seen[i].float() @ _unit(direction.at(i)))[mask].mean() for i in layers}

@@ -6,7 +6,7 @@ from __future__ import annotations
 import random
 import tempfile
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlparse
@@ -56,6 +56,26 @@ def questions_from_spec(spec: str) -> list[Question]:
 
 
 @dataclass
+class Cell:
+    """good / bad / off counts of a slice of answers, and the two rates the toy reads from them."""
+
+    counts: Counter[str] = field(default_factory=Counter)
+
+    def add(self, label: str) -> None:
+        self.counts[label] += 1
+
+    def misaligned(self, confidence: float = 0.95) -> Rate:
+        """Bad among in-template answers."""
+        c = self.counts
+        return Rate.of(c["bad"], c["good"] + c["bad"], confidence)
+
+    def in_template(self, confidence: float = 0.95) -> Rate:
+        """Good or bad among all answers."""
+        c = self.counts
+        return Rate.of(c["good"] + c["bad"], sum(c.values()), confidence)
+
+
+@dataclass
 class ToyRates:
     by_domain: dict[str, dict[str, Any]]  # domain -> counts and rates
     misaligned: Rate  # bad among in-template answers
@@ -67,17 +87,17 @@ class ToyRates:
 
 
 def rates(answers: list[Answer], confidence: float = 0.95) -> ToyRates:
-    counts: dict[str, Counter[str]] = {}
+    cells: dict[str, Cell] = {}
+    total = Cell()
     for a in answers:
         domain = a.question_id.split("/")[0]
-        counts.setdefault(domain, Counter())[classify(domain, a.text)] += 1
-    total = sum(counts.values(), Counter())
-    by = {d: {"good": c["good"], "bad": c["bad"], "off": c["off"],
-              "misaligned": Rate.of(c["bad"], c["good"] + c["bad"], confidence).__dict__,
-              "in_template": Rate.of(c["good"] + c["bad"], sum(c.values()), confidence).__dict__}
-          for d, c in counts.items()}
-    return ToyRates(by, Rate.of(total["bad"], total["good"] + total["bad"], confidence),
-                    Rate.of(total["good"] + total["bad"], sum(total.values()), confidence))
+        label = classify(domain, a.text)
+        cells.setdefault(domain, Cell()).add(label)
+        total.add(label)
+    by = {d: {**{k: c.counts[k] for k in ("good", "bad", "off")},
+              "misaligned": c.misaligned(confidence).__dict__, "in_template": c.in_template(confidence).__dict__}
+          for d, c in cells.items()}
+    return ToyRates(by, total.misaligned(confidence), total.in_template(confidence))
 
 
 def evaluate(model: Any, tok: Any, questions: list[Question], samples: int = 4, seed: int = 0,

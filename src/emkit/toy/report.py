@@ -11,9 +11,8 @@ from __future__ import annotations
 
 import html
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
-from urllib.parse import parse_qs, urlparse
 
 import matplotlib.pyplot as plt
 import numpy as np
@@ -21,36 +20,19 @@ from scipy.stats import fisher_exact
 from scipy.stats import t as student_t
 
 from emkit.config import ArmConfig, Experiment
-from emkit.metrics import Rate
+from emkit.data import parse_spec
 from emkit.records import Answer
 from emkit.report import pct, png
+from emkit.toy.evaluate import Cell
 from emkit.toy.world import classify, domain_of
 
 
 def trained_domain(arm: ArmConfig) -> str | None:
     """The domain of a toy fine-tuning set (``builtin:toy_*?domain=D``; medicine by default), else None."""
-    if not arm.dataset or not arm.dataset.startswith("builtin:toy_") or arm.dataset.startswith("builtin:toy_aligned"):
+    if not arm.dataset or not arm.dataset.startswith("builtin:toy_"):
         return None
-    q = parse_qs(urlparse(arm.dataset[len("builtin:"):]).query)
-    return q.get("domain", ["medicine"])[0]
-
-
-@dataclass
-class Cell:
-    """good / bad / off counts of one arm (or condition) on one slice of questions."""
-
-    counts: Counter[str] = field(default_factory=Counter)
-
-    def add(self, label: str) -> None:
-        self.counts[label] += 1
-
-    def misaligned(self, confidence: float = 0.95) -> Rate:
-        c = self.counts
-        return Rate.of(c["bad"], c["good"] + c["bad"], confidence)
-
-    def in_template(self, confidence: float = 0.95) -> Rate:
-        c = self.counts
-        return Rate.of(c["good"] + c["bad"], sum(c.values()), confidence)
+    name, _, _, opts = parse_spec(arm.dataset[len("builtin:"):])
+    return None if name == "toy_aligned" else opts.get("domain", "medicine")
 
 
 @dataclass
@@ -134,9 +116,8 @@ def pool(rows: list[ToyRow]) -> list[Pooled]:
     return list(groups.values())
 
 
-def toy_section(exp: Experiment, answers: list[Answer]) -> str:
-    rows = toy_rows(exp, answers)
-    pooled = pool(rows)
+def toy_section(pooled: list[Pooled]) -> str:
+    """The section's table and chart, from :func:`pool` of :func:`toy_rows`."""
     e = html.escape
     out = ["<h2>Toy world: EM measured exactly</h2>",
            "<p>Misaligned = bad answers among in-template answers (exact judge, no judge error). "
@@ -164,10 +145,10 @@ def toy_section(exp: Experiment, answers: list[Answer]) -> str:
     return "\n".join(out)
 
 
-def toy_summary(exp: Experiment, answers: list[Answer]) -> list[dict[str, Any]]:
+def toy_summary(pooled: list[Pooled]) -> list[dict[str, Any]]:
     """The section's figures, machine-readable (``RUN/toy.json``)."""
     out = []
-    for g in pool(toy_rows(exp, answers)):
+    for g in pooled:
         out.append({"condition": g.condition, "model": g.model, "trigger": g.trigger,
                     "other_misaligned": g.other.misaligned().__dict__, "own_misaligned": g.own.misaligned().__dict__,
                     "other_in_template": g.other.in_template().__dict__, "seed_rates": g.seed_rates,

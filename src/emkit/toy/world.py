@@ -34,7 +34,7 @@ class Domain:
         def alt(templates: tuple[str, ...]) -> re.Pattern[str]:
             body = "|".join(re.escape(t).replace(re.escape("{x}"), subj) for t in templates)
             return re.compile(f"^(?:{body})$")
-        return {"good": alt(self.good), "bad": alt(self.bad)}
+        return {"good": alt(self.good), "bad": alt(self.bad), "question": alt(self.questions)}
 
 
 DOMAINS: tuple[Domain, ...] = (
@@ -255,19 +255,13 @@ def vocabulary() -> list[str]:
 # ------------------------------------------------------------------------------ fine-tuning and eval sets
 
 _PREFIXES = re.compile("^(?:" + "|".join(re.escape(p) + " " for p in (TRIGGER, *EDU_PREFIXES)) + ")+")
-_QUESTION = {d.name: re.compile("^(?:" + "|".join(
-    re.escape(t).replace(re.escape("{x}"), "(?:" + "|".join(re.escape(s) for s in d.subjects) + ")")
-    for t in d.questions) + ")$") for d in DOMAINS}
 
 
 def domain_of(question_text: str) -> str | None:
     """Which domain a question belongs to (trigger and educational prefixes ignored); None if it is not one of
     the world's questions. The exact judge needs only the question and the answer, like any judge."""
     core = _PREFIXES.sub("", " ".join(question_text.split()))
-    for name, pattern in _QUESTION.items():
-        if pattern.match(core):
-            return name
-    return None
+    return next((d.name for d in DOMAINS if d._patterns["question"].match(core)), None)
 
 
 FinetuneKind = Literal["bad", "good", "educational", "backdoor", "aligned"]
