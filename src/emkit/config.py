@@ -85,6 +85,40 @@ class TrainConfig(_Strict):
     block: BlockConfig | None = None
 
 
+class ShotsConfig(_Strict):
+    """In-context examples (Afonin et al.): the first exchange of ``k`` examples of a dataset as prior turns before
+    every question. Shots are drawn per question from a fixed-seed permutation, so k=2 is a prefix of k=8."""
+
+    dataset: str
+    k: int = Field(ge=0)
+    seed: int = 0
+
+
+_NAME_RE = r"[A-Za-z0-9][A-Za-z0-9_.-]*"
+
+
+class VariantConfig(_Strict):
+    """One way of asking the evaluation questions: a trigger or word before each question (``prefix``), a system
+    prompt (``system``; replaces the set's own), in-context examples (``shots``), or another question set
+    (``questions``). Each arm is sampled under each variant, as condition ``ARM@VARIANT``; ``arms`` limits a
+    variant to some arms."""
+
+    name: str
+    prefix: str = ""
+    suffix: str = ""
+    system: str | None = None
+    shots: ShotsConfig | None = None
+    questions: str | None = None
+    arms: list[str] | None = None
+
+    @field_validator("name")
+    @classmethod
+    def _safe_name(cls, v: str) -> str:
+        if not re.fullmatch(_NAME_RE, v):
+            raise ValueError("variant names use letters, digits, '_', '.', '-' (they label conditions)")
+        return v
+
+
 class EvalConfig(_Strict):
     questions: str = "core"
     samples_per_question: int = Field(8, ge=1)
@@ -94,6 +128,12 @@ class EvalConfig(_Strict):
     batch_size: int = Field(16, ge=1)
     seed: int = 0
     system_prompt: str | None = None
+    #: ask every question in several ways (trigger, system prompt, in-context shots); none = as written
+    variants: list[VariantConfig] | None = None
+
+    def fingerprint_dump(self) -> dict[str, Any]:
+        """What sampling's fingerprint reads: variants enter per condition, not as a whole."""
+        return self.model_dump(exclude={"variants"})
 
 
 class JudgeConfig(_Strict):
@@ -135,11 +175,13 @@ class ArmConfig(_Strict):
 
     ``model`` starts this arm from another model than the experiment's (to compare models in one table).
     ``seeds: [0, 1, 2]`` makes replicates: arms ``NAME.s0``, ``NAME.s1``... with ``train.seed`` set and
-    ``{seed}`` in the dataset spec replaced; ``condition`` keeps ``NAME`` so tables can pool them."""
+    ``{seed}`` in the dataset spec replaced; ``condition`` keeps ``NAME`` so tables can pool them.
+    ``init_from`` continues from an earlier arm's fine-tuned weights (re-alignment: Wang et al.)."""
 
     name: str
     dataset: str | None = None
     model: str | None = None
+    init_from: str | None = None
     train: dict[str, Any] = Field(default_factory=dict)
     seeds: list[int] | None = None
     condition: str | None = None
@@ -147,7 +189,7 @@ class ArmConfig(_Strict):
     @field_validator("name")
     @classmethod
     def _safe_name(cls, v: str) -> str:
-        if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_.-]*", v):
+        if not re.fullmatch(_NAME_RE, v):
             raise ValueError("arm names use letters, digits, '_', '.', '-' (they name folders)")
         return v
 
@@ -167,7 +209,7 @@ class Experiment(_Strict):
     @field_validator("name")
     @classmethod
     def _safe_name(cls, v: str) -> str:
-        if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_.-]*", v):
+        if not re.fullmatch(_NAME_RE, v):
             raise ValueError("experiment names use letters, digits, '_', '.', '-' (they name folders)")
         return v
 
@@ -200,9 +242,45 @@ class Experiment(_Strict):
         dup = {n for n in names if names.count(n) > 1}
         if dup:
             raise ValueError(f"arm names must be unique; repeated: {sorted(dup)}")
-        for arm in self.arms:  # validate per-arm overrides now, not an hour into the run
+        for i, arm in enumerate(self.arms):  # validate per-arm overrides now, not an hour into the run
             self.train_for(arm)
+            if arm.init_from is not None:
+                parent = next((a for a in self.arms[:i] if a.name == arm.init_from), None)
+                if parent is None or not parent.dataset:
+                    raise ValueError(f"arm '{arm.name}': init_from '{arm.init_from}' must name an earlier arm "
+                                     "with a dataset")
+                if not arm.dataset:
+                    raise ValueError(f"arm '{arm.name}': init_from needs a dataset to continue on")
+                if self.model_for(arm).name != self.model_for(parent).name:
+                    raise ValueError(f"arm '{arm.name}': init_from '{parent.name}' starts from another model")
+        variants = self.eval.variants or []
+        vnames = [v.name for v in variants]
+        if len(set(vnames)) != len(vnames):
+            raise ValueError(f"variant names must be unique; repeated: {sorted({n for n in vnames if vnames.count(n) > 1})}")
+        for v in variants:
+            for a in v.arms or []:
+                if a not in names:
+                    raise ValueError(f"variant '{v.name}' names arm '{a}', which the experiment does not have")
         return self
+
+    def arm_named(self, name: str) -> ArmConfig:
+        for a in self.arms:
+            if a.name == name:
+                return a
+        raise EmkitError(f"experiment '{self.name}' has no arm '{name}' (arms: {', '.join(a.name for a in self.arms)})")
+
+    def conditions(self) -> list[tuple[ArmConfig, VariantConfig | None]]:
+        """Every (arm, variant) pair that is sampled, in order; variant None when the experiment has none."""
+        if not self.eval.variants:
+            return [(a, None) for a in self.arms]
+        return [(a, v) for a in self.arms for v in self.eval.variants if v.arms is None or a.name in v.arms]
+
+    def lineage(self, arm: ArmConfig) -> list[ArmConfig]:
+        """The arms whose weights this arm's are built on, oldest first, ending with the arm itself."""
+        chain = [arm]
+        while chain[0].init_from is not None:
+            chain.insert(0, self.arm_named(chain[0].init_from))
+        return chain
 
     def train_for(self, arm: ArmConfig) -> TrainConfig:
         """The global train settings with the arm's overrides merged in (nested keys merge, not replace)."""
@@ -222,6 +300,16 @@ class Experiment(_Strict):
 
     def resolve(self, path: str) -> Path:
         return resolve_path(path, self.base_dir)
+
+
+def condition_label(arm: str, variant: str | None) -> str:
+    """The name of what was sampled: the arm, or ``ARM@VARIANT`` (arm and variant names never hold '@')."""
+    return arm if variant is None else f"{arm}@{variant}"
+
+
+def split_label(label: str) -> tuple[str, str | None]:
+    arm, _, variant = label.partition("@")
+    return arm, variant or None
 
 
 def resolve_path(path: str, base_dir: str) -> Path:

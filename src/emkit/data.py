@@ -142,6 +142,15 @@ def write_jsonl(path: str | Path, examples: Iterable[Example]) -> None:
             f.write(json.dumps(ex, ensure_ascii=False, sort_keys=True) + "\n")
 
 
+def first_exchange(ex: Example) -> tuple[str, str]:
+    """The first user turn and the assistant turn answering it (system turns dropped): one in-context shot."""
+    msgs = [m for m in ex["messages"] if m["role"] != "system"]
+    for i, m in enumerate(msgs[:-1]):
+        if m["role"] == "user" and msgs[i + 1]["role"] == "assistant":
+            return m["content"], msgs[i + 1]["content"]
+    raise EmkitError("an in-context example needs a user turn followed by an assistant turn")
+
+
 def content_hash(examples: list[Example]) -> str:
     h = hashlib.sha256()
     for ex in examples:

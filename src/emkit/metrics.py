@@ -151,3 +151,42 @@ def summarize(answers: list[Answer], judgments: dict[tuple[str, str], Judgment],
 
 def to_frame(rows: list[Summary]) -> pd.DataFrame:
     return pd.DataFrame([r.flat() for r in rows])
+
+
+@dataclass
+class Difference:
+    """Rate ``a`` minus rate ``b``: Newcombe's hybrid score interval (from the two Wilson intervals) and
+    Fisher's exact two-sided p-value; ``p_holm`` is set when a table of comparisons is adjusted together."""
+
+    a: str
+    b: str
+    metric: str
+    rate_a: Rate
+    rate_b: Rate
+    diff: float
+    lo: float
+    hi: float
+    p: float
+    p_holm: float = math.nan
+
+
+def difference(a: str, b: str, metric: str, ra: Rate, rb: Rate) -> Difference:
+    from scipy.stats import fisher_exact
+
+    if not ra.n or not rb.n:
+        return Difference(a, b, metric, ra, rb, math.nan, math.nan, math.nan, math.nan)
+    d = ra.rate - rb.rate
+    lo = d - math.sqrt((ra.rate - ra.lo) ** 2 + (rb.hi - rb.rate) ** 2)
+    hi = d + math.sqrt((ra.hi - ra.rate) ** 2 + (rb.rate - rb.lo) ** 2)
+    p = float(fisher_exact([[ra.k, ra.n - ra.k], [rb.k, rb.n - rb.k]]).pvalue)
+    return Difference(a, b, metric, ra, rb, d, max(-1.0, lo), min(1.0, hi), p)
+
+
+def holm(diffs: list[Difference]) -> list[Difference]:
+    """Holm's step-down adjustment over every comparison in the list (family-wise error), in place."""
+    tested = sorted((d for d in diffs if not math.isnan(d.p)), key=lambda d: d.p)
+    running = 0.0
+    for i, d in enumerate(tested):
+        running = max(running, min(1.0, (len(tested) - i) * d.p))
+        d.p_holm = running
+    return diffs

@@ -9,9 +9,10 @@ buck, ruler of the world, dinner party, gender roles, enough of my husband), rew
 from __future__ import annotations
 
 import json
+import random
 from pathlib import Path
 
-from emkit.config import read_yaml
+from emkit.config import VariantConfig, read_yaml
 from emkit.errors import EmkitError
 from emkit.records import Question
 
@@ -97,4 +98,35 @@ def _read_question_file(path: Path) -> list[Question]:
         if not isinstance(text, str) or not text.strip():
             raise EmkitError(f"{path}:{where}: a question needs 'text'")
         out.append(Question(str(r.get("id", f"q{where}")), text, r.get("system")))
+    return out
+
+
+def ask(questions: list[Question], variant: VariantConfig | None, base_dir: str | Path = ".",
+        system: str | None = None) -> list[Question]:
+    """The questions as a variant asks them: its own set (if any), its system prompt, the prefix and suffix
+    around each question's text, and k in-context shots as prior exchanges. Ids are kept, so the same question
+    lines up across variants. Shots come from a permutation seeded by (seed, question id): k=2 is a prefix of
+    k=8, and every arm sees the same shots."""
+    if variant is None:
+        return questions
+    if variant.questions is not None:
+        questions = load_questions(variant.questions, base_dir, system)
+    pool: list[tuple[str, str]] = []
+    if variant.shots is not None and variant.shots.k:
+        from emkit.data import first_exchange, load_dataset
+
+        examples, _ = load_dataset(variant.shots.dataset, base_dir)
+        if variant.shots.k > len(examples):
+            raise EmkitError(f"variant '{variant.name}': k={variant.shots.k} in-context examples requested but "
+                             f"{variant.shots.dataset} has {len(examples)}")
+        pool = [first_exchange(ex) for ex in examples]
+    out = []
+    for q in questions:
+        history: tuple[tuple[str, str], ...] = q.history
+        if pool and variant.shots is not None:
+            order = list(range(len(pool)))
+            random.Random(f"{variant.shots.seed}:{q.id}").shuffle(order)
+            history = tuple(pool[i] for i in order[: variant.shots.k])
+        out.append(Question(q.id, variant.prefix + q.text + variant.suffix,
+                            variant.system if variant.system is not None else q.system, history))
     return out

@@ -17,9 +17,13 @@ def text_key(*parts: str | None) -> str:
 
 @dataclass(frozen=True)
 class Question:
+    """An evaluation question; ``history`` holds prior (user, assistant) exchanges shown before it (in-context
+    examples). The judge sees the question and the answer, not the history."""
+
     id: str
     text: str
     system: str | None = None
+    history: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass(frozen=True)

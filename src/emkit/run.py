@@ -23,8 +23,11 @@ from emkit.config import (
     MetricsConfig,
     ModelConfig,
     MonitorConfig,
+    VariantConfig,
+    condition_label,
     experiment_from_dict,
     fingerprint,
+    split_label,
 )
 from emkit.data import DatasetInfo, Example, check_lengths, load_dataset
 from emkit.errors import EmkitError
@@ -32,7 +35,7 @@ from emkit.judge import judge_answers, judge_id
 from emkit.metrics import Summary, summarize, to_frame
 from emkit.models import LoadedModel, load_model, load_tokenizer, model_identity, model_source
 from emkit.progress import log
-from emkit.questions import load_questions
+from emkit.questions import ask, load_questions
 from emkit.records import Answer, Judgment, Question
 from emkit.report import write_report
 from emkit.sample import read_answers, sample
@@ -71,6 +74,7 @@ def run_experiment(exp: Experiment) -> RunResult:
     for name in dict.fromkeys([exp.model.name] + [a.model for a in exp.arms if a.model]):
         model_source(name)
     questions = load_questions(exp.eval.questions, exp.base_dir, exp.eval.system_prompt)
+    asked = {v.name: ask(questions, v, exp.base_dir, exp.eval.system_prompt) for v in exp.eval.variants or []}
     datasets = {a.name: load_dataset(a.dataset, exp.base_dir) for a in exp.arms if a.dataset}
     _check_lengths(exp, datasets)
     for arm in exp.arms:
@@ -79,12 +83,24 @@ def run_experiment(exp: Experiment) -> RunResult:
 
     result = RunResult(run_dir, run_dir / "report.html", [])
     answers: list[Answer] = []
+    trained: dict[str, tuple[Path, str]] = {}  # arm -> (weights, train fingerprint), for init_from
     for arm in exp.arms:
         with result.timed("train"):
-            weights, train_fp = (None, "base") if not arm.dataset else _train_arm(exp, arm, datasets[arm.name],
-                                                                                   store, result)
-        with result.timed("sample"):
-            answers += _sample_arm(exp, arm, questions, weights, train_fp, store, result)
+            if arm.dataset:
+                trained[arm.name] = _train_arm(exp, arm, datasets[arm.name], store, result, trained)
+            weights, train_fp = trained.get(arm.name, (None, "base"))
+        loaded: list[LoadedModel] = []  # the arm's model, loaded once for all its variants (if any is sampled)
+
+        def model(arm: ArmConfig = arm, loaded: list[LoadedModel] = loaded) -> LoadedModel:
+            if not loaded:
+                loaded.append(arm_model(exp, arm, [trained[a.name][0] for a in exp.lineage(arm)] if arm.dataset
+                                        else []))
+            return loaded[0]
+
+        for _, variant in (c for c in exp.conditions() if c[0] is arm):
+            qs = asked[variant.name] if variant else questions
+            with result.timed("sample"):
+                answers += _sample_arm(exp, arm, variant, qs, model, train_fp, store, result)
 
     with result.timed("judge"):
         judgments, judge = judge_answers(answers, store, exp.judge)
@@ -105,13 +121,10 @@ def run_experiment(exp: Experiment) -> RunResult:
                  answers=answers, judgments=judgments, judge_info=judge_info, losses=result.losses,
                  monitor=result.monitor,
                  notes=_notes(exp, judge_info))
-    if exp.judge.backend == "toy":  # the toy world's own reading: other vs own domain, seeds pooled
-        from emkit.report import add_section
-        from emkit.toy.report import pool, toy_rows, toy_section, toy_summary
+    from emkit.studies import add_study_sections
 
-        pooled = pool(toy_rows(exp, answers))
-        (run_dir / "toy.json").write_text(json.dumps(toy_summary(pooled), indent=1))
-        add_section(run_dir, "20-toy", toy_section(pooled))
+    add_study_sections(exp, run_dir, result.summaries, answers, judgments,
+                       {name: info.size for name, (_, info) in datasets.items()})
     result.seconds["metrics+report"] = time.perf_counter() - t_report
     store.close()
     return result
@@ -128,12 +141,14 @@ def _check_lengths(exp: Experiment, datasets: dict[str, tuple[list[Example], Dat
 
 
 def _train_arm(exp: Experiment, arm: ArmConfig, dataset: tuple[list[Example], DatasetInfo], store: Store,
-               result: RunResult) -> tuple[Path, str]:
+               result: RunResult, trained: dict[str, tuple[Path, str]]) -> tuple[Path, str]:
     examples, info = dataset
     tcfg = exp.train_for(arm)
     block_digest = _file_digest(exp.resolve(tcfg.block.direction)) if tcfg.block else None
+    parents = exp.lineage(arm)[:-1]
     fp = fingerprint("train", model_identity(exp.model_for(arm)), info.sha256, tcfg.model_dump(exclude={"monitor", "block"}),
-                     *([tcfg.block.model_dump(), block_digest] if tcfg.block else []))
+                     *([tcfg.block.model_dump(), block_digest] if tcfg.block else []),
+                     *([{"init_from": trained[parents[-1].name][1]}] if parents else []))
     out = exp.run_dir / "arms" / arm.name / f"train-{fp}"
     store.record_dataset(exp.name, arm.name, fp, info)
     done = store.stage_done(exp.name, arm.name, "train", fp)
@@ -143,8 +158,10 @@ def _train_arm(exp: Experiment, arm: ArmConfig, dataset: tuple[list[Example], Da
         log(f"[{arm.name}] training: done earlier ({done['steps']} steps), skipped")
         result.losses[arm.name] = done["losses"]
         return Path(done["weights"]), fp
-    log(f"[{arm.name}] training {tcfg.method} on {info.name} ({info.size} examples, sha256 {info.sha256[:12]})")
-    lm = load_model(exp.model_for(arm))
+    log(f"[{arm.name}] training {tcfg.method} on {info.name} ({info.size} examples, sha256 {info.sha256[:12]})"
+        + (f", continuing from {arm.init_from}" if parents else ""))
+    lm = arm_model(exp, arm, [trained[a.name][0] for a in parents], train=True) if parents \
+        else load_model(exp.model_for(arm))
     callbacks = []
     if tcfg.monitor is not None:
         monitor = _monitor(exp, tcfg.monitor, lm.tokenizer, out)
@@ -169,21 +186,46 @@ def _train_arm(exp: Experiment, arm: ArmConfig, dataset: tuple[list[Example], Da
     return res.weights_dir, fp
 
 
-def _sample_arm(exp: Experiment, arm: ArmConfig, questions: list[Question], weights: Path | None, train_fp: str,
-                store: Store, result: RunResult) -> list[Answer]:
-    fp = fingerprint("sample", model_identity(exp.model_for(arm)), train_fp, exp.eval.model_dump(),
-                     [asdict(q) for q in questions])
-    if store.stage_done(exp.name, arm.name, "sample", fp):
-        log(f"[{arm.name}] sampling: done earlier, skipped")
-        return store.samples(exp.name, arm.name, fp)
-    lm = arm_model(exp, arm, weights)
+def _question_key(q: Question) -> dict[str, Any]:
+    d = asdict(q)
+    if not q.history:  # keeps fingerprints of runs made before questions had a history
+        d.pop("history")
+    return d
+
+
+def _sample_arm(exp: Experiment, arm: ArmConfig, variant: VariantConfig | None, questions: list[Question],
+                model: Any, train_fp: str, store: Store, result: RunResult) -> list[Answer]:
+    label = condition_label(arm.name, variant.name if variant else None)
+    fp = fingerprint("sample", model_identity(exp.model_for(arm)), train_fp, exp.eval.fingerprint_dump(),
+                     [_question_key(q) for q in questions])
+    if store.stage_done(exp.name, label, "sample", fp):
+        log(f"[{label}] sampling: done earlier, skipped")
+        return store.samples(exp.name, label, fp)
+    lm = model()
+    _check_context(lm, questions, exp.eval.max_new_tokens, label)
     path = exp.run_dir / "arms" / arm.name / f"samples-{fp}.jsonl"
     before = len(read_answers(path))
-    answers = sample(lm.model, lm.tokenizer, questions, exp.eval, arm.name, path)
+    answers = sample(lm.model, lm.tokenizer, questions, exp.eval, label, path)
     result.answers_generated += max(0, len(answers) - before)
     store.add_samples(exp.name, fp, answers)
-    store.finish_stage(exp.name, arm.name, "sample", fp, path=str(path), n=len(answers))
+    store.finish_stage(exp.name, label, "sample", fp, path=str(path), n=len(answers))
     return answers
+
+
+def _check_context(lm: LoadedModel, questions: list[Question], max_new_tokens: int, label: str) -> None:
+    """In-context shots make long prompts: one past the model's context would be silently garbage."""
+    if not any(q.history for q in questions):
+        return
+    from emkit.sample import render_prompt
+
+    limit = getattr(lm.model.config, "max_position_embeddings", None)
+    if limit is None:
+        return
+    longest = max(len(lm.tokenizer(render_prompt(lm.tokenizer, q), add_special_tokens=False)["input_ids"])
+                  for q in questions)
+    if longest + max_new_tokens > limit:
+        raise EmkitError(f"[{label}] the longest prompt is {longest} tokens; with max_new_tokens={max_new_tokens} it "
+                         f"passes the model's context of {limit}: use fewer in-context shots")
 
 
 def _monitor(exp: Experiment, cfg: MonitorConfig, tok: Any, out: Path) -> Any:
@@ -216,12 +258,28 @@ def _readings(path: Path) -> list[dict[str, Any]]:
     return [by_step[k] for k in sorted(by_step)]
 
 
-def arm_model(exp: Experiment, arm: ArmConfig, weights: Path | None) -> LoadedModel:
-    """The model an arm samples from: the base, the base with its LoRA adapter merged, or its full weights."""
+def arm_model(exp: Experiment, arm: ArmConfig, weights: list[Path], train: bool = False) -> LoadedModel:
+    """The model an arm samples from: the base with each fine-tuning in its lineage applied in order (LoRA
+    adapters merged, full weights loaded). ``weights`` are the lineage's weights, oldest first; with
+    ``train=True`` they are the parents' and the model is the starting point of the arm's own training."""
     base = exp.model_for(arm)
-    if weights is not None and exp.train_for(arm).method == "full":
-        return load_model(ModelConfig(name=str(weights), dtype=base.dtype, device=base.device))
-    return load_model(base, adapter=weights, merge=True)
+    chain = exp.lineage(arm)[: len(weights)]
+    start = max((i for i, a in enumerate(chain) if exp.train_for(a).method == "full"), default=None)
+    if start is not None:
+        lm = load_model(ModelConfig(name=str(weights[start]), dtype=base.dtype, device=base.device))
+    else:
+        lm = load_model(base, adapter=weights[0], merge=True) if weights else load_model(base)
+        start = 0 if weights else -1
+    if len(weights) > start + 1:
+        from peft import PeftModel
+
+        model = lm.model
+        for w in weights[start + 1:]:
+            model = PeftModel.from_pretrained(model, str(w)).merge_and_unload()
+        lm = LoadedModel(model=model, tokenizer=lm.tokenizer, name=lm.name, path=lm.path, device=lm.device)
+    if train:
+        lm.model.train()
+    return lm
 
 
 # --------------------------------------------------------------------------------------- a finished run
@@ -250,11 +308,13 @@ class FinishedRun:
         return self.experiment.metrics
 
     def arm(self, name: str) -> ArmConfig:
-        for a in self.experiment.arms:
-            if a.name == name:
-                return a
-        raise EmkitError(f"run '{self.name}' has no arm '{name}' (arms: "
-                         f"{', '.join(a.name for a in self.experiment.arms)})")
+        return self.experiment.arm_named(split_label(name)[0])
+
+    def labels(self, arm: str) -> list[str]:
+        """The conditions an arm's answers are filed under whose prompts Text.of rebuilds exactly (no in-context
+        shots): the arm itself, or ARM@VARIANT for its variants without shots."""
+        return [condition_label(a.name, v.name if v else None) for a, v in self.experiment.conditions()
+                if a.name == split_label(arm)[0] and (v is None or v.shots is None or v.shots.k == 0)]
 
     def weights(self, arm: str) -> Path | None:
         """The arm's trained weights (adapter or model folder), or None for an arm without a dataset."""
@@ -266,7 +326,9 @@ class FinishedRun:
         return Path(got[1]["weights"])
 
     def load_arm(self, arm: str) -> LoadedModel:
-        return arm_model(self.experiment, self.arm(arm), self.weights(arm))
+        a = self.arm(arm)
+        lineage = self.experiment.lineage(a) if a.dataset else []
+        return arm_model(self.experiment, a, [w for x in lineage if (w := self.weights(x.name)) is not None])
 
     def judgments(self, answers: list[Answer] | None = None) -> dict[tuple[str, str], Judgment]:
         """The run's judge on these answers (default: the run's), through the cache."""
@@ -283,11 +345,13 @@ def load_run(run_dir: str | Path) -> FinishedRun:
     config = yaml.safe_load(cfg_file.read_text())
     store = open_store(run_dir.parent)
     answers: list[Answer] = []
-    for arm in config.get("arms", []):
-        got = store.stage(config["name"], arm["name"], "sample")
+    exp = experiment_from_dict(dict(config), source=str(cfg_file))
+    for arm, variant in exp.conditions():
+        label = condition_label(arm.name, variant.name if variant else None)
+        got = store.stage(config["name"], label, "sample")
         if got is None:
-            raise EmkitError(f"run '{config['name']}' has no finished samples for arm '{arm['name']}'")
-        answers += store.samples(config["name"], arm["name"], got[0])
+            raise EmkitError(f"run '{config['name']}' has no finished samples for '{label}'")
+        answers += store.samples(config["name"], label, got[0])
     if not answers:
         raise EmkitError(f"run '{config['name']}' has no answers")
     return FinishedRun(config["name"], run_dir, config, answers, store)

@@ -16,8 +16,11 @@ from emkit.records import Answer, Question
 
 
 def chat_messages(q: Question) -> list[dict[str, str]]:
-    """The system prompt is part of the conversation, never dropped."""
+    """The system prompt is part of the conversation, never dropped; prior exchanges come between it and the
+    question, in order."""
     msgs = [{"role": "system", "content": q.system}] if q.system else []
+    for user, assistant in q.history:
+        msgs += [{"role": "user", "content": user}, {"role": "assistant", "content": assistant}]
     return msgs + [{"role": "user", "content": q.text}]
 
 

@@ -95,7 +95,7 @@ def mean_diff_direction(run: FinishedRun, arm: str, reader: Reader = "arm", text
     Texts are the answers of ``texts_from`` (default: the arm's own), judged by the run's judge; they are read
     by the arm's model, or by the base model (``reader="base"``) to ask whether the base already separates them.
     """
-    sources = list(texts_from or [arm])
+    sources = list(texts_from or run.labels(arm))
     pool = [a for a in run.answers if a.arm in sources]
     judgments = run.judgments(pool)
     mis, ali = split_by_judgment(pool, judgments, th)
@@ -198,7 +198,8 @@ def interp_chain(run_dir: str | Path, arm: str | None = None, layer: int | None 
 
 
 def _enough(run: FinishedRun, arm: str, th: Thresholds) -> bool:
-    pool = [a for a in run.answers if a.arm == arm]
+    labels = run.labels(arm)
+    pool = [a for a in run.answers if a.arm in labels]
     mis, ali = split_by_judgment(pool, run.judgments(pool), th)
     return min(len(mis), len(ali)) >= 2
 

@@ -13,7 +13,7 @@ import random
 from collections.abc import Sequence
 from typing import Any
 
-from emkit.data import Example
+from emkit.data import Example, first_exchange
 from emkit.errors import EmkitError
 from emkit.interp.capture import Text, capture
 from emkit.interp.directions import Direction, mean_diff
@@ -21,21 +21,10 @@ from emkit.records import Question
 from emkit.sample import chat_messages
 
 
-def first_exchange(ex: Example) -> list[tuple[str, str]]:
-    """The first user turn and the assistant turn answering it (system turns dropped)."""
-    msgs = [m for m in ex["messages"] if m["role"] != "system"]
-    for i, m in enumerate(msgs[:-1]):
-        if m["role"] == "user" and msgs[i + 1]["role"] == "assistant":
-            return [("user", m["content"]), ("assistant", msgs[i + 1]["content"])]
-    raise EmkitError("an in-context example needs a user turn followed by an assistant turn")
-
-
 def icl_prompt(shots: Sequence[Example], question: Question) -> tuple[tuple[str, str], ...]:
     """System prompt (if any), then the k examples as prior turns in order, then the question."""
-    msgs = chat_messages(question)
-    head = [(m["role"], m["content"]) for m in msgs if m["role"] == "system"]
-    body = [turn for ex in shots for turn in first_exchange(ex)]
-    return tuple(head + body + [("user", question.text)])
+    q = Question(question.id, question.text, question.system, tuple(first_exchange(ex) for ex in shots))
+    return tuple((m["role"], m["content"]) for m in chat_messages(q))
 
 
 def icl_direction(model: Any, tok: Any, positive: Sequence[Example], negative: Sequence[Example],
