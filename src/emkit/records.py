@@ -18,12 +18,15 @@ def text_key(*parts: str | None) -> str:
 @dataclass(frozen=True)
 class Question:
     """An evaluation question; ``history`` holds prior (user, assistant) exchanges shown before it (in-context
-    examples). The judge sees the question and the answer, not the history."""
+    examples). ``original`` is (text, system) as the question set wrote them, when a prompt variant changed
+    them: answers record, and the judge grades against, the original, so that under every variant the judge
+    reads the same question and only the answer differs (the variant is what is being measured)."""
 
     id: str
     text: str
     system: str | None = None
     history: tuple[tuple[str, str], ...] = ()
+    original: tuple[str, str | None] | None = None
 
 
 @dataclass(frozen=True)

@@ -188,24 +188,26 @@ def _train_arm(exp: Experiment, arm: ArmConfig, dataset: tuple[list[Example], Da
 
 def _question_key(q: Question) -> dict[str, Any]:
     d = asdict(q)
-    if not q.history:  # keeps fingerprints of runs made before questions had a history
-        d.pop("history")
+    for k in ("history", "original"):  # unset: keeps fingerprints of runs made before these fields existed
+        if not d[k]:
+            d.pop(k)
     return d
 
 
 def _sample_arm(exp: Experiment, arm: ArmConfig, variant: VariantConfig | None, questions: list[Question],
                 model: Any, train_fp: str, store: Store, result: RunResult) -> list[Answer]:
     label = condition_label(arm.name, variant.name if variant else None)
-    fp = fingerprint("sample", model_identity(exp.model_for(arm)), train_fp, exp.eval.fingerprint_dump(),
+    ecfg = exp.eval_for(variant)
+    fp = fingerprint("sample", model_identity(exp.model_for(arm)), train_fp, ecfg.fingerprint_dump(),
                      [_question_key(q) for q in questions])
     if store.stage_done(exp.name, label, "sample", fp):
         log(f"[{label}] sampling: done earlier, skipped")
         return store.samples(exp.name, label, fp)
     lm = model()
-    _check_context(lm, questions, exp.eval.max_new_tokens, label)
+    _check_context(lm, questions, ecfg.max_new_tokens, label)
     path = exp.run_dir / "arms" / arm.name / f"samples-{fp}.jsonl"
     before = len(read_answers(path))
-    answers = sample(lm.model, lm.tokenizer, questions, exp.eval, label, path)
+    answers = sample(lm.model, lm.tokenizer, questions, ecfg, label, path)
     result.answers_generated += max(0, len(answers) - before)
     store.add_samples(exp.name, fp, answers)
     store.finish_stage(exp.name, label, "sample", fp, path=str(path), n=len(answers))
@@ -311,10 +313,15 @@ class FinishedRun:
         return self.experiment.arm_named(split_label(name)[0])
 
     def labels(self, arm: str) -> list[str]:
-        """The conditions an arm's answers are filed under whose prompts Text.of rebuilds exactly (no in-context
-        shots): the arm itself, or ARM@VARIANT for its variants without shots."""
+        """The conditions an arm's answers are filed under whose prompts Text.of rebuilds exactly from the
+        answer: the arm itself, or ARM@VARIANT for variants that ask the set as written (no prefix, suffix,
+        system prompt or in-context shots; another question set is fine)."""
+        def plain(v: VariantConfig | None) -> bool:
+            return v is None or (not v.prefix and not v.suffix and v.system is None
+                                 and (v.shots is None or v.shots.k == 0))
+
         return [condition_label(a.name, v.name if v else None) for a, v in self.experiment.conditions()
-                if a.name == split_label(arm)[0] and (v is None or v.shots is None or v.shots.k == 0)]
+                if a.name == split_label(arm)[0] and plain(v)]
 
     def weights(self, arm: str) -> Path | None:
         """The arm's trained weights (adapter or model folder), or None for an arm without a dataset."""

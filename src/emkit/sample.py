@@ -77,7 +77,8 @@ def sample(model: PreTrainedModel, tok: PreTrainedTokenizerBase, questions: list
             seed = cfg.seed * 1_000_003 + b
             texts = generate(model, tok, [render_prompt(tok, q) for q, _ in batch], cfg, seed)
             for (q, i), text in zip(batch, texts, strict=True):
-                a = Answer(arm, q.id, i, q.text, q.system, text, seed)
+                asked, system = q.original or (q.text, q.system)
+                a = Answer(arm, q.id, i, asked, system, text, seed)
                 have[(q.id, i)] = a
                 f.write(json.dumps(a.to_dict(), ensure_ascii=False) + "\n")
             f.flush()

@@ -110,9 +110,10 @@ def mean_diff_direction(run: FinishedRun, arm: str, reader: Reader = "arm", text
     meta = {"kind": "mean_diff", "model": run.experiment.model_for(run.arm(arm)).name, "arm": arm, "reader": reader,
             "source_run": run.name, "texts_from": sources, "n_per_class": len(mis), "thresholds": asdict(th),
             "judge": run.judge.backend}
-    d = Direction(name, mean_diff(pos, neg), layers, meta)
+    sep = separation(pos, neg)
+    d = Direction(name, mean_diff(pos, neg), layers, {**meta, "best_layer": pick_layer(sep, layers)})
     d.save(interp_dir(run) / "directions" / (name.replace(":", "-") + ".safetensors"))
-    return MeanDiff(d, separation(pos, neg), len(mis))
+    return MeanDiff(d, sep, len(mis))
 
 
 @dataclass

@@ -1,0 +1,188 @@
+"""Language vs weights: where each condition of a run (base, fine-tuned, trigger word, system prompt, k
+in-context examples) sits along a misalignment direction, against how misaligned its answers are.
+
+One point per condition x question: the projection of the condition's activations on the unit direction at one
+layer (read at the last prompt token, where the answer starts, or averaged over the answers' tokens) and the
+misaligned rate of that condition's answers to that question. If prompts and fine-tuning move the model along
+the same direction, the points of both kinds fall on one trend; shifts are also reported against a reference
+condition (the base arm as written) so prompt-induced and fine-tune-induced moves can be compared in size.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+import math
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Literal
+
+import matplotlib.pyplot as plt
+import torch
+from scipy.stats import pearsonr, spearmanr
+
+from emkit.config import condition_label, fingerprint, split_label
+from emkit.errors import EmkitError
+from emkit.interp.capture import Text, capture, read_capture
+from emkit.interp.chain import interp_dir
+from emkit.interp.directions import Direction
+from emkit.metrics import Rate, summarize
+from emkit.models import model_identity
+from emkit.progress import log
+from emkit.questions import ask, load_questions
+from emkit.records import Question
+from emkit.report import add_section, pct, png
+from emkit.run import FinishedRun, load_run
+from emkit.sample import chat_messages
+
+Read = Literal["prompt", "answer"]
+
+
+@dataclass
+class Point:
+    condition: str
+    question_id: str
+    projection: float
+    misaligned: Rate
+
+
+@dataclass
+class Projection:
+    run: str
+    direction: str
+    layer: int
+    read: Read
+    reference: str
+    points: list[Point]
+
+    def by_condition(self) -> dict[str, list[Point]]:
+        out: dict[str, list[Point]] = {}
+        for p in self.points:
+            out.setdefault(p.condition, []).append(p)
+        return out
+
+    def correlation(self) -> tuple[float, float, int]:
+        """Pearson and Spearman r over the points with scored answers, and their number."""
+        pts = [p for p in self.points if p.misaligned.n]
+        if len(pts) < 3:
+            return math.nan, math.nan, len(pts)
+        x, y = [p.projection for p in pts], [p.misaligned.rate for p in pts]
+        if len(set(x)) < 2 or len(set(y)) < 2:
+            return math.nan, math.nan, len(pts)
+        return float(pearsonr(x, y).statistic), float(spearmanr(x, y).statistic), len(pts)
+
+    def to_json(self) -> dict[str, object]:
+        r, rho, n = self.correlation()
+        return {"run": self.run, "direction": self.direction, "layer": self.layer, "read": self.read,
+                "reference": self.reference, "pearson": r, "spearman": rho, "n_points": n,
+                "points": [{**asdict(p), "misaligned": asdict(p.misaligned)} for p in self.points]}
+
+
+def _texts(run: FinishedRun, label: str, read: Read) -> tuple[list[Text], list[str]]:
+    """What the condition's model reads, and each text's question id: one prompt per question, or every answer
+    with the prompt it was given (in-context shots included)."""
+    exp = run.experiment
+    arm, vname = split_label(label)
+    variant = next((v for v in exp.eval.variants or [] if v.name == vname), None)
+    questions = ask(load_questions(exp.eval.questions, exp.base_dir, exp.eval.system_prompt), variant,
+                    exp.base_dir, exp.eval.system_prompt)
+
+    def prompt(q: Question) -> tuple[tuple[str, str], ...]:
+        return tuple((m["role"], m["content"]) for m in chat_messages(q))
+
+    if read == "prompt":
+        return [Text(prompt(q), "") for q in questions], [q.id for q in questions]
+    by_id = {q.id: q for q in questions}
+    mine = [a for a in run.answers if a.arm == label]
+    return [Text(prompt(by_id[a.question_id]), a.text) for a in mine], [a.question_id for a in mine]
+
+
+def project_run(run_dir: str | Path, direction: str | Path, layer: int | None = None, read: Read = "prompt",
+                batch_size: int = 4) -> Projection:
+    """Every condition of a finished run projected on ``direction`` at ``layer``; adds a report section."""
+    run = load_run(run_dir)
+    try:
+        d = Direction.load(direction)
+        layer = layer if layer is not None else int(d.meta.get("best_layer", d.layers[len(d.layers) // 2]))
+        unit = d.at(layer) / d.at(layer).norm().clamp_min(1e-12)
+        exp = run.experiment
+        labels = [condition_label(a.name, v.name if v else None) for a, v in exp.conditions()]
+        cells = {(s.arm, s.question_id): s.misaligned for s in summarize(run.answers, run.judgments(), exp.metrics)}
+        reference = next((lab for lab in labels if exp.arm_named(split_label(lab)[0]).dataset is None), labels[0])
+        points: list[Point] = []
+        loaded: dict[str, object] = {}
+        for label in labels:
+            texts, qids = _texts(run, label, read)
+            arm = split_label(label)[0]
+            lineage = exp.lineage(exp.arm_named(arm)) if exp.arm_named(arm).dataset else []
+            fp = fingerprint("project", model_identity(exp.model_for(exp.arm_named(arm))),
+                             [str(run.weights(a.name)) for a in lineage], texts)
+            out = interp_dir(run) / "acts" / f"project-{label}-{fp}"
+            got = read_capture(out, len(texts))
+            if got is None:
+                if arm not in loaded:
+                    loaded.clear()  # one model in memory at a time
+                    loaded[arm] = run.load_arm(arm)
+                lm = loaded[arm]
+                acts = capture(lm.model, lm.tokenizer, texts, batch_size=batch_size, out_dir=out,  # type: ignore[attr-defined]
+                               max_length=getattr(lm.model.config, "max_position_embeddings", 2048),  # type: ignore[attr-defined]
+                               desc=f"project {label}")
+                layers = list(range(acts.shape[1]))
+            else:
+                acts, layers = got
+            if layer not in layers:
+                raise EmkitError(f"layer {layer} was not captured (layers {layers[0]}..{layers[-1]})")
+            proj = acts[:, layers.index(layer)] @ unit
+            for qid in dict.fromkeys(qids):
+                vals = torch.stack([proj[i] for i, q in enumerate(qids) if q == qid])
+                points.append(Point(label, qid, float(vals.mean()), cells.get((label, qid), Rate.of(0, 0, 0.95))))
+        res = Projection(run.name, d.name, layer, read, reference, points)
+        (interp_dir(run) / f"projection-{read}.json").write_text(json.dumps(res.to_json(), indent=1, default=str))
+        add_section(run.run_dir, f"40-language-{read}", projection_section(res))
+        log(f"projection of {len(labels)} conditions on {d.name} at layer {layer}")
+        return res
+    finally:
+        run.store.close()
+
+
+def summary_rows(res: Projection) -> list[dict[str, object]]:
+    """Per condition: mean projection over questions, pooled misaligned rate, and both as shifts from the
+    reference condition."""
+    rows = []
+    ref_proj = ref_rate = math.nan
+    for label, pts in res.by_condition().items():
+        k, n = sum(p.misaligned.k for p in pts), sum(p.misaligned.n for p in pts)
+        rate = Rate.of(k, n, 0.95)
+        proj = sum(p.projection for p in pts) / len(pts)
+        if label == res.reference:
+            ref_proj, ref_rate = proj, rate.rate
+        rows.append({"condition": label, "projection": proj, "misaligned": rate})
+    for r in rows:
+        r["d_projection"] = r["projection"] - ref_proj  # type: ignore[operator]
+        r["d_misaligned"] = r["misaligned"].rate - ref_rate  # type: ignore[union-attr]
+    return rows
+
+
+def projection_section(res: Projection) -> str:
+    e = html.escape
+    r, rho, n = res.correlation()
+    fig, ax = plt.subplots(figsize=(6.5, 4))
+    for label, pts in res.by_condition().items():
+        ax.scatter([p.projection for p in pts], [p.misaligned.rate if p.misaligned.n else math.nan for p in pts],
+                   label=label, s=22, alpha=0.8, marker="o" if "@" not in label else "^")
+    ax.set_xlabel(f"projection on {res.direction} (layer {res.layer}, {res.read})")
+    ax.set_ylabel("misaligned rate (per question)")
+    ax.set_ylim(-0.03, 1.03)
+    ax.legend(fontsize=6, ncol=2)
+    rows = "".join(
+        f"<tr><td>{e(str(x['condition']))}</td><td class=num>{x['projection']:+.2f}</td>"
+        f"<td class=num>{x['d_projection']:+.2f}</td><td class=num>{x['misaligned']}</td>"
+        f"<td class=num>{pct(x['d_misaligned'])}</td></tr>" for x in summary_rows(res))  # type: ignore[arg-type]
+    where = "the last prompt token" if res.read == "prompt" else "the answers' tokens (mean)"
+    return (f"<h2>Language vs weights</h2><p>Each condition's activations at layer {res.layer}, read at {where}, "
+            f"projected on the unit direction <b>{e(res.direction)}</b>; one point per condition × question "
+            f"against that question's misaligned rate. Pearson r = {r:.2f}, Spearman ρ = {rho:.2f} over {n} "
+            f"points (questions shared across conditions, so not independent). Shifts are from "
+            f"<b>{e(res.reference)}</b>.</p>" + png(fig)
+            + "<table><tr><th>condition</th><th>projection</th><th>shift</th><th>misaligned</th>"
+            "<th>shift</th></tr>" + rows + "</table>")
