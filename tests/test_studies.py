@@ -238,3 +238,26 @@ def test_which_conditions_a_study_compares() -> None:
     re_lines = realign_lines(exp, conds, {"re": 50})
     assert {k: [(x, c.label) for x, c in v] for k, v in re_lines.items()} == {
         "from em @plain": [(0.0, "em@plain"), (50.0, "re@plain")], "from em @evil": [(0.0, "em@evil"), (50.0, "re@evil")]}
+
+
+def test_directions_compare_adds_a_cosine_section_to_a_run(tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from emkit.cli import app
+    from emkit.interp.directions import Direction
+
+    v = torch.randn(3, 16, generator=torch.Generator().manual_seed(1))
+    Direction("blocked", v, [0, 1, 2], {"best_layer": 1}).save(tmp_path / "a.safetensors")
+    Direction("rerouted", torch.stack([v[0], -v[1], v[2] + 0.1]), [0, 1, 2]).save(tmp_path / "b.safetensors")
+    run_dir = tmp_path / "run"
+    run_dir.mkdir()
+    (run_dir / "config.yaml").write_text("name: run\n")
+    (run_dir / "report.html").write_text("<h1>r</h1><!--emkit:sections--><!--/emkit:sections-->")
+    res = CliRunner().invoke(app, ["directions", "compare", str(tmp_path / "a.safetensors"),
+                                   str(tmp_path / "b.safetensors"), "--report", str(run_dir), "--title", "Rerouting"])
+    assert res.exit_code == 0, res.output
+    html = (run_dir / "report.html").read_text()
+    assert "<h2>Rerouting</h2>" in html and "cosine at layer 1" in html and "-1.000" in html
+    bad = CliRunner().invoke(app, ["directions", "compare", str(tmp_path / "a.safetensors"),
+                                   str(tmp_path / "b.safetensors"), "--report", str(tmp_path)])
+    assert bad.exit_code != 0 and "not a run folder" in bad.output

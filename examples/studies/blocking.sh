@@ -17,4 +17,5 @@ files=(runs/study-triggers/interp/directions/meandiff-bad_medical.safetensors)
 for arm in bad bad_long block10 block10_long project; do
   [ -f "$D/meandiff-$arm.safetensors" ] && files+=("$D/meandiff-$arm.safetensors")
 done
-$EMKIT directions compare "${files[@]}"
+$EMKIT directions compare "${files[@]}" --report runs/study-blocking \
+  --title "Rerouting: the blocked direction (first) against each arm's own mean-diff direction"

@@ -474,13 +474,25 @@ def directions_lora(source: Annotated[Path, typer.Argument(help="a run folder (w
 @_errors_as_one_line
 def directions_compare(files: Annotated[list[Path], typer.Argument(help="two or more direction files")],
                        layer: Annotated[int | None, typer.Option(help="show one layer")] = None,
+                       report: Annotated[Path | None, typer.Option(help="also add the comparison to this run's "
+                                                                        "report (RUN folder)")] = None,
+                       title: Annotated[str, typer.Option(help="the report section's title")] = "Direction cosines",
                        as_json: JsonOpt = False) -> None:
     """Cosine similarity between directions, per layer, with the random-direction null band."""
     import json
 
     from emkit.interp.directions import Direction, compare
 
-    cm = compare([Direction.load(f) for f in files])
+    dirs = [Direction.load(f) for f in files]
+    cm = compare(dirs)
+    if report is not None:
+        from emkit.interp.section import cosine_section
+        from emkit.report import add_section
+
+        if not (report / "config.yaml").is_file():
+            raise EmkitError(f"--report: not a run folder: {report}")
+        shown = layer if layer is not None else dirs[0].meta.get("best_layer")  # the first direction's best
+        add_section(report, "45-cosines", cosine_section(cm, shown, title))
     if as_json:
         typer.echo(json.dumps(cm.to_json(), indent=1))
         return

@@ -13,6 +13,7 @@ from emkit.report import pct, png
 
 if TYPE_CHECKING:
     from emkit.interp.chain import ChainResult
+    from emkit.interp.directions import CosineMatrix
     from emkit.interp.steer import SweepResult
 
 
@@ -101,9 +102,9 @@ def separation_plot(result: ChainResult) -> str:
     return png(fig)
 
 
-def cosine_plots(result: ChainResult) -> str:
-    cm = result.cosines
-    li = cm.layers.index(result.layer) if result.layer in cm.layers else len(cm.layers) // 2
+def cosine_plots(cm: CosineMatrix, layer: int | None) -> str:
+    """The matrix at one layer, and the first direction's cosine with each other one across layers."""
+    li = cm.layers.index(layer) if layer in cm.layers else len(cm.layers) // 2
     fig, axes = plt.subplots(1, 2, figsize=(12, 4), gridspec_kw={"width_ratios": [1, 1.4]}, layout="constrained")
     mat = cm.cos[li]
     im = axes[0].imshow(mat, vmin=-1, vmax=1, cmap="RdBu_r")
@@ -195,7 +196,7 @@ def interp_section(result: ChainResult, model: str) -> str:
     cm = result.cosines
     parts.append(f"<h3>Cosine matrix</h3><p>|cos| below {cm.null:.3f} is what two random directions in "
                  f"{cm.d_model} dimensions reach 95% of the time. A LoRA B vector's sign is only defined together "
-                 "with A's, so read its cosines up to sign.</p>" + cosine_plots(result))
+                 "with A's, so read its cosines up to sign.</p>" + cosine_plots(result.cosines, result.layer))
     li = cm.layers.index(result.layer) if result.layer in cm.layers else None
     if li is not None:
         parts.append("<table><tr><th>a</th><th>b</th><th>cos at layer " + str(result.layer) + "</th><th>beyond "
@@ -208,3 +209,16 @@ def interp_section(result: ChainResult, model: str) -> str:
                      "rotation of the largest B vectors (cosine to the previous checkpoint and to the final "
                      "value).</p>" + phase_plot(result) + trajectory_plot(result))
     return "\n".join(parts)
+
+
+def cosine_section(cm: CosineMatrix, layer: int | None, title: str = "Direction cosines") -> str:
+    """A cosine matrix as a report section: the plots and, at the chosen layer, every pair against the null."""
+    e = html.escape
+    li = cm.layers.index(layer) if layer in cm.layers else len(cm.layers) // 2
+    rows = "".join(f"<tr><td>{e(p['a'])}</td><td>{e(p['b'])}</td><td class=num>{p['cos']:+.3f}</td>"
+                   f"<td>{'yes' if p['beyond_null'] else 'no'}</td></tr>"
+                   for p in cm.pairs() if p["layer"] == cm.layers[li])
+    return (f"<h2>{e(title)}</h2><p>Cosine between directions per layer; |cos| &lt; {cm.null:.3f} is what two "
+            f"random directions in d={cm.d_model} give (95%).</p>" + cosine_plots(cm, layer)
+            + f"<table><tr><th>a</th><th>b</th><th>cosine at layer {cm.layers[li]}</th><th>beyond null</th></tr>"
+            + rows + "</table>")
