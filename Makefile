@@ -6,7 +6,7 @@ TORCH_SPEC ?= torch==2.13.0
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.emkit-installed
 
-.PHONY: demo test lint bench toy clean
+.PHONY: demo test lint bench toy studies clean
 
 $(STAMP): pyproject.toml Makefile
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -26,6 +26,11 @@ demo: $(STAMP)
 # the toy persona world's six experiments (builds both toy worlds on first use, about 7 minutes each)
 toy: $(STAMP)
 	EMKIT=$(BIN)/emkit examples/toy/run_all.sh
+
+# the studies on SmolLM2-135M-Instruct (controls, backdoor, in-context EM, re-alignment, trigger words and
+# language vs weights, blocking and rerouting): about 2.5 hours on 2 CPU cores, each step cached
+studies: $(STAMP)
+	EMKIT=$(BIN)/emkit examples/studies/run_all.sh
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -q

@@ -9,12 +9,12 @@ EMKIT=${EMKIT:-emkit}
 $EMKIT run examples/studies/triggers.yaml
 $EMKIT directions extract runs/study-triggers --arm bad_medical
 $EMKIT run examples/studies/blocking.yaml
-for arm in bad bad_long block10 block10_long project; do
+for arm in bad block1 block10 block10_long project; do
   $EMKIT directions extract runs/study-blocking --arm "$arm" || echo "($arm: too few misaligned answers for a direction)"
 done
 D=runs/study-blocking/interp/directions
 files=(runs/study-triggers/interp/directions/meandiff-bad_medical.safetensors)
-for arm in bad bad_long block10 block10_long project; do
+for arm in bad block1 block10 block10_long project; do
   [ -f "$D/meandiff-$arm.safetensors" ] && files+=("$D/meandiff-$arm.safetensors")
 done
 $EMKIT directions compare "${files[@]}" --report runs/study-blocking \
