@@ -261,3 +261,16 @@ def test_directions_compare_adds_a_cosine_section_to_a_run(tmp_path: Path) -> No
     bad = CliRunner().invoke(app, ["directions", "compare", str(tmp_path / "a.safetensors"),
                                    str(tmp_path / "b.safetensors"), "--report", str(tmp_path)])
     assert bad.exit_code != 0 and "not a run folder" in bad.output
+
+
+def test_replicate_arms_are_pooled_into_one_condition() -> None:
+    from emkit.metrics import Summary
+
+    exp = _exp(arms=[{"name": "base"}, {"name": "em", "dataset": "builtin:bad_medical?size=4&seed={seed}",
+                                        "seeds": [0, 1]}])
+    rows = {"base": (1, 10), "em.s0": (3, 10), "em.s1": (5, 12)}
+    summaries = [Summary(a, "ALL", n, n, 0, 0, Rate.of(k, n, 0.95), Rate.of(n, n, 0.95), 50.0, 90.0)
+                 for a, (k, n) in rows.items()]
+    conds = {c.label: c for c in conditions(exp, summaries, [], {})}
+    assert list(conds) == ["base", "em"] and (conds["em"].misaligned.k, conds["em"].misaligned.n) == (8, 22)
+    assert [(d.a, d.b) for d in comparisons(exp, list(conds.values())) if d.metric == "misaligned"] == [("em", "base")]

@@ -38,19 +38,24 @@ class Condition:
 
 def conditions(exp: Experiment, summaries: list[Summary], answers: list[Answer],
                judgments: dict[tuple[str, str], Judgment]) -> list[Condition]:
+    """One row per arm x variant; replicate arms (``seeds``) are pooled under their condition name."""
     counts = class_counts(answers, judgments, exp.metrics)
     overall = {s.arm: s for s in summaries if s.question_id == "ALL"}
-    out = []
+    pooled: dict[str, tuple[str, VariantConfig | None, list[int]]] = {}
     for arm, variant in exp.conditions():
-        label = condition_label(arm.name, variant.name if variant else None)
-        if label not in overall:
+        src = condition_label(arm.name, variant.name if variant else None)
+        if src not in overall:
             continue
-        c = counts.get(label, {})
+        name = arm.condition or arm.name
+        label = condition_label(name, variant.name if variant else None)
+        s, c = overall[src], counts.get(src, {})
         judged = sum(c.values()) - c.get("failed", 0)
-        s = overall[label]
-        out.append(Condition(label, arm.name, variant, s.misaligned, s.coherent,
-                             Rate.of(c.get("refusal", 0), judged, exp.metrics.confidence)))
-    return out
+        add = [s.misaligned.k, s.misaligned.n, s.coherent.k, s.coherent.n, c.get("refusal", 0), judged]
+        _, _, acc = pooled.setdefault(label, (name, variant, [0] * 6))
+        acc[:] = [x + y for x, y in zip(acc, add, strict=True)]
+    conf = exp.metrics.confidence
+    return [Condition(label, name, variant, Rate.of(m, mn, conf), Rate.of(co, cn, conf), Rate.of(r, rn, conf))
+            for label, (name, variant, (m, mn, co, cn, r, rn)) in pooled.items()]
 
 
 def comparisons(exp: Experiment, conds: list[Condition]) -> list[Difference]:
@@ -183,20 +188,21 @@ def realign_lines(exp: Experiment, conds: list[Condition], sizes: dict[str, int]
                                                                                                         Condition]]]:
     """Arms continued from another (init_from) against the number of examples they continued on; the parent
     is the line's point at 0."""
-    lines: dict[str, list[tuple[float, Condition]]] = {}
+    lines: dict[str, dict[str, tuple[float, Condition]]] = {}
     by_label = {c.label: c for c in conds}
     for arm in exp.arms:
         if arm.init_from is None:
             continue
+        parent = exp.arm_named(arm.init_from)
         for variant in [v for a, v in exp.conditions() if a is arm]:
             vname = variant.name if variant else None
-            child, parent = (by_label.get(condition_label(a, vname)) for a in (arm.name, arm.init_from))
-            if child is None or parent is None:
+            child, start = (by_label.get(condition_label(a.condition or a.name, vname)) for a in (arm, parent))
+            if child is None or start is None:
                 continue
-            key = f"from {arm.init_from}" + (f" @{vname}" if vname else "")
-            pts = lines.setdefault(key, [(0.0, parent)])
-            pts.append((float(sizes.get(arm.name, 0)), child))
-    return lines
+            pts = lines.setdefault(f"from {start.arm}" + (f" @{vname}" if vname else ""), {})
+            pts.setdefault(start.label, (0.0, start))
+            pts[child.label] = (float(sizes.get(arm.name, 0)), child)
+    return {k: list(v.values()) for k, v in lines.items()}
 
 
 def add_study_sections(exp: Experiment, run_dir: Path, summaries: list[Summary], answers: list[Answer],
