@@ -167,9 +167,9 @@ def test_variants_and_realignment_end_to_end(tmp_path: Path, judge_server: Scrip
 
     # the report has the studies' sections; a re-run is free
     html = (tmp_path / "runs" / "s" / "report.html").read_text()
-    for title in ("Pairwise differences", "Prompt variants", "In-context examples", "Re-alignment",
-                  "Language vs weights"):
+    for title in ("Pairwise differences", "Prompt variants", "Re-alignment", "Language vs weights"):
         assert title in html
+    assert "In-context examples" not in html  # a single k is not a curve
     again = run_experiment(load_experiment(_study(tmp_path, judge_server.base_url, extra)))
     assert (again.train_steps, again.answers_generated, again.judge_calls) == (0, 0, 0)
     # a changed parent retrains its child (the child's fingerprint holds the parent's)

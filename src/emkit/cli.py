@@ -604,7 +604,8 @@ def project(run_dir: RunArg, direction: Annotated[Path, typer.Option(help="direc
     for row in summary_rows(res):
         typer.echo(f"  {row['condition']:<28} projection {row['projection']:+8.2f} (shift {row['d_projection']:+7.2f})"
                    f"  misaligned {row['misaligned']}")
-    typer.echo(f"Pearson r {r:.2f}, Spearman {rho:.2f} over {n} condition x question points")
+    typer.echo(f"per-question shift vs misaligned rate: Pearson r {r:.2f}, Spearman {rho:.2f} over {n} "
+               "condition x question points")
 
 
 @app.command()

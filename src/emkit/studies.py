@@ -181,7 +181,7 @@ def icl_lines(conds: list[Condition]) -> dict[str, list[tuple[float, Condition]]
         system = "no system prompt" if v.system is None else f"system: {v.system[:40]}"
         key = f"{c.arm} · {v.shots.dataset.split('?')[0]} · {system}" + (f" · {v.prefix!r}" if v.prefix else "")
         lines.setdefault(key, []).append((v.shots.k, c))
-    return lines
+    return {k: pts for k, pts in lines.items() if len({x for x, _ in pts}) > 1}  # one k is not a curve
 
 
 def realign_lines(exp: Experiment, conds: list[Condition], sizes: dict[str, int]) -> dict[str, list[tuple[float,

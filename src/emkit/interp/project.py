@@ -13,7 +13,7 @@ from __future__ import annotations
 import html
 import json
 import math
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Literal
 
@@ -21,7 +21,7 @@ import matplotlib.pyplot as plt
 import torch
 from scipy.stats import pearsonr, spearmanr
 
-from emkit.config import condition_label, fingerprint, split_label
+from emkit.config import Experiment, condition_label, fingerprint, split_label
 from emkit.errors import EmkitError
 from emkit.interp.capture import Text, capture, read_capture
 from emkit.interp.chain import interp_dir
@@ -54,6 +54,7 @@ class Projection:
     read: Read
     reference: str
     points: list[Point]
+    kinds: dict[str, str] = field(default_factory=dict)  # condition -> base / prompt / in-context / fine-tuned
 
     def by_condition(self) -> dict[str, list[Point]]:
         out: dict[str, list[Point]] = {}
@@ -61,12 +62,22 @@ class Projection:
             out.setdefault(p.condition, []).append(p)
         return out
 
+    def shift(self, p: Point) -> float:
+        """A point's projection minus the reference condition's on the same question: questions differ in
+        where they sit along the direction far more than conditions do, so points are compared per question."""
+        ref = self._reference_by_question().get(p.question_id)
+        return math.nan if ref is None else p.projection - ref
+
+    def _reference_by_question(self) -> dict[str, float]:
+        return {p.question_id: p.projection for p in self.points if p.condition == self.reference}
+
     def correlation(self) -> tuple[float, float, int]:
-        """Pearson and Spearman r over the points with scored answers, and their number."""
-        pts = [p for p in self.points if p.misaligned.n]
+        """Pearson and Spearman r between per-question shift and misaligned rate, over the points with scored
+        answers (the reference's own points, at shift 0, included), and their number."""
+        pts = [p for p in self.points if p.misaligned.n and not math.isnan(self.shift(p))]
         if len(pts) < 3:
             return math.nan, math.nan, len(pts)
-        x, y = [p.projection for p in pts], [p.misaligned.rate for p in pts]
+        x, y = [self.shift(p) for p in pts], [p.misaligned.rate for p in pts]
         if len(set(x)) < 2 or len(set(y)) < 2:
             return math.nan, math.nan, len(pts)
         return float(pearsonr(x, y).statistic), float(spearmanr(x, y).statistic), len(pts)
@@ -74,8 +85,10 @@ class Projection:
     def to_json(self) -> dict[str, object]:
         r, rho, n = self.correlation()
         return {"run": self.run, "direction": self.direction, "layer": self.layer, "read": self.read,
-                "reference": self.reference, "pearson": r, "spearman": rho, "n_points": n,
-                "points": [{**asdict(p), "misaligned": asdict(p.misaligned)} for p in self.points]}
+                "reference": self.reference, "pearson_shift_vs_rate": r, "spearman_shift_vs_rate": rho,
+                "n_points": n, "kinds": self.kinds,
+                "points": [{**asdict(p), "shift": self.shift(p), "misaligned": asdict(p.misaligned)}
+                           for p in self.points]}
 
 
 def _texts(run: FinishedRun, label: str, read: Read) -> tuple[list[Text], list[str]]:
@@ -136,13 +149,26 @@ def project_run(run_dir: str | Path, direction: str | Path, layer: int | None = 
             for qid in dict.fromkeys(qids):
                 vals = torch.stack([proj[i] for i, q in enumerate(qids) if q == qid])
                 points.append(Point(label, qid, float(vals.mean()), cells.get((label, qid), Rate.of(0, 0, 0.95))))
-        res = Projection(run.name, d.name, layer, read, reference, points)
+        res = Projection(run.name, d.name, layer, read, reference, points, {lab: kind(exp, lab) for lab in labels})
         (interp_dir(run) / f"projection-{read}.json").write_text(json.dumps(res.to_json(), indent=1, default=str))
         add_section(run.run_dir, f"40-language-{read}", projection_section(res))
         log(f"projection of {len(labels)} conditions on {d.name} at layer {layer}")
         return res
     finally:
         run.store.close()
+
+
+def kind(exp: Experiment, label: str) -> str:
+    """What moved this condition: fine-tuning, in-context examples, other prompt words, or nothing."""
+    arm, vname = split_label(label)
+    if exp.arm_named(arm).dataset:
+        return "fine-tuned"
+    v = next((x for x in exp.eval.variants or [] if x.name == vname), None)
+    if v is not None and v.shots is not None and v.shots.k:
+        return "in-context"
+    if v is not None and (v.prefix or v.suffix or v.system is not None):
+        return "prompt"
+    return "base"
 
 
 def summary_rows(res: Projection) -> list[dict[str, object]]:
@@ -168,21 +194,26 @@ def projection_section(res: Projection) -> str:
     r, rho, n = res.correlation()
     fig, ax = plt.subplots(figsize=(6.5, 4))
     for label, pts in res.by_condition().items():
-        ax.scatter([p.projection for p in pts], [p.misaligned.rate if p.misaligned.n else math.nan for p in pts],
-                   label=label, s=22, alpha=0.8, marker="o" if "@" not in label else "^")
-    ax.set_xlabel(f"projection on {res.direction} (layer {res.layer}, {res.read})")
+        ax.scatter([res.shift(p) for p in pts], [p.misaligned.rate if p.misaligned.n else math.nan for p in pts],
+                   label=f"{label} ({res.kinds.get(label, '?')})", s=22, alpha=0.8,
+                   marker={"fine-tuned": "^", "in-context": "s"}.get(res.kinds.get(label, ""), "o"))
+    ax.axvline(0, color="#999", lw=0.8)
+    ax.set_xlabel(f"projection shift from {res.reference}, same question ({res.direction}, layer {res.layer}, "
+                  f"{res.read})")
     ax.set_ylabel("misaligned rate (per question)")
     ax.set_ylim(-0.03, 1.03)
     ax.legend(fontsize=6, ncol=2)
     rows = "".join(
-        f"<tr><td>{e(str(x['condition']))}</td><td class=num>{x['projection']:+.2f}</td>"
+        f"<tr><td>{e(str(x['condition']))}</td><td>{e(res.kinds.get(str(x['condition']), ''))}</td><td class=num>{x['projection']:+.2f}</td>"
         f"<td class=num>{x['d_projection']:+.2f}</td><td class=num>{x['misaligned']}</td>"
         f"<td class=num>{pct(x['d_misaligned'])}</td></tr>" for x in summary_rows(res))  # type: ignore[arg-type]
     where = "the last prompt token" if res.read == "prompt" else "the answers' tokens (mean)"
     return (f"<h2>Language vs weights</h2><p>Each condition's activations at layer {res.layer}, read at {where}, "
-            f"projected on the unit direction <b>{e(res.direction)}</b>; one point per condition × question "
-            f"against that question's misaligned rate. Pearson r = {r:.2f}, Spearman ρ = {rho:.2f} over {n} "
-            f"points (questions shared across conditions, so not independent). Shifts are from "
-            f"<b>{e(res.reference)}</b>.</p>" + png(fig)
-            + "<table><tr><th>condition</th><th>projection</th><th>shift</th><th>misaligned</th>"
+            f"projected on the unit direction <b>{e(res.direction)}</b>; one point per condition × question: "
+            f"its shift from <b>{e(res.reference)}</b> on the same question (questions differ along the direction "
+            f"more than conditions do) against that question's misaligned rate. Pearson r = {r:.2f}, Spearman "
+            f"ρ = {rho:.2f} over {n} points (questions shared across conditions, so not independent). Triangles: "
+            f"fine-tuned arms; squares: the base model after in-context examples; circles: the base model under "
+            f"prompt variants.</p>" + png(fig)
+            + "<table><tr><th>condition</th><th>kind</th><th>projection</th><th>shift</th><th>misaligned</th>"
             "<th>shift</th></tr>" + rows + "</table>")
