@@ -274,3 +274,16 @@ def test_replicate_arms_are_pooled_into_one_condition() -> None:
     conds = {c.label: c for c in conditions(exp, summaries, [], {})}
     assert list(conds) == ["base", "em"] and (conds["em"].misaligned.k, conds["em"].misaligned.n) == (8, 22)
     assert [(d.a, d.b) for d in comparisons(exp, list(conds.values())) if d.metric == "misaligned"] == [("em", "base")]
+
+
+def test_a_section_the_experiment_no_longer_calls_for_is_removed(tmp_path: Path) -> None:
+    from emkit.report import add_section
+    from emkit.studies import add_study_sections
+
+    (tmp_path / "report.html").write_text("<h1>r</h1><!--emkit:sections--><!--/emkit:sections-->")
+    add_section(tmp_path, "12-icl", "<h2>In-context examples</h2>")
+    add_section(tmp_path, "50-interp", "<h2>Interp</h2>")  # not a study section: kept
+    assert "In-context" in (tmp_path / "report.html").read_text()
+    assert add_study_sections(_exp(), tmp_path, [], [], {}, {}) == []
+    html = (tmp_path / "report.html").read_text()
+    assert "In-context" not in html and "<h2>Interp</h2>" in html and not (tmp_path / "sections/12-icl.html").exists()

@@ -83,6 +83,14 @@ def _sections(run_dir: Path) -> list[str]:
     return [p.read_text(encoding="utf-8") for p in sorted(folder.glob("*.html"))] if folder.is_dir() else []
 
 
+def remove_section(run_dir: str | Path, name: str) -> None:
+    """Drop a section a later run no longer produces (so a report never shows a stale study)."""
+    path = Path(run_dir) / "sections" / f"{name}.html"
+    if path.is_file():
+        path.unlink()
+        _splice(Path(run_dir))
+
+
 def add_section(run_dir: str | Path, name: str, fragment: str) -> Path:
     """Save an HTML fragment as a section of the run's report (``RUN/sections/NAME.html``) and splice every
     section into ``report.html`` in place, so later stages (interp, studies) add to the report without
@@ -91,6 +99,11 @@ def add_section(run_dir: str | Path, name: str, fragment: str) -> Path:
     (run_dir / "sections").mkdir(parents=True, exist_ok=True)
     out = run_dir / "sections" / f"{name}.html"
     out.write_text(fragment, encoding="utf-8")
+    _splice(run_dir)
+    return out
+
+
+def _splice(run_dir: Path) -> None:
     report = run_dir / "report.html"
     if report.is_file():
         text = report.read_text(encoding="utf-8")
@@ -100,7 +113,6 @@ def add_section(run_dir: str | Path, name: str, fragment: str) -> Path:
             b = a + len(SECTIONS_START)
         report.write_text(text[: a + len(SECTIONS_START)] + "".join(_sections(run_dir)) + text[b:],
                           encoding="utf-8")
-    return out
 
 
 def write_report(path: str | Path, *, name: str, config: dict[str, Any], summaries: list[Summary],

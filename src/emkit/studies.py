@@ -19,7 +19,7 @@ import matplotlib.pyplot as plt
 from emkit.config import Experiment, VariantConfig, condition_label
 from emkit.metrics import Difference, Rate, Summary, class_counts, difference, holm
 from emkit.records import Answer, Judgment
-from emkit.report import add_section, pct, png
+from emkit.report import add_section, pct, png, remove_section
 
 e = html.escape
 
@@ -236,7 +236,13 @@ def add_study_sections(exp: Experiment, run_dir: Path, summaries: list[Summary],
         pooled = pool(toy_rows(exp, answers))
         (run_dir / "toy.json").write_text(json.dumps(toy_summary(pooled), indent=1))
         add("20-toy", toy_section(pooled))
+    for stale in sorted(set(STUDY_SECTIONS) - set(added)):
+        remove_section(run_dir, stale)
     return added
+
+
+#: the sections this module writes (and removes again when an experiment no longer calls for them)
+STUDY_SECTIONS = ("10-compare", "11-variants", "12-icl", "13-realign", "20-toy")
 
 
 def _diff_json(d: Difference) -> dict[str, Any]:
