@@ -97,6 +97,13 @@ class ShotsConfig(_Strict):
 _NAME_RE = r"[A-Za-z0-9][A-Za-z0-9_.-]*"
 
 
+def _safe_name(v: str, what: str, why: str) -> str:
+    """Names become folder names and condition labels (ARM@VARIANT): a small, safe alphabet without '@'."""
+    if not re.fullmatch(_NAME_RE, v):
+        raise ValueError(f"{what} names use letters, digits, '_', '.', '-' ({why})")
+    return v
+
+
 class VariantConfig(_Strict):
     """One way of asking the evaluation questions: a trigger or word before each question (``prefix``), a system
     prompt (``system``; replaces the set's own), in-context examples (``shots``), or another question set
@@ -114,10 +121,8 @@ class VariantConfig(_Strict):
 
     @field_validator("name")
     @classmethod
-    def _safe_name(cls, v: str) -> str:
-        if not re.fullmatch(_NAME_RE, v):
-            raise ValueError("variant names use letters, digits, '_', '.', '-' (they label conditions)")
-        return v
+    def _name_ok(cls, v: str) -> str:
+        return _safe_name(v, "variant", "they label conditions")
 
 
 class EvalConfig(_Strict):
@@ -189,10 +194,8 @@ class ArmConfig(_Strict):
 
     @field_validator("name")
     @classmethod
-    def _safe_name(cls, v: str) -> str:
-        if not re.fullmatch(_NAME_RE, v):
-            raise ValueError("arm names use letters, digits, '_', '.', '-' (they name folders)")
-        return v
+    def _name_ok(cls, v: str) -> str:
+        return _safe_name(v, "arm", "they name folders")
 
 
 class Experiment(_Strict):
@@ -209,10 +212,8 @@ class Experiment(_Strict):
 
     @field_validator("name")
     @classmethod
-    def _safe_name(cls, v: str) -> str:
-        if not re.fullmatch(_NAME_RE, v):
-            raise ValueError("experiment names use letters, digits, '_', '.', '-' (they name folders)")
-        return v
+    def _name_ok(cls, v: str) -> str:
+        return _safe_name(v, "experiment", "they name folders")
 
     @model_validator(mode="before")
     @classmethod
