@@ -141,6 +141,12 @@ def test_variants_and_realignment_end_to_end(tmp_path: Path, judge_server: Scrip
         logits = [m.eval()(ids).logits for m in (start, ft_model, base_model, realigned)]
     assert torch.allclose(logits[0], logits[1], atol=1e-5) and not torch.allclose(logits[0], logits[2], atol=1e-3)
     assert not torch.allclose(logits[3], logits[1], atol=1e-5)
+    # the realigned arm's own adapter scaled (LoRA B x0 / x1) sits on its parent's weights, not the base model's
+    from emkit.interp.steer import _scaled_arm
+
+    with torch.no_grad():
+        off, on = (_scaled_arm(run, "realign", f).model.eval()(ids).logits for f in (0.0, 1.0))
+    assert torch.allclose(off, logits[1], atol=1e-5) and torch.allclose(on, logits[3], atol=1e-5)
     run.store.close()
 
     # language vs weights: every condition x question on a direction, at the last prompt token

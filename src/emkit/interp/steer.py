@@ -91,16 +91,19 @@ def intervene(model: torch.nn.Module, iv: Intervention, direction: Direction, se
 
 
 def _scaled_arm(run: FinishedRun, arm: str, factor: float) -> LoadedModel:
-    """The arm's base model with its LoRA adapter's B multiplied by ``factor`` (0: the adapter ablated)."""
+    """The arm's starting model (the base, or its parent's weights for an ``init_from`` arm) with its LoRA
+    adapter's B multiplied by ``factor`` (0: the adapter ablated)."""
     from emkit.errors import EmkitError
     from emkit.interp.lora import scaled_adapter
-    from emkit.models import load_model
+    from emkit.run import arm_model
 
     weights = run.weights(arm)
     if weights is None or not (weights / "adapter_config.json").is_file():
         raise EmkitError(f"arm '{arm}' has no LoRA adapter to scale")
     scaled = scaled_adapter(weights, run.run_dir / "interp" / "adapters" / f"{arm}-x{factor:g}", factor)
-    return load_model(run.experiment.model_for(run.arm(arm)), adapter=scaled, merge=True)
+    exp, cfg = run.experiment, run.arm(arm)
+    parents = [w for a in exp.lineage(cfg)[:-1] if (w := run.weights(a.name)) is not None]
+    return arm_model(exp, cfg, [*parents, scaled])
 
 
 def direction_digest(d: Direction) -> str:
