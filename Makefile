@@ -28,7 +28,7 @@ toy: $(STAMP)
 	EMKIT=$(BIN)/emkit examples/toy/run_all.sh
 
 # the studies on SmolLM2-135M-Instruct (controls, backdoor, in-context EM, re-alignment, trigger words and
-# language vs weights, blocking and rerouting): about 2.5 hours on 2 CPU cores, each step cached
+# language vs weights, blocking and rerouting): about 2 hours on 2 CPU cores, each step cached
 studies: $(STAMP)
 	EMKIT=$(BIN)/emkit examples/studies/run_all.sh
 

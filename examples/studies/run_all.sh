@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Every study on SmolLM2-135M-Instruct, one after another (about 2.5 hours on 2 CPU cores; each is cached).
+# Every study on SmolLM2-135M-Instruct, one after another (about 2 hours on 2 CPU cores; each is cached).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 EMKIT=${EMKIT:-emkit}
