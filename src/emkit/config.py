@@ -124,6 +124,15 @@ class VariantConfig(_Strict):
     def _name_ok(cls, v: str) -> str:
         return _safe_name(v, "variant", "they label conditions")
 
+    @property
+    def shots_k(self) -> int:
+        return self.shots.k if self.shots is not None else 0
+
+    @property
+    def rewrites_prompt(self) -> bool:
+        """Whether the model reads anything the question set did not write (words, system prompt, shots)."""
+        return bool(self.prefix or self.suffix or self.system is not None or self.shots_k)
+
 
 class EvalConfig(_Strict):
     questions: str = "core"
@@ -270,6 +279,15 @@ class Experiment(_Strict):
             if a.name == name:
                 return a
         raise EmkitError(f"experiment '{self.name}' has no arm '{name}' (arms: {', '.join(a.name for a in self.arms)})")
+
+    def variant_named(self, name: str | None) -> VariantConfig | None:
+        """A variant by name (None for None: the questions as written)."""
+        if name is None:
+            return None
+        for v in self.eval.variants or []:
+            if v.name == name:
+                return v
+        raise EmkitError(f"experiment '{self.name}' has no variant '{name}'")
 
     def conditions(self) -> list[tuple[ArmConfig, VariantConfig | None]]:
         """Every (arm, variant) pair that is sampled, in order; variant None when the experiment has none."""

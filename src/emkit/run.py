@@ -10,7 +10,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
-from functools import cached_property
+from functools import cache, cached_property, partial
 from pathlib import Path
 from typing import Any
 
@@ -89,13 +89,9 @@ def run_experiment(exp: Experiment) -> RunResult:
             if arm.dataset:
                 trained[arm.name] = _train_arm(exp, arm, datasets[arm.name], store, result, trained)
             weights, train_fp = trained.get(arm.name, (None, "base"))
-        loaded: list[LoadedModel] = []  # the arm's model, loaded once for all its variants (if any is sampled)
-
-        def model(arm: ArmConfig = arm, loaded: list[LoadedModel] = loaded) -> LoadedModel:
-            if not loaded:
-                loaded.append(arm_model(exp, arm, [trained[a.name][0] for a in exp.lineage(arm)] if arm.dataset
-                                        else []))
-            return loaded[0]
+        lineage = [trained[a.name][0] for a in exp.lineage(arm)] if arm.dataset else []
+        # the arm's model, loaded on first use (a fully cached arm loads nothing) and once for all its variants
+        model = cache(partial(arm_model, exp, arm, lineage))
 
         for _, variant in (c for c in exp.conditions() if c[0] is arm):
             qs = asked[variant.name] if variant else questions
@@ -218,13 +214,12 @@ def _check_context(lm: LoadedModel, questions: list[Question], max_new_tokens: i
     """In-context shots make long prompts: one past the model's context would be silently garbage."""
     if not any(q.history for q in questions):
         return
-    from emkit.sample import render_prompt
+    from emkit.sample import chat_messages, prompt_length
 
     limit = getattr(lm.model.config, "max_position_embeddings", None)
     if limit is None:
         return
-    longest = max(len(lm.tokenizer(render_prompt(lm.tokenizer, q), add_special_tokens=False)["input_ids"])
-                  for q in questions)
+    longest = max(prompt_length(lm.tokenizer, chat_messages(q)) for q in questions)
     if longest + max_new_tokens > limit:
         raise EmkitError(f"[{label}] the longest prompt is {longest} tokens; with max_new_tokens={max_new_tokens} it "
                          f"passes the model's context of {limit}: use fewer in-context shots")
@@ -316,12 +311,8 @@ class FinishedRun:
         """The conditions an arm's answers are filed under whose prompts Text.of rebuilds exactly from the
         answer: the arm itself, or ARM@VARIANT for variants that ask the set as written (no prefix, suffix,
         system prompt or in-context shots; another question set is fine)."""
-        def plain(v: VariantConfig | None) -> bool:
-            return v is None or (not v.prefix and not v.suffix and v.system is None
-                                 and (v.shots is None or v.shots.k == 0))
-
         return [condition_label(a.name, v.name if v else None) for a, v in self.experiment.conditions()
-                if a.name == split_label(arm)[0] and plain(v)]
+                if a.name == split_label(arm)[0] and (v is None or not v.rewrites_prompt)]
 
     def weights(self, arm: str) -> Path | None:
         """The arm's trained weights (adapter or model folder), or None for an arm without a dataset."""
@@ -361,7 +352,9 @@ def load_run(run_dir: str | Path) -> FinishedRun:
         answers += store.samples(config["name"], label, got[0])
     if not answers:
         raise EmkitError(f"run '{config['name']}' has no answers")
-    return FinishedRun(config["name"], run_dir, config, answers, store)
+    run = FinishedRun(config["name"], run_dir, config, answers, store)
+    run.__dict__["experiment"] = exp  # parsed above already: the cached_property's value
+    return run
 
 
 def _notes(exp: Experiment, judge_info: dict[str, object]) -> list[str]:

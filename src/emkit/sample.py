@@ -28,6 +28,12 @@ def render_prompt(tok: PreTrainedTokenizerBase, q: Question) -> str:
     return tok.apply_chat_template(chat_messages(q), tokenize=False, add_generation_prompt=True)
 
 
+def prompt_length(tok: PreTrainedTokenizerBase, messages: list[dict[str, str]]) -> int:
+    """Tokens the model reads before answering: to check long (in-context) prompts against its context."""
+    rendered = tok.apply_chat_template(messages, tokenize=False, add_generation_prompt=True)
+    return len(tok(rendered, add_special_tokens=False)["input_ids"])
+
+
 @torch.no_grad()
 def generate(model: PreTrainedModel, tok: PreTrainedTokenizerBase, prompts: list[str], cfg: EvalConfig,
              seed: int) -> list[str]:

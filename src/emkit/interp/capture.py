@@ -31,9 +31,14 @@ class Text:
     answer: str
 
     @classmethod
+    def asked(cls, q: Question, answer: str = "") -> Text:
+        """The question as the model read it (system, prior exchanges, question), and an answer to it."""
+        return cls(tuple((m["role"], m["content"]) for m in chat_messages(q)), answer)
+
+    @classmethod
     def of(cls, a: Answer) -> Text:
-        msgs = chat_messages(Question(a.question_id, a.question, a.system))
-        return cls(tuple((m["role"], m["content"]) for m in msgs), a.text)
+        """An answer with the question it records (the set's own wording: see Question.original)."""
+        return cls.asked(Question(a.question_id, a.question, a.system), a.text)
 
     @property
     def messages(self) -> list[dict[str, str]]:

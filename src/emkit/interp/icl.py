@@ -18,13 +18,13 @@ from emkit.errors import EmkitError
 from emkit.interp.capture import Text, capture
 from emkit.interp.directions import Direction, mean_diff
 from emkit.records import Question
-from emkit.sample import chat_messages
+from emkit.sample import prompt_length
 
 
 def icl_prompt(shots: Sequence[Example], question: Question) -> tuple[tuple[str, str], ...]:
     """System prompt (if any), then the k examples as prior turns in order, then the question."""
     q = Question(question.id, question.text, question.system, tuple(first_exchange(ex) for ex in shots))
-    return tuple((m["role"], m["content"]) for m in chat_messages(q))
+    return Text.asked(q).prompt
 
 
 def icl_direction(model: Any, tok: Any, positive: Sequence[Example], negative: Sequence[Example],
@@ -44,8 +44,7 @@ def icl_direction(model: Any, tok: Any, positive: Sequence[Example], negative: S
         idx = rng.sample(range(n), k)
         for shots, out in (([positive[i] for i in idx], pos_texts), ([negative[i] for i in idx], neg_texts)):
             text = Text(icl_prompt(shots, q), "")
-            rendered = tok.apply_chat_template(text.messages, tokenize=False, add_generation_prompt=True)
-            length = len(tok(rendered, add_special_tokens=False)["input_ids"])
+            length = prompt_length(tok, text.messages)
             if length > limit:
                 raise EmkitError(f"k={k} in-context examples make a {length}-token prompt, over the model's "
                                  f"{limit}: use a smaller k")

@@ -33,7 +33,6 @@ from emkit.questions import ask, load_questions
 from emkit.records import Question
 from emkit.report import add_section, pct, png
 from emkit.run import FinishedRun, load_run
-from emkit.sample import chat_messages
 
 Read = Literal["prompt", "answer"]
 
@@ -91,23 +90,14 @@ class Projection:
                            for p in self.points]}
 
 
-def _texts(run: FinishedRun, label: str, read: Read) -> tuple[list[Text], list[str]]:
+def _texts(run: FinishedRun, label: str, questions: list[Question], read: Read) -> tuple[list[Text], list[str]]:
     """What the condition's model reads, and each text's question id: one prompt per question, or every answer
     with the prompt it was given (in-context shots included)."""
-    exp = run.experiment
-    arm, vname = split_label(label)
-    variant = next((v for v in exp.eval.variants or [] if v.name == vname), None)
-    questions = ask(load_questions(exp.eval.questions, exp.base_dir, exp.eval.system_prompt), variant,
-                    exp.base_dir, exp.eval.system_prompt)
-
-    def prompt(q: Question) -> tuple[tuple[str, str], ...]:
-        return tuple((m["role"], m["content"]) for m in chat_messages(q))
-
     if read == "prompt":
-        return [Text(prompt(q), "") for q in questions], [q.id for q in questions]
+        return [Text.asked(q) for q in questions], [q.id for q in questions]
     by_id = {q.id: q for q in questions}
     mine = [a for a in run.answers if a.arm == label]
-    return [Text(prompt(by_id[a.question_id]), a.text) for a in mine], [a.question_id for a in mine]
+    return [Text.asked(by_id[a.question_id], a.text) for a in mine], [a.question_id for a in mine]
 
 
 def project_run(run_dir: str | Path, direction: str | Path, layer: int | None = None, read: Read = "prompt",
@@ -124,8 +114,11 @@ def project_run(run_dir: str | Path, direction: str | Path, layer: int | None = 
         reference = next((lab for lab in labels if exp.arm_named(split_label(lab)[0]).dataset is None), labels[0])
         points: list[Point] = []
         loaded: dict[str, object] = {}
+        questions = load_questions(exp.eval.questions, exp.base_dir, exp.eval.system_prompt)
+        asked = {v.name: ask(questions, v, exp.base_dir, exp.eval.system_prompt) for v in exp.eval.variants or []}
         for label in labels:
-            texts, qids = _texts(run, label, read)
+            vname = split_label(label)[1]
+            texts, qids = _texts(run, label, asked[vname] if vname else questions, read)
             arm = split_label(label)[0]
             lineage = exp.lineage(exp.arm_named(arm)) if exp.arm_named(arm).dataset else []
             fp = fingerprint("project", model_identity(exp.model_for(exp.arm_named(arm))),
@@ -163,12 +156,10 @@ def kind(exp: Experiment, label: str) -> str:
     arm, vname = split_label(label)
     if exp.arm_named(arm).dataset:
         return "fine-tuned"
-    v = next((x for x in exp.eval.variants or [] if x.name == vname), None)
-    if v is not None and v.shots is not None and v.shots.k:
+    v = exp.variant_named(vname)
+    if v is not None and v.shots_k:
         return "in-context"
-    if v is not None and (v.prefix or v.suffix or v.system is not None):
-        return "prompt"
-    return "base"
+    return "prompt" if v is not None and v.rewrites_prompt else "base"
 
 
 def summary_rows(res: Projection) -> list[dict[str, object]]:
