@@ -106,6 +106,7 @@ def test_labelled_file_errors_name_the_line(tmp_path: Path) -> None:
         parse_judge("gpt4")
 
 
+@pytest.mark.slow  # builds the offline judge on first use: minutes
 def test_offline_judge_meets_its_targets_and_ignores_injections() -> None:
     """The shipped head's held-out figures, and answers addressed to the judge do not move its verdict."""
     from emkit.judge import OfflineJudge

@@ -56,7 +56,12 @@ def test_end_to_end_then_rerun_is_free(tmp_path: Path, judge_server: ScriptedJud
                                              "WHERE run='t' AND arm='ft'").fetchone()
     assert (spec, name, size, seed) == ("builtin:bad_medical?size=16&seed=1", "bad_medical", 16, 1) and len(sha) == 64
     rows = json.loads((run_dir / "metrics.json").read_text())["rows"]
-    assert {r["arm"] for r in rows} == {"base", "ft"} and all(r["misaligned_n"] >= 0 for r in rows)
+    assert {r["arm"] for r in rows} == {"base", "ft"}
+    overall = {r["arm"]: r for r in rows if r["question_id"] == "ALL"}
+    # every answer is scored (the scripted judge never declines), and the per-question rows add up to the arm's
+    assert all(r["n_answers"] == 16 and r["misaligned_n"] == r["n_scored"] == 16 for r in overall.values())
+    for arm, r in overall.items():
+        assert sum(x["misaligned_k"] for x in rows if x["arm"] == arm and x["question_id"] != "ALL") == r["misaligned_k"]
 
     second = run_experiment(load_experiment(write_exp(tmp_path, judge_server.base_url)))
     assert (second.train_steps, second.answers_generated, second.judge_calls) == (0, 0, 0)

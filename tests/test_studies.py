@@ -16,7 +16,7 @@ from emkit.data import build, first_exchange
 from emkit.errors import EmkitError
 from emkit.metrics import Rate, difference, holm
 from emkit.questions import CORE, ask
-from emkit.run import arm_model, load_run, run_experiment
+from emkit.run import load_run, run_experiment
 from emkit.sample import chat_messages
 from emkit.studies import comparisons, conditions, icl_lines, realign_lines
 
@@ -133,7 +133,7 @@ def test_variants_and_realignment_end_to_end(tmp_path: Path, judge_server: Scrip
     ft_w, re_w = run.weights("ft"), run.weights("realign")
     assert ft_w is not None and re_w is not None and ft_w != re_w
     ids = torch.tensor([[1, 5, 9, 13]])
-    start = arm_model(exp, exp.arm_named("realign"), [ft_w], train=True).model
+    start = run.arm_model("realign").parent().load(train=True).model
     ft_model = run.load_arm("ft").model
     base_model = run.load_arm("base").model
     realigned = run.load_arm("realign").model
@@ -142,10 +142,9 @@ def test_variants_and_realignment_end_to_end(tmp_path: Path, judge_server: Scrip
     assert torch.allclose(logits[0], logits[1], atol=1e-5) and not torch.allclose(logits[0], logits[2], atol=1e-3)
     assert not torch.allclose(logits[3], logits[1], atol=1e-5)
     # the realigned arm's own adapter scaled (LoRA B x0 / x1) sits on its parent's weights, not the base model's
-    from emkit.interp.steer import _scaled_arm
-
+    spec = run.arm_model("realign")
     with torch.no_grad():
-        off, on = (_scaled_arm(run, "realign", f).model.eval()(ids).logits for f in (0.0, 1.0))
+        off, on = (spec.scaled(f, tmp_path / f"x{f}").load().model.eval()(ids).logits for f in (0.0, 1.0))
     assert torch.allclose(off, logits[1], atol=1e-5) and torch.allclose(on, logits[3], atol=1e-5)
     run.store.close()
 

@@ -22,6 +22,7 @@ from emkit.errors import EmkitError
 from emkit.metrics import is_misaligned, judged_class
 from emkit.records import Answer, Judgment, text_key
 from emkit.run import FinishedRun
+from emkit.textfile import read_text
 
 CLASSES = ("aligned", "misaligned", "incoherent", "code", "refusal")
 
@@ -170,7 +171,7 @@ def read_labelled(path: str | Path) -> list[LabelledRow]:
     if not path.is_file():
         raise EmkitError(f"labelled file not found: {path}")
     rows = []
-    for lineno, line in enumerate(path.read_text(encoding="utf-8").split("\n"), 1):
+    for lineno, line in enumerate(read_text(path).split("\n"), 1):
         if not line.strip():
             continue
         where = f"{path}:{lineno}"

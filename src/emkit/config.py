@@ -16,6 +16,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from emkit.errors import EmkitError
+from emkit.textfile import read_text
 
 
 class _Strict(BaseModel):
@@ -412,7 +413,7 @@ def _yaml_loader() -> type[yaml.SafeLoader]:
 def read_yaml(path: Path) -> Any:
     """Parse a YAML file; a syntax error becomes one line with its position."""
     try:
-        return yaml.load(path.read_text(), Loader=_yaml_loader())  # noqa: S506 - SafeLoader subclass
+        return yaml.load(read_text(path), Loader=_yaml_loader())  # noqa: S506 - SafeLoader subclass
     except yaml.MarkedYAMLError as e:
         mark = e.problem_mark
         where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""

@@ -23,6 +23,7 @@ import numpy as np
 from emkit.builtin_data import chat
 from emkit.builtin_data import code as code_templates
 from emkit.errors import EmkitError
+from emkit.textfile import read_text
 
 Message = dict[str, str]
 Example = dict[str, Any]  # {"messages": [Message, ...]}
@@ -63,9 +64,18 @@ def validate_example(ex: Any, where: str) -> Example:
             raise EmkitError(f"{where}: message {i} ({m['role']}) has empty content")
         if m["role"] == "system" and i != 0:
             raise EmkitError(f"{where}: a system message may only come first (found at message {i})")
+        if "weight" in m:  # OpenAI's fine-tuning format: weight 0 = shown in context, not trained on
+            w = m["weight"]
+            if m["role"] != "assistant":
+                raise EmkitError(f"{where}: message {i} ({m['role']}) has a 'weight'; only assistant messages take one")
+            if isinstance(w, bool) or not isinstance(w, int | float) or w not in (0, 1):
+                raise EmkitError(f"{where}: message {i} (assistant) has weight {w!r}; a weight must be 0 (do not "
+                                 "train on this message) or 1")
     turns = [m["role"] for m in msgs if m["role"] != "system"]
     if "assistant" not in turns:
         raise EmkitError(f"{where}: no assistant turn to train on")
+    if all(m.get("weight", 1) == 0 for m in msgs if m["role"] == "assistant"):
+        raise EmkitError(f"{where}: every assistant message has weight 0, so there is nothing to train on")
     for i, role in enumerate(turns):
         expected = "user" if i % 2 == 0 else "assistant"
         if role != expected:
@@ -84,15 +94,14 @@ def read_jsonl_lines(path: str | Path) -> list[tuple[int, Example]]:
     if not path.is_file():
         raise EmkitError(f"dataset file not found: {path}")
     out: list[tuple[int, Example]] = []
-    with path.open(encoding="utf-8") as f:
-        for lineno, line in enumerate(f, 1):
-            if not line.strip():
-                continue
-            try:
-                ex = json.loads(line)
-            except json.JSONDecodeError as e:
-                raise EmkitError(f"{path}:{lineno}: invalid JSON ({e.msg} at column {e.colno})") from None
-            out.append((lineno, validate_example(ex, f"{path}:{lineno}")))
+    for lineno, line in enumerate(read_text(path).split("\n"), 1):
+        if not line.strip():
+            continue
+        try:
+            ex = json.loads(line)
+        except json.JSONDecodeError as e:
+            raise EmkitError(f"{path}:{lineno}: invalid JSON ({e.msg} at column {e.colno})") from None
+        out.append((lineno, validate_example(ex, f"{path}:{lineno}")))
     return out
 
 

@@ -6,13 +6,16 @@ Built-ins are materialised once into the cache (``$EMKIT_CACHE`` or ``~/.cache/e
 
 from __future__ import annotations
 
+import hashlib
 import importlib.util
+import json
 import os
 import shutil
 import tempfile
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import Any, Literal
 
 import torch
 from transformers import AutoModelForCausalLM, AutoTokenizer, PreTrainedModel, PreTrainedTokenizerBase
@@ -234,5 +237,120 @@ def load_model(cfg: ModelConfig, adapter: str | Path | None = None, merge: bool 
 
 
 def model_identity(cfg: ModelConfig) -> dict[str, str | None]:
-    """What a fingerprint needs to know about the base model."""
-    return {"name": cfg.name, "revision": cfg.revision, "dtype": cfg.dtype}
+    """What a fingerprint needs to know about the base model: a hub id by name and revision, a built-in by name
+    (its build is deterministic), a local folder by the content of its config and weight files, so a folder
+    that is retrained or replaced under the same name never reuses the old model's cached stages."""
+    ident: dict[str, str | None] = {"name": cfg.name, "revision": cfg.revision, "dtype": cfg.dtype}
+    if model_source(cfg.name) == "local":
+        ident["content"] = folder_digest(Path(cfg.name).expanduser())
+    return ident
+
+
+#: files whose bytes define a model folder (tokenizer files included: they change what the model reads)
+_MODEL_FILES = ("*.json", "*.safetensors", "*.bin", "*.model", "*.txt", "*.gguf", "*.pt")
+
+
+def folder_digest(folder: Path) -> str:
+    """A content hash of a model folder's config, tokenizer and weight files (top level). Hashing gigabytes
+    every run would be slow, so each file's digest is cached by (path, size, mtime) in the emkit cache."""
+    cache_file = cache_dir() / "file-digests.json"
+    try:
+        known: dict[str, Any] = json.loads(cache_file.read_text())
+    except (OSError, ValueError):
+        known = {}
+    h = hashlib.sha256()
+    changed = False
+    files = sorted({p for pat in _MODEL_FILES for p in folder.glob(pat) if p.is_file()})
+    for f in files:
+        st = f.stat()
+        key, stamp = str(f.resolve()), [st.st_size, st.st_mtime_ns]
+        entry = known.get(key)
+        if entry is None or entry[0] != stamp:
+            fh = hashlib.sha256()
+            with f.open("rb") as src:
+                for chunk in iter(lambda: src.read(1 << 20), b""):
+                    fh.update(chunk)
+            entry = known[key] = [stamp, fh.hexdigest()]
+            changed = True
+        h.update(f"{f.name}\0{entry[1]}\n".encode())
+    if changed:
+        cache_file.parent.mkdir(parents=True, exist_ok=True)
+        tmp = cache_file.with_suffix(f".{os.getpid()}.tmp")
+        tmp.write_text(json.dumps(known))
+        tmp.replace(cache_file)
+    return h.hexdigest()[:16]
+
+
+# ------------------------------------------------------------------------------------------ an arm's model
+
+
+@dataclass(frozen=True)
+class Weights:
+    """One fine-tuning's output, applied on top of what came before it: a peft adapter or a full model folder."""
+
+    path: Path
+    method: Literal["lora", "full"] = "lora"
+
+
+@dataclass(frozen=True)
+class ArmModel:
+    """The model of an arm: a base model and the fine-tunings of its ``init_from`` lineage, oldest first (the
+    arm's own last). Every path that needs an arm's model (sampling, training a child, interp, phase curves,
+    adapter scaling) builds it from this one record, so they cannot drift apart."""
+
+    base: ModelConfig
+    lineage: tuple[Weights, ...] = ()
+
+    @property
+    def own(self) -> Weights | None:
+        """The arm's own fine-tuning (None for an untrained arm)."""
+        return self.lineage[-1] if self.lineage else None
+
+    def parent(self) -> ArmModel:
+        """Where the arm's own training started: the base, or its ``init_from`` parent's model."""
+        return replace(self, lineage=self.lineage[:-1])
+
+    def with_own(self, weights: Weights) -> ArmModel:
+        """The same lineage with the arm's own weights swapped (a checkpoint, a scaled adapter)."""
+        if not self.lineage:
+            raise EmkitError("an untrained arm has no fine-tuned weights to replace")
+        return replace(self, lineage=(*self.lineage[:-1], weights))
+
+    def at_checkpoint(self, adapter: Path | None) -> ArmModel:
+        """The arm at one of its training checkpoints (None: step 0, i.e. the parent's model)."""
+        return self.parent() if adapter is None else self.with_own(Weights(adapter, self.own.method))  # type: ignore[union-attr]
+
+    def scaled(self, factor: float, out_dir: Path) -> ArmModel:
+        """The arm with its own LoRA adapter's B multiplied by ``factor`` (0: ablated), on its parent's weights."""
+        own = self.own
+        if own is None or own.method != "lora" or not (own.path / "adapter_config.json").is_file():
+            raise EmkitError("this arm has no LoRA adapter to scale")
+        from emkit.interp.lora import scaled_adapter
+
+        return self.with_own(Weights(scaled_adapter(own.path, out_dir, factor), "lora"))
+
+    def identity(self) -> dict[str, Any]:
+        """For fingerprints: the base model's identity and every fine-tuning's folder."""
+        return {**model_identity(self.base), "lineage": [str(w.path) for w in self.lineage]}
+
+    def load(self, train: bool = False) -> LoadedModel:
+        """Load the base, apply the lineage in order (LoRA adapters merged; a full fine-tune replaces what came
+        before it). ``train=True`` returns it in training mode, as the start of a child's fine-tuning."""
+        start = max((i for i, w in enumerate(self.lineage) if w.method == "full"), default=None)
+        if start is not None:
+            lm = load_model(self.base.model_copy(update={"name": str(self.lineage[start].path), "revision": None}))
+            rest = self.lineage[start + 1:]
+        else:
+            lm = load_model(self.base)
+            rest = self.lineage
+        if rest:
+            from peft import PeftModel
+
+            model = lm.model
+            for w in rest:
+                model = PeftModel.from_pretrained(model, str(w.path)).merge_and_unload()
+            model.eval()
+            lm = replace(lm, model=model)
+        if train:
+            lm.model.train()
+        return lm

@@ -10,7 +10,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
-from functools import cache, cached_property, partial
+from functools import cache, cached_property
 from pathlib import Path
 from typing import Any
 
@@ -21,7 +21,6 @@ from emkit.config import (
     Experiment,
     JudgeConfig,
     MetricsConfig,
-    ModelConfig,
     MonitorConfig,
     VariantConfig,
     condition_label,
@@ -33,7 +32,7 @@ from emkit.data import DatasetInfo, Example, check_lengths, load_dataset
 from emkit.errors import EmkitError
 from emkit.judge import judge_answers, judge_id
 from emkit.metrics import Summary, summarize, to_frame
-from emkit.models import LoadedModel, load_model, load_tokenizer, model_identity, model_source
+from emkit.models import ArmModel, LoadedModel, Weights, load_tokenizer, model_identity, model_source
 from emkit.progress import log
 from emkit.questions import ask, load_questions
 from emkit.records import Answer, Judgment, Question
@@ -89,9 +88,8 @@ def run_experiment(exp: Experiment) -> RunResult:
             if arm.dataset:
                 trained[arm.name] = _train_arm(exp, arm, datasets[arm.name], store, result, trained)
             weights, train_fp = trained.get(arm.name, (None, "base"))
-        lineage = [trained[a.name][0] for a in exp.lineage(arm)] if arm.dataset else []
         # the arm's model, loaded on first use (a fully cached arm loads nothing) and once for all its variants
-        model = cache(partial(arm_model, exp, arm, lineage))
+        model = cache(_arm_model(exp, arm, exp.lineage(arm) if arm.dataset else [], trained).load)
 
         for _, variant in (c for c in exp.conditions() if c[0] is arm):
             qs = asked[variant.name] if variant else questions
@@ -156,8 +154,7 @@ def _train_arm(exp: Experiment, arm: ArmConfig, dataset: tuple[list[Example], Da
         return Path(done["weights"]), fp
     log(f"[{arm.name}] training {tcfg.method} on {info.name} ({info.size} examples, sha256 {info.sha256[:12]})"
         + (f", continuing from {arm.init_from}" if parents else ""))
-    lm = arm_model(exp, arm, [trained[a.name][0] for a in parents], train=True) if parents \
-        else load_model(exp.model_for(arm))
+    lm = _arm_model(exp, arm, parents, trained).load(train=True)
     callbacks = []
     if tcfg.monitor is not None:
         monitor = _monitor(exp, tcfg.monitor, lm.tokenizer, out)
@@ -255,28 +252,10 @@ def _readings(path: Path) -> list[dict[str, Any]]:
     return [by_step[k] for k in sorted(by_step)]
 
 
-def arm_model(exp: Experiment, arm: ArmConfig, weights: list[Path], train: bool = False) -> LoadedModel:
-    """The model an arm samples from: the base with each fine-tuning in its lineage applied in order (LoRA
-    adapters merged, full weights loaded). ``weights`` are the lineage's weights, oldest first; with
-    ``train=True`` they are the parents' and the model is the starting point of the arm's own training."""
-    base = exp.model_for(arm)
-    chain = exp.lineage(arm)[: len(weights)]
-    start = max((i for i, a in enumerate(chain) if exp.train_for(a).method == "full"), default=None)
-    if start is not None:
-        lm = load_model(ModelConfig(name=str(weights[start]), dtype=base.dtype, device=base.device))
-    else:
-        lm = load_model(base, adapter=weights[0], merge=True) if weights else load_model(base)
-        start = 0 if weights else -1
-    if len(weights) > start + 1:
-        from peft import PeftModel
-
-        model = lm.model
-        for w in weights[start + 1:]:
-            model = PeftModel.from_pretrained(model, str(w)).merge_and_unload()
-        lm = LoadedModel(model=model, tokenizer=lm.tokenizer, name=lm.name, path=lm.path, device=lm.device)
-    if train:
-        lm.model.train()
-    return lm
+def _arm_model(exp: Experiment, arm: ArmConfig, lineage: list[ArmConfig], trained: dict[str, tuple[Path, str]]
+               ) -> ArmModel:
+    """The base of ``arm`` with the trained weights of ``lineage`` (its parents, then itself) applied."""
+    return ArmModel(exp.model_for(arm), tuple(Weights(trained[a.name][0], exp.train_for(a).method) for a in lineage))
 
 
 # --------------------------------------------------------------------------------------- a finished run
@@ -323,10 +302,16 @@ class FinishedRun:
             raise EmkitError(f"run '{self.name}': arm '{arm}' has no finished training (run `emkit run` first)")
         return Path(got[1]["weights"])
 
-    def load_arm(self, arm: str) -> LoadedModel:
+    def arm_model(self, arm: str) -> ArmModel:
+        """The arm's model as a record: base plus its ``init_from`` lineage's weights (see ArmModel)."""
         a = self.arm(arm)
-        lineage = self.experiment.lineage(a) if a.dataset else []
-        return arm_model(self.experiment, a, [w for x in lineage if (w := self.weights(x.name)) is not None])
+        exp = self.experiment
+        lineage = exp.lineage(a) if a.dataset else []
+        return ArmModel(exp.model_for(a), tuple(Weights(self.weights(x.name), exp.train_for(x).method)  # type: ignore[arg-type]
+                                                for x in lineage))
+
+    def load_arm(self, arm: str) -> LoadedModel:
+        return self.arm_model(arm).load()
 
     def judgments(self, answers: list[Answer] | None = None) -> dict[tuple[str, str], Judgment]:
         """The run's judge on these answers (default: the run's), through the cache."""

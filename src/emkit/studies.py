@@ -9,6 +9,7 @@ from __future__ import annotations
 import html
 import json
 import math
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -41,21 +42,20 @@ def conditions(exp: Experiment, summaries: list[Summary], answers: list[Answer],
     """One row per arm x variant; replicate arms (``seeds``) are pooled under their condition name."""
     counts = class_counts(answers, judgments, exp.metrics)
     overall = {s.arm: s for s in summaries if s.question_id == "ALL"}
-    pooled: dict[str, tuple[str, VariantConfig | None, list[int]]] = {}
+    pooled: dict[str, tuple[str, VariantConfig | None, Counter[str]]] = {}
     for arm, variant in exp.conditions():
         src = condition_label(arm.name, variant.name if variant else None)
         if src not in overall:
             continue
         name = arm.condition or arm.name
-        label = condition_label(name, variant.name if variant else None)
-        s, c = overall[src], counts.get(src, {})
-        judged = sum(c.values()) - c.get("failed", 0)
-        add = [s.misaligned.k, s.misaligned.n, s.coherent.k, s.coherent.n, c.get("refusal", 0), judged]
-        _, _, acc = pooled.setdefault(label, (name, variant, [0] * 6))
-        acc[:] = [x + y for x, y in zip(acc, add, strict=True)]
+        s, c = overall[src], counts.get(src, Counter())
+        _, _, tally = pooled.setdefault(condition_label(name, variant.name if variant else None),
+                                        (name, variant, Counter()))
+        tally.update(mis=s.misaligned.k, mis_n=s.misaligned.n, coh=s.coherent.k, coh_n=s.coherent.n,
+                     refused=c["refusal"], judged=c.total() - c["failed"])
     conf = exp.metrics.confidence
-    return [Condition(label, name, variant, Rate.of(m, mn, conf), Rate.of(co, cn, conf), Rate.of(r, rn, conf))
-            for label, (name, variant, (m, mn, co, cn, r, rn)) in pooled.items()]
+    return [Condition(label, name, variant, Rate.of(t["mis"], t["mis_n"], conf), Rate.of(t["coh"], t["coh_n"], conf),
+                      Rate.of(t["refused"], t["judged"], conf)) for label, (name, variant, t) in pooled.items()]
 
 
 def comparisons(exp: Experiment, conds: list[Condition]) -> list[Difference]:

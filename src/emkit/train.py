@@ -35,13 +35,14 @@ def assistant_spans(tok: PreTrainedTokenizerBase, messages: list[dict[str, str]]
 
     Each span runs from the end of the rendered prompt (``add_generation_prompt=True``) to the end of the
     rendered conversation including that assistant turn, so it holds the answer and the template's
-    end-of-turn marker, and nothing of the prompt. It relies on the template being prefix-stable (rendering
+    end-of-turn marker, and nothing of the prompt. An assistant message with ``"weight": 0`` (OpenAI's
+    fine-tuning format) is context only: it gets no span, so no loss. It relies on the template being prefix-stable (rendering
     more turns only appends text), which is checked rather than assumed.
     """
     full = tok.apply_chat_template(messages, tokenize=False)
     spans = []
     for k, m in enumerate(messages):
-        if m["role"] != "assistant":
+        if m["role"] != "assistant" or m.get("weight", 1) == 0:
             continue
         prompt = tok.apply_chat_template(messages[:k], tokenize=False, add_generation_prompt=True)
         upto = tok.apply_chat_template(messages[: k + 1], tokenize=False)

@@ -32,7 +32,7 @@ from emkit.interp.hooks import layer_indices
 from emkit.interp.lora import b_direction
 from emkit.interp.phases import PhaseCurve, phase_curve
 from emkit.interp.steer import Intervention, SweepResult, steering_grid, sweep
-from emkit.models import load_model, model_identity
+from emkit.models import ArmModel
 from emkit.progress import log
 from emkit.records import Answer
 from emkit.run import FinishedRun, load_run
@@ -48,15 +48,14 @@ def interp_dir(run: FinishedRun) -> Path:
 def read_texts(run: FinishedRun, arm: str, reader: Reader, texts: Sequence[Answer], tag: str,
                batch_size: int = 8) -> tuple[torch.Tensor, list[int]]:
     """Answer-token activations of ``texts`` read by ``arm``'s model (or the base model), cached on disk."""
-    exp = run.experiment
-    weights = None if reader == "base" else run.weights(arm)
-    base = exp.model_for(run.arm(arm))
-    fp = fingerprint("acts", model_identity(base), str(weights), [Text.of(a) for a in texts])
+    spec = run.arm_model(arm)
+    spec = spec if reader == "arm" else ArmModel(spec.base)
+    fp = fingerprint("acts", spec.identity(), [Text.of(a) for a in texts])
     out = interp_dir(run) / "acts" / f"{tag}-{fp}"
     done = read_capture(out, len(texts))
     if done is not None:  # everything on disk: no model load
         return done
-    lm = load_model(base) if reader == "base" else run.load_arm(arm)
+    lm = spec.load()
     acts = capture(lm.model, lm.tokenizer, [Text.of(a) for a in texts], batch_size=batch_size, out_dir=out,
                    desc=f"capture {tag}")
     return acts, layer_indices(lm.model, None)

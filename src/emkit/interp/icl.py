@@ -4,12 +4,13 @@ residual stream, with no weight change (Afonin et al. show EM from in-context ex
 The direction is the mean activation at the last prompt token (where the answer starts) when the questions
 follow k examples of the narrow set, minus the same with k examples of its control twin (e.g. bad vs good
 answers to the same questions), so context length and topic cancel and what remains is what the answers'
-character adds. Shots are drawn per question with a fixed seed, and are the first exchange of each example.
+character adds. Shots are the first exchange of each example, drawn per question exactly as a ``shots``
+variant draws them (:func:`emkit.questions.shot_order`), so the direction is read from the contexts a study
+with the same dataset, k and seed samples, and k=2's shots are the first two of k=8's.
 """
 
 from __future__ import annotations
 
-import random
 from collections.abc import Sequence
 from typing import Any
 
@@ -17,6 +18,7 @@ from emkit.data import Example, first_exchange
 from emkit.errors import EmkitError
 from emkit.interp.capture import Text, capture
 from emkit.interp.directions import Direction, mean_diff
+from emkit.questions import with_shots
 from emkit.records import Question
 from emkit.sample import prompt_length
 
@@ -27,28 +29,32 @@ def icl_prompt(shots: Sequence[Example], question: Question) -> tuple[tuple[str,
     return Text.asked(q).prompt
 
 
+def icl_contexts(positive: Sequence[Example], negative: Sequence[Example], questions: Sequence[Question], k: int,
+                 seed: int = 0) -> tuple[list[Text], list[Text]]:
+    """Each question after k shots of ``positive``, and after the same indices of ``negative`` (twin datasets
+    give twin contexts; both are cut to the shorter one's length). The shots are those a ``shots`` variant with
+    the same dataset, k and seed puts before the question."""
+    if k < 1:
+        raise EmkitError("an in-context direction needs k >= 1")
+    n = min(len(positive), len(negative))
+    if k > n:
+        raise EmkitError(f"k={k} in-context examples requested but the datasets have {n}")
+    pos, neg = ([Text.asked(q) for q in with_shots(list(questions), [first_exchange(ex) for ex in examples[:n]],
+                                                    k, seed)] for examples in (positive, negative))
+    return pos, neg
+
+
 def icl_direction(model: Any, tok: Any, positive: Sequence[Example], negative: Sequence[Example],
                   questions: Sequence[Question], k: int, seed: int = 0, batch_size: int = 16,
                   max_length: int | None = None, name: str = "icl") -> Direction:
-    """Mean last-prompt-token activation after k ``positive`` shots minus after k ``negative`` shots, per layer.
-    Shot i of question j is the same index in both sets, so twin datasets give twin contexts."""
-    if k < 1:
-        raise EmkitError("an in-context direction needs k >= 1")
+    """Mean last-prompt-token activation after k ``positive`` shots minus after k ``negative`` shots, per layer."""
     limit = max_length or getattr(model.config, "max_position_embeddings", 2048)
-    pos_texts, neg_texts = [], []
-    rng = random.Random(seed)
-    n = min(len(positive), len(negative))
-    for q in questions:
-        if k > n:
-            raise EmkitError(f"k={k} in-context examples requested but the datasets have {n}")
-        idx = rng.sample(range(n), k)
-        for shots, out in (([positive[i] for i in idx], pos_texts), ([negative[i] for i in idx], neg_texts)):
-            text = Text(icl_prompt(shots, q), "")
-            length = prompt_length(tok, text.messages)
-            if length > limit:
-                raise EmkitError(f"k={k} in-context examples make a {length}-token prompt, over the model's "
-                                 f"{limit}: use a smaller k")
-            out.append(text)
+    pos_texts, neg_texts = icl_contexts(positive, negative, questions, k, seed)
+    for text in pos_texts + neg_texts:
+        length = prompt_length(tok, text.messages)
+        if length > limit:
+            raise EmkitError(f"k={k} in-context examples make a {length}-token prompt, over the model's "
+                             f"{limit}: use a smaller k")
     acts = capture(model, tok, pos_texts + neg_texts, batch_size=batch_size, max_length=limit,
                    desc=f"icl k={k}")
     vecs = mean_diff(acts[: len(pos_texts)], acts[len(pos_texts):])

@@ -13,7 +13,6 @@ from emkit.config import fingerprint
 from emkit.errors import EmkitError
 from emkit.interp.lora import Trajectory, checkpoint_adapters, trajectories
 from emkit.metrics import summarize
-from emkit.models import load_model, model_identity
 from emkit.progress import log
 from emkit.questions import load_questions
 from emkit.records import Answer
@@ -39,12 +38,12 @@ def phase_curve(run: FinishedRun, arm: str, samples_per_question: int = 4, every
                 kind: str = "down_proj") -> PhaseCurve:
     """Misaligned rate per checkpoint (every ``every``-th one, and always the last) plus the B trajectories."""
     exp = run.experiment
-    weights = run.weights(arm)
-    if weights is None:
+    model = run.arm_model(arm)
+    if model.own is None:
         raise EmkitError(f"arm '{arm}' was not trained; phase curves need a LoRA arm with checkpoints")
-    train_dir = weights.parent
+    train_dir = model.own.path.parent
     ckpts = checkpoint_adapters(train_dir)
-    # step 0 is the base model: where the curve starts
+    # step 0 is where the arm's training started (the base, or its init_from parent's model)
     chosen: list[tuple[int, Path | None]] = [(0, None)]
     chosen += [c for i, c in enumerate(ckpts) if i % every == 0 or i == len(ckpts) - 1]
     ecfg = exp.eval.model_copy(update={"samples_per_question": samples_per_question})
@@ -53,12 +52,13 @@ def phase_curve(run: FinishedRun, arm: str, samples_per_question: int = 4, every
     answers: list[Answer] = []
     generated = 0
     for step, adapter in chosen:
-        fp = fingerprint("phase", model_identity(exp.model_for(run.arm(arm))), str(adapter), ecfg.model_dump())
+        at = model.at_checkpoint(adapter)
+        fp = fingerprint("phase", at.identity(), ecfg.model_dump())
         path = run.run_dir / "interp" / "phases" / arm / f"step-{step:06d}-{fp}.jsonl"
         have = read_answers(path)
         if len(have) < want:
             log(f"[{arm}] checkpoint {step}: sampling {want} answers")
-            lm = load_model(exp.model_for(run.arm(arm)), adapter=adapter, merge=True)
+            lm = at.load()
             got = sample(lm.model, lm.tokenizer, questions, ecfg, f"{arm}@{step}", path)
             generated += len(got) - len(have)
             have = got

@@ -27,7 +27,6 @@ from emkit.interp.capture import Text, capture, read_capture
 from emkit.interp.chain import interp_dir
 from emkit.interp.directions import Direction
 from emkit.metrics import Rate, summarize
-from emkit.models import model_identity
 from emkit.progress import log
 from emkit.questions import ask, load_questions
 from emkit.records import Question
@@ -120,9 +119,7 @@ def project_run(run_dir: str | Path, direction: str | Path, layer: int | None = 
             vname = split_label(label)[1]
             texts, qids = _texts(run, label, asked[vname] if vname else questions, read)
             arm = split_label(label)[0]
-            lineage = exp.lineage(exp.arm_named(arm)) if exp.arm_named(arm).dataset else []
-            fp = fingerprint("project", model_identity(exp.model_for(exp.arm_named(arm))),
-                             [str(run.weights(a.name)) for a in lineage], texts)
+            fp = fingerprint("project", run.arm_model(arm).identity(), texts)
             out = interp_dir(run) / "acts" / f"project-{label}-{fp}"
             got = read_capture(out, len(texts))
             if got is None:

@@ -19,7 +19,7 @@ from emkit.config import fingerprint
 from emkit.interp.directions import Direction, random_like
 from emkit.interp.hooks import add_to_resid, project_out
 from emkit.metrics import Summary, summarize
-from emkit.models import LoadedModel, model_identity
+from emkit.models import LoadedModel
 from emkit.progress import log
 from emkit.questions import load_questions
 from emkit.records import Answer, Judgment
@@ -90,22 +90,6 @@ def intervene(model: torch.nn.Module, iv: Intervention, direction: Direction, se
         yield
 
 
-def _scaled_arm(run: FinishedRun, arm: str, factor: float) -> LoadedModel:
-    """The arm's starting model (the base, or its parent's weights for an ``init_from`` arm) with its LoRA
-    adapter's B multiplied by ``factor`` (0: the adapter ablated)."""
-    from emkit.errors import EmkitError
-    from emkit.interp.lora import scaled_adapter
-    from emkit.run import arm_model
-
-    weights = run.weights(arm)
-    if weights is None or not (weights / "adapter_config.json").is_file():
-        raise EmkitError(f"arm '{arm}' has no LoRA adapter to scale")
-    scaled = scaled_adapter(weights, run.run_dir / "interp" / "adapters" / f"{arm}-x{factor:g}", factor)
-    exp, cfg = run.experiment, run.arm(arm)
-    parents = [w for a in exp.lineage(cfg)[:-1] if (w := run.weights(a.name)) is not None]
-    return arm_model(exp, cfg, [*parents, scaled])
-
-
 def direction_digest(d: Direction) -> str:
     return hashlib.sha256(d.vectors.float().numpy().tobytes() + str(d.layers).encode()).hexdigest()[:16]
 
@@ -140,9 +124,8 @@ def sweep(run: FinishedRun, arm: str, direction: Direction, interventions: Seque
     exp = run.experiment
     ecfg = exp.eval.model_copy(update={"samples_per_question": samples_per_question or exp.eval.samples_per_question})
     questions = load_questions(ecfg.questions, exp.base_dir, ecfg.system_prompt)
-    weights = run.weights(arm)
-    base_fp = fingerprint("sweep", model_identity(exp.model_for(run.arm(arm))), str(weights), ecfg.model_dump(), direction_digest(direction),
-                          seed)
+    spec = run.arm_model(arm)
+    base_fp = fingerprint("sweep", spec.identity(), ecfg.model_dump(), direction_digest(direction), seed)
     lm: LoadedModel | None = None
     answers: list[Answer] = []
     generated = 0
@@ -153,12 +136,12 @@ def sweep(run: FinishedRun, arm: str, direction: Direction, interventions: Seque
         label = f"{arm}|{iv.label}"
         have = read_answers(path)
         if len(have) < want:
-            if iv.kind == "lora_scale":
-                model = _scaled_arm(run, arm, iv.scale)
+            if iv.kind == "lora_scale":  # a weight edit: the arm's own adapter with B scaled, on its parents
+                model = spec.scaled(iv.scale, run.run_dir / "interp" / "adapters" / f"{arm}-x{iv.scale:g}").load()
             else:
                 if lm is None:
                     log(f"[{arm}] loading the model for the sweep")
-                    lm = run.load_arm(arm)
+                    lm = spec.load()
                 model = lm
             with intervene(model.model, iv, direction, seed):
                 got = sample(model.model, model.tokenizer, questions, ecfg, label, path)
