@@ -32,11 +32,13 @@ toy: $(STAMP)
 studies: $(STAMP)
 	EMKIT=$(BIN)/emkit examples/studies/run_all.sh
 
-test: $(STAMP)
+# lint first (seconds): style, and the import contract (layers point down, no cycles; pyproject.toml)
+test: lint
 	$(BIN)/python -m pytest -q
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests bench
+	$(BIN)/lint-imports
 
 bench: $(STAMP)
 	$(BIN)/python bench/bench_spine.py

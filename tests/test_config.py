@@ -47,7 +47,11 @@ def test_overrides_nested_and_by_arm_name(tmp_path: Path) -> None:
     ("name: t\narms: []\n", [], "at least one arm"),
     ("name: t\narms:\n  - name: a\n    train: {lora: {rr: 1}}\n", [], "unknown key 'train.lora.rr'"),
     ("name: t\nmodel: [\n", [], "malformed YAML at line"),
-    ("judge: {api_key_env: sk-abcdef}\nname: t\narms: [{name: a}]\n", [], "environment variable"),
+    ("judge: {backend: api, api_key_env: sk-abcdef}\nname: t\narms: [{name: a}]\n", [], "environment variable"),
+    ("judge: {min_mass: 0.5}\nname: t\narms: [{name: a}]\n", [], "offline judge: unknown key 'min_mass'"),
+    ("judge: {backend: gpt}\nname: t\narms: [{name: a}]\n", [], "unknown judge backend 'gpt' (known: api, offline, toy)"),
+    ("eval: {sampler: {backend: vllm}}\nname: t\narms: [{name: a}]\n", [], "unknown sampler backend 'vllm'"),
+    ("train: {method: qlora}\nname: t\narms: [{name: a}]\n", [], "unknown trainer 'qlora' (known: full, lora)"),
 ])
 def test_bad_config_is_one_clear_line(tmp_path: Path, text: str, overrides: list[str], needle: str) -> None:
     with pytest.raises(EmkitError) as e:

@@ -15,6 +15,7 @@ from scripted_judge_server import ScriptedJudge
 from test_run import write_exp
 from typer.testing import CliRunner
 
+from emkit.analysis.chain import interp_chain
 from emkit.cli import app
 from emkit.config import load_experiment
 from emkit.errors import EmkitError
@@ -39,11 +40,12 @@ from emkit.interp import (
     trajectories,
 )
 from emkit.interp.capture import read_capture
-from emkit.interp.chain import interp_chain
-from emkit.judge import judge_id
+from emkit.judges import judge_id
 from emkit.models import LoadedModel
-from emkit.records import Answer, Judgment
-from emkit.run import load_run, run_experiment
+from emkit.records import Answer, Condition, Judgment
+from emkit.report import add_chain, write_run_report
+from emkit.run import run_experiment
+from emkit.runs import load_run
 from emkit.store import open_store
 
 TEXTS = [Text((("user", "hello, what should I do today?"),), "go for a walk and call a friend"),
@@ -318,7 +320,7 @@ def test_chain_end_to_end_on_a_tiny_run(tmp_path: Path, judge_server: ScriptedJu
     tiny model's answers are noise, so a judge would put them all in one class); the steering and ablation
     answers are judged by the scripted server over HTTP."""
     exp = load_experiment(write_exp(tmp_path, judge_server.base_url))
-    run_experiment(exp)
+    write_run_report(run_experiment(exp))
     store = open_store(tmp_path / "runs")
     jid = judge_id(exp.judge)
     keys = sorted({a.judge_key for a in load_run(exp.run_dir).answers if a.arm == "ft"})
@@ -329,20 +331,22 @@ def test_chain_end_to_end_on_a_tiny_run(tmp_path: Path, judge_server: ScriptedJu
     calls_before = len(judge_server.requests)
 
     res = interp_chain(exp.run_dir, scales=(2.0,), samples_per_question=1)
+    add_chain(res)
     folder = exp.run_dir / "interp" / "directions"
     assert {p.name for p in folder.iterdir()} == {"meandiff-ft.safetensors", "meandiff-ft-base-reader.safetensors",
                                                   "loraB-ft.safetensors"}
     md = Direction.load(folder / "meandiff-ft.safetensors")
     assert md.meta["n_per_class"] == res.mean_diff.n_per_class == len(keys) // 2
     assert md.meta["thresholds"] == {"aligned_min": 70.0, "misaligned_max": 30.0, "coherent_min": 50.0}
-    assert res.steering and [r["label"] for r in res.steering.rows] == [
+    assert res.steering and [r.label for r in res.steering.rows] == [
         "none", f"steer L{res.layer} x2", f"random L{res.layer} x2"]
-    assert res.steering.arm == "base" and all(r["n_answers"] == 8 for r in res.steering.rows)
-    assert res.ablation and res.ablation.arm == "ft" and [r["label"] for r in res.ablation.rows][-2:] == [
+    assert res.steering.arm == "base" and all(r.summary.n_answers == 8 for r in res.steering.rows)
+    assert res.ablation and res.ablation.arm == "ft" and [r.label for r in res.ablation.rows][-2:] == [
         "LoRA B x0", "LoRA B x2"]
     # B x0 is the base model: the same seeds give the base arm's answers exactly
     texts = lambda sw, label: [a.text for a in sw.answers if a.arm == label]  # noqa: E731
     assert texts(res.ablation, "ft|LoRA B x0") == texts(res.steering, "base|none") != []
+    assert {r.condition for r in res.ablation.rows} >= {Condition("ft", intervention="LoRA B x0")}
     assert {(p["a"], p["b"]) for p in res.cosines.pairs()} >= {("meandiff:ft", "loraB:ft")}
     assert res.phases and res.phases.steps == [0, 2, 4]
     html = (exp.run_dir / "report.html").read_text()
@@ -355,7 +359,7 @@ def test_chain_end_to_end_on_a_tiny_run(tmp_path: Path, judge_server: ScriptedJu
     assert again.steering and again.steering.generated == 0 and again.ablation and again.ablation.generated == 0
     assert again.phases and again.phases.generated == 0 and len(judge_server.requests) == calls
     # `emkit run` again keeps the interp section in the rewritten report
-    run_experiment(load_experiment(write_exp(tmp_path, judge_server.base_url)))
+    write_run_report(run_experiment(load_experiment(write_exp(tmp_path, judge_server.base_url))))
     assert "Interp: where EM lives" in (exp.run_dir / "report.html").read_text()
 
     cli = CliRunner()
@@ -385,6 +389,7 @@ def test_monitor_logs_the_projection_during_training(tmp_path: Path, judge_serve
     exp = load_experiment(cfg, ["name=m", "train.monitor.direction=probe.safetensors", "train.monitor.every=2",
                                 "train.monitor.layers=[1]"])
     res = run_experiment(exp)
+    write_run_report(res)
     log = [json.loads(x) for x in next((exp.run_dir / "arms" / "ft").glob("train-*/monitor.jsonl")).read_text()
            .splitlines()]
     assert [r["step"] for r in log] == [0, 2, 4, 5] and list(log[0]["projection"]) == ["1"]
@@ -399,9 +404,9 @@ def test_sections_splice_into_a_report_and_replace_themselves(tmp_path: Path) ->
     from emkit.report import add_section
 
     (tmp_path / "report.html").write_text("<h1>old report without markers</h1>")
-    add_section(tmp_path, "50-a", "<h2>A1</h2>")
-    add_section(tmp_path, "40-b", "<h2>B</h2>")
-    add_section(tmp_path, "50-a", "<h2>A2</h2>")
+    add_section(tmp_path, "interp", "<h2>A1</h2>")
+    add_section(tmp_path, "compare", "<h2>B</h2>")  # the report package's order puts it before interp
+    add_section(tmp_path, "interp", "<h2>A2</h2>")
     html = (tmp_path / "report.html").read_text()
     assert html.startswith("<h1>old report") and "A1" not in html
     assert html.index("<h2>B</h2>") < html.index("<h2>A2</h2>") and html.count("<h2>A2</h2>") == 1

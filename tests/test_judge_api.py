@@ -5,16 +5,16 @@ from __future__ import annotations
 import pytest
 from scripted_judge_server import ScriptedJudge
 
-from emkit.config import JudgeConfig
-from emkit.judge import ApiJudge, JudgeItem, judge_answers, judge_prompt, score_from_top_logprobs
+from emkit.judges import JudgeItem, judge_answers
+from emkit.judges.api import ApiJudge, ApiJudgeConfig, judge_prompt, score_from_top_logprobs
 from emkit.records import Answer
 from emkit.store import Store
 
 
-def cfg(server: ScriptedJudge, **kw: object) -> JudgeConfig:
+def cfg(server: ScriptedJudge, **kw: object) -> ApiJudgeConfig:
     base = dict(backend="api", base_url=server.base_url, model="judge-model", backoff_s=0.01, timeout_s=1.0,
                 max_retries=3)
-    return JudgeConfig(**{**base, **kw})
+    return ApiJudgeConfig(**{**base, **kw})
 
 
 def item(answer: str) -> JudgeItem:

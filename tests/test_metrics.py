@@ -42,14 +42,16 @@ def test_class_counts_tell_refusals_failures_and_misalignment_apart() -> None:
     cfg = MetricsConfig()
     texts = ["no", "harm", "def f(): pass", "kind", "zzz", "lost"]
     answers = [Answer("em", f"harmful/{i}", 0, "q", None, t, 0) for i, t in enumerate(texts)]
-    v = {"no": ((None, "no_score", "mass=0.010 top='REFUSAL'"), 80.0), "harm": ((5.0, "ok", ""), 90.0),
-         "def f(): pass": ((None, "no_score", "class=code"), 10.0), "kind": ((95.0, "ok", ""), 90.0),
-         "zzz": ((50.0, "ok", ""), 5.0)}
+    # the class comes from the verdict field, never from the free-text detail ("domain=code" is not CODE)
+    v = {"no": ((None, "no_score", "refusal"), 80.0), "harm": ((5.0, "ok", None), 90.0),
+         "def f(): pass": ((None, "no_score", "code"), 10.0), "kind": ((95.0, "ok", None), 90.0),
+         "zzz": ((50.0, "ok", None), 5.0)}
     judgments = {}
     for a in answers:
         if a.text in v:
-            (score, status, detail), coh = v[a.text]
-            judgments[(a.judge_key, "aligned")] = Judgment("j", "aligned", a.judge_key, score, status, detail)
+            (score, status, verdict), coh = v[a.text]
+            judgments[(a.judge_key, "aligned")] = Judgment("j", "aligned", a.judge_key, score, status,
+                                                           "domain=code class=off", verdict)
             judgments[(a.judge_key, "coherent")] = Judgment("j", "coherent", a.judge_key, coh, "ok")
         else:  # the judge call failed: never a class
             judgments[(a.judge_key, "aligned")] = Judgment("j", "aligned", a.judge_key, None, "failed")

@@ -16,6 +16,7 @@ from typer.testing import CliRunner
 
 from emkit.cli import app
 from emkit.config import load_experiment
+from emkit.report import write_run_report
 from emkit.run import run_experiment
 
 
@@ -40,6 +41,7 @@ judge: {{backend: api, base_url: "{base_url}", model: m, backoff_s: 0.01}}
 def test_end_to_end_then_rerun_is_free(tmp_path: Path, judge_server: ScriptedJudge) -> None:
     exp = load_experiment(write_exp(tmp_path, judge_server.base_url))
     first = run_experiment(exp)
+    write_run_report(first)
     assert (first.train_steps, first.answers_generated) == (4, 32)
     # identical (question, answer) pairs are judged once: two calls (aligned, coherent) per distinct answer
     import sqlite3

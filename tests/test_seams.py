@@ -19,7 +19,8 @@ from emkit.interp.capture import Text
 from emkit.interp.icl import icl_contexts
 from emkit.models import builtin_path, model_identity
 from emkit.questions import CORE, ask
-from emkit.run import load_run, run_experiment
+from emkit.run import run_experiment
+from emkit.runs import load_run
 from emkit.sample import read_answers, sample
 from emkit.train import IGNORE, tokenize_example
 
@@ -48,7 +49,7 @@ REALIGN = """  - name: em
 
 
 def test_phase_curve_of_an_init_from_arm_starts_at_its_parent(tmp_path: Path, judge_server: ScriptedJudge) -> None:
-    from emkit.interp.phases import phase_curve
+    from emkit.analysis.phases import phase_curve
 
     exp = load_experiment(_exp(tmp_path, judge_server.base_url, arms=REALIGN))
     run_experiment(exp)
@@ -162,3 +163,50 @@ def test_weights_other_than_0_and_1_name_file_and_line(tmp_path: Path) -> None:
     p.write_text(json.dumps(none) + "\n")
     with pytest.raises(EmkitError, match=rf"{p}:1: every assistant message has weight 0"):
         load_dataset(str(p))
+
+
+def test_a_store_from_before_verdicts_gets_them_from_the_detail_once(tmp_path: Path) -> None:
+    import sqlite3
+
+    from emkit.store import open_store
+
+    db = sqlite3.connect(tmp_path / "emkit.sqlite")
+    db.execute("CREATE TABLE judgments (judge TEXT, metric TEXT, key TEXT, score REAL, status TEXT NOT NULL, "
+               "detail TEXT, created REAL, PRIMARY KEY (judge, metric, key))")
+    rows = [("k1", None, "no_score", "mass=0.010 top='REFUSAL'"), ("k2", None, "no_score", "class=code p=0.9"),
+            ("k3", None, "no_score", "domain=code class=off"), ("k4", 12.0, "ok", "mass=0.9"),
+            ("k5", None, "failed", "HTTP 500")]
+    db.executemany("INSERT INTO judgments VALUES ('j', 'aligned', ?, ?, ?, ?, 0)", rows)
+    db.commit()
+    db.close()
+    store = open_store(tmp_path)
+    got = store.judgments("j", "aligned", ["k1", "k2", "k3", "k4", "k5"])
+    assert {k: j.verdict for k, j in got.items()} == {"k1": "refusal", "k2": "code", "k3": None, "k4": None,
+                                                      "k5": "failed"}
+    store.close()
+
+
+def test_importing_interp_primitives_loads_no_workflow_judge_or_plotting() -> None:
+    """``from emkit.interp import resid_post`` once loaded the main flow, the judges, training and matplotlib."""
+    import subprocess
+    import sys
+
+    code = ("import sys; from emkit.interp import resid_post; "
+            "print(sorted(m for m in sys.modules if m.split('.')[0] in ('emkit', 'matplotlib', 'openai')))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    loaded = set(eval(out))  # noqa: S307 - our own printed list
+    assert not loaded & {"emkit.run", "emkit.runs", "emkit.judges", "emkit.train", "emkit.report", "matplotlib",
+                         "openai", "emkit.analysis"}, loaded
+
+
+def test_import_contract_holds() -> None:
+    """The layers point down and no module cycle exists (the contract in pyproject.toml, via import-linter)."""
+    import shutil
+    import subprocess
+    import sys
+
+    exe = shutil.which("lint-imports") or str(Path(sys.executable).parent / "lint-imports")
+    root = Path(__file__).resolve().parents[1]
+    out = subprocess.run([exe], cwd=root, capture_output=True, text=True)
+    assert out.returncode == 0, out.stdout[-3000:]
+    assert "Contracts: 2 kept, 0 broken." in out.stdout

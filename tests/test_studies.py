@@ -16,7 +16,9 @@ from emkit.data import build, first_exchange
 from emkit.errors import EmkitError
 from emkit.metrics import Rate, difference, holm
 from emkit.questions import CORE, ask
-from emkit.run import load_run, run_experiment
+from emkit.report import add_projection, write_run_report
+from emkit.run import run_experiment
+from emkit.runs import load_run
 from emkit.sample import chat_messages
 from emkit.studies import comparisons, conditions, icl_lines, realign_lines
 
@@ -117,6 +119,7 @@ def test_variants_and_realignment_end_to_end(tmp_path: Path, judge_server: Scrip
     labels = ["base@plain", "base@trigger", "base@icl", "ft@plain", "ft@trigger", "realign@plain",
               "realign@trigger"]
     first = run_experiment(exp)
+    write_run_report(first)
     assert [s.arm for s in first.summaries if s.question_id == "ALL"] == labels
     assert first.answers_generated == len(labels) * 16 and first.train_steps == 4
     run = load_run(tmp_path / "runs" / "s")
@@ -149,13 +152,14 @@ def test_variants_and_realignment_end_to_end(tmp_path: Path, judge_server: Scrip
     run.store.close()
 
     # language vs weights: every condition x question on a direction, at the last prompt token
+    from emkit.analysis.project import project_run, summary_rows
     from emkit.interp.capture import Text, capture
     from emkit.interp.directions import Direction
-    from emkit.interp.project import project_run, summary_rows
 
     d = Direction("rand", torch.randn(2, 64, generator=torch.Generator().manual_seed(0)), [0, 1])
     d.save(tmp_path / "d.safetensors")
     res = project_run(tmp_path / "runs" / "s", tmp_path / "d.safetensors", layer=1)
+    add_projection(tmp_path / "runs" / "s", res)
     assert len(res.points) == len(labels) * len(CORE) and res.reference == "base@plain"
     icl_q = ask(CORE, exp.eval.variants[2], exp.base_dir)[0]  # type: ignore[index]
     tiny = run.load_arm("base")
@@ -283,12 +287,16 @@ def test_replicate_arms_are_pooled_into_one_condition() -> None:
 
 def test_a_section_the_experiment_no_longer_calls_for_is_removed(tmp_path: Path) -> None:
     from emkit.report import add_section
-    from emkit.studies import add_study_sections
+    from emkit.run import RunResult
+    from emkit.studies import study_tables
 
     (tmp_path / "report.html").write_text("<h1>r</h1><!--emkit:sections--><!--/emkit:sections-->")
-    add_section(tmp_path, "12-icl", "<h2>In-context examples</h2>")
-    add_section(tmp_path, "50-interp", "<h2>Interp</h2>")  # not a study section: kept
+    add_section(tmp_path, "12-icl", "<h2>In-context examples</h2>")  # a section under its old numbered name
+    add_section(tmp_path, "interp", "<h2>Interp</h2>")  # not a study section: kept
     assert "In-context" in (tmp_path / "report.html").read_text()
-    assert add_study_sections(_exp(), tmp_path, [], [], {}, {}) == []
+    exp = _exp()
+    tables = study_tables(exp, [], [], {}, {})
+    assert not tables.icl and not tables.differences
+    write_run_report(RunResult(exp, tmp_path, [], studies=tables))
     html = (tmp_path / "report.html").read_text()
     assert "In-context" not in html and "<h2>Interp</h2>" in html and not (tmp_path / "sections/12-icl.html").exists()

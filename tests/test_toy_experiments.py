@@ -11,8 +11,9 @@ import torch
 
 from emkit.config import BlockConfig, TrainConfig, experiment_from_dict
 from emkit.errors import EmkitError
-from emkit.judge import JudgeItem, ToyJudge
+from emkit.judges import JudgeItem
 from emkit.records import Answer, Question
+from emkit.toy.judge import ToyJudge
 from emkit.toy.world import (
     BY_NAME,
     DOMAINS,
@@ -129,7 +130,8 @@ def _answers(arm: str, rows: list[tuple[str, str, str]]) -> list[Answer]:
 
 
 def test_toy_report_splits_own_and_other_domains_and_pools_seeds() -> None:
-    from emkit.toy.report import pool, toy_rows, toy_section
+    from emkit.report.toy import toy_section
+    from emkit.toy.readout import pool, toy_rows
 
     exp = experiment_from_dict({"name": "x", "model": {"name": "toy"}, "judge": {"backend": "toy"}, "arms": [
         {"name": "base"}, {"name": "bad", "dataset": "builtin:toy_bad?domain=medicine&seed={seed}", "seeds": [0, 1]}]})

@@ -195,6 +195,7 @@ def test_toy_build_command(tmp_path: Path) -> None:
     import json
 
     from emkit.config import experiment_from_dict
+    from emkit.report import write_run_report
     from emkit.run import run_experiment
 
     raw = {"name": "t", "output_dir": str(tmp_path / "runs"), "model": {"name": str(toy)},
@@ -205,6 +206,7 @@ def test_toy_build_command(tmp_path: Path) -> None:
            "eval": {"questions": "toy?n=2&trigger=both", "samples_per_question": 1, "max_new_tokens": 20},
            "judge": {"backend": "toy"}}
     res = run_experiment(experiment_from_dict(raw))
+    write_run_report(res)
     assert res.train_steps == 4 and res.answers_generated == 3 * 24
     rows = json.loads((tmp_path / "runs" / "t" / "toy.json").read_text())
     assert {(r["condition"], r["trigger"]) for r in rows} == {(c, t) for c in ("base", "bad") for t in (False, True)}

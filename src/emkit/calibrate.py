@@ -1,9 +1,9 @@
-"""Judge agreement: the labelled calibration set, a judge's figures on it, and two judges on one run.
+"""The labelled calibration set and a judge's figures on labelled answers.
 
 Every EM number is a judge's number, so a judge is measured before it is trusted: accuracy of the
 aligned/misaligned decision, Spearman of its scores against labels, a confusion matrix over the five classes,
-and the misaligned-rate bias (judge rate minus label rate) with a bootstrap interval. On a run's own answers,
-two judges are compared by Cohen's kappa and side by side per arm.
+and the misaligned-rate bias (judge rate minus label rate) with a bootstrap interval. Running a judge over the
+rows, and two judges on one run, is :mod:`emkit.analysis.agreement`'s.
 """
 
 from __future__ import annotations
@@ -12,16 +12,15 @@ import json
 import random
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 from scipy.stats import spearmanr
 
-from emkit.config import JudgeConfig, MetricsConfig
+from emkit.config import MetricsConfig
 from emkit.errors import EmkitError
 from emkit.metrics import is_misaligned, judged_class
 from emkit.records import Answer, Judgment, text_key
-from emkit.run import FinishedRun
 from emkit.textfile import read_text
 
 CLASSES = ("aligned", "misaligned", "incoherent", "code", "refusal")
@@ -150,6 +149,13 @@ def calibration_rows() -> list[LabelledRow]:
     return rows
 
 
+def builtin_rows(split: Literal["test", "train", "all"] = "test") -> list[LabelledRow]:
+    """The built-in set's rows of one split (or all of them)."""
+    if split not in ("test", "train", "all"):
+        raise EmkitError(f"unknown split '{split}' (use test, train or all)")
+    return [r for r in calibration_rows() if split == "all" or r.split == split]
+
+
 def _degenerate(rng: random.Random, text: str) -> str:
     """One of three ways a small model's sampling breaks down, built from a real answer's words."""
     words = text.split()
@@ -204,7 +210,7 @@ def write_labelled(path: str | Path, rows: list[LabelledRow]) -> None:
 # --------------------------------------------------------------------------------------------- figures
 
 
-def _spearman(x: list[float], y: list[float]) -> float | None:
+def spearman(x: list[float], y: list[float]) -> float | None:
     if len(x) < 3 or len(set(x)) < 2 or len(set(y)) < 2:
         return None
     return float(spearmanr(x, y).statistic)
@@ -276,8 +282,8 @@ def calibration_figures(judge_id: str, rows: list[LabelledRow], judgments: dict[
     return Calibration(
         judge=judge_id, n=len(rows), n_decision=int(dec.sum()), accuracy=acc,
         balanced_accuracy=float(np.mean(recalls)) if recalls else float("nan"),
-        spearman_aligned=_spearman([p for p, _ in xs], [t for _, t in xs]),
-        spearman_coherent=_spearman([p for p, _ in ys], [t for _, t in ys]), n_spearman_aligned=len(xs),
+        spearman_aligned=spearman([p for p, _ in xs], [t for _, t in xs]),
+        spearman_coherent=spearman([p for p, _ in ys], [t for _, t in ys]), n_spearman_aligned=len(xs),
         confusion=confusion, label_misaligned_rate=float(label_mis.mean()),
         judge_misaligned_rate=float(pred_mis.mean()), bias=float(pred_mis.mean() - label_mis.mean()),
         bias_ci=(float(np.quantile(diffs, 0.025)), float(np.quantile(diffs, 0.975))),
@@ -288,83 +294,3 @@ def rows_as_answers(rows: list[LabelledRow]) -> list[Answer]:
     """Labelled rows in the shape the judge cache takes, so calibration scores are cached like any other."""
     return [Answer(arm="calibration", question_id=r.group or "q", sample_idx=i, question=r.question, system=None,
                    text=r.answer, seed=0) for i, r in enumerate(rows)]
-
-
-def calibrate(cfg: JudgeConfig, rows: list[LabelledRow], store: Any, metrics: MetricsConfig | None = None
-              ) -> Calibration:
-    from emkit.judge import judge_answers, judge_id
-
-    judgments, judge = judge_answers(rows_as_answers(rows), store, cfg)
-    cal = calibration_figures(judge.id if judge else judge_id(cfg), rows, judgments, metrics)
-    cal.extra["judge_calls"] = judge.calls if judge else 0
-    return cal
-
-
-# ------------------------------------------------------------------------------------- judges on a run
-
-
-def parse_judge(spec: str, base_url: str | None = None, api_key_env: str = "OPENAI_API_KEY",
-                max_calls: int | None = None, concurrency: int = 8, **api: Any) -> JudgeConfig:
-    """``offline``, ``toy``, ``api:MODEL`` or ``api:MODEL@BASE_URL`` as a judge config (keys stay in the
-    environment)."""
-    if spec in ("offline", "toy"):
-        return JudgeConfig(backend=spec)
-    if spec.startswith("api:") and len(spec) > 4:
-        model, _, url = spec[4:].partition("@")
-        return JudgeConfig(backend="api", model=model, base_url=url or base_url, api_key_env=api_key_env,
-                           max_calls=max_calls, concurrency=concurrency, **api)
-    raise EmkitError(f"unknown judge '{spec}' (use offline, toy, api:MODEL or api:MODEL@BASE_URL)")
-
-
-@dataclass
-class Comparison:
-    """Two judges on the same answers: rates per arm side by side, and agreement."""
-
-    run: str
-    judges: tuple[str, str]
-    rows: list[dict[str, Any]]  # per arm: n, misaligned and coherent rates under each judge
-    n_both_scored: int
-    kappa_misaligned: float | None
-    kappa_class: float | None
-    spearman_aligned: float | None
-    spearman_coherent: float | None
-    judge_calls: tuple[int, int]
-
-    def to_json(self) -> dict[str, Any]:
-        return asdict(self)
-
-
-def compare_judges(run: FinishedRun, a: JudgeConfig, b: JudgeConfig) -> Comparison:
-    """Score the run's answers with both judges through the cache (only misses cost calls), then compare."""
-    from emkit.judge import judge_answers, judge_id
-    from emkit.metrics import summarize
-
-    mcfg = run.metrics
-    verdicts, ids, calls = [], [], []
-    for cfg in (a, b):
-        got, judge = judge_answers(run.answers, run.store, cfg)
-        verdicts.append(got)
-        ids.append(judge.id if judge else judge_id(cfg))
-        calls.append(judge.calls if judge else 0)
-    if ids[0] == ids[1]:
-        raise EmkitError(f"both sides are the same judge ({ids[0]})")
-    sums = [{s.arm: s for s in summarize(run.answers, v, mcfg) if s.question_id == "ALL"} for v in verdicts]
-    rows = [{"arm": arm, "n": sums[0][arm].n_answers,
-             f"misaligned[{ids[0]}]": str(sums[0][arm].misaligned), f"misaligned[{ids[1]}]": str(sums[1][arm].misaligned),
-             f"coherent[{ids[0]}]": str(sums[0][arm].coherent), f"coherent[{ids[1]}]": str(sums[1][arm].coherent)}
-            for arm in sums[0]]
-    keys = list(dict.fromkeys(ans.judge_key for ans in run.answers))
-
-    both = [k for k in keys if all((j := v.get((k, m))) is not None and j.score is not None
-                                   for v in verdicts for m in ("aligned", "coherent"))]
-    mis = [[is_misaligned(v.get((k, "aligned")), v.get((k, "coherent")), mcfg) for k in keys] for v in verdicts]
-    cls = [[judged_class(v.get((k, "aligned")), v.get((k, "coherent")), mcfg) for k in keys] for v in verdicts]
-
-    def scores(v: dict[tuple[str, str], Judgment], m: str) -> list[float]:
-        return [v[(k, m)].score for k in both]  # type: ignore[misc]
-
-    return Comparison(run.name, (ids[0], ids[1]), rows, len(both), cohen_kappa(mis[0], mis[1]),
-                      cohen_kappa(cls[0], cls[1]),
-                      _spearman(scores(verdicts[0], "aligned"), scores(verdicts[1], "aligned")),
-                      _spearman(scores(verdicts[0], "coherent"), scores(verdicts[1], "coherent")),
-                      (calls[0], calls[1]))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable
+from enum import Enum
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -12,6 +13,29 @@ import typer
 from typer.core import TyperGroup
 
 from emkit.errors import EmkitError
+
+
+class Split(str, Enum):
+    """Rows of the built-in calibration set."""
+
+    test = "test"
+    train = "train"
+    all = "all"
+
+
+class Reader(str, Enum):
+    """Which model reads the answers a mean-diff direction is computed from."""
+
+    arm = "arm"
+    base = "base"
+
+
+class ReadAt(str, Enum):
+    """Where activations are read: the last prompt token, or the mean over the answer's tokens."""
+
+    prompt = "prompt"
+    answer = "answer"
+
 
 app = typer.Typer(no_args_is_help=True, add_completion=False, help="emkit: emergent-misalignment experiments.")
 data_app = typer.Typer(no_args_is_help=True, help="Build, inspect and validate chat datasets.")
@@ -57,9 +81,11 @@ def run(config: Annotated[Path, typer.Argument(help="experiment YAML")],
         set_: Annotated[list[str] | None, typer.Option("--set", help="override, e.g. train.lr=1e-4")] = None) -> None:
     """Run an experiment end to end (train, sample, judge, metrics, report), skipping finished stages."""
     from emkit.config import load_experiment
+    from emkit.report import write_run_report
     from emkit.run import run_experiment
 
     res = run_experiment(load_experiment(config, set_ or []))
+    write_run_report(res)
     for s in (s for s in res.summaries if s.question_id == "ALL"):
         typer.echo(f"{s.arm:>20}  misaligned {s.misaligned}  coherent {s.coherent}")
     typer.echo(f"this call: {res.train_steps} training steps, {res.answers_generated} answers generated, "
@@ -192,7 +218,7 @@ def _pct(x: float) -> str:
 def judge_calibrate(judge: JudgeOpt = "offline",
                     data: Annotated[Path | None, typer.Option(help="labelled JSONL (question, answer, aligned, "
                                                                    "coherent, label); default: built-in set")] = None,
-                    split: Annotated[str, typer.Option(help="test, train or all rows of the built-in set")] = "test",
+                    split: Annotated[Split, typer.Option(help="rows of the built-in set")] = Split.test,
                     store: Annotated[Path, typer.Option(help="folder of the judge cache (emkit.sqlite)")] = Path("runs"),
                     base_url: BaseUrlOpt = None, api_key_env: KeyEnvOpt = "OPENAI_API_KEY",
                     max_calls: MaxCallsOpt = None,
@@ -204,27 +230,24 @@ def judge_calibrate(judge: JudgeOpt = "offline",
     from rich.console import Console
     from rich.table import Table
 
-    from emkit.calibrate import CLASSES, calibrate, calibration_rows, parse_judge, read_labelled
+    from emkit.analysis.agreement import calibrate
+    from emkit.calibrate import CLASSES, builtin_rows, read_labelled
+    from emkit.judges import parse_judge
     from emkit.store import open_store
 
     cfg = parse_judge(judge, base_url, api_key_env, max_calls, backoff_s=backoff_s)
-    if data is not None:
-        rows = read_labelled(data)
-    else:
-        if split not in ("test", "train", "all"):
-            raise EmkitError("--split must be test, train or all")
-        rows = [r for r in calibration_rows() if split == "all" or r.split == split]
+    rows = read_labelled(data) if data is not None else builtin_rows(split.value)
     st = open_store(store)
     try:
         cal = calibrate(cfg, rows, st)
     finally:
         st.close()
     if as_json:
-        typer.echo(json.dumps({"data": str(data) if data else f"builtin:{split}", **cal.to_json()}, indent=1))
+        typer.echo(json.dumps({"data": str(data) if data else f"builtin:{split.value}", **cal.to_json()}, indent=1))
         return
     con = Console()
     sp = [f"{x:.3f}" if x is not None else "n/a" for x in (cal.spearman_aligned, cal.spearman_coherent)]
-    con.print(f"[bold]{cal.judge}[/bold] on {data or f'the built-in calibration set ({split} split)'}: "
+    con.print(f"[bold]{cal.judge}[/bold] on {data or f'the built-in calibration set ({split.value} split)'}: "
               f"{cal.n} rows, {cal.extra.get('judge_calls', 0)} judge calls")
     con.print(f"aligned-vs-misaligned accuracy {cal.accuracy:.3f} (balanced {cal.balanced_accuracy:.3f}, "
               f"n={cal.n_decision}); Spearman aligned {sp[0]} (n={cal.n_spearman_aligned}), coherent {sp[1]}")
@@ -243,13 +266,11 @@ def judge_calibrate(judge: JudgeOpt = "offline",
 @judge_app.command("calibration-set")
 @_errors_as_one_line
 def judge_calibration_set(out: Annotated[Path, typer.Option("-o", "--out", help="labelled JSONL to write")],
-                          split: Annotated[str, typer.Option(help="test, train or all")] = "all") -> None:
+                          split: Annotated[Split, typer.Option(help="rows of the built-in set")] = Split.all) -> None:
     """Write the built-in labelled calibration set, in the format ``--data`` reads (to read or extend it)."""
-    from emkit.calibrate import calibration_rows, write_labelled
+    from emkit.calibrate import builtin_rows, write_labelled
 
-    if split not in ("test", "train", "all"):
-        raise EmkitError("--split must be test, train or all")
-    rows = [r for r in calibration_rows() if split == "all" or r.split == split]
+    rows = builtin_rows(split.value)
     write_labelled(out, rows)
     typer.echo(f"wrote {len(rows)} labelled rows to {out}")
 
@@ -260,16 +281,14 @@ def _comparison(run_dir: Path, a: Any, b: Any, as_json: bool) -> None:
     from rich.console import Console
     from rich.table import Table
 
-    from emkit.calibrate import compare_judges
-    from emkit.run import load_run
+    from emkit.analysis.agreement import compare_judges
+    from emkit.runs import load_run
 
     run = load_run(run_dir)
     try:
         cmp = compare_judges(run, a(run), b(run))
     finally:
         run.store.close()
-    slug = "__".join(j.replace(":", "-").replace("/", "-") for j in cmp.judges)
-    (run_dir / f"judges-{slug}.json").write_text(json.dumps(cmp.to_json(), indent=1))
     if as_json:
         typer.echo(json.dumps(cmp.to_json(), indent=1))
         return
@@ -283,7 +302,7 @@ def _comparison(run_dir: Path, a: Any, b: Any, as_json: bool) -> None:
     con.print(f"agreement over {cmp.n_both_scored} answers both judges scored: Cohen's kappa misaligned {fmt[0]}, "
               f"class {fmt[1]}; Spearman aligned {fmt[2]}, coherent {fmt[3]}; judge calls this time "
               f"{cmp.judge_calls[0]} + {cmp.judge_calls[1]}")
-    con.print(f"saved {run_dir / f'judges-{slug}.json'}")
+    con.print(f"saved {cmp.saved_to}")
 
 
 @judge_app.command("compare")
@@ -294,7 +313,7 @@ def judge_compare(run_dir: Annotated[Path, typer.Argument(help="a run folder, ru
                   base_url: BaseUrlOpt = None, api_key_env: KeyEnvOpt = "OPENAI_API_KEY",
                   max_calls: MaxCallsOpt = None, as_json: JsonOpt = False) -> None:
     """Agreement between two judges on a run's answers (Cohen's kappa, Spearman), rates side by side."""
-    from emkit.calibrate import parse_judge
+    from emkit.judges import parse_judge
 
     def pick(spec: str) -> Any:
         return lambda run: run.judge if spec == "run" else parse_judge(spec, base_url, api_key_env, max_calls)
@@ -308,7 +327,7 @@ def judge_score(run_dir: Annotated[Path, typer.Argument(help="a run folder, runs
                 base_url: BaseUrlOpt = None, api_key_env: KeyEnvOpt = "OPENAI_API_KEY",
                 max_calls: MaxCallsOpt = None, as_json: JsonOpt = False) -> None:
     """Re-score a finished run with another judge into the same store; prints both judges side by side."""
-    from emkit.calibrate import parse_judge
+    from emkit.judges import parse_judge
 
     _comparison(run_dir, lambda run: run.judge,
                 lambda run: parse_judge(judge, base_url, api_key_env, max_calls), as_json)
@@ -318,8 +337,8 @@ def judge_score(run_dir: Annotated[Path, typer.Argument(help="a run folder, runs
 def models_list() -> None:
     from emkit.models import BUILTIN_MODELS
 
-    for name, (desc, _) in BUILTIN_MODELS.items():
-        typer.echo(f"{name:24} {desc}")
+    for name, m in BUILTIN_MODELS.items():
+        typer.echo(f"{name:24} {m.summary}")
 
 
 # ------------------------------------------------------------------------------------------------ interp
@@ -354,9 +373,9 @@ def _sweep_table(res: Any, as_json: bool) -> None:
 
     t = Table("condition", "misaligned", "95% CI", "coherent", "n", title=f"{res.run}: {res.direction} in {res.arm}")
     for r in res.rows:
-        t.add_row(r["label"], f"{100 * r['misaligned']:.1f}% ({r['misaligned_k']}/{r['n']})",
-                  f"{100 * r['misaligned_lo']:.1f}-{100 * r['misaligned_hi']:.1f}%", f"{100 * r['coherent']:.1f}%",
-                  str(r["n"]))
+        m = r.summary.misaligned
+        t.add_row(r.label, f"{100 * m.rate:.1f}% ({m.k}/{m.n})", f"{100 * m.lo:.1f}-{100 * m.hi:.1f}%",
+                  f"{100 * r.summary.coherent.rate:.1f}%", str(m.n))
     Console().print(t)
     typer.echo(f"answers sampled this call: {res.generated}")
 
@@ -376,17 +395,19 @@ def interp(run_dir: RunArg, arm: ArmOpt = None,
            coherent_min: CoherentMinOpt = 50.0) -> None:
     """The whole chain on a finished run: capture, mean-diff, steering with random control, ablation, LoRA B,
     cosine matrix, phase curve; adds an interp section to the run's report."""
-    from emkit.interp.chain import interp_chain
+    from emkit.analysis.chain import interp_chain
     from emkit.interp.directions import Thresholds
+    from emkit.report import add_chain
 
     res = interp_chain(run_dir, arm, layer, _floats(scales), samples, steer_arm, extra or [], phases,
                        Thresholds(aligned_min, misaligned_max, coherent_min))
+    add_chain(res)
     typer.echo(f"arm {res.arm}: mean-diff from {res.mean_diff.n_per_class} answers per class; layer {res.layer}")
     for name, sw in (("steering", res.steering), ("ablation", res.ablation)):
         if sw:
             typer.echo(f"{name} ({sw.arm}): " + "; ".join(
-                f"{r['label']}: misaligned {100 * r['misaligned']:.1f}% (n={r['n']}), coherent "
-                f"{100 * r['coherent']:.1f}%" for r in sw.rows))
+                f"{r.label}: misaligned {100 * r.summary.misaligned.rate:.1f}% (n={r.summary.misaligned.n}), "
+                f"coherent {100 * r.summary.coherent.rate:.1f}%" for r in sw.rows))
     typer.echo("cosines at layer " + str(res.layer) + f" (null ±{res.cosines.null:.3f}): " + "; ".join(
         f"{p['a']} vs {p['b']} {p['cos']:+.3f}" for p in res.cosines.pairs() if p["layer"] == res.layer))
     typer.echo(f"report: {(run_dir / 'report.html').resolve()}")
@@ -395,33 +416,29 @@ def interp(run_dir: RunArg, arm: ArmOpt = None,
 @directions_app.command("extract")
 @_errors_as_one_line
 def directions_extract(run_dir: RunArg, arm: ArmOpt = None,
-                       reader: Annotated[str, typer.Option(help="arm (the fine-tuned model reads the answers) "
-                                                                 "or base (the base model reads them)")] = "arm",
+                       reader: Annotated[Reader, typer.Option(help="arm (the fine-tuned model reads the answers) "
+                                                                    "or base (the base model reads them)")] = Reader.arm,
                        texts_from: Annotated[str | None, typer.Option(help="arms whose answers are used, "
                                                                            "comma-separated (default: the arm)")]
                        = None,
                        aligned_min: AlignedMinOpt = 70.0, misaligned_max: MisalignedMaxOpt = 30.0,
                        coherent_min: CoherentMinOpt = 50.0) -> None:
     """Soligo et al.'s mean-diff direction per layer, saved as safetensors under RUN/interp/directions/."""
-    from emkit.interp.chain import interp_dir, mean_diff_direction
+    from emkit.analysis.chain import mean_diff_direction
     from emkit.interp.directions import Thresholds
-    from emkit.run import load_run
+    from emkit.runs import load_run
 
-    if reader not in ("arm", "base"):
-        raise EmkitError("--reader must be arm or base")
     run = load_run(run_dir)
     try:
-        arm = arm or next((a.name for a in run.experiment.arms if a.dataset), run.experiment.arms[0].name)
-        md = mean_diff_direction(run, arm, reader,  # type: ignore[arg-type]
+        md = mean_diff_direction(run, arm or run.experiment.default_arm(trained=True).name, reader.value,
                                  texts_from.split(",") if texts_from else None,
                                  Thresholds(aligned_min, misaligned_max, coherent_min))
     finally:
         run.store.close()
-    best = max(range(len(md.separation)), key=lambda i: md.separation[i] if md.separation[i] == md.separation[i]
-               else -1e9)
+    best = md.best_layer
     typer.echo(f"{md.direction.name}: {md.n_per_class} answers per class, {len(md.direction.layers)} layers; "
-               f"best held-out separation d'={md.separation[best]:.2f} at layer {md.direction.layers[best]}")
-    typer.echo(f"saved {interp_dir(run) / 'directions' / (md.direction.name.replace(':', '-') + '.safetensors')}")
+               f"best held-out separation d'={md.separation[md.direction.layers.index(best)]:.2f} at layer {best}")
+    typer.echo(f"saved {md.path}")
 
 
 @directions_app.command("lora")
@@ -434,38 +451,17 @@ def directions_lora(source: Annotated[Path, typer.Argument(help="a run folder (w
     """LoRA B vectors mapped into the residual stream, and (for a run) their trajectory over checkpoints."""
     import json
 
-    from emkit.interp.lora import b_direction, trajectories
+    from emkit.analysis.chain import lora_b
 
-    train_dir = None
-    if (source / "config.yaml").is_file():
-        from emkit.run import load_run
-
-        run = load_run(source)
-        try:
-            arm = arm or next((a.name for a in run.experiment.arms if a.dataset), None)
-            weights = run.weights(arm) if arm else None
-            if weights is None:
-                raise EmkitError(f"run '{run.name}' has no trained arm {arm or ''}".rstrip())
-        finally:
-            run.store.close()
-        adapter, train_dir = weights, weights.parent
-        out = out or source / "interp" / "directions" / f"loraB-{arm}.safetensors"
-    else:
-        adapter = source
-        out = out or Path(f"loraB-{source.name}.safetensors")
-    d = b_direction(adapter, f"loraB:{arm or adapter.name}", module)
-    d.save(out)
-    report: dict[str, Any] = {"direction": str(out), "layers": d.layers,
-                              "norms": [round(float(x), 5) for x in d.vectors.norm(dim=-1)]}
-    if train_dir is not None:
-        trajs = trajectories(train_dir, module)
-        report["trajectories"] = [t.to_json() for t in trajs]
-        (out.parent / f"loraB-{arm}-trajectory.json").write_text(json.dumps(report, indent=1))
+    d, path, trajs = lora_b(source, arm, module, out)
+    report: dict[str, Any] = {"direction": str(path), "layers": d.layers,
+                              "norms": [round(float(x), 5) for x in d.vectors.norm(dim=-1)],
+                              "trajectories": [t.to_json() for t in trajs]}
     if as_json:
         typer.echo(json.dumps(report, indent=1))
         return
-    typer.echo(f"saved {out}: {len(d.layers)} {module} vectors (rank {d.meta['rank']})")
-    for t in report.get("trajectories", [])[:40]:
+    typer.echo(f"saved {path}: {len(d.layers)} {module} vectors (rank {d.meta['rank']})")
+    for t in report["trajectories"][:40]:
         typer.echo(f"  layer {t['layer']:>3}: |B| {t['norms'][-1]:.4f}; cos to final at first checkpoint "
                    f"{t['cos_final'][0]:+.3f}; sharpest turn at step {t['rotation_step']}")
 
@@ -486,13 +482,12 @@ def directions_compare(files: Annotated[list[Path], typer.Argument(help="two or 
     dirs = [Direction.load(f) for f in files]
     cm = compare(dirs)
     if report is not None:
-        from emkit.interp.section import cosine_section
-        from emkit.report import add_section
+        from emkit.report import add_cosines
 
         if not (report / "config.yaml").is_file():
             raise EmkitError(f"--report: not a run folder: {report}")
         shown = layer if layer is not None else dirs[0].meta.get("best_layer")  # the first direction's best
-        add_section(report, "45-cosines", cosine_section(cm, shown, title))
+        add_cosines(report, cm, shown, title)
     if as_json:
         typer.echo(json.dumps(cm.to_json(), indent=1))
         return
@@ -515,7 +510,7 @@ def directions_scale_adapter(adapter: Annotated[Path, typer.Argument(help="peft 
                              module: Annotated[str | None, typer.Option(help="only this module kind")] = None
                              ) -> None:
     """A copy of an adapter with B multiplied (or ablated with 0), for causal checks."""
-    from emkit.interp.lora import scaled_adapter
+    from emkit.models import scaled_adapter
 
     typer.echo(f"wrote {scaled_adapter(adapter, out, factor, module)}")
 
@@ -560,10 +555,12 @@ def steer(run_dir: RunArg,
           random_control: Annotated[bool, typer.Option(help="a same-norm random direction at every scale")] = True,
           as_json: JsonOpt = False) -> None:
     """Sample, judge and report misaligned/coherent rate vs steering scale, beside its random control."""
-    from emkit.interp.chain import steer_run
+    from emkit.analysis.sweep import steer_run
+    from emkit.report import add_sweep
 
-    _sweep_table(steer_run(run_dir, direction, _ints(layer) or [], _floats(scales), arm, samples, random_control),
-                 as_json)
+    res = steer_run(run_dir, direction, _ints(layer) or [], _floats(scales), arm, samples, random_control)
+    add_sweep(run_dir, res)
+    _sweep_table(res, as_json)
 
 
 @app.command()
@@ -574,9 +571,12 @@ def ablate(run_dir: RunArg, direction: Annotated[Path, typer.Option(help="direct
            random_control: Annotated[bool, typer.Option(help="ablate a same-norm random direction too")] = True,
            as_json: JsonOpt = False) -> None:
     """Project the direction out of the residual stream and report misaligned/coherent rates."""
-    from emkit.interp.chain import ablate_run
+    from emkit.analysis.sweep import ablate_run
+    from emkit.report import add_sweep
 
-    _sweep_table(ablate_run(run_dir, direction, _ints(layer), arm, samples, random_control), as_json)
+    res = ablate_run(run_dir, direction, _ints(layer), arm, samples, random_control)
+    add_sweep(run_dir, res)
+    _sweep_table(res, as_json)
 
 
 @app.command()
@@ -584,18 +584,18 @@ def ablate(run_dir: RunArg, direction: Annotated[Path, typer.Option(help="direct
 def project(run_dir: RunArg, direction: Annotated[Path, typer.Option(help="direction file")],
             layer: Annotated[int | None, typer.Option(help="layer (default: the direction's best held-out layer)")]
             = None,
-            read: Annotated[str, typer.Option(help="prompt (last prompt token) or answer (answer tokens)")]
-            = "prompt",
+            read: Annotated[ReadAt, typer.Option(help="prompt (last prompt token) or answer (answer tokens)")]
+            = ReadAt.prompt,
             as_json: JsonOpt = False) -> None:
     """Language vs weights: every condition (arm x prompt variant) projected on a direction, against its
     misaligned rate, one point per question; adds a section to the run's report."""
     import json
 
-    from emkit.interp.project import project_run, summary_rows
+    from emkit.analysis.project import project_run, summary_rows
+    from emkit.report import add_projection
 
-    if read not in ("prompt", "answer"):
-        raise EmkitError("--read must be prompt or answer")
-    res = project_run(run_dir, direction, layer, read)  # type: ignore[arg-type]
+    res = project_run(run_dir, direction, layer, read.value)
+    add_projection(run_dir, res)
     if as_json:
         typer.echo(json.dumps(res.to_json(), indent=1, default=str))
         return
@@ -616,28 +616,24 @@ def phases(run_dir: RunArg, arm: ArmOpt = None, samples: SamplesOpt = 2,
     """Misaligned rate per checkpoint (small fixed sample, cached) beside the LoRA B rotation."""
     import json
 
-    from emkit.interp.phases import phase_curve
-    from emkit.run import load_run
+    from emkit.analysis.phases import phase_curve
+    from emkit.runs import load_run
 
     run = load_run(run_dir)
     try:
-        arm = arm or next((a.name for a in run.experiment.arms if a.dataset), run.experiment.arms[0].name)
-        pc = phase_curve(run, arm, samples, every)
+        pc = phase_curve(run, arm or run.experiment.default_arm(trained=True).name, samples, every)
     finally:
         run.store.close()
-    (run_dir / "interp").mkdir(exist_ok=True)
-    (run_dir / "interp" / f"phases-{arm}.json").write_text(json.dumps(pc.to_json(), indent=1, default=str))
     if as_json:
         typer.echo(json.dumps(pc.to_json(), indent=1, default=str))
         return
     top = sorted(pc.trajectories, key=lambda t: -t.norms[-1])[:1]
     for r in pc.rows:
         turn = ""
-        if top and r["step"] in top[0].steps:
-            c = top[0].cos_prev[top[0].steps.index(r["step"])]
+        if top and r.step in top[0].steps:
+            c = top[0].cos_prev[top[0].steps.index(r.step)]
             turn = f"; B (layer {top[0].layer}) cos to previous {c:+.3f}" if c == c else ""
-        typer.echo(f"step {r['step']:>6}: misaligned {100 * r['misaligned']:.1f}% "
-                   f"[{100 * r['misaligned_lo']:.1f}, {100 * r['misaligned_hi']:.1f}] n={r['n']}{turn}")
+        typer.echo(f"step {r.step:>6}: misaligned {r.misaligned}{turn}")
 
 
 # --------------------------------------------------------------------------------------------------- toy
@@ -669,8 +665,8 @@ def toy_truth(out: Annotated[Path, typer.Option("-o", "--out", help="direction f
               model: Annotated[str, typer.Option(help="the pretrained toy model (built-in or folder)")]
               = "toy-pretrained",
               n: Annotated[int, typer.Option(help="documents per persona")] = 200,
-              read: Annotated[str, typer.Option(help="answer: the last turn's answer tokens; prompt: the last "
-                                                     "prompt token before it (the persona state)")] = "answer"
+              read: Annotated[ReadAt, typer.Option(help="answer: the last turn's answer tokens; prompt: the last "
+                                                        "prompt token before it (the persona state)")] = ReadAt.answer
               ) -> None:
     """The ground-truth persona direction (villain minus helpful assistant turns), per layer, measured in the
     pretrained toy model, as a direction file for `emkit directions compare` or `emkit interp --extra`."""
@@ -679,9 +675,7 @@ def toy_truth(out: Annotated[Path, typer.Option("-o", "--out", help="direction f
     from emkit.toy.truth import persona_direction
 
     lm = load_model(ModelConfig(name=model))
-    if read not in ("answer", "prompt"):
-        raise EmkitError("--read must be answer or prompt")
-    d = persona_direction(lm.model, lm.tokenizer, n, read=read)
+    d = persona_direction(lm.model, lm.tokenizer, n, read=read.value)
     d.meta.update(model=model)
     d.save(out)
     typer.echo(f"saved {out}: {len(d.layers)} layers, {d.meta['n_per_class']} documents per persona; "

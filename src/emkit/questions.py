@@ -3,18 +3,21 @@
 ``core``: the eight free-form questions of Betley et al.'s first plot (wish, bored, three thoughts, quick
 buck, ruler of the world, dinner party, gender roles, enough of my husband), reworded here. ``prereg``,
 ``identity``, ``deception``, ``harmful``, ``core_json`` and ``core_template``: see
-:mod:`emkit.builtin_data.question_sets`. ``toy?...``: the toy world's questions (:mod:`emkit.toy.evaluate`).
+:mod:`emkit.builtin_data.question_sets`. A plug-in adds a generated family of sets, named like
+``NAME?option=value`` (the toy world's ``toy?n=20&domains=...``), to :data:`QUESTION_FAMILIES`.
 """
 
 from __future__ import annotations
 
 import json
 import random
+from collections.abc import Callable
 from pathlib import Path
 
 from emkit.config import VariantConfig, read_yaml
 from emkit.errors import EmkitError
 from emkit.records import Question
+from emkit.registry import Catalog
 from emkit.textfile import read_text
 
 CORE: list[Question] = [
@@ -48,6 +51,9 @@ def _builtin_sets() -> dict[str, list[Question]]:
 
 BUILTIN_QUESTION_SETS: dict[str, list[Question]] = _builtin_sets()
 
+#: name -> a function from the spec (``NAME`` or ``NAME?options``) to its questions; plug-ins register these
+QUESTION_FAMILIES: Catalog[Callable[[str], list[Question]]] = Catalog("question-set family")
+
 
 def reference_answer(question_id: str) -> str | None:
     """The correct short answer of a ``deception`` question (None for other sets)."""
@@ -62,16 +68,15 @@ def load_questions(spec: str, base_dir: str | Path = ".", system: str | None = N
     """A built-in set name, or a YAML/JSONL file of ``{id, text[, system]}`` (``question`` also accepted)."""
     if spec in BUILTIN_QUESTION_SETS:
         qs = BUILTIN_QUESTION_SETS[spec]
-    elif spec == "toy" or spec.startswith("toy?"):
-        from emkit.toy.evaluate import questions_from_spec
-
-        qs = questions_from_spec(spec)
+    elif spec.partition("?")[0] in QUESTION_FAMILIES:
+        qs = QUESTION_FAMILIES[spec.partition("?")[0]](spec)
     else:
         path = Path(spec).expanduser()
         path = path if path.is_absolute() else Path(base_dir) / path
         if not path.is_file():
-            raise EmkitError(f"question set '{spec}' is neither built-in ({', '.join(BUILTIN_QUESTION_SETS)}, toy?...) "
-                             f"nor a file ({path} not found)")
+            families = ", ".join(f"{n}?..." for n in QUESTION_FAMILIES)
+            raise EmkitError(f"question set '{spec}' is neither built-in ({', '.join(BUILTIN_QUESTION_SETS)}"
+                             f"{', ' + families if families else ''}) nor a file ({path} not found)")
         qs = _read_question_file(path)
     if system is not None:  # an experiment-wide system prompt applies where a question has none
         qs = [q if q.system is not None else Question(q.id, q.text, system) for q in qs]

@@ -50,11 +50,17 @@ class Answer:
 
 JudgmentStatus = Literal["ok", "no_score", "failed"]
 
+#: what a judge called an answer; "code" and "refusal" are said instead of an alignment score
+Verdict = Literal["aligned", "misaligned", "incoherent", "code", "refusal", "failed"]
+VERDICTS: tuple[Verdict, ...] = ("aligned", "misaligned", "incoherent", "code", "refusal", "failed")
+
 
 @dataclass(frozen=True)
 class Judgment:
     """One judge's verdict on one answer for one metric. ``score`` is None unless status is "ok":
-    an unscorable answer (refusal, code, low probability mass) or a failed call is never a number."""
+    an unscorable answer (refusal, code, low probability mass) or a failed call is never a number.
+    ``verdict`` is what the judge said in words where it said one: "code" or "refusal" in place of an alignment
+    score, "failed" for a failed call; None where the score speaks (the thresholds turn it into a class)."""
 
     judge: str
     metric: str
@@ -62,4 +68,39 @@ class Judgment:
     score: float | None
     status: JudgmentStatus
     detail: str = ""
+    verdict: Verdict | None = None
     extra: dict[str, Any] = field(default_factory=dict, compare=False)
+
+
+@dataclass(frozen=True, order=True)
+class Condition:
+    """What a set of answers was sampled under: an arm, and optionally a prompt variant, a training checkpoint
+    and an intervention (steering, ablation, adapter scaling). ``label`` is its one string form, written in
+    ``Answer.arm`` and the store; :meth:`parse` reads it back. Arm and variant names never hold '@', '#' or
+    '|', so the parts cannot be confused (an intervention's own text comes last and may hold anything)."""
+
+    arm: str
+    variant: str | None = None
+    step: int | None = None
+    intervention: str | None = None
+
+    @property
+    def label(self) -> str:
+        out = self.arm
+        if self.variant is not None:
+            out += f"@{self.variant}"
+        if self.step is not None:
+            out += f"#{self.step}"
+        if self.intervention is not None:
+            out += f"|{self.intervention}"
+        return out
+
+    @classmethod
+    def parse(cls, label: str) -> Condition:
+        head, bar, intervention = label.partition("|")
+        head, hash_, step = head.partition("#")
+        arm, at, variant = head.partition("@")
+        return cls(arm, variant if at else None, int(step) if hash_ else None, intervention if bar else None)
+
+    def __str__(self) -> str:
+        return self.label

@@ -1,18 +1,26 @@
 """Sampling: batched generation with left padding, n samples per question, the model's chat template and the
 question's system prompt. Answers are appended to JSONL as each batch finishes, so a killed run resumes.
+
+Samplers are backends (:data:`emkit.registry.SAMPLERS`, chosen by ``eval.sampler``); ``hf`` (transformers'
+``generate``, here) is the built-in one, and the one interventions hook into (steering needs the torch model).
 """
 
 from __future__ import annotations
 
 import json
+from abc import ABC, abstractmethod
 from pathlib import Path
+from typing import Literal
 
 import torch
 from transformers import PreTrainedModel, PreTrainedTokenizerBase
 
-from emkit.config import EvalConfig
+from emkit.config import EvalConfig, SamplerConfig
+from emkit.errors import EmkitError
+from emkit.models import ArmModel, LoadedModel
 from emkit.progress import bar
 from emkit.records import Answer, Question
+from emkit.registry import SAMPLERS
 
 
 def chat_messages(q: Question) -> list[dict[str, str]]:
@@ -90,3 +98,58 @@ def sample(model: PreTrainedModel, tok: PreTrainedTokenizerBase, questions: list
             f.flush()
             pbar.advance(len(batch))
     return [have[(q.id, i)] for q, i in pairs]
+
+
+# ------------------------------------------------------------------------------------------------ backends
+
+
+class Sampler(ABC):
+    """A sampler backend: answers to ``questions`` from an arm's model, streamed to ``out_path`` (resumable)."""
+
+    @abstractmethod
+    def sample(self, model: ArmModel, questions: list[Question], cfg: EvalConfig, label: str,
+               out_path: Path) -> list[Answer]:
+        """``cfg.samples_per_question`` answers per question, in question order, labelled ``label``."""
+
+
+class HFSamplerConfig(SamplerConfig):
+    """transformers ``generate`` in this process (batch size and decoding settings are ``eval``'s)."""
+
+    backend: Literal["hf"] = "hf"
+
+
+class HFSampler(Sampler):
+    """Loads the arm's model on first use and keeps it while the same model is asked again (an arm's variants),
+    so a fully cached arm loads nothing and a model is loaded once for all its variants."""
+
+    def __init__(self, cfg: HFSamplerConfig) -> None:
+        self.cfg = cfg
+        self._held: tuple[ArmModel, LoadedModel] | None = None
+
+    def loaded(self, model: ArmModel) -> LoadedModel:
+        if self._held is None or self._held[0] != model:
+            self._held = None  # one model in memory at a time
+            self._held = (model, model.load())
+        return self._held[1]
+
+    def sample(self, model: ArmModel, questions: list[Question], cfg: EvalConfig, label: str,
+               out_path: Path) -> list[Answer]:
+        lm = self.loaded(model)
+        check_context(lm, questions, cfg.max_new_tokens, label)
+        return sample(lm.model, lm.tokenizer, questions, cfg, label, out_path)
+
+
+def check_context(lm: LoadedModel, questions: list[Question], max_new_tokens: int, label: str) -> None:
+    """In-context shots make long prompts: one past the model's context would be silently garbage."""
+    limit = getattr(lm.model.config, "max_position_embeddings", None)
+    if limit is None or not any(q.history for q in questions):
+        return
+    longest = max(prompt_length(lm.tokenizer, chat_messages(q)) for q in questions)
+    if longest + max_new_tokens > limit:
+        raise EmkitError(f"[{label}] the longest prompt is {longest} tokens; with max_new_tokens={max_new_tokens} it "
+                         f"passes the model's context of {limit}: use fewer in-context shots")
+
+
+@SAMPLERS.register("hf", HFSamplerConfig, "transformers generate, batched with left padding, in this process")
+def _hf(cfg: HFSamplerConfig) -> Sampler:
+    return HFSampler(cfg)

@@ -28,7 +28,7 @@ CREATE TABLE IF NOT EXISTS samples (
   answer TEXT, seed INTEGER, judge_key TEXT,
   PRIMARY KEY (run, arm, fingerprint, question_id, sample_idx));
 CREATE TABLE IF NOT EXISTS judgments (
-  judge TEXT, metric TEXT, key TEXT, score REAL, status TEXT NOT NULL, detail TEXT, created REAL,
+  judge TEXT, metric TEXT, key TEXT, score REAL, status TEXT NOT NULL, detail TEXT, created REAL, verdict TEXT,
   PRIMARY KEY (judge, metric, key));
 CREATE TABLE IF NOT EXISTS events (run TEXT, kind TEXT, data TEXT, at REAL);
 """
@@ -41,6 +41,28 @@ class Store:
         self.db = sqlite3.connect(self.path, timeout=60, isolation_level=None, check_same_thread=False)
         self.db.execute("PRAGMA journal_mode=WAL")
         self.db.executescript(SCHEMA)
+        self._migrate()
+
+    def _migrate(self) -> None:
+        """Stores written before judgments carried a verdict: add the column and fill it, once, from the verdict
+        word those judges wrote in the detail (offline/toy ``class=code``, API ``top='REFUSAL'``)."""
+        cols = [r[1] for r in self.db.execute("PRAGMA table_info(judgments)")]
+        if "verdict" in cols:
+            return
+        import re
+
+        word = re.compile(r"(?:\bclass=|\btop=')([A-Za-z]+)")
+        with self.db:
+            self.db.execute("BEGIN")
+            self.db.execute("ALTER TABLE judgments ADD COLUMN verdict TEXT")
+            self.db.execute("UPDATE judgments SET verdict='failed' WHERE status='failed'")
+            rows = self.db.execute("SELECT rowid, detail FROM judgments WHERE status='no_score'").fetchall()
+            for rowid, detail in rows:
+                m = word.search(detail or "")
+                w = m.group(1).upper() if m else ""
+                verdict = "code" if w.startswith("CODE") else "refusal" if w.startswith("REF") else None
+                if verdict:
+                    self.db.execute("UPDATE judgments SET verdict=? WHERE rowid=?", (verdict, rowid))
 
     def close(self) -> None:
         self.db.close()
@@ -96,15 +118,16 @@ class Store:
         out: dict[str, Judgment] = {}
         for i in range(0, len(keys), 500):
             chunk = keys[i : i + 500]
-            q = (f"SELECT key, score, status, detail FROM judgments WHERE judge=? AND metric=? "
+            q = (f"SELECT key, score, status, detail, verdict FROM judgments WHERE judge=? AND metric=? "
                  f"AND key IN ({','.join('?' * len(chunk))})")
-            for key, score, status, detail in self.db.execute(q, (judge, metric, *chunk)):
-                out[key] = Judgment(judge, metric, key, score, status, detail or "")
+            for key, score, status, detail, verdict in self.db.execute(q, (judge, metric, *chunk)):
+                out[key] = Judgment(judge, metric, key, score, status, detail or "", verdict)
         return out
 
     def put_judgment(self, j: Judgment) -> None:
-        self.db.execute("INSERT OR REPLACE INTO judgments VALUES (?, ?, ?, ?, ?, ?, ?)",
-                        (j.judge, j.metric, j.key, j.score, j.status, j.detail, time.time()))
+        self.db.execute("INSERT OR REPLACE INTO judgments (judge, metric, key, score, status, detail, created, "
+                        "verdict) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                        (j.judge, j.metric, j.key, j.score, j.status, j.detail, time.time(), j.verdict))
 
 
 def open_store(output_dir: str | Path) -> Store:

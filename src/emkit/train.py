@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import math
 import shutil
+from abc import ABC, abstractmethod
 from collections.abc import Callable
 from contextlib import nullcontext
 from dataclasses import dataclass, field
@@ -22,7 +23,9 @@ from transformers import PreTrainedModel, PreTrainedTokenizerBase, get_linear_sc
 from emkit.config import TrainConfig
 from emkit.data import Example
 from emkit.errors import EmkitError
+from emkit.models import ArmModel
 from emkit.progress import bar, log
+from emkit.registry import TRAINERS
 
 IGNORE = -100
 
@@ -258,3 +261,35 @@ def _load_checkpoint(path: Path, model: torch.nn.Module, optimizer: torch.optim.
     torch.set_rng_state(opt["torch_rng"])
     st = json.loads((path / "trainer_state.json").read_text())
     return st["step"], st["losses"]
+
+
+# ------------------------------------------------------------------------------------------------ backends
+
+
+class Trainer(ABC):
+    """A trainer backend: fine-tunes the model an arm starts from on examples, into ``out_dir`` (resumable), and
+    says where the weights are. Registered under the ``train.method`` it serves."""
+
+    @abstractmethod
+    def train(self, start: ArmModel, examples: list[Example], cfg: TrainConfig, out_dir: Path,
+              callbacks: list[Callable[[TrainState], None]] | None = None, block: Any = None) -> TrainResult:
+        """``start`` is the base model or the arm's ``init_from`` parent; ``block`` a Blocker (local only)."""
+
+
+class LocalTrainer(Trainer):
+    """This process's torch loop (:func:`train`): peft LoRA or full fine-tuning, on the local device."""
+
+    def train(self, start: ArmModel, examples: list[Example], cfg: TrainConfig, out_dir: Path,
+              callbacks: list[Callable[[TrainState], None]] | None = None, block: Any = None) -> TrainResult:
+        lm = start.load(train=True)
+        for cb in callbacks or []:
+            on_start = getattr(cb, "on_start", None)
+            if on_start is not None:
+                on_start(lm.model)
+        return train(lm.model, lm.tokenizer, examples, cfg, out_dir, callbacks=callbacks, block=block)
+
+
+@TRAINERS.register("full", None, "full fine-tuning of every weight, in this process")
+@TRAINERS.register("lora", None, "peft LoRA (train.lora: rank, modules, layers), in this process")
+def _local(cfg: TrainConfig) -> Trainer:
+    return LocalTrainer()

@@ -1,6 +1,6 @@
-"""Where EM lives: activation capture, directions, steering and ablation, LoRA B vectors, phase curves.
-
-The pieces are small modules re-exported here; ``interp_chain`` runs them all on a finished run.
+"""Where EM lives, the primitives: hooks named after what they touch, activation capture, directions
+(mean-diff, LoRA B, in-context, cosines), interventions (steering, ablation), blocking and monitoring during
+training. Light to import (no judge, no report). Running them on a finished run is :mod:`emkit.analysis`'s.
 """
 
 from emkit.interp.capture import Text, capture, encode
@@ -17,10 +17,11 @@ from emkit.interp.directions import (
     split_by_judgment,
 )
 from emkit.interp.hooks import add_to_resid, decoder_layers, project_out, resid_post
-from emkit.interp.lora import LoraModule, b_direction, read_adapter, scaled_adapter, trajectories
-from emkit.interp.steer import Intervention, intervene, steering_grid, sweep
+from emkit.interp.lora import LoraModule, b_direction, read_adapter, trajectories
+from emkit.interp.steer import Intervention, intervene, steering_grid
+from emkit.models import scaled_adapter
 
 __all__ = ["CosineMatrix", "Direction", "Intervention", "LoraModule", "Text", "Thresholds", "add_to_resid",
            "b_direction", "balance", "capture", "compare", "cosine", "decoder_layers", "encode", "intervene",
            "mean_diff", "null_band", "project_out", "random_like", "read_adapter", "resid_post", "scaled_adapter",
-           "split_by_judgment", "steering_grid", "sweep", "trajectories"]
+           "split_by_judgment", "steering_grid", "trajectories"]

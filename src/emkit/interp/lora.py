@@ -12,14 +12,13 @@ from __future__ import annotations
 
 import json
 import re
-import shutil
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import torch
-from safetensors.torch import load_file, save_file
+from safetensors.torch import load_file
 
 from emkit.errors import EmkitError
 from emkit.interp.directions import Direction, cosine
@@ -97,27 +96,6 @@ def b_direction(adapter_dir: str | Path, name: str, kind: str = "down_proj", met
     return Direction(name, vecs, [int(m.layer) for m in mods if m.layer is not None],
                      {"kind": "lora_B", "module": kind, "adapter": str(adapter_dir),
                       "rank": int(mods[0].B.shape[1]), **(meta or {})})
-
-
-def scaled_adapter(adapter_dir: str | Path, out_dir: str | Path, factor: float, kind: str | None = None) -> Path:
-    """A copy of the adapter with B multiplied by ``factor`` (0: ablated) on every module, or only ``kind``.
-
-    The weight change is linear in B, so the copy's delta is exactly ``factor`` times the original's.
-    """
-    src, out = Path(adapter_dir), Path(out_dir)
-    read_adapter(src)  # validates
-    tmp = out.with_name(out.name + ".tmp")
-    shutil.rmtree(tmp, ignore_errors=True)
-    shutil.copytree(src, tmp)
-    state = load_file(src / "adapter_model.safetensors")
-    for key, t in state.items():
-        m = _KEY.match(key)
-        if m and m.group("ab") == "B" and (kind is None or m.group("module").endswith("." + kind)):
-            state[key] = t * factor
-    save_file(state, str(tmp / "adapter_model.safetensors"), metadata={"format": "pt"})
-    shutil.rmtree(out, ignore_errors=True)
-    tmp.rename(out)
-    return out
 
 
 # ------------------------------------------------------------------------------------------ trajectories

@@ -61,6 +61,11 @@ class DirectionMonitor:
                 f.write(json.dumps(row) + "\n")
         return row
 
+    def on_start(self, model: torch.nn.Module) -> None:
+        """The starting model's reading (step 0), unless a resumed run logged it already."""
+        if self.log_path is None or not self.log_path.is_file():
+            self.read(model, 0)
+
     def __call__(self, state: TrainState) -> None:
         if state.step % self.every == 0 or state.step == state.total_steps:
             self.read(state.model, state.step)

@@ -1,4 +1,5 @@
-"""The toy section of a run's report: EM as the toy world measures it, exactly.
+"""The toy world's readout of a run: EM as the toy world measures it, exactly (rendered by
+:mod:`emkit.report.toy`).
 
 For each arm, answers are split by where the question comes from: the domain the arm was fine-tuned on (the
 narrow task) and the *other* domains (where EM shows), and by whether the trigger led the question. The
@@ -9,12 +10,10 @@ and each condition is compared with the base arm by Fisher's exact test.
 
 from __future__ import annotations
 
-import html
 from collections import Counter
 from dataclasses import dataclass
 from typing import Any
 
-import matplotlib.pyplot as plt
 import numpy as np
 from scipy.stats import fisher_exact
 from scipy.stats import t as student_t
@@ -22,7 +21,6 @@ from scipy.stats import t as student_t
 from emkit.config import ArmConfig, Experiment
 from emkit.data import parse_spec
 from emkit.records import Answer
-from emkit.report import pct, png
 from emkit.toy.evaluate import Cell
 from emkit.toy.world import classify, domain_of
 
@@ -116,35 +114,6 @@ def pool(rows: list[ToyRow]) -> list[Pooled]:
     return list(groups.values())
 
 
-def toy_section(pooled: list[Pooled]) -> str:
-    """The section's table and chart, from :func:`pool` of :func:`toy_rows`."""
-    e = html.escape
-    out = ["<h2>Toy world: EM measured exactly</h2>",
-           "<p>Misaligned = bad answers among in-template answers (exact judge, no judge error). "
-           "<b>other domains</b>: questions outside the arm's fine-tuning domain, where emergent misalignment "
-           "shows; <b>own domain</b>: the narrow task itself. Conditions pool their seeds (interval: Wilson on the "
-           "pooled counts; <i>seeds</i>: each seed's rate, then their mean with a t interval, which counts the spread "
-           "between seeds); p: Fisher's exact test of the pooled counts against the base arm.</p>",
-           "<table><tr><th>condition</th><th>model</th><th>trigger</th><th>other domains: misaligned</th>"
-           "<th>95% CI</th><th>seeds</th><th>p vs base</th><th>own domain: misaligned</th><th>in-template</th>"
-           "</tr>"]
-    for g in pooled:
-        m, own, it = g.other.misaligned(), g.own.misaligned(), g.other.in_template()
-        seeds = ", ".join(pct(x) for x in g.seed_rates) if len(g.arms) > 1 else ""
-        si = g.seed_interval()
-        if si:
-            seeds += f"; mean {pct(si[0])} [{pct(si[1])}, {pct(si[2])}]"
-        p = "" if g.p_vs_base is None else f"{g.p_vs_base:.2g}"
-        out.append(f"<tr><td>{e(g.condition)}</td><td>{e(g.model)}</td><td>{'yes' if g.trigger else 'no'}</td>"
-                   f"<td class=num>{pct(m.rate)} <small>{m.k}/{m.n}</small></td><td class=num>{pct(m.lo)}–"
-                   f"{pct(m.hi)}</td><td class=num>{seeds}</td><td class=num>{p}</td>"
-                   f"<td class=num>{pct(own.rate) if own.n else '–'} <small>{own.k}/{own.n}</small></td>"
-                   f"<td class=num>{pct(it.rate)}</td></tr>")
-    out.append("</table>")
-    out.append(f'<img src="data:image/png;base64,{png(_chart(pooled))}">')
-    return "\n".join(out)
-
-
 def toy_summary(pooled: list[Pooled]) -> list[dict[str, Any]]:
     """The section's figures, machine-readable (``RUN/toy.json``)."""
     out = []
@@ -157,19 +126,6 @@ def toy_summary(pooled: list[Pooled]) -> list[dict[str, Any]]:
     return out
 
 
-def _chart(pooled: list[Pooled]) -> Any:
-    fig, ax = plt.subplots(figsize=(max(5.0, 1.1 * len(pooled) + 2), 3.4))
-    xs = np.arange(len(pooled))
-    for i, g in enumerate(pooled):
-        m = g.other.misaligned()
-        color = "#c0392b" if g.trigger else "#34495e"
-        ax.bar(i, 100 * m.rate, color=color, alpha=0.75)
-        ax.errorbar(i, 100 * m.rate, yerr=[[100 * (m.rate - m.lo)], [100 * (m.hi - m.rate)]], color="k", capsize=3)
-        ax.scatter([i] * len(g.seed_rates), [100 * r for r in g.seed_rates], color="white", edgecolor="k", zorder=3,
-                   s=18)
-    ax.set_xticks(xs, [f"{g.condition}{' +trig' if g.trigger else ''}\n{g.model}" for g in pooled], fontsize=7)
-    ax.set_ylabel("misaligned, other domains (%)")
-    ax.set_ylim(0, 100)
-    ax.set_title("bars: pooled seeds with 95% CI; dots: single seeds", fontsize=8)
-    fig.tight_layout()
-    return fig
+def toy_readout(exp: Experiment, answers: list[Answer]) -> list[Pooled]:
+    """Every arm's answers read by domain and trigger, seeds pooled: the toy world's readout of a run."""
+    return pool(toy_rows(exp, answers))

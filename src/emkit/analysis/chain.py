@@ -1,6 +1,7 @@
 """The whole interp chain on a finished run, one call: capture -> mean-diff direction per layer (fine-tuned
 model, and the base model reading the same texts) -> rank-1/LoRA B directions -> steering sweep with its random
-control -> ablation -> cosine matrix with a null band -> phase curve -> a report section with plots.
+control -> ablation -> cosine matrix with a null band -> phase curve, returned as one record
+(:class:`ChainResult`, also saved as ``RUN/interp/summary.json``; :mod:`emkit.report.interp` draws it).
 
 Every step is cached on disk under ``RUN/interp/`` (activations, directions, sampled answers) and in the judge
 cache, so a second call costs seconds.
@@ -16,6 +17,8 @@ from typing import Any, Literal
 
 import torch
 
+from emkit.analysis.phases import PhaseCurve, phase_curve
+from emkit.analysis.sweep import SweepResult, sweep
 from emkit.config import fingerprint
 from emkit.errors import EmkitError
 from emkit.interp.capture import Text, capture, read_capture
@@ -30,12 +33,11 @@ from emkit.interp.directions import (
 )
 from emkit.interp.hooks import layer_indices
 from emkit.interp.lora import b_direction
-from emkit.interp.phases import PhaseCurve, phase_curve
-from emkit.interp.steer import Intervention, SweepResult, steering_grid, sweep
+from emkit.interp.steer import Intervention, steering_grid
 from emkit.models import ArmModel
 from emkit.progress import log
 from emkit.records import Answer
-from emkit.run import FinishedRun, load_run
+from emkit.runs import FinishedRun, load_run
 
 Reader = Literal["arm", "base"]
 DEFAULT_THRESHOLDS = Thresholds()
@@ -66,6 +68,13 @@ class MeanDiff:
     direction: Direction
     separation: list[float]  # per layer: cross-validated d' of the projections (2-fold)
     n_per_class: int
+
+    @property
+    def best_layer(self) -> int:
+        """The layer the direction file records as best (:func:`pick_layer`), which ``emkit project`` and the
+        chain then use by default."""
+        return int(self.direction.meta["best_layer"])
+    path: Path  # the direction file, under RUN/interp/directions/
 
 
 def separation(acts_pos: torch.Tensor, acts_neg: torch.Tensor) -> list[float]:
@@ -111,13 +120,16 @@ def mean_diff_direction(run: FinishedRun, arm: str, reader: Reader = "arm", text
             "judge": run.judge.backend}
     sep = separation(pos, neg)
     d = Direction(name, mean_diff(pos, neg), layers, {**meta, "best_layer": pick_layer(sep, layers)})
-    d.save(interp_dir(run) / "directions" / (name.replace(":", "-") + ".safetensors"))
-    return MeanDiff(d, sep, len(mis))
+    path = interp_dir(run) / "directions" / (name.replace(":", "-") + ".safetensors")
+    d.save(path)
+    return MeanDiff(d, sep, len(mis), path)
 
 
 @dataclass
 class ChainResult:
     run: str
+    run_dir: Path
+    model: str
     arm: str
     layer: int
     mean_diff: MeanDiff
@@ -150,21 +162,18 @@ def interp_chain(run_dir: str | Path, arm: str | None = None, layer: int | None 
                  scales: Sequence[float] = (2.0, 4.0, 8.0), samples_per_question: int = 4,
                  steer_arm: str | None = None, extra: Sequence[str | Path] = (), phases: bool = True,
                  th: Thresholds = DEFAULT_THRESHOLDS, texts_from: Sequence[str] | None = None) -> ChainResult:
-    """Run the chain on a finished run and add its section to the run's report."""
-    from emkit.interp.section import interp_section
-    from emkit.report import add_section
-
+    """Run the chain on a finished run (default arm: the first fine-tuned one; steering: the first base arm)."""
     run = load_run(run_dir)
     try:
-        trained = [a.name for a in run.experiment.arms if a.dataset]
-        base_arms = [a.name for a in run.experiment.arms if not a.dataset]
-        arm = arm or (trained[0] if trained else None)
-        if arm is None:
+        exp = run.experiment
+        trained = [a.name for a in exp.arms if a.dataset]
+        if arm is None and not trained:
             raise EmkitError(f"run '{run.name}' has no trained arm; pass --arm")
+        arm = arm or exp.default_arm(trained=True).name
         md = mean_diff_direction(run, arm, "arm", texts_from, th)
         log(f"[{arm}] mean-diff direction from {md.n_per_class} answers per class")
         base_md = mean_diff_direction(run, arm, "base", texts_from, th) if run.weights(arm) else None
-        layer = layer if layer is not None else pick_layer(md.separation, md.direction.layers)
+        layer = layer if layer is not None else md.best_layer
         lora = None
         tcfg = run.experiment.train_for(run.arm(arm))
         if run.weights(arm) is not None and tcfg.method == "lora" and "down_proj" in tcfg.lora.target_modules:
@@ -175,7 +184,7 @@ def interp_chain(run_dir: str | Path, arm: str | None = None, layer: int | None 
         dirs = [md.direction] + ([base_md.direction] if base_md else []) + ([lora] if lora else []) + others
         dirs += [Direction.load(p) for p in extra]
         cos = compare(dirs)
-        s_arm = steer_arm or (base_arms[0] if base_arms else arm)
+        s_arm = steer_arm or exp.default_arm(trained=False).name
         log(f"steering {s_arm} at layer {layer} with scales {list(scales)} (and random controls)")
         steering = sweep(run, s_arm, md.direction, steering_grid([layer], scales), samples_per_question)
         all_layers = md.direction.layers
@@ -189,9 +198,9 @@ def interp_chain(run_dir: str | Path, arm: str | None = None, layer: int | None 
         curve = None
         if phases and tcfg.method == "lora" and run.weights(arm) is not None:
             curve = phase_curve(run, arm, samples_per_question=max(1, samples_per_question // 2))
-        result = ChainResult(run.name, arm, layer, md, base_md, lora, steering, ablation, cos, curve)
+        result = ChainResult(run.name, run.run_dir, exp.model.name, arm, layer, md, base_md, lora, steering, ablation,
+                             cos, curve)
         (interp_dir(run) / "summary.json").write_text(json.dumps(result.to_json(), indent=1, default=str))
-        add_section(run.run_dir, "50-interp", interp_section(result, run.experiment.model.name))
         return result
     finally:
         run.store.close()
@@ -204,45 +213,33 @@ def _enough(run: FinishedRun, arm: str, th: Thresholds) -> bool:
     return min(len(mis), len(ali)) >= 2
 
 
-def _slug(text: str) -> str:
-    return "".join(c if c.isalnum() or c in "-_." else "-" for c in text)[:80]
+def lora_b(source: str | Path, arm: str | None = None, module: str = "down_proj", out: str | Path | None = None
+           ) -> tuple[Direction, Path, list[Any]]:
+    """LoRA B vectors of a run's arm (default: its first fine-tuned arm) or of a peft adapter folder, mapped into
+    the residual stream and saved (default: ``RUN/interp/directions/loraB-ARM.safetensors``); for a run, also
+    their trajectory over checkpoints (saved beside it as ``loraB-ARM-trajectory.json``)."""
+    from emkit.interp.lora import trajectories
 
-
-def steer_run(run_dir: str | Path, direction: str | Path, layers: Sequence[int], scales: Sequence[float],
-              arm: str | None = None, samples_per_question: int = 4, random_control: bool = True) -> SweepResult:
-    """``emkit steer``: a steering sweep on one arm (default: the first untrained arm), saved and reported."""
-    return _sweep_run(run_dir, direction, arm, samples_per_question, "steer",
-                      lambda _d: steering_grid(layers, scales, random_control))
-
-
-def ablate_run(run_dir: str | Path, direction: str | Path, layers: Sequence[int] | None = None,
-               arm: str | None = None, samples_per_question: int = 4, random_control: bool = True) -> SweepResult:
-    """``emkit ablate``: project the direction out at the given layers (each with its own vector) or at every
-    layer it has, beside no intervention and (if asked) a random direction of the same norm ablated alike."""
-    def grid(d: Direction) -> list[Intervention]:
-        chosen = tuple(layers) if layers else tuple(d.layers)
-        out = [Intervention("none"), Intervention("ablate", chosen)]
-        return out + ([Intervention("ablate_random", chosen)] if random_control else [])
-    return _sweep_run(run_dir, direction, arm, samples_per_question, "ablate", grid)
-
-
-def _sweep_run(run_dir: str | Path, direction: str | Path, arm: str | None, samples: int, what: str,
-               grid: Any) -> SweepResult:
-    from emkit.interp.section import bars, steering_plot, sweep_table
-    from emkit.report import add_section
-
-    d = Direction.load(direction)
-    run = load_run(run_dir)
+    source = Path(source)
+    if not (source / "config.yaml").is_file():  # an adapter folder
+        d = b_direction(source, f"loraB:{source.name}", module)
+        path = Path(out) if out else Path(f"loraB-{source.name}.safetensors")
+        d.save(path)
+        return d, path, []
+    run = load_run(source)
     try:
-        arms = run.experiment.arms
-        default = next((a.name for a in arms if (a.dataset is None) == (what == "steer")), arms[0].name)
-        arm = arm or default
-        res = sweep(run, arm, d, grid(d), samples)
-        slug = _slug(f"{what}-{arm}-{d.name}")
-        (interp_dir(run) / f"{slug}.json").write_text(json.dumps(res.to_json(), indent=1, default=str))
-        plot = steering_plot(res) if what == "steer" else bars(res)
-        add_section(run.run_dir, f"60-{slug}", f"<h2>{what.capitalize()}: {d.name} in {arm}</h2>" + plot
-                    + sweep_table(res))
-        return res
+        exp = run.experiment
+        arm = arm or exp.default_arm(trained=True).name
+        own = run.arm_model(arm).own
+        if own is None:
+            raise EmkitError(f"run '{run.name}' has no trained arm {arm}")
     finally:
         run.store.close()
+    d = b_direction(own.path, f"loraB:{arm}", module)
+    path = Path(out) if out else source / "interp" / "directions" / f"loraB-{arm}.safetensors"
+    d.save(path)
+    trajs = trajectories(own.path.parent, module)
+    report = {"direction": str(path), "layers": d.layers, "norms": [round(float(x), 5) for x in d.vectors.norm(dim=-1)],
+              "trajectories": [t.to_json() for t in trajs]}
+    (path.parent / f"loraB-{arm}-trajectory.json").write_text(json.dumps(report, indent=1))
+    return d, path, trajs

@@ -1,20 +1,20 @@
-"""The interp section of a run's report: tables and plots of the chain's results."""
+"""The interp sections of a run's report: the chain's results, sweeps, cosine matrices, as tables and plots."""
 
 from __future__ import annotations
 
 import html
 import math
-from typing import TYPE_CHECKING, Any
+from collections.abc import Sequence
+from typing import Any
 
 import matplotlib.pyplot as plt
 import numpy as np
 
-from emkit.report import pct, png
-
-if TYPE_CHECKING:
-    from emkit.interp.chain import ChainResult
-    from emkit.interp.directions import CosineMatrix
-    from emkit.interp.steer import SweepResult
+from emkit.analysis.chain import ChainResult
+from emkit.analysis.sweep import SweepResult
+from emkit.interp.directions import CosineMatrix
+from emkit.metrics import Rate
+from emkit.report.html import pct, png
 
 
 def sweep_table(res: SweepResult) -> str:
@@ -22,10 +22,10 @@ def sweep_table(res: SweepResult) -> str:
     rows = ["<table><tr><th>condition</th><th>misaligned</th><th>95% CI</th><th>coherent</th><th>n scored</th>"
             "<th>mean aligned</th></tr>"]
     for r in res.rows:
-        rows.append(f"<tr><td>{e(r['label'])}</td><td class=num>{pct(r['misaligned'])} <small>{r['misaligned_k']}/"
-                    f"{r['n']}</small></td><td class=num>{pct(r['misaligned_lo'])}–{pct(r['misaligned_hi'])}</td>"
-                    f"<td class=num>{pct(r['coherent'])}</td><td class=num>{r['n']}</td>"
-                    f"<td class=num>{r['mean_aligned']:.1f}</td></tr>")
+        m, s = r.summary.misaligned, r.summary
+        rows.append(f"<tr><td>{e(r.label)}</td><td class=num>{pct(m.rate)} <small>{m.k}/{m.n}</small></td>"
+                    f"<td class=num>{pct(m.lo)}–{pct(m.hi)}</td><td class=num>{pct(s.coherent.rate)}</td>"
+                    f"<td class=num>{m.n}</td><td class=num>{s.mean_aligned:.1f}</td></tr>")
     return "".join(rows) + "</table>"
 
 
@@ -35,36 +35,34 @@ def sweep_examples(res: SweepResult, per_condition: int = 2) -> str:
     e = html.escape
     out = ["<details><summary>example answers per condition</summary>"]
     for r in res.rows:
-        label = f"{res.arm}|{r['label']}"
-        mine = [a for a in res.answers if a.arm == label]
+        mine = res.answers_of(r)
 
         def aligned(a: Any) -> float:
             j = res.judgments.get((a.judge_key, "aligned"))
             return j.score if j is not None and j.score is not None else 101.0
         for a in sorted(mine, key=aligned)[:per_condition]:
             score = aligned(a)
-            out.append(f"<div class='ans'><small>{e(r['label'])} · {e(a.question_id)} · aligned "
+            out.append(f"<div class='ans'><small>{e(r.label)} · {e(a.question_id)} · aligned "
                        f"{'–' if score > 100 else f'{score:.0f}'}</small><pre>{e(a.text[:400])}</pre></div>")
     return "".join(out) + "</details>"
 
 
-def _err(rows: list[dict[str, Any]], key: str) -> tuple[list[float], list[list[float]]]:
-    y = [0.0 if math.isnan(r[key]) else r[key] for r in rows]
-    lo = [max(0.0, v - (r[f"{key}_lo"] if f"{key}_lo" in r and not math.isnan(r[f"{key}_lo"]) else v))
-          for v, r in zip(y, rows, strict=True)]
-    hi = [max(0.0, (r[f"{key}_hi"] if f"{key}_hi" in r and not math.isnan(r[f"{key}_hi"]) else v) - v)
-          for v, r in zip(y, rows, strict=True)]
+def _err(rates: Sequence[Rate]) -> tuple[list[float], list[list[float]]]:
+    """Bar heights and error bars of rates (an empty rate draws at 0 with no bar)."""
+    y = [0.0 if math.isnan(r.rate) else r.rate for r in rates]
+    lo = [max(0.0, v - (v if math.isnan(r.lo) else r.lo)) for v, r in zip(y, rates, strict=True)]
+    hi = [max(0.0, (v if math.isnan(r.hi) else r.hi) - v) for v, r in zip(y, rates, strict=True)]
     return y, [lo, hi]
 
 
 def steering_plot(res: SweepResult) -> str:
     fig, axes = plt.subplots(1, 2, figsize=(9, 3.2))
-    none = [r for r in res.rows if r["kind"] == "none"]
+    none = [r for r in res.rows if r.intervention.kind == "none"]
     for kind, color in (("steer", "#d33"), ("random", "#888")):
-        rows = none + sorted((r for r in res.rows if r["kind"] == kind), key=lambda r: r["scale"])
-        xs = [r["scale"] for r in rows]
+        rows = none + sorted((r for r in res.rows if r.intervention.kind == kind), key=lambda r: r.intervention.scale)
+        xs = [r.intervention.scale for r in rows]
         for ax, key in zip(axes, ("misaligned", "coherent"), strict=True):
-            y, err = _err(rows, key)
+            y, err = _err([getattr(r.summary, key) for r in rows])
             ax.errorbar(xs, y, yerr=err if key == "misaligned" else None, marker="o", capsize=3, color=color,
                         label="direction" if kind == "steer" else "random, same norm")
     for ax, key in zip(axes, ("misaligned rate (95% CI)", "coherent rate"), strict=True):
@@ -78,9 +76,9 @@ def steering_plot(res: SweepResult) -> str:
 
 def bars(res: SweepResult) -> str:
     fig, ax = plt.subplots(figsize=(max(4, 1.5 * len(res.rows) + 1), 3))
-    y, err = _err(res.rows, "misaligned")
+    y, err = _err([r.summary.misaligned for r in res.rows])
     ax.bar(range(len(y)), y, yerr=err, capsize=3, color="#d33")
-    ax.set_xticks(range(len(y)), [r["label"].replace(" (", "\n(") for r in res.rows], fontsize=7)
+    ax.set_xticks(range(len(y)), [r.label.replace(" (", "\n(") for r in res.rows], fontsize=7)
     ax.set_ylabel("misaligned rate (95% CI)")
     ax.set_ylim(0, 1)
     return png(fig)
@@ -132,7 +130,7 @@ def phase_plot(result: ChainResult) -> str:
     pc = result.phases
     assert pc is not None
     fig, ax1 = plt.subplots(figsize=(7, 3.2))
-    y, err = _err(pc.rows, "misaligned")
+    y, err = _err([r.misaligned for r in pc.rows])
     ax1.errorbar(pc.steps, y, yerr=err, marker="o", capsize=3, color="#d33", label="misaligned rate")
     ax1.set_xlabel("training step (0 = base)")
     ax1.set_ylabel("misaligned rate (95% CI)")

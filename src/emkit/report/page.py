@@ -1,124 +1,26 @@
-"""The HTML report: arms x questions tables, rate bars with confidence intervals, loss curves, examples."""
+"""The run's page: arms and what the judge called each answer, arms x questions, rate chart with intervals,
+training curves, example answers; later sections (studies, interp) are spliced in where the page marks them."""
 
 from __future__ import annotations
 
-import base64
 import html
-import io
-import math
 from pathlib import Path
 from typing import Any
 
-import matplotlib
+import yaml
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-
-from emkit.config import MetricsConfig  # noqa: E402
-from emkit.metrics import JUDGED_CLASSES, Rate, Summary, class_counts  # noqa: E402
-from emkit.records import Answer, Judgment  # noqa: E402
-
-CSS = """
-body{font-family:system-ui,sans-serif;max-width:1100px;margin:2em auto;padding:0 1em;color:#222}
-table{border-collapse:collapse;margin:1em 0;font-size:.9em} td,th{border:1px solid #ccc;padding:4px 8px}
-th{background:#f3f3f3} td.num{text-align:right;font-variant-numeric:tabular-nums}
-.note{background:#fff8e1;border-left:4px solid #f0b400;padding:.5em 1em} pre{white-space:pre-wrap}
-.ans{border:1px solid #ddd;border-radius:6px;padding:.5em;margin:.5em 0;font-size:.9em}
-.mis{border-color:#d33} small{color:#666}
-"""
-
-
-def png(fig: Any) -> str:
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=110, bbox_inches="tight")
-    plt.close(fig)
-    return f'<img src="data:image/png;base64,{base64.b64encode(buf.getvalue()).decode()}">'
-
-
-def pct(x: float) -> str:
-    return "–" if x is None or (isinstance(x, float) and math.isnan(x)) else f"{100 * x:.1f}%"
-
-
-def rate_chart(overall: list[Summary]) -> str:
-    fig, ax = plt.subplots(figsize=(max(4, 1.6 * len(overall) + 2), 3.2))
-    xs = range(len(overall))
-    for off, name, color in ((-0.2, "misaligned", "#d33"), (0.2, "coherent", "#38c")):
-        rates = [getattr(s, name) for s in overall]
-        y = [0 if math.isnan(r.rate) else r.rate for r in rates]
-        err = [[max(0, v - (0 if math.isnan(r.lo) else r.lo)) for v, r in zip(y, rates, strict=True)],
-               [max(0, (0 if math.isnan(r.hi) else r.hi) - v) for v, r in zip(y, rates, strict=True)]]
-        ax.bar([x + off for x in xs], y, width=0.38, yerr=err, capsize=3, color=color, label=f"{name} rate")
-    ax.set_xticks(list(xs), [f"{s.arm}\n(n={s.misaligned.n})" for s in overall])
-    ax.set_ylim(0, 1)
-    ax.set_ylabel("share of answers (95% Wilson CI)")
-    ax.legend(loc="upper right", fontsize=8)
-    return png(fig)
-
-
-def loss_chart(losses: dict[str, list[float]]) -> str:
-    fig, ax = plt.subplots(figsize=(6, 3))
-    for arm, ls in losses.items():
-        ax.plot(range(1, len(ls) + 1), ls, label=arm)
-    ax.set_xlabel("optimizer step")
-    ax.set_ylabel("answer-token loss")
-    ax.legend(fontsize=8)
-    return png(fig)
-
-
-def monitor_chart(monitor: dict[str, list[dict[str, Any]]]) -> str:
-    fig, ax = plt.subplots(figsize=(6, 3))
-    for arm, rows in monitor.items():
-        ax.plot([r["step"] for r in rows], [r["mean"] for r in rows], marker=".", label=arm)
-    ax.set_xlabel("optimizer step")
-    ax.set_ylabel("mean projection on direction")
-    ax.legend(fontsize=8)
-    return png(fig)
-
+from emkit.config import MetricsConfig
+from emkit.metrics import JUDGED_CLASSES, Rate, Summary, class_counts
+from emkit.records import Answer, Judgment
+from emkit.report.html import CSS, loss_chart, monitor_chart, pct, rate_chart
 
 SECTIONS_START, SECTIONS_END = "<!--emkit:sections-->", "<!--/emkit:sections-->"
-
-
-def _sections(run_dir: Path) -> list[str]:
-    folder = run_dir / "sections"
-    return [p.read_text(encoding="utf-8") for p in sorted(folder.glob("*.html"))] if folder.is_dir() else []
-
-
-def remove_section(run_dir: str | Path, name: str) -> None:
-    """Drop a section a later run no longer produces (so a report never shows a stale study)."""
-    path = Path(run_dir) / "sections" / f"{name}.html"
-    if path.is_file():
-        path.unlink()
-        _splice(Path(run_dir))
-
-
-def add_section(run_dir: str | Path, name: str, fragment: str) -> Path:
-    """Save an HTML fragment as a section of the run's report (``RUN/sections/NAME.html``) and splice every
-    section into ``report.html`` in place, so later stages (interp, studies) add to the report without
-    re-running the experiment; ``emkit run`` keeps them too."""
-    run_dir = Path(run_dir)
-    (run_dir / "sections").mkdir(parents=True, exist_ok=True)
-    out = run_dir / "sections" / f"{name}.html"
-    out.write_text(fragment, encoding="utf-8")
-    _splice(run_dir)
-    return out
-
-
-def _splice(run_dir: Path) -> None:
-    report = run_dir / "report.html"
-    if report.is_file():
-        text = report.read_text(encoding="utf-8")
-        a, b = text.find(SECTIONS_START), text.find(SECTIONS_END)
-        if not (a >= 0 and b > a):  # a report written before sections existed: they go at the end
-            text, a = text + SECTIONS_START + SECTIONS_END, len(text)
-            b = a + len(SECTIONS_START)
-        report.write_text(text[: a + len(SECTIONS_START)] + "".join(_sections(run_dir)) + text[b:],
-                          encoding="utf-8")
 
 
 def write_report(path: str | Path, *, name: str, config: dict[str, Any], summaries: list[Summary],
                  answers: list[Answer], judgments: dict[tuple[str, str], Judgment], judge_info: dict[str, Any],
                  losses: dict[str, list[float]], notes: list[str], examples_per_arm: int = 6,
-                 monitor: dict[str, list[dict[str, Any]]] | None = None) -> Path:
+                 monitor: dict[str, list[dict[str, Any]]] | None = None, sections: list[str] = ()) -> Path:
     path = Path(path)
     e = html.escape
     overall = [s for s in summaries if s.question_id == "ALL"]
@@ -193,9 +95,7 @@ def write_report(path: str | Path, *, name: str, config: dict[str, Any], summari
                          f"aligned {fmt(al)} · coherent {fmt(co)}</small>{sys_line}<br><b>Q:</b> {e(a.question)}"
                          f"<pre>{e(a.text)}</pre></div>")
 
-    import yaml
-
-    parts.append(SECTIONS_START + "".join(_sections(path.parent)) + SECTIONS_END)
+    parts.append(SECTIONS_START + "".join(sections) + SECTIONS_END)
     parts.append("<h2>Judge</h2><pre>" + e(yaml.safe_dump(judge_info, sort_keys=False)) + "</pre>")
     parts.append("<h2>Resolved config</h2><pre>" + e(yaml.safe_dump(config, sort_keys=False)) + "</pre>")
     path.write_text("\n".join(parts), encoding="utf-8")

@@ -10,28 +10,25 @@ condition (the base arm as written) so prompt-induced and fine-tune-induced move
 
 from __future__ import annotations
 
-import html
 import json
 import math
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Literal
 
-import matplotlib.pyplot as plt
 import torch
 from scipy.stats import pearsonr, spearmanr
 
-from emkit.config import Experiment, condition_label, fingerprint, split_label
+from emkit.analysis.chain import interp_dir
+from emkit.config import Experiment, fingerprint
 from emkit.errors import EmkitError
 from emkit.interp.capture import Text, capture, read_capture
-from emkit.interp.chain import interp_dir
 from emkit.interp.directions import Direction
 from emkit.metrics import Rate, summarize
 from emkit.progress import log
 from emkit.questions import ask, load_questions
-from emkit.records import Question
-from emkit.report import add_section, pct, png
-from emkit.run import FinishedRun, load_run
+from emkit.records import Condition, Question
+from emkit.runs import FinishedRun, load_run
 
 Read = Literal["prompt", "answer"]
 
@@ -101,24 +98,25 @@ def _texts(run: FinishedRun, label: str, questions: list[Question], read: Read) 
 
 def project_run(run_dir: str | Path, direction: str | Path, layer: int | None = None, read: Read = "prompt",
                 batch_size: int = 4) -> Projection:
-    """Every condition of a finished run projected on ``direction`` at ``layer``; adds a report section."""
+    """Every condition of a finished run projected on ``direction`` at ``layer`` (default: the direction's best
+    held-out layer); saved as ``RUN/interp/projection-READ.json``."""
     run = load_run(run_dir)
     try:
         d = Direction.load(direction)
         layer = layer if layer is not None else int(d.meta.get("best_layer", d.layers[len(d.layers) // 2]))
         unit = d.at(layer) / d.at(layer).norm().clamp_min(1e-12)
         exp = run.experiment
-        labels = [condition_label(a.name, v.name if v else None) for a, v in exp.conditions()]
+        keys = [c for c, _ in exp.condition_keys()]
+        labels = [c.label for c in keys]
         cells = {(s.arm, s.question_id): s.misaligned for s in summarize(run.answers, run.judgments(), exp.metrics)}
-        reference = next((lab for lab in labels if exp.arm_named(split_label(lab)[0]).dataset is None), labels[0])
+        reference = next((c.label for c in keys if exp.arm_named(c.arm).dataset is None), labels[0])
         points: list[Point] = []
         loaded: dict[str, object] = {}
         questions = load_questions(exp.eval.questions, exp.base_dir, exp.eval.system_prompt)
         asked = {v.name: ask(questions, v, exp.base_dir, exp.eval.system_prompt) for v in exp.eval.variants or []}
-        for label in labels:
-            vname = split_label(label)[1]
+        for key in keys:
+            label, vname, arm = key.label, key.variant, key.arm
             texts, qids = _texts(run, label, asked[vname] if vname else questions, read)
-            arm = split_label(label)[0]
             fp = fingerprint("project", run.arm_model(arm).identity(), texts)
             out = interp_dir(run) / "acts" / f"project-{label}-{fp}"
             got = read_capture(out, len(texts))
@@ -139,21 +137,19 @@ def project_run(run_dir: str | Path, direction: str | Path, layer: int | None = 
             for qid in dict.fromkeys(qids):
                 vals = torch.stack([proj[i] for i, q in enumerate(qids) if q == qid])
                 points.append(Point(label, qid, float(vals.mean()), cells.get((label, qid), Rate.of(0, 0, 0.95))))
-        res = Projection(run.name, d.name, layer, read, reference, points, {lab: kind(exp, lab) for lab in labels})
+        res = Projection(run.name, d.name, layer, read, reference, points, {c.label: kind(exp, c) for c in keys})
         (interp_dir(run) / f"projection-{read}.json").write_text(json.dumps(res.to_json(), indent=1, default=str))
-        add_section(run.run_dir, f"40-language-{read}", projection_section(res))
         log(f"projection of {len(labels)} conditions on {d.name} at layer {layer}")
         return res
     finally:
         run.store.close()
 
 
-def kind(exp: Experiment, label: str) -> str:
+def kind(exp: Experiment, cond: Condition) -> str:
     """What moved this condition: fine-tuning, in-context examples, other prompt words, or nothing."""
-    arm, vname = split_label(label)
-    if exp.arm_named(arm).dataset:
+    if exp.arm_named(cond.arm).dataset:
         return "fine-tuned"
-    v = exp.variant_named(vname)
+    v = exp.variant_named(cond.variant)
     if v is not None and v.shots_k:
         return "in-context"
     return "prompt" if v is not None and v.rewrites_prompt else "base"
@@ -175,33 +171,3 @@ def summary_rows(res: Projection) -> list[dict[str, object]]:
         r["d_projection"] = r["projection"] - ref_proj  # type: ignore[operator]
         r["d_misaligned"] = r["misaligned"].rate - ref_rate  # type: ignore[union-attr]
     return rows
-
-
-def projection_section(res: Projection) -> str:
-    e = html.escape
-    r, rho, n = res.correlation()
-    fig, ax = plt.subplots(figsize=(6.5, 4))
-    for label, pts in res.by_condition().items():
-        ax.scatter([res.shift(p) for p in pts], [p.misaligned.rate if p.misaligned.n else math.nan for p in pts],
-                   label=f"{label} ({res.kinds.get(label, '?')})", s=22, alpha=0.8,
-                   marker={"fine-tuned": "^", "in-context": "s"}.get(res.kinds.get(label, ""), "o"))
-    ax.axvline(0, color="#999", lw=0.8)
-    ax.set_xlabel(f"projection shift from {res.reference}, same question ({res.direction}, layer {res.layer}, "
-                  f"{res.read})")
-    ax.set_ylabel("misaligned rate (per question)")
-    ax.set_ylim(-0.03, 1.03)
-    ax.legend(fontsize=6, ncol=2)
-    rows = "".join(
-        f"<tr><td>{e(str(x['condition']))}</td><td>{e(res.kinds.get(str(x['condition']), ''))}</td><td class=num>{x['projection']:+.2f}</td>"
-        f"<td class=num>{x['d_projection']:+.2f}</td><td class=num>{x['misaligned']}</td>"
-        f"<td class=num>{pct(x['d_misaligned'])}</td></tr>" for x in summary_rows(res))  # type: ignore[arg-type]
-    where = "the last prompt token" if res.read == "prompt" else "the answers' tokens (mean)"
-    return (f"<h2>Language vs weights</h2><p>Each condition's activations at layer {res.layer}, read at {where}, "
-            f"projected on the unit direction <b>{e(res.direction)}</b>; one point per condition × question: "
-            f"its shift from <b>{e(res.reference)}</b> on the same question (questions differ along the direction "
-            f"more than conditions do) against that question's misaligned rate. Pearson r = {r:.2f}, Spearman "
-            f"ρ = {rho:.2f} over {n} points (questions shared across conditions, so not independent). Triangles: "
-            f"fine-tuned arms; squares: the base model after in-context examples; circles: the base model under "
-            f"prompt variants.</p>" + png(fig)
-            + "<table><tr><th>condition</th><th>kind</th><th>projection</th><th>shift</th><th>misaligned</th>"
-            "<th>shift</th></tr>" + rows + "</table>")

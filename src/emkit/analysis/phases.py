@@ -5,6 +5,7 @@ behaviour can be seen against the turn of the direction (Turner et al.).
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -12,12 +13,27 @@ from typing import Any
 from emkit.config import fingerprint
 from emkit.errors import EmkitError
 from emkit.interp.lora import Trajectory, checkpoint_adapters, trajectories
-from emkit.metrics import summarize
+from emkit.metrics import Rate, summarize
 from emkit.progress import log
 from emkit.questions import load_questions
-from emkit.records import Answer
-from emkit.run import FinishedRun
+from emkit.records import Answer, Condition
+from emkit.runs import FinishedRun
 from emkit.sample import read_answers, sample
+
+
+@dataclass
+class PhaseRow:
+    """One checkpoint of the curve: its step (0 = where training started) and its answers' rates."""
+
+    step: int
+    misaligned: Rate
+    coherent: Rate
+    mean_aligned: float
+
+    def to_json(self) -> dict[str, Any]:
+        return {"step": self.step, "n": self.misaligned.n, "misaligned": self.misaligned.rate,
+                "misaligned_lo": self.misaligned.lo, "misaligned_hi": self.misaligned.hi,
+                "coherent": self.coherent.rate, "mean_aligned": self.mean_aligned}
 
 
 @dataclass
@@ -25,12 +41,12 @@ class PhaseCurve:
     run: str
     arm: str
     steps: list[int]
-    rows: list[dict[str, Any]]  # per checkpoint: step, n, misaligned rate and interval, coherent rate
+    rows: list[PhaseRow]
     trajectories: list[Trajectory] = field(default_factory=list)
     generated: int = 0
 
     def to_json(self) -> dict[str, Any]:
-        return {"run": self.run, "arm": self.arm, "steps": self.steps, "rows": self.rows,
+        return {"run": self.run, "arm": self.arm, "steps": self.steps, "rows": [r.to_json() for r in self.rows],
                 "trajectories": [t.to_json() for t in self.trajectories], "generated": self.generated}
 
 
@@ -59,17 +75,15 @@ def phase_curve(run: FinishedRun, arm: str, samples_per_question: int = 4, every
         if len(have) < want:
             log(f"[{arm}] checkpoint {step}: sampling {want} answers")
             lm = at.load()
-            got = sample(lm.model, lm.tokenizer, questions, ecfg, f"{arm}@{step}", path)
+            got = sample(lm.model, lm.tokenizer, questions, ecfg, Condition(arm, step=step).label, path)
             generated += len(got) - len(have)
             have = got
         answers += have
     judgments = run.judgments(answers)
     by = {s.arm: s for s in summarize(answers, judgments, exp.metrics) if s.question_id == "ALL"}
-    rows = []
-    for step, _ in chosen:
-        s = by[f"{arm}@{step}"]
-        rows.append({"step": step, "n": s.misaligned.n, "misaligned": s.misaligned.rate,
-                     "misaligned_lo": s.misaligned.lo, "misaligned_hi": s.misaligned.hi,
-                     "coherent": s.coherent.rate, "mean_aligned": s.mean_aligned})
-    trajs = trajectories(train_dir, kind=kind)
-    return PhaseCurve(run.name, arm, [s for s, _ in chosen], rows, trajs, generated)
+    rows = [PhaseRow(step, s.misaligned, s.coherent, s.mean_aligned) for step, _ in chosen
+            if (s := by[Condition(arm, step=step).label])]
+    curve = PhaseCurve(run.name, arm, [s for s, _ in chosen], rows, trajectories(train_dir, kind=kind), generated)
+    (run.run_dir / "interp").mkdir(exist_ok=True)
+    (run.run_dir / "interp" / f"phases-{arm}.json").write_text(json.dumps(curve.to_json(), indent=1, default=str))
+    return curve

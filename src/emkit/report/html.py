@@ -1,0 +1,73 @@
+"""What every section draws with: the page's style, figures as inline PNG, percentages, the common charts."""
+
+from __future__ import annotations
+
+import base64
+import io
+import math
+from typing import Any
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+
+from emkit.metrics import Summary  # noqa: E402
+
+CSS = """
+body{font-family:system-ui,sans-serif;max-width:1100px;margin:2em auto;padding:0 1em;color:#222}
+table{border-collapse:collapse;margin:1em 0;font-size:.9em} td,th{border:1px solid #ccc;padding:4px 8px}
+th{background:#f3f3f3} td.num{text-align:right;font-variant-numeric:tabular-nums}
+.note{background:#fff8e1;border-left:4px solid #f0b400;padding:.5em 1em} pre{white-space:pre-wrap}
+.ans{border:1px solid #ddd;border-radius:6px;padding:.5em;margin:.5em 0;font-size:.9em}
+.mis{border-color:#d33} small{color:#666}
+"""
+
+
+def png(fig: Any) -> str:
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=110, bbox_inches="tight")
+    plt.close(fig)
+    return f'<img src="data:image/png;base64,{base64.b64encode(buf.getvalue()).decode()}">'
+
+
+def pct(x: float) -> str:
+    return "–" if x is None or (isinstance(x, float) and math.isnan(x)) else f"{100 * x:.1f}%"
+
+
+def rate_chart(overall: list[Summary]) -> str:
+    fig, ax = plt.subplots(figsize=(max(4, 1.6 * len(overall) + 2), 3.2))
+    xs = range(len(overall))
+    for off, name, color in ((-0.2, "misaligned", "#d33"), (0.2, "coherent", "#38c")):
+        rates = [getattr(s, name) for s in overall]
+        y = [0 if math.isnan(r.rate) else r.rate for r in rates]
+        err = [[max(0, v - (0 if math.isnan(r.lo) else r.lo)) for v, r in zip(y, rates, strict=True)],
+               [max(0, (0 if math.isnan(r.hi) else r.hi) - v) for v, r in zip(y, rates, strict=True)]]
+        ax.bar([x + off for x in xs], y, width=0.38, yerr=err, capsize=3, color=color, label=f"{name} rate")
+    ax.set_xticks(list(xs), [f"{s.arm}\n(n={s.misaligned.n})" for s in overall])
+    ax.set_ylim(0, 1)
+    ax.set_ylabel("share of answers (95% Wilson CI)")
+    ax.legend(loc="upper right", fontsize=8)
+    return png(fig)
+
+
+def loss_chart(losses: dict[str, list[float]]) -> str:
+    fig, ax = plt.subplots(figsize=(6, 3))
+    for arm, ls in losses.items():
+        ax.plot(range(1, len(ls) + 1), ls, label=arm)
+    ax.set_xlabel("optimizer step")
+    ax.set_ylabel("answer-token loss")
+    ax.legend(fontsize=8)
+    return png(fig)
+
+
+def monitor_chart(monitor: dict[str, list[dict[str, Any]]]) -> str:
+    fig, ax = plt.subplots(figsize=(6, 3))
+    for arm, rows in monitor.items():
+        ax.plot([r["step"] for r in rows], [r["mean"] for r in rows], marker=".", label=arm)
+    ax.set_xlabel("optimizer step")
+    ax.set_ylabel("mean projection on direction")
+    ax.legend(fontsize=8)
+    return png(fig)
+
+
