@@ -19,6 +19,7 @@ from emkit.config import EvalConfig, LoraConfig, ModelConfig, TrainConfig, load_
 from emkit.data import build  # noqa: E402
 from emkit.models import load_model  # noqa: E402
 from emkit.questions import CORE  # noqa: E402
+from emkit.report import write_run_report  # noqa: E402
 from emkit.run import run_experiment  # noqa: E402
 from emkit.sample import sample  # noqa: E402
 from emkit.train import tokenize_example, train  # noqa: E402
@@ -59,6 +60,9 @@ def bench_demo() -> None:
         exp = load_experiment(ROOT / "examples" / "demo.yaml", [f"output_dir={d}"])
         t0 = time.perf_counter()
         res = run_experiment(exp)
+        t1 = time.perf_counter()
+        write_run_report(res)
+        res.seconds["report"] = time.perf_counter() - t1
         total = time.perf_counter() - t0
     print(f"demo end to end: {total:.0f} s")
     for stage, s in res.seconds.items():

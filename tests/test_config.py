@@ -4,7 +4,7 @@ from pathlib import Path
 
 import pytest
 
-from emkit.config import load_experiment
+from emkit.config import experiment_from_dict, load_experiment
 from emkit.errors import EmkitError
 
 GOOD = """
@@ -81,3 +81,22 @@ def test_builtin_question_sets() -> None:
     assert len(js) == 8 and all(q.system == JSON_SYSTEM and q.id.endswith("/json") for q in js)
     assert len(load_questions("harmful")) >= 12 and len(load_questions("identity")) >= 5
     assert len(load_questions("core_template")) == 8
+
+
+def test_the_default_arm_of_a_command() -> None:
+    exp = experiment_from_dict({"name": "x", "arms": [{"name": "a", "dataset": "builtin:benign?size=4"},
+                                                      {"name": "b"}, {"name": "c"}]})
+    assert exp.default_arm(trained=True).name == "a" and exp.default_arm(trained=False).name == "b"
+    only_base = experiment_from_dict({"name": "x", "arms": [{"name": "b"}]})
+    assert only_base.default_arm(trained=True).name == "b"  # no trained arm: the first arm
+
+
+def test_condition_keys_round_trip_and_never_collide() -> None:
+    from emkit.records import Condition
+
+    keys = [Condition("ft"), Condition("ft", "trigger"), Condition("ft", step=20), Condition("ft", "k8", step=4),
+            Condition("ft", intervention="steer L3 x2"), Condition("ft", intervention="ablate L0,1 (v from L1)")]
+    assert [Condition.parse(k.label) for k in keys] == keys
+    assert len({k.label for k in keys}) == len(keys)
+    # a checkpoint and a variant named like a number are different conditions (ARM@STEP once meant both)
+    assert Condition("ft", "20").label != Condition("ft", step=20).label

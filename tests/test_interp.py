@@ -379,6 +379,19 @@ def test_chain_end_to_end_on_a_tiny_run(tmp_path: Path, judge_server: ScriptedJu
     assert out.exit_code == 0 and len(json.loads(out.stdout)["trajectories"]) == 2
     out = cli.invoke(app, ["steer", str(exp.run_dir), "--direction", d, "--layer", "9"])
     assert out.exit_code == 2 and "no vector for layer 9" in out.output
+    html = (exp.run_dir / "report.html").read_text()
+    # the report package places the sweeps' sections after the interp chain's
+    assert html.index("Interp: where EM lives") < html.index("<h2>Steer: ") < html.index("<h2>Ablate: ")
+    # the CLI's "best layer" is the one the direction file records (which the chain and `emkit project` use)
+    out = cli.invoke(app, ["directions", "extract", str(exp.run_dir)])
+    assert out.exit_code == 0, out.output
+    best = Direction.load(folder / "meandiff-ft.safetensors").meta["best_layer"]
+    assert f"at layer {best}\n" in out.output
+    out = cli.invoke(app, ["directions", "extract", str(exp.run_dir), "--reader", "judge"])
+    assert out.exit_code == 2 and "judge" in out.output and "arm" in out.output and "base" in out.output
+    out = cli.invoke(app, ["phases", str(exp.run_dir), "--samples", "1"])
+    assert out.exit_code == 0 and out.output.count("misaligned") == 3, out.output
+    assert (exp.run_dir / "interp" / "phases-ft.json").is_file()  # the workflow saves it, not the CLI
 
 
 def test_monitor_logs_the_projection_during_training(tmp_path: Path, judge_server: ScriptedJudge) -> None:
