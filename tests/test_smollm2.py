@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 from emkit.config import load_experiment
+from emkit.report import write_run_report
 from emkit.run import run_experiment
 
 
@@ -33,7 +34,7 @@ judge: {backend: offline}
     assert all(0 <= s.mean_coherent <= 100 for s in overall.values())
     assert all(0 <= s.mean_aligned <= 100 for s in overall.values() if s.n_scored)
     assert res.train_steps == 2 and res.answers_generated == 4
-    html = res.report.read_text()
+    html = write_run_report(res).read_text()
     assert "pipeline test, not a scientific organism" in html and "Offline judge" in html
     again = run_experiment(load_experiment(tmp_path / "exp.yaml"))
     assert (again.train_steps, again.answers_generated, again.judge_calls) == (0, 0, 0)
