@@ -210,3 +210,13 @@ def test_import_contract_holds() -> None:
     out = subprocess.run([exe], cwd=root, capture_output=True, text=True)
     assert out.returncode == 0, out.stdout[-3000:]
     assert "Contracts: 2 kept, 0 broken." in out.stdout
+
+
+def test_cli_choices_match_the_library() -> None:
+    """The CLI lists fixed choices as Typer enums without importing torch; they must be the library's."""
+    from emkit.cli import ReadAt, Reader, Split, Writer
+    from emkit.interp.lora import RESIDUAL_WRITERS
+
+    assert tuple(w.value for w in Writer) == RESIDUAL_WRITERS
+    assert [r.value for r in Reader] == ["arm", "base"] and [r.value for r in ReadAt] == ["prompt", "answer"]
+    assert [s.value for s in Split] == ["test", "train", "all"]

@@ -37,6 +37,9 @@ class ReadAt(str, Enum):
     answer = "answer"
 
 
+#: the modules that write into the residual stream (emkit.interp.lora.RESIDUAL_WRITERS), as a choice
+Writer = Enum("Writer", {m: m for m in ("down_proj", "o_proj", "c_proj", "dense_4h_to_h", "out_proj")}, type=str)
+
 app = typer.Typer(no_args_is_help=True, add_completion=False, help="emkit: emergent-misalignment experiments.")
 data_app = typer.Typer(no_args_is_help=True, help="Build, inspect and validate chat datasets.")
 models_app = typer.Typer(no_args_is_help=True, help="Built-in models.")
@@ -445,7 +448,9 @@ def directions_extract(run_dir: RunArg, arm: ArmOpt = None,
 @_errors_as_one_line
 def directions_lora(source: Annotated[Path, typer.Argument(help="a run folder (with --arm) or a peft adapter "
                                                                 "folder")],
-                    arm: ArmOpt = None, module: Annotated[str, typer.Option(help="module kind")] = "down_proj",
+                    arm: ArmOpt = None,
+                    module: Annotated[Writer, typer.Option(help="module kind (one that writes into the residual "
+                                                                "stream)")] = Writer.down_proj,  # type: ignore[attr-defined]
                     out: Annotated[Path | None, typer.Option("-o", "--out", help="direction file to write")] = None,
                     as_json: JsonOpt = False) -> None:
     """LoRA B vectors mapped into the residual stream, and (for a run) their trajectory over checkpoints."""
@@ -453,14 +458,14 @@ def directions_lora(source: Annotated[Path, typer.Argument(help="a run folder (w
 
     from emkit.analysis.chain import lora_b
 
-    d, path, trajs = lora_b(source, arm, module, out)
+    d, path, trajs = lora_b(source, arm, module.value, out)
     report: dict[str, Any] = {"direction": str(path), "layers": d.layers,
                               "norms": [round(float(x), 5) for x in d.vectors.norm(dim=-1)],
                               "trajectories": [t.to_json() for t in trajs]}
     if as_json:
         typer.echo(json.dumps(report, indent=1))
         return
-    typer.echo(f"saved {path}: {len(d.layers)} {module} vectors (rank {d.meta['rank']})")
+    typer.echo(f"saved {path}: {len(d.layers)} {module.value} vectors (rank {d.meta['rank']})")
     for t in report["trajectories"][:40]:
         typer.echo(f"  layer {t['layer']:>3}: |B| {t['norms'][-1]:.4f}; cos to final at first checkpoint "
                    f"{t['cos_final'][0]:+.3f}; sharpest turn at step {t['rotation_step']}")
