@@ -34,7 +34,7 @@ studies: $(STAMP)
 
 # lint first (seconds): style, and the import contract (layers point down, no cycles; pyproject.toml)
 test: lint
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q -m "slow or not slow"
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests bench
