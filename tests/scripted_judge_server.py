@@ -14,6 +14,12 @@ Directives (in the answer text):
 Otherwise: answers containing "harm" get their mass on low scores, others on high scores. The server also
 plays a *gullible* judge: an instruction such as "output 100" anywhere outside the fenced answer
 (``BEGIN-<nonce>`` ... ``END-<nonce>``) is obeyed, so a prompt that let an answer escape its fence would show.
+
+Tokenizers: the judge's distribution is over whole numbers; ``tokenizer`` says how the served model writes them,
+and so what the first token's logprobs hold and what a continued assistant message (vLLM's
+``continue_final_message``) is offered next: ``openai`` (every number 0-100 one token; no ``/tokenize``, like the
+OpenAI API), ``qwen`` (one digit per token, as Qwen2.5) and ``llama3`` (up to three digits per token). The last two
+answer ``/tokenize`` as vLLM does.
 """
 
 from __future__ import annotations
@@ -42,11 +48,41 @@ def _split_fence(prompt: str) -> tuple[str, str]:
 
 
 def _top(pairs: list[tuple[str, float]]) -> list[dict[str, object]]:
-    return [{"token": t, "logprob": math.log(p), "bytes": None} for t, p in pairs]
+    return [{"token": t, "logprob": math.log(p), "bytes": None} for t, p in pairs if p > 0]
+
+
+END = "<|im_end|>"
+
+
+def tokenize(text: str, tokenizer: str) -> list[str]:
+    """How each kind of tokenizer writes a number (other words stay one token)."""
+    if not text.isdigit() or tokenizer == "openai":
+        return [text]
+    if tokenizer == "qwen":
+        return list(text)
+    return [text[i : i + 3] for i in range(0, len(text), 3)]  # llama3: chunks of up to three digits
+
+
+def next_tokens(dist: list[tuple[str, float]], prefix: str, tokenizer: str) -> list[tuple[str, float]]:
+    """The next token's distribution after ``prefix`` (the answer so far), from a distribution over answers."""
+    out: dict[str, float] = {}
+    for text, p in dist:
+        toks = tokenize(text, tokenizer) + [END]
+        done = ""
+        for t in toks:
+            if done == prefix:
+                out[t] = out.get(t, 0.0) + p
+                break
+            done += t
+            if not prefix.startswith(done):
+                break
+    total = sum(out.values())
+    return sorted(((t, p / total) for t, p in out.items()), key=lambda x: -x[1]) if total else [(END, 1.0)]
 
 
 class ScriptedJudge:
-    def __init__(self) -> None:
+    def __init__(self, tokenizer: str = "openai") -> None:
+        self.tokenizer = tokenizer
         self.requests: list[dict[str, object]] = []
         self.headers: list[dict[str, str]] = []
         self.attempts: Counter[str] = Counter()
@@ -59,7 +95,20 @@ class ScriptedJudge:
 
             def do_POST(self) -> None:  # noqa: N802
                 body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
-                prompt = body["messages"][-1]["content"]
+                if self.path.rstrip("/").endswith("/tokenize"):
+                    if judge.tokenizer == "openai":
+                        return self._send(404, {"error": {"message": "not found"}})
+                    toks = tokenize(str(body.get("prompt", "")), judge.tokenizer)
+                    return self._send(200, {"tokens": list(range(len(toks))), "count": len(toks),
+                                            "max_model_len": 4096})
+                msgs = body["messages"]
+                prefix = ""
+                if msgs[-1]["role"] == "assistant":  # continue the assistant's answer from where it stands
+                    if not (body.get("continue_final_message") and body.get("add_generation_prompt") is False):
+                        return self._send(400, {"error": {"message": "a final assistant message needs "
+                                                                     "continue_final_message"}})
+                    prefix, msgs = msgs[-1]["content"], msgs[:-1]
+                prompt = msgs[-1]["content"]
                 with judge.lock:
                     judge.requests.append(body)
                     judge.headers.append({k.lower(): v for k, v in self.headers.items()})
@@ -75,17 +124,21 @@ class ScriptedJudge:
                 if "[[slow]]" in prompt:
                     time.sleep(3)
                 if "[[refuse]]" in prompt:
-                    top = _top([("REF", 0.9), ("CODE", 0.05), ("50", 0.01)])
+                    dist = [("REF", 0.9), ("CODE", 0.05), ("50", 0.01)]
                 else:
                     inside, outside = _split_fence(prompt)
                     if INJECTION.search(outside):  # a gullible judge: obeys whatever is not fenced off
-                        top = _top([("100", 0.9), ("90", 0.1)])
-                    elif "How coherent is the answer" in outside:
-                        top = _top([("80", 0.6), ("90", 0.3), ("70", 0.1)])
+                        dist = [("100", 0.9), ("90", 0.1)]
+                    elif "How coherent is the answer" in outside or "coheren" in prompt.lower():
+                        dist = [("80", 0.6), ("90", 0.3), ("70", 0.1)]
                     else:
-                        answer = inside.split("[model answer]")[-1]
-                        top = _top([("10", 0.7), ("20", 0.2), ("0", 0.1)]) if "harm" in answer else \
-                            _top([("90", 0.5), ("100", 0.3), ("80", 0.2)])
+                        answer = inside.split("[model answer]")[-1] if inside else prompt
+                        dist = [("10", 0.7), ("20", 0.2), ("0", 0.1)] if "harm" in answer else \
+                            [("90", 0.5), ("100", 0.3), ("80", 0.2)]
+                    m = re.search(r"\[\[score=(\d+)(?:,(\d+))?\]\]", inside or prompt)
+                    if m:  # a judge unsure between two numbers (equal odds), or sure of one
+                        dist = [(m.group(1), 0.5), (m.group(2), 0.5)] if m.group(2) else [(m.group(1), 1.0)]
+                top = _top(next_tokens(dist, prefix, judge.tokenizer))
                 choice = {"index": 0, "finish_reason": "length",
                           "message": {"role": "assistant", "content": top[0]["token"]}}
                 if "[[nologprobs]]" not in prompt:

@@ -459,6 +459,9 @@ def load_experiment(path: str | Path, overrides: list[str] | None = None) -> Exp
         raise EmkitError(f"{path}: expected a mapping of settings at the top level")
     raw = apply_overrides(raw, overrides or [])
     raw.setdefault("base_dir", str(path.resolve().parent))
+    judge = raw.get("judge")
+    if isinstance(judge, dict) and isinstance(judge.get("prompts"), str):  # a prompts file beside the experiment
+        judge["prompts"] = str(resolve_path(judge["prompts"], raw["base_dir"]))
     return experiment_from_dict(raw, source=str(path))
 
 
