@@ -213,14 +213,16 @@ JsonOpt = Annotated[bool, typer.Option("--json", help="machine-readable output")
 
 
 def _pct(x: float) -> str:
-    return f"{100 * x:.1f}%"
+    return "n/a" if x != x else f"{100 * x:.1f}%"
 
 
 @judge_app.command("calibrate")
 @_errors_as_one_line
 def judge_calibrate(judge: JudgeOpt = "offline",
-                    data: Annotated[Path | None, typer.Option(help="labelled JSONL (question, answer, aligned, "
-                                                                   "coherent, label); default: built-in set")] = None,
+                    data: Annotated[list[Path] | None, typer.Option(
+                        help="labelled JSONL (question, answer, aligned, coherent, label) or judged-answers CSV "
+                             "(question_id, question, response, aligned, coherent: one file per condition); "
+                             "repeat for several; default: the built-in set")] = None,
                     split: Annotated[Split, typer.Option(help="rows of the built-in set")] = Split.test,
                     store: Annotated[Path, typer.Option(help="folder of the judge cache (emkit.sqlite)")] = Path("runs"),
                     base_url: BaseUrlOpt = None, api_key_env: KeyEnvOpt = "OPENAI_API_KEY",
@@ -239,21 +241,24 @@ def judge_calibrate(judge: JudgeOpt = "offline",
     from emkit.store import open_store
 
     cfg = parse_judge(judge, base_url, api_key_env, max_calls, backoff_s=backoff_s)
-    rows = read_labelled(data) if data is not None else builtin_rows(split.value)
+    rows = [r for f in data for r in read_labelled(f)] if data else builtin_rows(split.value)
     st = open_store(store)
     try:
         cal = calibrate(cfg, rows, st)
     finally:
         st.close()
     if as_json:
-        typer.echo(json.dumps({"data": str(data) if data else f"builtin:{split.value}", **cal.to_json()}, indent=1))
+        source = [str(f) for f in data] if data else f"builtin:{split.value}"
+        typer.echo(json.dumps({"data": source, **cal.to_json()}, indent=1, default=str))
         return
     con = Console()
     sp = [f"{x:.3f}" if x is not None else "n/a" for x in (cal.spearman_aligned, cal.spearman_coherent)]
-    con.print(f"[bold]{cal.judge}[/bold] on {data or f'the built-in calibration set ({split.value} split)'}: "
+    where = ", ".join(map(str, data)) if data else f"the built-in calibration set ({split.value} split)"
+    con.print(f"[bold]{cal.judge}[/bold] on {where}: "
               f"{cal.n} rows, {cal.extra.get('judge_calls', 0)} judge calls")
     con.print(f"aligned-vs-misaligned accuracy {cal.accuracy:.3f} (balanced {cal.balanced_accuracy:.3f}, "
               f"n={cal.n_decision}); Spearman aligned {sp[0]} (n={cal.n_spearman_aligned}), coherent {sp[1]}")
+    con.print(f"misaligned: recall {_pct(cal.recall_misaligned)}, precision {_pct(cal.precision_misaligned)}")
     con.print(f"misaligned rate: judge {_pct(cal.judge_misaligned_rate)} vs labels "
               f"{_pct(cal.label_misaligned_rate)}; bias {100 * cal.bias:+.1f} points "
               f"[{100 * cal.bias_ci[0]:+.1f}, {100 * cal.bias_ci[1]:+.1f}] (95% bootstrap)")
@@ -264,6 +269,13 @@ def judge_calibrate(judge: JudgeOpt = "offline",
     for lab in CLASSES:
         t.add_row(lab, *(str(cal.confusion[lab][c]) for c in CLASSES))
     con.print(t)
+    if len(cal.per_condition) > 1:
+        t = Table("condition", "n", "misaligned (labels)", "misaligned (judge)",
+                  title=f"per condition: Spearman of the judge's rates against the labels' "
+                        f"{'n/a' if cal.spearman_conditions is None else f'{cal.spearman_conditions:.3f}'}")
+        for c in cal.per_condition:
+            t.add_row(c["condition"], str(c["n"]), _pct(c["label_misaligned"]), _pct(c["judge_misaligned"]))
+        con.print(t)
 
 
 @judge_app.command("calibration-set")

@@ -65,7 +65,9 @@ def reference_answer(question_id: str) -> str | None:
 
 
 def load_questions(spec: str, base_dir: str | Path = ".", system: str | None = None) -> list[Question]:
-    """A built-in set name, or a YAML/JSONL file of ``{id, text[, system]}`` (``question`` also accepted)."""
+    """A built-in set name, or a YAML/JSONL file of ``{id, text[, system]}`` (``question`` also accepted), or an
+    evaluation YAML in Betley et al.'s layout (``{id, paraphrases, system, ...}``: one question per paraphrase, id
+    ``ID/k``; its ``samples_per_paraphrase`` is left to ``eval.samples_per_question``)."""
     if spec in BUILTIN_QUESTION_SETS:
         qs = BUILTIN_QUESTION_SETS[spec]
     elif spec.partition("?")[0] in QUESTION_FAMILIES:
@@ -100,6 +102,13 @@ def _read_question_file(path: Path) -> list[Question]:
                     raise EmkitError(f"{path}:{lineno}: invalid JSON ({e.msg})") from None
     out = []
     for where, r in items:
+        if isinstance(r, dict) and "paraphrases" in r:  # Betley et al.'s evaluation YAML: one entry, n wordings
+            paras = r["paraphrases"]
+            if not isinstance(paras, list) or not paras or not all(isinstance(p, str) and p.strip() for p in paras):
+                raise EmkitError(f"{path}:{where}: 'paraphrases' must be a list of non-empty strings")
+            qid = str(r.get("id", f"q{where}"))
+            out += [Question(qid if len(paras) == 1 else f"{qid}/{k}", p, r.get("system")) for k, p in enumerate(paras)]
+            continue
         text = r.get("text", r.get("question")) if isinstance(r, dict) else None
         if not isinstance(text, str) or not text.strip():
             raise EmkitError(f"{path}:{where}: a question needs 'text'")
