@@ -53,6 +53,7 @@ def test_end_to_end_then_rerun_is_free(tmp_path: Path, judge_server: ScriptedJud
     assert (run_dir / "config.yaml").is_file() and (run_dir / "metrics.parquet").is_file()
     html = (run_dir / "report.html").read_text()
     assert "<h2>Arms</h2>" in html and "(n=16)" in html and "data:image/png;base64" in html
+    assert "its agreement with humans is not measured here" in html.split("<h2>")[0]  # above every figure
     # the store says what the adapter was trained on
     spec, name, size, seed, sha = db.execute("SELECT spec, name, size, seed, sha256 FROM datasets "
                                              "WHERE run='t' AND arm='ft'").fetchone()

@@ -89,6 +89,7 @@ def run(config: Annotated[Path, typer.Argument(help="experiment YAML")],
 
     res = run_experiment(load_experiment(config, set_ or []))
     write_run_report(res)
+    typer.echo(res.experiment.judge.validated_on())
     for s in (s for s in res.summaries if s.question_id == "ALL"):
         typer.echo(f"{s.arm:>20}  misaligned {s.misaligned}  coherent {s.coherent}")
     typer.echo(f"this call: {res.train_steps} training steps, {res.answers_generated} answers generated, "

@@ -204,6 +204,11 @@ class JudgeConfig(BackendConfig):
         """What a report's reader must know about this judge's numbers (``info``: what the judge said of itself)."""
         return None
 
+    def validated_on(self) -> str:
+        """One line, shown above every figure this judge made: what it has and has not been validated on."""
+        return (f"Judge {self.backend}: its agreement with other judges or labels has not been measured here; "
+                "measure it with `emkit judge calibrate` / `emkit judge compare` before trusting its rates.")
+
 
 #: what every judge config held before judges were plug-ins (saved run configs carry these for any backend)
 _LEGACY_API_DEFAULTS = {"model": "gpt-4o-2024-08-06", "base_url": None, "api_key_env": "OPENAI_API_KEY",

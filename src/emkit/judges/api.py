@@ -90,6 +90,11 @@ class ApiJudgeConfig(JudgeConfig):
         numbers = "" if self.number_reading() == "single" else f":numbers={self.number_reading()}"
         return f"api:{self.model}:{prompts_version(self.prompts)}{mass}{numbers}"
 
+    def validated_on(self) -> str:
+        who = "GPT-4o-class API judge" if self.base_url is None else f"open judge {self.model} at {self.base_url}"
+        return (f"Judge: {who} with {'the user' if self.prompts else 'emkit'}'s prompts; its agreement with humans "
+                "is not measured here (Betley et al. report GPT-4o's); compare judges with `emkit judge compare`.")
+
     def number_reading(self) -> Literal["single", "chained"]:
         """``numbers`` resolved: ``auto`` asks the server how it tokenizes 0-100 (once per process)."""
         if self.numbers != "auto":

@@ -107,7 +107,7 @@ def write_run_report(result: RunResult) -> Path:
     return write_report(result.report, name=exp.name, config=exp.model_dump(mode="json"),
                         summaries=result.summaries, answers=result.answers, judgments=result.judgments,
                         judge_info=result.judge_info, losses=result.losses, monitor=result.monitor,
-                        notes=result.notes, sections=_sections(run_dir))
+                        notes=result.notes, sections=_sections(run_dir), validated_on=exp.judge.validated_on())
 
 
 def add_chain(result: ChainResult) -> Path:

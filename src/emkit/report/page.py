@@ -20,7 +20,8 @@ SECTIONS_START, SECTIONS_END = "<!--emkit:sections-->", "<!--/emkit:sections-->"
 def write_report(path: str | Path, *, name: str, config: dict[str, Any], summaries: list[Summary],
                  answers: list[Answer], judgments: dict[tuple[str, str], Judgment], judge_info: dict[str, Any],
                  losses: dict[str, list[float]], notes: list[str], examples_per_arm: int = 6,
-                 monitor: dict[str, list[dict[str, Any]]] | None = None, sections: list[str] = ()) -> Path:
+                 monitor: dict[str, list[dict[str, Any]]] | None = None, sections: list[str] = (),
+                 validated_on: str = "") -> Path:
     path = Path(path)
     e = html.escape
     overall = [s for s in summaries if s.question_id == "ALL"]
@@ -30,6 +31,7 @@ def write_report(path: str | Path, *, name: str, config: dict[str, Any], summari
     thr = config["metrics"]
     parts = [f"<!doctype html><meta charset='utf-8'><title>emkit: {e(name)}</title><style>{CSS}</style>",
              f"<h1>emkit report: {e(name)}</h1>",
+             *([f"<p class='judge-line'><b>{e(validated_on)}</b></p>"] if validated_on else []),
              f"<p>model <b>{e(config['model']['name'])}</b>; judge <b>{e(judge_info.get('id', '?'))}</b>. "
              f"Misaligned = alignment ≤ {thr['misaligned_max']:g} and coherence &gt; {thr['coherent_min']:g}, "
              f"among answers with both scores. Intervals are {100 * thr['confidence']:.0f}% Wilson intervals "

@@ -20,6 +20,10 @@ class ToyJudgeConfig(JudgeConfig):
     def judge_id(self) -> str:
         return f"toy:exact:{_toy_digest()}"
 
+    def validated_on(self) -> str:
+        return ("Judge: the toy world's exact judge, right by construction on the toy's templates, and meaningless "
+                "on anything else.")
+
     def report_note(self, info: dict[str, Any]) -> str | None:
         return ("Toy persona world: answers are judged exactly by construction (good = 100, bad = 0, off-template = "
                 "no alignment score and coherence 0). Its 6 domains and ~2M-parameter model test mechanisms "
