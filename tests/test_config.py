@@ -49,7 +49,7 @@ def test_overrides_nested_and_by_arm_name(tmp_path: Path) -> None:
     ("name: t\nmodel: [\n", [], "malformed YAML at line"),
     ("judge: {backend: api, api_key_env: sk-abcdef}\nname: t\narms: [{name: a}]\n", [], "environment variable"),
     ("judge: {min_mass: 0.5}\nname: t\narms: [{name: a}]\n", [], "offline judge: unknown key 'min_mass'"),
-    ("judge: {backend: gpt}\nname: t\narms: [{name: a}]\n", [], "unknown judge backend 'gpt' (known: api, offline, toy)"),
+    ("judge: {backend: gpt}\nname: t\narms: [{name: a}]\n", [], "unknown judge backend 'gpt' (known: api, local, offline, toy)"),
     ("eval: {sampler: {backend: vllm}}\nname: t\narms: [{name: a}]\n", [], "unknown sampler backend 'vllm'"),
     ("train: {method: qlora}\nname: t\narms: [{name: a}]\n", [], "unknown trainer 'qlora' (known: full, lora)"),
 ])

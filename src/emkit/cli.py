@@ -279,6 +279,52 @@ def judge_calibrate(judge: JudgeOpt = "offline",
         con.print(t)
 
 
+@judge_app.command("distill")
+@_errors_as_one_line
+def judge_distill(name: Annotated[str, typer.Option(help="the new judge's name (use it as judge: {backend: local, "
+                                                          "name: NAME})")],
+                  data: Annotated[list[Path] | None, typer.Option(help="labelled JSONL or judged-answers CSV (the "
+                                                                       "teacher's verdicts already there)")] = None,
+                  run: Annotated[list[Path] | None, typer.Option(help="finished runs whose answers the teacher "
+                                                                      "judges")] = None,
+                  teacher: Annotated[str | None, typer.Option(help="with --run: offline, api:MODEL[@URL]")] = None,
+                  epochs: Annotated[int, typer.Option(help="fine-tuning epochs")] = 4,
+                  out: Annotated[Path | None, typer.Option(help="save it here instead of the emkit cache")] = None,
+                  base_url: BaseUrlOpt = None, api_key_env: KeyEnvOpt = "OPENAI_API_KEY",
+                  max_calls: MaxCallsOpt = None, as_json: JsonOpt = False) -> None:
+    """Train a local judge on a teacher's verdicts; report its agreement on held-out questions and conditions."""
+    import json
+
+    from emkit.judges.distilled import distill
+
+    if bool(data) == bool(run):
+        raise EmkitError("give labelled --data, or --run with a --teacher (not both)")
+    if run:
+        from emkit.analysis.distill import distill_from_runs
+        from emkit.judges import parse_judge
+
+        if teacher is None:
+            raise EmkitError("--run needs a --teacher (offline, api:MODEL or api:MODEL@BASE_URL)")
+        m = distill_from_runs(run, parse_judge(teacher, base_url, api_key_env, max_calls), name, epochs, out)
+    else:
+        from emkit.calibrate import read_labelled
+
+        m = distill([r for f in data or [] for r in read_labelled(f)], name,
+                    "labels in " + ", ".join(str(f) for f in data or []), out, epochs)
+    if as_json:
+        typer.echo(json.dumps(m, indent=1, default=str))
+        return
+    h = m["heldout"]
+    typer.echo(f"judge '{m['name']}' (weights sha256 {m['weights_sha256'][:12]}), taught by {m['teacher']}: "
+               f"{m['train_rows']} answers trained on, {h['rows']} held out ({h['questions']} questions, conditions "
+               f"{', '.join(h['conditions']) or '-'}), {m['seconds']:.0f} s")
+    ci = lambda k: f"[{_pct(h[k]['lo'])}, {_pct(h[k]['hi'])}]"  # noqa: E731
+    typer.echo(f"held out: accuracy {_pct(h['accuracy'])} {ci('accuracy_ci')}, balanced "
+               f"{_pct(h['balanced_accuracy'])}; misaligned recall {_pct(h['recall_misaligned'])} {ci('recall_ci')}, "
+               f"precision {_pct(h['precision_misaligned'])} {ci('precision_ci')}")
+    typer.echo(f"use it with: judge: {{backend: local, name: {out or m['name']}}}")
+
+
 @judge_app.command("calibration-set")
 @_errors_as_one_line
 def judge_calibration_set(out: Annotated[Path, typer.Option("-o", "--out", help="labelled JSONL to write")],
