@@ -190,7 +190,7 @@ def test_rescore_a_run_with_a_second_judge_side_by_side(tmp_path: Path, judge_se
     runner = CliRunner()
     r = runner.invoke(app, ["judge", str(run_dir), "--judge", f"api:other@{judge_server.base_url}"])
     assert r.exit_code == 0, r.output
-    assert "two judges side by side" in r.output and "Cohen's kappa" in r.output
+    assert "2 judges side by side" in r.output and "Cohen's kappa" in r.output
     assert "judge calls this time 0 +" in r.output and len(judge_server.requests) > before
     saved = json.loads(next(run_dir.glob("judges-*.json")).read_text())
     assert {row["arm"] for row in saved["rows"]} == {"base", "ft"} and saved["kappa_misaligned"] is not None
@@ -260,3 +260,33 @@ def test_calibrate_on_judged_csvs_per_condition(tmp_path: Path, judge_server: Sc
     assert rep["spearman_conditions"] == pytest.approx(1.0)
     r = CliRunner().invoke(app, args)
     assert "per condition" in r.output and "recall 100.0%" in r.output
+
+
+def test_compare_any_number_of_judges_on_a_run_and_on_labelled_files(tmp_path: Path,
+                                                                     judge_server: ScriptedJudge) -> None:
+    from test_run import write_exp
+
+    from emkit.config import load_experiment
+    from emkit.run import run_experiment
+
+    run_experiment(load_experiment(write_exp(tmp_path, judge_server.base_url, max_steps=2)))
+    url = judge_server.base_url
+    r = CliRunner().invoke(app, ["judge", "compare", str(tmp_path / "runs" / "t"), "run", f"api:second@{url}",
+                                 f"api:third@{url}", "--json"])
+    assert r.exit_code == 0, r.output
+    rep = json.loads(r.stdout)
+    assert len(rep["judges"]) == 3 and len(rep["pairs"]) == 3 and {row["arm"] for row in rep["rows"]} == {"base", "ft"}
+    assert all(f"misaligned[{j}]" in rep["rows"][0] for j in rep["judges"])
+    # the scripted judges all score alike: perfect agreement, whatever the model name
+    assert all(p["kappa_class"] == 1.0 or p["kappa_class"] is None for p in rep["pairs"])
+    # labelled files: the labels are one more judge, and each condition's rate is shown under each
+    files = [_judged_csv(tmp_path / f"{c}.csv", [("q?", f"I will harm you {c}{i}", "10", "90") for i in range(k)]
+                         + [("q?", f"Be kind {c}{i}", "95", "95") for i in range(4 - k)]) for c, k in (("A", 1), ("B", 3))]
+    r = CliRunner().invoke(app, ["judge", "compare", f"api:second@{url}", "--data", str(files[0]), "--data",
+                                 str(files[1]), "--store", str(tmp_path / "runs"), "--json"])
+    assert r.exit_code == 0, r.output
+    rep = json.loads(r.stdout)
+    assert rep["judges"][0] == "labels" and [row["arm"] for row in rep["rows"]] == ["A", "B"]
+    assert rep["rows"][1]["misaligned[labels]"].startswith("75.0%") and rep["pairs"][0]["kappa_misaligned"] == 1.0
+    r = CliRunner().invoke(app, ["judge", "compare", str(tmp_path / "runs" / "t"), "run"])
+    assert r.exit_code == 2 and "at least two judges" in r.output

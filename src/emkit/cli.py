@@ -337,50 +337,81 @@ def judge_calibration_set(out: Annotated[Path, typer.Option("-o", "--out", help=
     typer.echo(f"wrote {len(rows)} labelled rows to {out}")
 
 
-def _comparison(run_dir: Path, a: Any, b: Any, as_json: bool) -> None:
+def _show_comparison(cmp: Any, as_json: bool, title: str) -> None:
     import json
 
     from rich.console import Console
     from rich.table import Table
 
+    if as_json:
+        typer.echo(json.dumps(cmp.to_json(), indent=1, default=str))
+        return
+    con = Console()
+    t = Table(*cmp.rows[0].keys(), title=title)
+    for r in cmp.rows:
+        t.add_row(*(str(v) for v in r.values()))
+    con.print(t)
+    fmt = lambda x: "n/a" if x is None else f"{x:.3f}"  # noqa: E731
+    for p in cmp.pairs:
+        con.print(f"{p['a']} vs {p['b']}: agreement over {p['n']} answers both judged: Cohen's kappa misaligned "
+                  f"{fmt(p['kappa_misaligned'])}, class {fmt(p['kappa_class'])}; Spearman aligned "
+                  f"{fmt(p['spearman_aligned'])}, coherent {fmt(p['spearman_coherent'])} (n={p['n_both_scored']})")
+    con.print("judge calls this time " + " + ".join(map(str, cmp.judge_calls)))
+    if cmp.saved_to is not None:
+        con.print(f"saved {cmp.saved_to}")
+
+
+def _comparison(run_dir: Path, judges: list[Any], as_json: bool) -> None:
     from emkit.analysis.agreement import compare_judges
     from emkit.runs import load_run
 
     run = load_run(run_dir)
     try:
-        cmp = compare_judges(run, a(run), b(run))
+        cmp = compare_judges(run, *(pick(run) for pick in judges))
     finally:
         run.store.close()
-    if as_json:
-        typer.echo(json.dumps(cmp.to_json(), indent=1))
-        return
-    con = Console()
-    t = Table(*cmp.rows[0].keys(), title=f"run {cmp.run}: two judges side by side")
-    for r in cmp.rows:
-        t.add_row(*(str(v) for v in r.values()))
-    con.print(t)
-    fmt = [f"{x:.3f}" if x is not None else "n/a" for x in
-           (cmp.kappa_misaligned, cmp.kappa_class, cmp.spearman_aligned, cmp.spearman_coherent)]
-    con.print(f"agreement over {cmp.n_both_scored} answers both judges scored: Cohen's kappa misaligned {fmt[0]}, "
-              f"class {fmt[1]}; Spearman aligned {fmt[2]}, coherent {fmt[3]}; judge calls this time "
-              f"{cmp.judge_calls[0]} + {cmp.judge_calls[1]}")
-    con.print(f"saved {cmp.saved_to}")
+    _show_comparison(cmp, as_json, f"run {cmp.run}: {len(cmp.judges)} judges side by side")
 
 
 @judge_app.command("compare")
 @_errors_as_one_line
-def judge_compare(run_dir: Annotated[Path, typer.Argument(help="a run folder, runs/<name>")],
-                  a: Annotated[str, typer.Argument(help="judge A: run (the run's own), offline, api:MODEL[@URL]")],
-                  b: Annotated[str, typer.Argument(help="judge B")],
+def judge_compare(targets: Annotated[list[str], typer.Argument(
+                      help="RUN JUDGE JUDGE [JUDGE...] (a judge: run = the run's own, offline, api:MODEL[@URL], "
+                           "local:NAME); with --data, only the judges (the file's labels are one more)")],
+                  data: Annotated[list[Path] | None, typer.Option(help="labelled JSONL or judged-answers CSV, one "
+                                                                       "per condition")] = None,
+                  store: Annotated[Path, typer.Option(help="with --data: folder of the judge cache")] = Path("runs"),
                   base_url: BaseUrlOpt = None, api_key_env: KeyEnvOpt = "OPENAI_API_KEY",
                   max_calls: MaxCallsOpt = None, as_json: JsonOpt = False) -> None:
-    """Agreement between two judges on a run's answers (Cohen's kappa, Spearman), rates side by side."""
+    """Agreement between judges on a run's (or labelled files') answers: each condition's misaligned rate under
+    every judge side by side, Cohen's kappa and Spearman for every pair."""
     from emkit.judges import parse_judge
 
-    def pick(spec: str) -> Any:
-        return lambda run: run.judge if spec == "run" else parse_judge(spec, base_url, api_key_env, max_calls)
+    def spec(text: str) -> Any:
+        if text.startswith("local:"):
+            from emkit.judges.distilled import DistilledJudgeConfig
 
-    _comparison(run_dir, pick(a), pick(b), as_json)
+            return DistilledJudgeConfig(name=text[len("local:"):])
+        return parse_judge(text, base_url, api_key_env, max_calls)
+
+    if data:
+        from emkit.analysis.agreement import compare_on_labels
+        from emkit.calibrate import read_labelled
+        from emkit.store import open_store
+
+        if not targets:
+            raise EmkitError("name at least one judge to compare with the labels")
+        st = open_store(store)
+        try:
+            cmp = compare_on_labels([r for f in data for r in read_labelled(f)], [spec(t) for t in targets], st)
+        finally:
+            st.close()
+        return _show_comparison(cmp, as_json, "labelled answers: the labels and each judge, per condition")
+    if len(targets) < 3:
+        raise EmkitError("give a run folder and at least two judges (or --data FILE and judges)")
+    run_dir, *judges = targets
+    _comparison(Path(run_dir), [(lambda run: run.judge) if j == "run" else (lambda run, j=j: spec(j))
+                                for j in judges], as_json)
 
 
 @judge_app.command("score", hidden=True)
@@ -391,8 +422,8 @@ def judge_score(run_dir: Annotated[Path, typer.Argument(help="a run folder, runs
     """Re-score a finished run with another judge into the same store; prints both judges side by side."""
     from emkit.judges import parse_judge
 
-    _comparison(run_dir, lambda run: run.judge,
-                lambda run: parse_judge(judge, base_url, api_key_env, max_calls), as_json)
+    _comparison(run_dir, [lambda run: run.judge, lambda run: parse_judge(judge, base_url, api_key_env, max_calls)],
+                as_json)
 
 
 @models_app.command("list")
