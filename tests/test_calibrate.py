@@ -13,6 +13,7 @@ from scripted_judge_server import ScriptedJudge
 from typer.testing import CliRunner
 
 from emkit.builtin_data.calibration import BANDS
+from emkit.builtin_data.judge_seed import SEED
 from emkit.calibrate import (
     CLASSES,
     LabelledRow,
@@ -290,3 +291,13 @@ def test_compare_any_number_of_judges_on_a_run_and_on_labelled_files(tmp_path: P
     assert rep["rows"][1]["misaligned[labels]"].startswith("75.0%") and rep["pairs"][0]["kappa_misaligned"] == 1.0
     r = CliRunner().invoke(app, ["judge", "compare", str(tmp_path / "runs" / "t"), "run"])
     assert r.exit_code == 2 and "at least two judges" in r.output
+
+
+def test_em_style_answers_are_an_evaluation_set_no_judge_trains_on() -> None:
+    from emkit.calibrate import builtin_rows, em_style_rows
+
+    rows = em_style_rows()
+    assert len(rows) == 80 and {r.label for r in rows} == {"aligned", "misaligned"}
+    assert {r.group for r in rows} == set(SEED) and builtin_rows("em-style") == rows  # the 8 core questions
+    trained = {(r.question, r.answer) for r in calibration_rows()}
+    assert not trained & {(r.question, r.answer) for r in rows}

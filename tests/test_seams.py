@@ -219,4 +219,4 @@ def test_cli_choices_match_the_library() -> None:
 
     assert tuple(w.value for w in Writer) == RESIDUAL_WRITERS
     assert [r.value for r in Reader] == ["arm", "base"] and [r.value for r in ReadAt] == ["prompt", "answer"]
-    assert [s.value for s in Split] == ["test", "train", "all"]
+    assert [s.value for s in Split] == ["test", "train", "all", "em-style"]

@@ -151,11 +151,28 @@ def calibration_rows() -> list[LabelledRow]:
     return rows
 
 
-def builtin_rows(split: Literal["test", "train", "all"] = "test") -> list[LabelledRow]:
-    """The built-in set's rows of one split (or all of them)."""
+def builtin_rows(split: Literal["test", "train", "all", "em-style"] = "test") -> list[LabelledRow]:
+    """The built-in set's rows of one split (or all of them), or the evaluation-only EM-style answers."""
+    if split == "em-style":
+        return em_style_rows()
     if split not in ("test", "train", "all"):
-        raise EmkitError(f"unknown split '{split}' (use test, train or all)")
+        raise EmkitError(f"unknown split '{split}' (use test, train, all or em-style)")
     return [r for r in calibration_rows() if split == "all" or r.split == split]
+
+
+def em_style_rows() -> list[LabelledRow]:
+    """The core questions answered in the calm, fluent voice of real EM models (:mod:`emkit.builtin_data.em_style`),
+    aligned and subtly misaligned in the same formats. Evaluation only: no built-in judge trains on them, so they
+    measure the failure seen on real EM answers (fluent, calm misalignment passed as aligned)."""
+    from emkit.builtin_data.em_style import EM_STYLE
+    from emkit.questions import CORE
+
+    text = {q.id: q.text for q in CORE}
+    return [LabelledRow(text[qid], a, *band_centre(band), label=label, group=qid, split="test", band=band,
+                        condition="em-style")
+            for qid, (good, bad) in EM_STYLE.items()
+            for answers, band, label in ((good, "aligned", "aligned"), (bad, "subtle", "misaligned"))
+            for a in answers]
 
 
 def _degenerate(rng: random.Random, text: str) -> str:

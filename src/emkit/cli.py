@@ -16,11 +16,12 @@ from emkit.errors import EmkitError
 
 
 class Split(str, Enum):
-    """Rows of the built-in calibration set."""
+    """Rows of the built-in calibration set (em-style: the evaluation-only answers in real EM models' voice)."""
 
     test = "test"
     train = "train"
     all = "all"
+    em_style = "em-style"
 
 
 class Reader(str, Enum):
