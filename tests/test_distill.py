@@ -79,6 +79,11 @@ judge: {{backend: local, name: "{out}"}}
     assert "Distilled judge my-judge: agrees with its teacher" in html.split("<h2>")[0]
     again = run_experiment(load_experiment(tmp_path / "exp.yaml"))
     assert again.judge_calls == 0 and [s.flat() for s in again.summaries] == [s.flat() for s in first.summaries]
+    # measured again like any judge, named local:NAME (here by its folder)
+    r = CliRunner().invoke(app, ["judge", "calibrate", "--judge", f"local:{out}", "--data", str(tmp_path / "l.jsonl"),
+                                 "--store", str(tmp_path / "runs"), "--json"])
+    assert r.exit_code == 0, r.output
+    assert json.loads(r.stdout)["judge"] == f"local:my-judge:{manifest['weights_sha256'][:12]}"
     bad = CliRunner().invoke(app, ["judge", "distill", "--name", "x", "--run", str(tmp_path / "runs" / "d")])
     assert bad.exit_code == 2 and "--teacher" in bad.output
 

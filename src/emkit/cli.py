@@ -207,7 +207,7 @@ def data_inspect(source: Annotated[str, typer.Argument(help="JSONL file, dataset
         con.print(f"{v['flagged_answers']} of {rep['examples']} answers match a signature")
 
 
-JudgeOpt = Annotated[str, typer.Option("--judge", help="offline, api:MODEL or api:MODEL@BASE_URL")]
+JudgeOpt = Annotated[str, typer.Option("--judge", help="offline, api:MODEL, api:MODEL@BASE_URL or local:NAME")]
 BaseUrlOpt = Annotated[str | None, typer.Option(help="base URL for api:MODEL judges")]
 KeyEnvOpt = Annotated[str, typer.Option(help="environment variable holding the API key")]
 MaxCallsOpt = Annotated[int | None, typer.Option(help="budget: at most this many judge calls")]
@@ -389,10 +389,6 @@ def judge_compare(targets: Annotated[list[str], typer.Argument(
     from emkit.judges import parse_judge
 
     def spec(text: str) -> Any:
-        if text.startswith("local:"):
-            from emkit.judges.distilled import DistilledJudgeConfig
-
-            return DistilledJudgeConfig(name=text[len("local:"):])
         return parse_judge(text, base_url, api_key_env, max_calls)
 
     if data:

@@ -67,17 +67,19 @@ def judge_id(cfg: JudgeConfig) -> str:
 
 def parse_judge(spec: str, base_url: str | None = None, api_key_env: str = "OPENAI_API_KEY",
                 max_calls: int | None = None, concurrency: int = 8, **api: Any) -> JudgeConfig:
-    """A judge named on the command line: a backend's name (``offline``, ``toy``), or ``api:MODEL`` /
-    ``api:MODEL@BASE_URL`` (keys stay in the environment)."""
-    if spec.startswith("api:") and len(spec) > 4:
+    """A judge named on the command line: a backend's name (``offline``, ``toy``), ``api:MODEL`` /
+    ``api:MODEL@BASE_URL`` (keys stay in the environment), or ``local:NAME`` (a distilled judge)."""
+    if spec.startswith("local:") and len(spec) > 6:
+        raw: dict[str, Any] = {"backend": "local", "name": spec[6:]}
+    elif spec.startswith("api:") and len(spec) > 4:
         model, _, url = spec[4:].partition("@")
-        raw: dict[str, Any] = {"backend": "api", "model": model, "base_url": url or base_url,
+        raw = {"backend": "api", "model": model, "base_url": url or base_url,
                                "api_key_env": api_key_env, "max_calls": max_calls, "concurrency": concurrency, **api}
-    elif spec in JUDGES and spec != "api":
+    elif spec in JUDGES and spec not in ("api", "local"):
         raw = {"backend": spec}
     else:
-        raise EmkitError(f"unknown judge '{spec}' (use {', '.join(n for n in JUDGES if n != 'api')}, api:MODEL or "
-                         "api:MODEL@BASE_URL)")
+        raise EmkitError(f"unknown judge '{spec}' (use {', '.join(n for n in sorted(JUDGES) if n not in ('api', 'local'))}"
+                         ", api:MODEL, api:MODEL@BASE_URL or local:NAME)")
     try:
         return JUDGES.config(raw, "offline")  # type: ignore[return-value]
     except ValueError as e:
