@@ -100,3 +100,16 @@ def test_condition_keys_round_trip_and_never_collide() -> None:
     assert len({k.label for k in keys}) == len(keys)
     # a checkpoint and a variant named like a number are different conditions (ARM@STEP once meant both)
     assert Condition("ft", "20").label != Condition("ft", step=20).label
+
+
+def test_a_run_saved_before_judges_were_plug_ins_still_loads() -> None:
+    """Saved run configs once carried the API judge's settings, at their defaults, for every backend."""
+    legacy = {"backend": "offline", "model": "gpt-4o-2024-08-06", "base_url": None, "api_key_env": "OPENAI_API_KEY",
+              "concurrency": 8, "max_retries": 4, "timeout_s": 60.0, "backoff_s": 1.0, "max_calls": None, "rpm": None,
+              "batch_size": 256, "min_mass": 0.25}
+    exp = experiment_from_dict({"name": "x", "arms": [{"name": "a"}], "judge": legacy})
+    assert exp.judge.model_dump() == {"backend": "offline"}
+    with pytest.raises(EmkitError, match="offline judge: unknown key 'model'"):
+        experiment_from_dict({"name": "x", "arms": [{"name": "a"}], "judge": {**legacy, "model": "gpt-4"}})
+    api = experiment_from_dict({"name": "x", "arms": [{"name": "a"}], "judge": {**legacy, "backend": "api"}})
+    assert api.judge.judge_id() == "api:gpt-4o-2024-08-06:b271f73f"  # the id GPT-4o verdicts were cached under
