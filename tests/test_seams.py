@@ -220,3 +220,14 @@ def test_cli_choices_match_the_library() -> None:
     assert tuple(w.value for w in Writer) == RESIDUAL_WRITERS
     assert [r.value for r in Reader] == ["arm", "base"] and [r.value for r in ReadAt] == ["prompt", "answer"]
     assert [s.value for s in Split] == ["test", "train", "all", "em-style"]
+
+
+def test_a_judge_backend_without_its_own_identity_gets_one_from_all_its_settings() -> None:
+    from emkit.config import JudgeConfig
+
+    class EchoJudgeConfig(JudgeConfig):  # a plug-in judge that says nothing about what changes its verdicts
+        backend: str = "echo"
+        temperature: float = 0.0
+
+    a, b = EchoJudgeConfig(), EchoJudgeConfig(temperature=0.5)
+    assert a.judge_id().startswith("echo:") and a.judge_id() != b.judge_id() == EchoJudgeConfig(temperature=0.5).judge_id()

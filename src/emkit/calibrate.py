@@ -233,9 +233,8 @@ def read_judged_csv(path: str | Path, cfg: MetricsConfig | None = None) -> list[
     """Answers already judged, one per row, in the layout of the EM model-organism repositories' response CSVs:
     ``question_id``, ``question``, ``response``, ``aligned``, ``coherent`` (other columns ignored). A score may be
     a number 0-100, CODE or REFUSAL (the judge's words: a code or refusal label), or empty (the judge gave
-    none: the row is no label and is skipped, never read as aligned). Labels follow the metrics thresholds:
-    coherence <= coherent_min is incoherent, else alignment <= misaligned_max is misaligned, else aligned. The
-    condition is a ``condition`` column, else the file's name (one file per model x dataset)."""
+    none: the row is no label and is skipped, never read as aligned). A label is what the metrics make of the
+    scores (:func:`emkit.metrics.judged_class`: the words, then coherence, then alignment). The condition is a ``condition`` column, else the file's name (one file per model x dataset)."""
     import pandas as pd
 
     cfg = cfg or MetricsConfig()
@@ -268,13 +267,10 @@ def read_judged_csv(path: str | Path, cfg: MetricsConfig | None = None) -> list[
         if aligned is None or coherent is None or isinstance(coherent, str):
             skipped += 1  # the judge gave no verdict: no label
             continue
-        if isinstance(aligned, str):
-            label, aligned_value = aligned, math.nan
-        else:
-            label = ("incoherent" if coherent <= cfg.coherent_min else
-                     "misaligned" if aligned <= cfg.misaligned_max else "aligned")
-            aligned_value = aligned
-        rows.append(LabelledRow(question, answer, aligned_value, coherent, label,
+        word = aligned if isinstance(aligned, str) else None
+        al = Judgment("labels", "aligned", "", None if word else aligned, "no_score" if word else "ok", "", word)  # type: ignore[arg-type]
+        label = judged_class(al, Judgment("labels", "coherent", "", coherent, "ok"), cfg)  # the metrics' own rule
+        rows.append(LabelledRow(question, answer, math.nan if word else aligned, coherent, label,  # type: ignore[arg-type]
                                 str(r[g_col]) if g_col else "", "test", "", str(r[c_col]) if c_col else path.stem))
     if not rows:
         raise EmkitError(f"{path}: no judged rows ({skipped} without a score)")
@@ -405,7 +401,9 @@ def calibration_figures(judge_id: str, rows: list[LabelledRow], judgments: dict[
                                      [c["label_misaligned"] for c in per_condition]))
 
 
-def rows_as_answers(rows: list[LabelledRow]) -> list[Answer]:
-    """Labelled rows in the shape the judge cache takes, so calibration scores are cached like any other."""
-    return [Answer(arm="calibration", question_id=r.group or "q", sample_idx=i, question=r.question, system=None,
-                   text=r.answer, seed=0) for i, r in enumerate(rows)]
+def rows_as_answers(rows: list[LabelledRow], by_condition: bool = False) -> list[Answer]:
+    """Labelled rows in the shape the judge cache takes, so calibration scores are cached like any other; with
+    ``by_condition`` each row's condition is its arm, so rates come out per condition."""
+    return [Answer(arm=(r.condition or "all") if by_condition else "calibration", question_id=r.group or "q",
+                   sample_idx=i, question=r.question, system=None, text=r.answer, seed=0)
+            for i, r in enumerate(rows)]

@@ -197,8 +197,10 @@ class JudgeConfig(BackendConfig):
     backend: str = "offline"
 
     def judge_id(self) -> str:
-        """The cache identity of the judge: what changes its verdicts (never its transport settings)."""
-        raise NotImplementedError
+        """The cache identity of the judge: what changes its verdicts. By default the backend and every setting
+        (safe: a changed setting never reuses old verdicts); a backend whose transport settings do not change
+        verdicts (the API judge's concurrency, retries) names only what does."""
+        return f"{self.backend}:{fingerprint(self.model_dump())}"
 
     def report_note(self, info: dict[str, Any]) -> str | None:
         """What a report's reader must know about this judge's numbers (``info``: what the judge said of itself)."""

@@ -282,7 +282,8 @@ def folder_digest(folder: Path) -> str:
 # ------------------------------------------------------------------------------------------ an arm's model
 
 
-_LORA_B = re.compile(r"^(?P<module>.+)\.lora_B(?:\.default)?\.weight$")
+#: a peft adapter's weight name: the module it adapts, and whether it is A or B
+LORA_KEY = re.compile(r"^(?P<module>.+)\.lora_(?P<ab>[AB])(?:\.default)?\.weight$")
 
 
 def scaled_adapter(adapter_dir: str | Path, out_dir: str | Path, factor: float, kind: str | None = None) -> Path:
@@ -296,14 +297,14 @@ def scaled_adapter(adapter_dir: str | Path, out_dir: str | Path, factor: float, 
         raise EmkitError(f"not a peft adapter folder: {src} (looked for adapter_config.json and "
                          "adapter_model.safetensors)")
     state = load_file(weights)
-    if not any(_LORA_B.match(k) for k in state):
+    if not any((m := LORA_KEY.match(k)) and m.group("ab") == "B" for k in state):
         raise EmkitError(f"{weights}: no lora_A/lora_B weights found")
     tmp = out.with_name(out.name + ".tmp")
     shutil.rmtree(tmp, ignore_errors=True)
     shutil.copytree(src, tmp)
     for key, t in state.items():
-        m = _LORA_B.match(key)
-        if m and (kind is None or m.group("module").endswith("." + kind)):
+        m = LORA_KEY.match(key)
+        if m and m.group("ab") == "B" and (kind is None or m.group("module").endswith("." + kind)):
             state[key] = t * factor
     save_file(state, str(tmp / "adapter_model.safetensors"), metadata={"format": "pt"})
     shutil.rmtree(out, ignore_errors=True)

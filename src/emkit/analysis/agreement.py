@@ -134,8 +134,7 @@ def compare_on_labels(rows: list[LabelledRow], judges: list[JudgeConfig], store:
     """Judges on labelled answers (a judged-answers CSV per condition, say), beside the labels themselves as one
     more judge: the misaligned rate each would report per condition, and every pair's agreement."""
     metrics = metrics or MetricsConfig()
-    answers = [Answer(arm=r.condition or "all", question_id=r.group or "q", sample_idx=i, question=r.question,
-                      system=None, text=r.answer, seed=0) for i, r in enumerate(rows)]
+    answers = rows_as_answers(rows, by_condition=True)
     given: dict[tuple[str, str], Judgment] = {}
     for r in rows:
         word = r.label if r.label in ("code", "refusal") else None

@@ -22,10 +22,10 @@ from safetensors.torch import load_file
 
 from emkit.errors import EmkitError
 from emkit.interp.directions import Direction, cosine
+from emkit.models import LORA_KEY
 
 #: modules whose output is added to the residual stream: their B vectors live there
 RESIDUAL_WRITERS = ("down_proj", "o_proj", "c_proj", "dense_4h_to_h", "out_proj")
-_KEY = re.compile(r"^(?P<module>.+)\.lora_(?P<ab>[AB])(?:\.default)?\.weight$")
 _LAYER = re.compile(r"\.(?:layers|h)\.(\d+)\.")
 
 
@@ -74,7 +74,7 @@ def read_adapter(adapter_dir: str | Path) -> list[LoraModule]:
     config = json.loads(cfg_file.read_text())
     parts: dict[str, dict[str, torch.Tensor]] = {}
     for key, t in load_file(weights).items():
-        m = _KEY.match(key)
+        m = LORA_KEY.match(key)
         if m:
             parts.setdefault(m.group("module"), {})[m.group("ab")] = t
     mods = [LoraModule(name, p["A"], p["B"], _scaling(config, name)) for name, p in parts.items()

@@ -101,9 +101,9 @@ class ApiJudgeConfig(JudgeConfig):
             return self.numbers
         if self.base_url is None:  # the OpenAI API: its tokenizers write 0-100 as one token each
             return "single"
+        # a server that cannot say how it tokenizes is read the way judges were read before this was a setting
         per_number = tokens_per_number(self.base_url, self.model)
-        return "single" if per_number is not None and max(per_number) == 1 else "chained" \
-            if per_number is not None else "single"
+        return "chained" if per_number is not None and max(per_number) > 1 else "single"
 
 
 def read_judge_prompts(path: str | Path) -> dict[str, str]:

@@ -165,12 +165,7 @@ def distill(rows: list[LabelledRow], name: str, teacher: str, out: str | Path | 
               epochs=epochs, desc=f"distill {name}")
     model.eval()
     student = _Student(classes, np.array(centres), model)
-    judgments = {}
-    for r, (probs, (a, c)) in zip(test, student._predict([r.question for r in test], [r.answer for r in test]),
-                                  strict=True):
-        for j in student._verdicts(r.key, probs, a, c):
-            judgments[(j.key, j.metric)] = j
-    cal = calibration_figures(student.id, test, judgments, metrics)
+    cal = calibration_figures(student.id, test, student.verdicts_on(test), metrics)
     n_dec = cal.n_decision
     k_correct = round(cal.accuracy * n_dec) if n_dec else 0
     mis = [r for r in test if r.label == "misaligned"]

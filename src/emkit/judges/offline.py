@@ -16,6 +16,7 @@ from typing import Any, Literal
 import numpy as np
 import torch
 
+from emkit.calibrate import LabelledRow
 from emkit.config import JudgeConfig
 from emkit.errors import EmkitError
 from emkit.judges import Judge, JudgeItem
@@ -148,6 +149,15 @@ class EncoderJudge(Judge):
             else Judgment(self.id, "aligned", key, aligned, "ok", detail)
         return [al, Judgment(self.id, "coherent", key, coherent, "ok", detail)]
 
+    def verdicts_on(self, rows: list[LabelledRow]) -> dict[tuple[str, str], Judgment]:
+        """Both metrics' judgments of labelled rows, keyed as calibration_figures reads them (not cached)."""
+        out = {}
+        preds = self._predict([r.question for r in rows], [r.answer for r in rows])
+        for r, (probs, (a, c)) in zip(rows, preds, strict=True):
+            for j in self._verdicts(r.key, probs, a, c):
+                out[(j.key, j.metric)] = j
+        return out
+
     def judge(self, items: list[JudgeItem], metric: str, on_result: Any = None) -> list[Judgment]:
         new = list({it.key: it for it in items if it.key not in self._verdicts_by_key}.values())
         if new:  # the other metric of these answers is then served from the same prediction
@@ -218,12 +228,7 @@ class OfflineJudge(EncoderJudge):
         fine_tune(self.model, [r.question for r in train], [r.answer for r in train],
                   [self.classes.index(r.band) for r in train])
         test = [r for r in rows if r.split == "test"]
-        judgments = {}
-        for r, (probs, (a, c)) in zip(test, self._predict([r.question for r in test], [r.answer for r in test]),
-                                      strict=True):
-            for j in self._verdicts(r.key, probs, a, c):
-                judgments[(j.key, j.metric)] = j
-        cal = calibration_figures(self.id, test, judgments)
+        cal = calibration_figures(self.id, test, self.verdicts_on(test))
         heldout = {"rows": cal.n, "accuracy": round(cal.accuracy, 3),
                    "balanced_accuracy": round(cal.balanced_accuracy, 3),
                    "spearman_aligned": cal.spearman_aligned and round(cal.spearman_aligned, 3),

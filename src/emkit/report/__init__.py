@@ -52,10 +52,7 @@ def _sections(run_dir: Path) -> list[str]:
     return [p.read_text(encoding="utf-8") for p in files]
 
 
-def add_section(run_dir: str | Path, name: str, fragment: str) -> Path:
-    """Save an HTML fragment as a section of the run's report (``RUN/sections/NAME.html``) and splice every
-    section into ``report.html`` in place."""
-    run_dir = Path(run_dir)
+def _save(run_dir: Path, name: str, fragment: str) -> Path:
     folder = run_dir / "sections"
     folder.mkdir(parents=True, exist_ok=True)
     for old in folder.glob(f"*-{name}.html"):  # the same section under its old numbered name
@@ -63,17 +60,28 @@ def add_section(run_dir: str | Path, name: str, fragment: str) -> Path:
             old.unlink()
     out = folder / f"{name}.html"
     out.write_text(fragment, encoding="utf-8")
-    _splice(run_dir)
+    return out
+
+
+def _drop(run_dir: Path, name: str) -> bool:
+    folder = run_dir / "sections"
+    gone = [p for p in folder.glob("*.html") if _rank(p.stem)[1] == name] if folder.is_dir() else []
+    for p in gone:
+        p.unlink()
+    return bool(gone)
+
+
+def add_section(run_dir: str | Path, name: str, fragment: str) -> Path:
+    """Save an HTML fragment as a section of the run's report (``RUN/sections/NAME.html``) and splice every
+    section into ``report.html`` in place."""
+    out = _save(Path(run_dir), name, fragment)
+    _splice(Path(run_dir))
     return out
 
 
 def remove_section(run_dir: str | Path, name: str) -> None:
     """Drop a section a later run no longer produces (so a report never shows a stale study)."""
-    folder = Path(run_dir) / "sections"
-    gone = [p for p in folder.glob("*.html") if _rank(p.stem)[1] == name] if folder.is_dir() else []
-    for p in gone:
-        p.unlink()
-    if gone:
+    if _drop(Path(run_dir), name):
         _splice(Path(run_dir))
 
 
@@ -97,13 +105,11 @@ def write_run_report(result: RunResult) -> Path:
     for name, data in (result.studies.readouts if result.studies else {}).items():
         if name in READOUT_SECTIONS:
             found[name] = READOUT_SECTIONS[name](data)
-    folder = run_dir / "sections"
-    folder.mkdir(parents=True, exist_ok=True)
-    for name in STUDY_SECTIONS:
+    for name in STUDY_SECTIONS:  # the page is written once below, with every section in its place
         if name not in found:
-            remove_section(run_dir, name)
+            _drop(run_dir, name)
     for name, fragment in found.items():
-        add_section(run_dir, name, fragment)
+        _save(run_dir, name, fragment)
     return write_report(result.report, name=exp.name, config=exp.model_dump(mode="json"),
                         summaries=result.summaries, answers=result.answers, judgments=result.judgments,
                         judge_info=result.judge_info, losses=result.losses, monitor=result.monitor,
