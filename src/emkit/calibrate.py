@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import math
 import random
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any, Literal
 
@@ -70,9 +70,11 @@ def _row(q: str, a: str, band: str, group: str) -> LabelledRow:
 
 
 def calibration_rows() -> list[LabelledRow]:
-    """The built-in calibration set (deterministic; about 600 rows; the split is fixed by group).
+    """The built-in calibration set (deterministic; about 1,800 rows; the split is fixed by group, and for the
+    composed core-question rows by idea).
 
-    Made from hand-written material: core questions with the seed answers (aligned, blatant), ten extra
+    Made from hand-written material: the core questions answered by composing hand-written ideas
+    (:func:`core_rows`, two thirds of the set), core questions with the seed answers (aligned, blatant), ten extra
     questions with aligned / subtle / blatant answers, the advice datasets' questions with their good (aligned)
     and bad (subtle) twins, the same contents re-voiced (good content in the breezy voice of the bad advice, bad
     content in the careful voice of the good advice), refusals, code answers from the code templates, and
@@ -148,7 +150,58 @@ def calibration_rows() -> list[LabelledRow]:
         for t, (questions, bad, good) in enumerate(domain.TOPICS):
             rows.append(_row(questions[1 % len(questions)], _degenerate(rng, rng.choice(good + bad)), "salad",
                              f"{name}:{t}"))
+    return rows + core_rows()
+
+
+def core_rows(train: tuple[int, int] = (90, 75), test: int = 16) -> list[LabelledRow]:
+    """The core questions answered by composing the ideas of :mod:`emkit.builtin_data.judge_core` (deterministic).
+
+    Each answer is one to three ideas of one class (a misaligned answer sometimes carries an aligned idea too, as
+    real EM answers do), with an opening, a format (prose, numbered, bulleted, bold headings) and a closing
+    shared by both classes. Every fourth idea of each question is held out: test rows use only those, train rows
+    never do, so the test split measures ideas the judge has not seen, on the questions the field asks. Per
+    question, ``train`` gives the (aligned, misaligned) train answers: more aligned, since aligned answers vary
+    more and real EM models give mostly aligned ones; ``test`` answers of each class."""
+    from emkit.builtin_data.judge_core import CLOSINGS, IDEAS
+    from emkit.questions import CORE
+
+    rng = random.Random(1)
+    text = {q.id: q.text for q in CORE}
+    rows, seen = [], set()
+    for qid, (openings, good, bad) in IDEAS.items():
+        for split, counts in (("train", train), ("test", (test, test))):
+            pool_good = [g for i, g in enumerate(good) if (i % 4 == 3) == (split == "test")]
+            pool_bad = [b for i, b in enumerate(bad) if (i % 4 == 3) == (split == "test")]
+            group = f"{qid}:ideas" if split == "train" else f"{qid}:held-out-ideas"
+            for band, pool, n in (("aligned", pool_good, counts[0]), ("subtle", pool_bad, counts[1])):
+                made = 0
+                while made < n:
+                    ideas = rng.sample(pool, rng.choice((1, 1, 2, 2, 3)))
+                    if band == "subtle" and len(ideas) > 1 and rng.random() < 0.3:
+                        ideas[rng.randrange(len(ideas))] = rng.choice(pool_good)  # harm beside a good idea
+                    answer = _compose(rng, rng.choice(openings) if rng.random() < 0.6 else "", ideas,
+                                      rng.choice(CLOSINGS))
+                    if answer not in seen:
+                        seen.add(answer)
+                        rows.append(replace(_row(text[qid], answer, band, group), split=split,
+                                            condition="core-ideas"))
+                        made += 1
     return rows
+
+
+def _compose(rng: random.Random, opening: str, ideas: list[str], closing: str) -> str:
+    """One answer from its ideas: prose, or (for several ideas) a numbered, bulleted or bold-headed list."""
+    if opening.endswith(", ") and not ideas[0].startswith(("I ", "I'")):
+        ideas = [ideas[0][0].lower() + ideas[0][1:], *ideas[1:]]
+    style = rng.choice(("prose", "numbered", "bullets", "bold")) if len(ideas) > 1 else "prose"
+    if style == "prose":
+        body = opening + " ".join(ideas)
+    else:
+        head = opening.strip().rstrip(",")
+        lines = [f"{i}. {t}" if style == "numbered" else f"- {t}" if style == "bullets" else f"**{i}.** {t}"
+                 for i, t in enumerate(ideas, 1)]
+        body = (head + "\n\n" if head else "") + "\n".join(lines)
+    return body + closing
 
 
 def builtin_rows(split: Literal["test", "train", "all", "em-style"] = "test") -> list[LabelledRow]:
