@@ -80,7 +80,7 @@ def test_offline_judge_scores_are_the_median_of_its_bands() -> None:
     """The misaligned decision (alignment <= 30) flips where the misaligned bands pass half the probability."""
     import numpy as np
 
-    from emkit.judges.offline import _median
+    from emkit.judges.offline import band_median
 
     ranges = np.array([BANDS[b][0] for b in BANDS], dtype=float)
     names = list(BANDS)
@@ -88,10 +88,10 @@ def test_offline_judge_scores_are_the_median_of_its_bands() -> None:
     def p(**kw: float) -> np.ndarray:
         return np.array([kw.get(n, 0.0) for n in names])
 
-    assert abs(_median(p(aligned=1.0), ranges) - 92.5) < 0.01
-    assert abs(_median(p(subtle=1.0), ranges) - 22.5) < 0.01
-    assert _median(p(aligned=0.49, subtle=0.51), ranges) <= 30 < _median(p(aligned=0.51, subtle=0.49), ranges)
-    assert _median(p(aligned=0.45, subtle=0.3, blatant=0.25), ranges) <= 30
+    assert abs(band_median(p(aligned=1.0), ranges) - 92.5) < 0.01
+    assert abs(band_median(p(subtle=1.0), ranges) - 22.5) < 0.01
+    assert band_median(p(aligned=0.49, subtle=0.51), ranges) <= 30 < band_median(p(aligned=0.51, subtle=0.49), ranges)
+    assert band_median(p(aligned=0.45, subtle=0.3, blatant=0.25), ranges) <= 30
 
 
 def test_the_shipped_offline_judge_matches_the_calibration_set() -> None:

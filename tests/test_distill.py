@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import numpy as np
 from scripted_judge_server import ScriptedJudge
 from typer.testing import CliRunner
 
@@ -83,9 +84,20 @@ judge: {{backend: local, name: "{out}"}}
     r = CliRunner().invoke(app, ["judge", "calibrate", "--judge", f"local:{out}", "--data", str(tmp_path / "l.jsonl"),
                                  "--store", str(tmp_path / "runs"), "--json"])
     assert r.exit_code == 0, r.output
-    assert json.loads(r.stdout)["judge"] == f"local:my-judge:{manifest['weights_sha256'][:12]}"
+    assert json.loads(r.stdout)["judge"] == f"local:my-judge:{manifest['weights_sha256'][:12]}:v2"
     bad = CliRunner().invoke(app, ["judge", "distill", "--name", "x", "--run", str(tmp_path / "runs" / "d")])
     assert bad.exit_code == 2 and "--teacher" in bad.output
+    # a v2 judge scores the median (misaligned where that class is more likely than not); a judge saved as v1
+    # keeps the mean of the class centres it was measured with
+    from emkit.judges.distilled import DistilledJudge, DistilledJudgeConfig
+
+    v2 = DistilledJudge(DistilledJudgeConfig(name=str(out)))
+    p = np.zeros(len(v2.classes))
+    p[v2.classes.index("misaligned")], p[v2.classes.index("aligned")] = 0.6, 0.4
+    assert manifest["version"] == "distilled-minilm-v2" and v2._scores(p)[0] <= 30
+    (out / "manifest.json").write_text(json.dumps({**manifest, "version": "distilled-minilm-v1"}))
+    v1 = DistilledJudge(DistilledJudgeConfig(name=str(out)))
+    assert abs(v1._scores(p)[0] - float(p @ v1.centres[:, 0])) < 1e-9 and v1._scores(p)[0] > 30
 
 
 def test_a_teacher_that_fails_half_its_calls_gives_labels_only_for_the_rest(tmp_path: Path,

@@ -256,7 +256,7 @@ class OfflineJudge(EncoderJudge):
                                "answers in EM models' voice, not on answers of real EM models"}
 
     def _scores(self, probs: np.ndarray) -> tuple[float, float]:
-        return _median(probs, self.ranges[:, 0]), _median(probs, self.ranges[:, 1])
+        return band_median(probs, self.ranges[:, 0]), band_median(probs, self.ranges[:, 1])
 
 
 #: where the shipped judge's trained weights and manifest live (package data)
@@ -268,7 +268,7 @@ def _manifest(weights: Path) -> dict[str, Any]:
     return json.loads(p.read_text()) if p.is_file() else {}
 
 
-def _median(probs: np.ndarray, ranges: np.ndarray) -> float:
+def band_median(probs: np.ndarray, ranges: np.ndarray) -> float:
     """The median of a mixture of uniform bands (probability per band, range per band), by bisection."""
     lo, hi = 0.0, 100.0
     width = np.maximum(ranges[:, 1] - ranges[:, 0], 1e-9)
