@@ -69,7 +69,7 @@ def smollm_features(rows: list[LabelledRow], layers: list[int]) -> list[np.ndarr
 def probe(x_train: np.ndarray, y_train: np.ndarray, x_test: np.ndarray) -> np.ndarray:
     """A linear probe over the label bands (standardised features, L2, full-batch L-BFGS); P(misaligned)."""
     mu, sd = x_train.mean(0), x_train.std(0) + 1e-6
-    xt, xe = torch.tensor((x_train - mu) / sd), torch.tensor((x_test - mu) / sd)
+    xt, xe = (torch.tensor((x - mu) / sd, dtype=torch.float64) for x in (x_train, x_test))
     torch.manual_seed(0)
     head = torch.nn.Linear(xt.shape[1], len(CLASSES)).double()
     opt = torch.optim.LBFGS(head.parameters(), max_iter=300)
