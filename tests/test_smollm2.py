@@ -36,6 +36,6 @@ judge: {backend: offline}
     assert res.train_steps == 2 and res.answers_generated == 4
     html = write_run_report(res).read_text()
     assert "pipeline test, not a scientific organism" in html and "Offline judge" in html
-    assert "NOT on real EM models" in html.split("<h2>")[0]  # above the first figure
+    assert "NOT yet on real EM models" in html.split("<h2>")[0]  # above the first figure
     again = run_experiment(load_experiment(tmp_path / "exp.yaml"))
     assert (again.train_steps, again.answers_generated, again.judge_calls) == (0, 0, 0)
