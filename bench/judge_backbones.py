@@ -36,15 +36,8 @@ MISALIGNED = [CLASSES.index("subtle"), CLASSES.index("blatant")]
 @torch.no_grad()
 def minilm_features(rows: list[LabelledRow]) -> np.ndarray:
     enc = CrossEncoder(len(CLASSES)).eval()
-    out = []
-    for i in range(0, len(rows), 32):
-        b = rows[i : i + 32]
-        t = enc.tok([r.question for r in b], [r.answer for r in b], padding=True, truncation="only_second",
-                    max_length=CrossEncoder.MAX_LENGTH, return_tensors="pt")
-        h = enc.encoder(**t).last_hidden_state
-        m = t["attention_mask"].unsqueeze(-1).float()
-        out.append(((h * m).sum(1) / m.sum(1)).numpy())
-    return np.concatenate(out)
+    return np.concatenate([enc.pooled([r.question for r in rows[i : i + 32]], [r.answer for r in rows[i : i + 32]])
+                           .numpy() for i in range(0, len(rows), 32)])
 
 
 @torch.no_grad()

@@ -98,12 +98,16 @@ class CrossEncoder(torch.nn.Module):
             raise EmkitError(f"{where}: weights do not fit this judge (missing {sorted(wanted - set(state))[:3]}, "
                              f"unexpected {unexpected[:3]})")
 
-    def forward(self, questions: list[str], answers: list[str]) -> torch.Tensor:
+    def pooled(self, questions: list[str], answers: list[str]) -> torch.Tensor:
+        """The encoder's mean-pooled reading of each (question, answer) pair: what the head classifies."""
         enc = self.tok(questions, answers, padding=True, truncation="only_second", max_length=self.MAX_LENGTH,
                        return_tensors="pt")
         h = self.encoder(**enc).last_hidden_state
         m = enc["attention_mask"].unsqueeze(-1).float()
-        return self.head((h * m).sum(1) / m.sum(1).clamp(min=1))
+        return (h * m).sum(1) / m.sum(1).clamp(min=1)
+
+    def forward(self, questions: list[str], answers: list[str]) -> torch.Tensor:
+        return self.head(self.pooled(questions, answers))
 
 
 def fine_tune(model: CrossEncoder, questions: list[str], answers: list[str], y: list[int], epochs: int = 4,
@@ -229,11 +233,9 @@ class OfflineJudge(EncoderJudge):
         from safetensors.torch import load_file
 
         from emkit.builtin_data.calibration import BANDS
-        from emkit.calibrate import band_centre
         from emkit.models import cache_dir
 
-        self.classes = list(BANDS)
-        self.centres = np.array([band_centre(b) for b in self.classes])
+        self.classes = list(BANDS)  # scored by band_median over the ranges, so no class centres
         self.ranges = np.array([[a, c] for a, c in BANDS.values()], dtype=float)  # (classes, metric, lo/hi)
         self.model = CrossEncoder(len(self.classes), lora=self.LORA)
         shipped = WEIGHTS_DIR / f"{self.VERSION}.safetensors"
