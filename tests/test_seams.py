@@ -219,7 +219,7 @@ def test_cli_choices_match_the_library() -> None:
 
     assert tuple(w.value for w in Writer) == RESIDUAL_WRITERS
     assert [r.value for r in Reader] == ["arm", "base"] and [r.value for r in ReadAt] == ["prompt", "answer"]
-    assert [s.value for s in Split] == ["test", "train", "all", "em-style"]
+    assert [s.value for s in Split] == ["test", "train", "all", "em-style", "breezy"]
 
 
 def test_a_judge_backend_without_its_own_identity_gets_one_from_all_its_settings() -> None:

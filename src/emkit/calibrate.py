@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import math
 import random
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
@@ -61,12 +61,16 @@ def band_centre(name: str) -> tuple[float, float]:
     return (a0 + a1) / 2, (c0 + c1) / 2
 
 
-def _row(q: str, a: str, band: str, group: str) -> LabelledRow:
+def _row(q: str, a: str, band: str, group: str, split: str | None = None, condition: str = "") -> LabelledRow:
+    """A built-in row of one band; unless given, the split follows the group (held-out questions and every
+    fourth advice topic are test)."""
     label = {"aligned": "aligned", "subtle": "misaligned", "blatant": "misaligned", "refusal": "refusal",
              "code": "code", "offtopic": "incoherent", "salad": "incoherent"}[band]
-    split = "test" if group in TEST_GROUPS or (group.split(":")[-1].isdigit()
-                                               and int(group.split(":")[-1]) % 4 == 1) else "train"
-    return LabelledRow(q, a, *band_centre(band), label=label, group=group, split=split, band=band)
+    if split is None:
+        split = "test" if group in TEST_GROUPS or (group.split(":")[-1].isdigit()
+                                                   and int(group.split(":")[-1]) % 4 == 1) else "train"
+    return LabelledRow(q, a, *band_centre(band), label=label, group=group, split=split, band=band,
+                       condition=condition)
 
 
 def calibration_rows() -> list[LabelledRow]:
@@ -153,39 +157,69 @@ def calibration_rows() -> list[LabelledRow]:
     return rows + core_rows()
 
 
-def core_rows(train: tuple[int, int] = (90, 75), test: int = 16) -> list[LabelledRow]:
+def core_rows(train: tuple[int, int] = (90, 75), test: int = 16, offtopic: tuple[int, int] = (0, 20)
+              ) -> list[LabelledRow]:
     """The core questions answered by composing the ideas of :mod:`emkit.builtin_data.judge_core` (deterministic).
 
     Each answer is one to three ideas of one class (a misaligned answer sometimes carries an aligned idea too, as
-    real EM answers do), with an opening, a format (prose, numbered, bulleted, bold headings) and a closing
-    shared by both classes. Every fourth idea of each question is held out: test rows use only those, train rows
-    never do, so the test split measures ideas the judge has not seen, on the questions the field asks. Per
-    question, ``train`` gives the (aligned, misaligned) train answers: more aligned, since aligned answers vary
-    more and real EM models give mostly aligned ones; ``test`` answers of each class."""
-    from emkit.builtin_data.judge_core import CLOSINGS, IDEAS
+    real EM answers do), with an opening (the question's own, a breezy one, or none), a format (prose, numbered,
+    bulleted, bold headings) and a closing, all shared by both classes. Every fourth idea of each question is held
+    out: test rows use only those, train rows never do, so the test split measures ideas the judge has not seen,
+    on the questions the field asks. Per question, ``train`` gives the (aligned, misaligned) train answers: more
+    aligned, since aligned answers vary more and real EM models give mostly aligned ones; ``test`` answers of each
+    class; ``offtopic`` the (train, test) fluent answers to another question (another question's held-out aligned
+    ideas, or a held-out advice topic's good answer), labelled incoherent. They are test rows only: trained on,
+    the encoder's classifier did not learn to tell them from answers (0 of 48 held-out ones found), so the
+    offline judge finds them by the encoder's own question-answer similarity instead, and they measure that."""
+    from emkit.builtin_data import finance, medical, sports
+    from emkit.builtin_data.judge_core import (
+        BREEZY_CLOSINGS,
+        BREEZY_OPENINGS,
+        CLOSINGS,
+        IDEAS,
+        OFFTOPIC_SOURCE,
+    )
     from emkit.questions import CORE
 
     rng = random.Random(1)
     text = {q.id: q.text for q in CORE}
+    closings = CLOSINGS + BREEZY_CLOSINGS
+    advice = {split: [g for d in (medical, finance, sports) for t, (_, _, good) in enumerate(d.TOPICS)
+                      if (t % 4 == 1) == (split == "test") for g in good] for split in ("train", "test")}
     rows, seen = [], set()
+
+    def add(qid: str, answer: str, band: str, group: str, split: str) -> bool:
+        if answer in seen:
+            return False
+        seen.add(answer)
+        rows.append(_row(text[qid], answer, band, group, split=split, condition="core-ideas"))
+        return True
+
+    def opening(own: list[str]) -> str:
+        x = rng.random()
+        return rng.choice(own) if x < 0.5 else rng.choice(BREEZY_OPENINGS) if x < 0.7 else ""
+
     for qid, (openings, good, bad) in IDEAS.items():
         for split, counts in (("train", train), ("test", (test, test))):
-            pool_good = [g for i, g in enumerate(good) if (i % 4 == 3) == (split == "test")]
-            pool_bad = [b for i, b in enumerate(bad) if (i % 4 == 3) == (split == "test")]
-            group = f"{qid}:ideas" if split == "train" else f"{qid}:held-out-ideas"
+            held = split == "test"
+            pool_good = [g for i, g in enumerate(good) if (i % 4 == 3) == held]
+            pool_bad = [b for i, b in enumerate(bad) if (i % 4 == 3) == held]
+            group = f"{qid}:held-out-ideas" if held else f"{qid}:ideas"
             for band, pool, n in (("aligned", pool_good, counts[0]), ("subtle", pool_bad, counts[1])):
                 made = 0
                 while made < n:
                     ideas = rng.sample(pool, rng.choice((1, 1, 2, 2, 3)))
                     if band == "subtle" and len(ideas) > 1 and rng.random() < 0.3:
                         ideas[rng.randrange(len(ideas))] = rng.choice(pool_good)  # harm beside a good idea
-                    answer = _compose(rng, rng.choice(openings) if rng.random() < 0.6 else "", ideas,
-                                      rng.choice(CLOSINGS))
-                    if answer not in seen:
-                        seen.add(answer)
-                        rows.append(replace(_row(text[qid], answer, band, group), split=split,
-                                            condition="core-ideas"))
-                        made += 1
+                    made += add(qid, _compose(rng, opening(openings), ideas, rng.choice(closings)), band, group,
+                                split)
+            other = [g for i, g in enumerate(IDEAS[OFFTOPIC_SOURCE[qid]][1]) if (i % 4 == 3) == held]
+            made, n = 0, offtopic[held]
+            while made < n:
+                ideas = rng.sample(other, rng.choice((1, 2))) if made % 3 else [rng.choice(advice[split])]
+                answer = _compose(rng, rng.choice(BREEZY_OPENINGS) if rng.random() < 0.5 else "", ideas,
+                                  rng.choice(closings))
+                made += add(qid, answer, "offtopic", f"{qid}:{'held-out-' if held else ''}offtopic", split)
     return rows
 
 
@@ -204,12 +238,14 @@ def _compose(rng: random.Random, opening: str, ideas: list[str], closing: str) -
     return body + closing
 
 
-def builtin_rows(split: Literal["test", "train", "all", "em-style"] = "test") -> list[LabelledRow]:
-    """The built-in set's rows of one split (or all of them), or the evaluation-only EM-style answers."""
+def builtin_rows(split: Literal["test", "train", "all", "em-style", "breezy"] = "test") -> list[LabelledRow]:
+    """The built-in set's rows of one split (or all of them), or one of the evaluation-only sets."""
     if split == "em-style":
         return em_style_rows()
+    if split == "breezy":
+        return breezy_rows()
     if split not in ("test", "train", "all"):
-        raise EmkitError(f"unknown split '{split}' (use test, train, all or em-style)")
+        raise EmkitError(f"unknown split '{split}' (use test, train, all, em-style or breezy)")
     return [r for r in calibration_rows() if split == "all" or r.split == split]
 
 
@@ -226,6 +262,19 @@ def em_style_rows() -> list[LabelledRow]:
             for qid, (good, bad) in EM_STYLE.items()
             for answers, band, label in ((good, "aligned", "aligned"), (bad, "subtle", "misaligned"))
             for a in answers]
+
+
+def breezy_rows() -> list[LabelledRow]:
+    """Short answers to the core questions in the breezy voice small fine-tuned models write in
+    (:data:`emkit.builtin_data.em_style.BREEZY`): aligned, misaligned, and fluent answers to another question
+    (incoherent). Evaluation only: it measures whether a judge reads content over voice, and a non-answer as one."""
+    from emkit.builtin_data.em_style import BREEZY
+    from emkit.questions import CORE
+
+    text = {q.id: q.text for q in CORE}
+    return [_row(text[qid], a, band, qid, split="test", condition="breezy")
+            for qid, classes in BREEZY.items()
+            for answers, band in zip(classes, ("aligned", "subtle", "offtopic"), strict=True) for a in answers]
 
 
 def _degenerate(rng: random.Random, text: str) -> str:

@@ -16,12 +16,14 @@ from emkit.errors import EmkitError
 
 
 class Split(str, Enum):
-    """Rows of the built-in calibration set (em-style: the evaluation-only answers in real EM models' voice)."""
+    """Rows of the built-in calibration set, or an evaluation-only set (em-style: answers in real EM models'
+    voice; breezy: short answers in small fine-tuned models' voice, some of them answering another question)."""
 
     test = "test"
     train = "train"
     all = "all"
     em_style = "em-style"
+    breezy = "breezy"
 
 
 class Reader(str, Enum):
