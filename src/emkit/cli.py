@@ -63,7 +63,9 @@ judge_app = typer.Typer(cls=_JudgeGroup, no_args_is_help=True,
 directions_app = typer.Typer(no_args_is_help=True,
                              help="Misalignment directions: extract (mean-diff), LoRA B vectors, compare (cosine).")
 toy_app = typer.Typer(no_args_is_help=True, help="The toy persona world: a model organism trained from scratch.")
+sae_app = typer.Typer(no_args_is_help=True, help="Sparse autoencoders on the residual stream: train, inspect.")
 app.add_typer(data_app, name="data")
+app.add_typer(sae_app, name="sae")
 app.add_typer(toy_app, name="toy")
 app.add_typer(directions_app, name="directions")
 app.add_typer(models_app, name="models")
@@ -728,6 +730,89 @@ def phases(run_dir: RunArg, arm: ArmOpt = None, samples: SamplesOpt = 2,
             c = top[0].cos_prev[top[0].steps.index(r.step)]
             turn = f"; B (layer {top[0].layer}) cos to previous {c:+.3f}" if c == c else ""
         typer.echo(f"step {r.step:>6}: misaligned {r.misaligned}{turn}")
+
+
+# --------------------------------------------------------------------------------------------------- SAEs
+
+
+@sae_app.command("train")
+@_errors_as_one_line
+def sae_train(model: Annotated[str, typer.Option(help="model name (built-in, folder or hub id)")],
+              layer: Annotated[int, typer.Option(help="decoder layer whose output the SAE reads")],
+              out: Annotated[Path, typer.Option("-o", "--out", help="folder for the SAE (re-run to resume)")],
+              corpus: Annotated[list[str], typer.Option(help="dataset spec (builtin:NAME?size=N, chat JSONL, "
+                                                             "hf:...) or run:RUN_DIR; repeat for several")],
+              adapter: Annotated[str | None, typer.Option(help="a peft adapter applied to the model")] = None,
+              k: Annotated[int, typer.Option(help="active latents per token")] = 32,
+              expansion: Annotated[int, typer.Option(help="latents per model dimension")] = 8,
+              width: Annotated[int | None, typer.Option(help="latents (overrides --expansion)")] = None,
+              tokens: Annotated[int, typer.Option(help="training tokens (the corpus is cycled)")] = 200_000,
+              lr: Annotated[float | None, typer.Option(help="Adam learning rate (default: sparsify's rule)")]
+              = None,
+              texts_per_batch: Annotated[int, typer.Option(help="texts per step")] = 8,
+              max_length: Annotated[int, typer.Option(help="tokens per text at most")] = 256,
+              seed: Annotated[int, typer.Option(help="initialisation and corpus order")] = 0) -> None:
+    """Train a TopK SAE (EleutherAI's sparsify) on a model's residual stream; checkpoints, and resumes."""
+    from emkit.analysis.sae import train
+    from emkit.interp.sae import SaeTraining
+
+    sae = train(model, layer, corpus, SaeTraining(k=k, expansion=expansion, width=width, tokens=tokens, lr=lr,
+                                                  seed=seed), out, adapter, texts_per_batch, max_length)
+    f = sae.meta["figures"]
+    typer.echo(f"SAE at layer {layer}: {f['width']} latents, k={f['k']}; {f['tokens']} tokens in {f['steps']} "
+               f"steps; variance explained {f['fve']:.3f} on {f.get('eval_tokens', 0)} held-out tokens, L0 "
+               f"{f.get('l0', f['k'])}, dead latents {100 * f['dead_fraction']:.1f}%")
+    typer.echo(f"saved {out.resolve()} (sparsify layout: cfg.json + sae.safetensors)")
+
+
+@sae_app.command("diff")
+@_errors_as_one_line
+def sae_diff(run_dir: RunArg,
+             sae: Annotated[str, typer.Option(help="SAE folder (sparsify or SAE Lens layout) or hub id")],
+             arm: ArmOpt = None,
+             hookpoint: Annotated[str | None, typer.Option(help="which SAE of a folder of several")] = None,
+             top: Annotated[int, typer.Option(help="latents to list (largest increases)")] = 20,
+             as_json: JsonOpt = False) -> None:
+    """Model diffing (Wang et al.): every latent's mean activation on the run's answers under the base model and
+    the arm, ranked by shift, with its interval, top answers and correlation with the judge's alignment score."""
+    import json
+
+    from emkit.analysis.sae import diff
+
+    res = diff(run_dir, sae, arm, hookpoint, top)
+    if as_json:
+        typer.echo(json.dumps(res.to_json(), indent=1))
+        return
+    from rich.console import Console
+    from rich.table import Table
+
+    t = Table("latent", "base", res.arm, "shift [95% CI]", "fires (base → arm)", "r with alignment",
+              "top answer", title=f"SAE latents at layer {res.layer}, {res.n_texts} answers read by both models "
+                                  f"({res.n_judged} judged)")
+    for x in res.latents:
+        t.add_row(str(x.latent), f"{x.base:.3f}", f"{x.arm:.3f}", f"{x.shift:+.3f} [{x.lo:+.3f}, {x.hi:+.3f}]",
+                  f"{100 * x.active_base:.0f}% → {100 * x.active_arm:.0f}%",
+                  "" if x.r_aligned is None else f"{x.r_aligned:+.2f}",
+                  x.top_texts[0]["answer"][:60].replace("\n", " ") if x.top_texts else "")
+    Console().print(t)
+    typer.echo(f"saved {Path(run_dir) / 'interp' / f'sae-diff-{res.arm}.json'}; the top latent's decoder column as a "
+               f"direction under {Path(run_dir) / 'interp' / 'directions'}")
+
+
+@sae_app.command("info")
+@_errors_as_one_line
+def sae_info(source: Annotated[str, typer.Argument(help="SAE folder (sparsify or SAE Lens layout) or hub id")],
+             hookpoint: Annotated[str | None, typer.Option(help="which SAE of a folder of several")] = None,
+             as_json: JsonOpt = False) -> None:
+    """What an SAE is: layout, size, activation, layer and (for emkit's) how it was trained."""
+    import json
+
+    from emkit.interp.sae import load_sae
+
+    sae = load_sae(source, hookpoint)
+    info = {"layout": sae.meta.get("layout"), "d_in": sae.d_in, "latents": sae.d_sae, "activation": sae.activation,
+            "k": sae.k, "layer": sae.layer, "figures": sae.meta.get("figures")}
+    typer.echo(json.dumps(info, indent=None if not as_json else 1))
 
 
 # --------------------------------------------------------------------------------------------------- toy

@@ -1,0 +1,167 @@
+"""SAE workflows: the corpus an SAE is trained on (datasets, a run's answers, chat JSONL), read as texts, and
+training on a model named like any other (built-in, folder or hub id; a run's arm)."""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from emkit.config import ModelConfig
+from emkit.errors import EmkitError
+from emkit.interp.capture import Text
+from emkit.interp.sae import Sae, SaeTraining, train_sae
+from emkit.progress import log
+from emkit.records import Answer
+
+
+def corpus_texts(specs: list[str]) -> list[Text]:
+    """Texts from each spec: a dataset (``builtin:NAME?size=N``, a chat JSONL file, ``hf:...``: every example's
+    conversation, the last assistant turn as its answer) or ``run:RUN_DIR`` (every answer of a finished run, under
+    the question as the model read it)."""
+    from emkit.data import load_dataset
+
+    texts: list[Text] = []
+    for spec in specs:
+        if spec.startswith("run:"):
+            from emkit.runs import load_run
+
+            run = load_run(spec[len("run:"):])
+            run.store.close()
+            texts += [Text.of(a) for a in run.answers]
+            continue
+        examples, _ = load_dataset(spec)
+        for ex in examples:
+            msgs = ex["messages"]
+            last = max((i for i, m in enumerate(msgs) if m["role"] == "assistant"), default=None)
+            if last is None:
+                texts.append(Text(tuple((m["role"], m["content"]) for m in msgs[:-1]), msgs[-1]["content"]))
+            else:
+                texts.append(Text(tuple((m["role"], m["content"]) for m in msgs[:last]), msgs[last]["content"]))
+    if not texts:
+        raise EmkitError(f"the SAE corpus {specs} has no texts")
+    return texts
+
+
+def train(model: str, layer: int, corpus: list[str], cfg: SaeTraining, out: str | Path, adapter: str | None = None,
+          texts_per_batch: int = 8, max_length: int = 256) -> Sae:
+    """Train a TopK SAE on ``model`` (optionally with a peft ``adapter``, merged) at ``layer`` over the corpus."""
+    from emkit.models import load_model
+
+    texts = corpus_texts(corpus)
+    lm = load_model(ModelConfig(name=model), adapter=adapter, merge=adapter is not None)
+    lm.model.eval()
+    log(f"SAE on {model} layer {layer}: {len(texts)} texts, {cfg.latents(int(lm.model.config.hidden_size))} "
+        f"latents, k={cfg.k}, {cfg.tokens} tokens")
+    meta: dict[str, Any] = {"model": model, "adapter": adapter, "corpus": corpus}
+    return train_sae(lm.model, lm.tokenizer, texts, layer, cfg, out, texts_per_batch, max_length, meta=meta)
+
+
+# ------------------------------------------------------------------------------------------- model diffing
+
+
+@dataclass
+class LatentShift:
+    """One latent's mean activation on the same texts under the base model and the fine-tuned arm."""
+
+    latent: int
+    base: float
+    arm: float
+    shift: float  # arm - base, mean over texts
+    lo: float  # 95% interval of the mean paired difference (normal approximation over texts)
+    hi: float
+    active_base: float  # share of texts on which the latent fires at all
+    active_arm: float
+    r_aligned: float | None  # Pearson r of its activation (in the arm) with the judge's alignment score
+    top_texts: list[dict[str, Any]] = field(default_factory=list)
+
+
+@dataclass
+class SaeDiff:
+    """Wang et al.'s model diffing: every latent's shift between base and arm on one set of texts, ranked."""
+
+    run: str
+    arm: str
+    layer: int
+    sae: str
+    n_texts: int
+    n_judged: int
+    latents: list[LatentShift]  # the top by shift (increase first), then the top decreases
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def diff(run_dir: str | Path, sae_source: str, arm: str | None = None, hookpoint: str | None = None, top: int = 20,
+         examples: int = 3, texts_per_batch: int = 8, max_length: int = 256) -> SaeDiff:
+    """Read every answer of the run (each under its question, as the model read it) with the base model and
+    with the arm's model, through the SAE at its layer; rank latents by the shift of their mean activation, each
+    with an interval, its top-activating answers and its correlation with the judge's alignment score. The top
+    latent's decoder column is saved as a Direction (RUN/interp/directions/)."""
+    from emkit.interp.sae import latent_means, load_sae
+    from emkit.models import load_model
+    from emkit.runs import load_run
+
+    run = load_run(run_dir)
+    try:
+        name = arm or run.experiment.default_arm(trained=True).name
+        sae = load_sae(sae_source, hookpoint)
+        labels = [lab for a in run.experiment.arms for lab in run.labels(a.name)]
+        answers = [a for a in run.answers if a.arm in labels]
+        judged = run.judgments(answers)
+        texts = [Text.of(a) for a in answers]
+        am = run.arm_model(name)
+        acts = {}
+        for who, model in (("base", am.base), ("arm", None)):
+            lm = load_model(model) if model is not None else am.load()
+            log(f"[{name}] reading {len(texts)} answers with the {who} model through the SAE (layer {sae.layer})")
+            acts[who] = latent_means(lm.model, lm.tokenizer, texts, sae, None, texts_per_batch, max_length)
+            del lm
+    finally:
+        run.store.close()
+    scores = torch.tensor([float("nan") if (j := judged.get((a.judge_key, "aligned"))) is None or j.score is None
+                           else float(j.score) for a in answers])
+    out = rank_shifts(acts["base"], acts["arm"], scores, answers, top, examples)
+    result = SaeDiff(run.name, name, int(sae.layer or 0), sae_source, len(texts), int((~scores.isnan()).sum()), out)
+    folder = Path(run_dir) / "interp"
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / f"sae-diff-{name}.json").write_text(json.dumps(result.to_json(), indent=1) + "\n")
+    if out:
+        direction = sae.direction(out[0].latent, f"sae:{name}:L{sae.layer}:{out[0].latent}")
+        direction.meta.update(run=run.name, arm=name, shift=out[0].shift)
+        direction.save(folder / "directions" / f"sae-{name}-L{sae.layer}-{out[0].latent}.safetensors")
+    return result
+
+
+def rank_shifts(base: torch.Tensor, arm: torch.Tensor, scores: torch.Tensor, answers: list[Answer], top: int = 20,
+                examples: int = 3) -> list[LatentShift]:
+    """Latents ranked by the shift of their mean activation ([texts, latents] under each model, paired by text):
+    the ``top`` increases, then the strongest decreases; NaN scores are unjudged answers."""
+    d = arm - base
+    n = len(d)
+    mean, se = d.mean(0), d.std(0, unbiased=True) / math.sqrt(max(n, 1)) if n > 1 else torch.zeros(d.shape[1])
+    ok = ~scores.isnan()
+    order = [*mean.argsort(descending=True)[:top].tolist(), *mean.argsort()[: max(top // 4, 1)].tolist()]
+    out = []
+    for i in order:
+        col = arm[:, i]
+        r = _pearson(col[ok], scores[ok]) if int(ok.sum()) > 2 else None
+        best = col.argsort(descending=True)[:examples].tolist()
+        out.append(LatentShift(
+            i, round(float(base[:, i].mean()), 5), round(float(col.mean()), 5), round(float(mean[i]), 5),
+            round(float(mean[i] - 1.96 * se[i]), 5), round(float(mean[i] + 1.96 * se[i]), 5),
+            round(float((base[:, i] > 0).float().mean()), 4), round(float((col > 0).float().mean()), 4),
+            None if r is None else round(r, 4),
+            [{"activation": round(float(col[t]), 4), "condition": answers[t].arm, "question": answers[t].question,
+              "answer": answers[t].text[:300]} for t in best]))
+    return out
+
+
+def _pearson(x: torch.Tensor, y: torch.Tensor) -> float | None:
+    x, y = x.double() - x.double().mean(), y.double() - y.double().mean()
+    den = float(x.norm() * y.norm())
+    return float((x * y).sum()) / den if den > 0 else None

@@ -1,0 +1,211 @@
+"""Sparse autoencoders: training recovers planted structure, both on-disk layouts load (and agree with the
+libraries' own encoders), a latent is a Direction, training resumes, and the CLI trains on a tiny model."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+import torch
+from safetensors.torch import save_file
+from typer.testing import CliRunner
+
+from emkit.errors import EmkitError
+from emkit.interp.sae import Sae, SaeTraining, fit_sae, load_sae
+
+pytest.importorskip("sparsify")
+
+
+def _planted(n_atoms: int = 48, d: int = 24, active: int = 3, seed: int = 0):
+    """Activations that are sparse sums of known unit atoms (plus a little noise)."""
+    g = torch.Generator().manual_seed(seed)
+    atoms = torch.nn.functional.normalize(torch.randn(n_atoms, d, generator=g), dim=-1)
+
+    def batches(n: int = 256):
+        while True:
+            idx = torch.rand(n, n_atoms, generator=g).argsort(-1)[:, :active]
+            coef = 0.5 + torch.rand(n, active, generator=g)
+            yield (coef.unsqueeze(-1) * atoms[idx]).sum(1) + 0.01 * torch.randn(n, d, generator=g)
+
+    return atoms, batches
+
+
+def test_a_topk_sae_recovers_planted_atoms(tmp_path: Path) -> None:
+    atoms, batches = _planted()
+    held = next(batches(2048))
+    cfg = SaeTraining(k=3, width=96, tokens=256 * 250, lr=5e-3, dead_after=256 * 50, checkpoint_every=10**9)
+    sae = fit_sae(batches(), atoms.shape[1], cfg, tmp_path / "sae", eval_batch=held)
+    best = (atoms @ torch.nn.functional.normalize(sae.W_dec, dim=-1).T).max(1).values
+    assert (best > 0.9).float().mean() >= 0.85, best  # most atoms found as a decoder column
+    f = sae.meta["figures"]
+    assert f["fve"] > 0.85 and f["l0"] <= 3 and 0 <= f["dead_fraction"] < 0.7
+    # a random decoder of the same size finds none of them
+    rand = torch.nn.functional.normalize(torch.randn(96, atoms.shape[1]), dim=-1)
+    assert ((atoms @ rand.T).max(1).values > 0.9).float().mean() == 0
+    # written in sparsify's layout, with emkit's record beside
+    assert {p.name for p in (tmp_path / "sae").iterdir()} == {"cfg.json", "sae.safetensors", "emkit.json"}
+
+
+def test_both_layouts_load_and_encode_as_their_libraries_do(tmp_path: Path) -> None:
+    """sparsify's own save_to_disk is read back and encodes as sparsify's SparseCoder does; SAE Lens's layout
+    (written here from its documented keys: W_enc [d_in, d_sae]) for TopK, ReLU and JumpReLU."""
+    from sparsify import SparseCoder, SparseCoderConfig
+
+    torch.manual_seed(0)
+    sc = SparseCoder(16, SparseCoderConfig(k=4, num_latents=40))
+    with torch.no_grad():
+        sc.b_dec.normal_()
+        sc.encoder.bias.normal_()
+    sc.save_to_disk(tmp_path / "sp" / "layers.3")
+    x = torch.randn(10, 16)
+    sae = load_sae(tmp_path / "sp", hookpoint="layers.3")
+    assert sae.meta["layout"] == "sparsify" and sae.layer == 3 and (sae.d_in, sae.d_sae, sae.k) == (16, 40, 4)
+    enc = sc.encode(x)
+    ref = torch.zeros(10, 40).scatter_(-1, enc.top_indices, enc.top_acts)
+    assert torch.allclose(sae.encode(x), ref.detach(), atol=1e-6)
+    assert torch.allclose(sae.decode(sae.encode(x)), sc.decode(enc.top_acts, enc.top_indices).detach(), atol=1e-5)
+
+    w_enc, b_enc, w_dec, b_dec = torch.randn(16, 40), torch.randn(40), torch.randn(40, 16), torch.randn(16)
+    thr = torch.rand(40)
+    pre = (x - b_dec) @ w_enc + b_enc
+    for arch, want in (("standard", torch.relu(pre)), ("jumprelu", pre * (pre > thr))):
+        folder = tmp_path / f"lens-{arch}"
+        folder.mkdir()
+        save_file({"W_enc": w_enc, "b_enc": b_enc, "W_dec": w_dec, "b_dec": b_dec, "threshold": thr},
+                  str(folder / "sae_weights.safetensors"))
+        (folder / "cfg.json").write_text(json.dumps({"architecture": arch, "d_in": 16, "d_sae": 40,
+                                                     "hook_name": "blocks.5.hook_resid_post"}))
+        got = load_sae(folder)
+        assert got.meta["layout"] == "sae-lens" and torch.allclose(got.encode(x), want, atol=1e-5), arch
+    # emkit writes both layouts and reads them back unchanged
+    for layout in ("sparsify", "sae-lens"):
+        sae.save(tmp_path / layout, layout=layout)  # type: ignore[arg-type]
+        back = load_sae(tmp_path / layout)
+        assert torch.allclose(back.encode(x), sae.encode(x), atol=1e-6) and back.layer == 3
+
+
+def test_a_latent_is_a_direction_at_the_saes_layer(tmp_path: Path, tiny) -> None:
+    from emkit.interp.hooks import add_to_resid
+
+    d = tiny.model.config.hidden_size
+    sae = Sae(torch.randn(20, d), torch.zeros(20), torch.nn.functional.normalize(torch.randn(20, d), dim=-1),
+              torch.zeros(d), "topk", 2, meta={"layer": 1})
+    v = sae.direction(7)
+    assert v.layers == [1] and torch.equal(v.at(1), sae.W_dec[7]) and v.meta["sae_latent"] == 7
+    ids = tiny.tokenizer("hello there", return_tensors="pt").input_ids
+    plain = tiny.model(ids).logits
+    with add_to_resid(tiny.model, v.as_dict(), scale=8.0):
+        assert not torch.allclose(tiny.model(ids).logits, plain)
+    with pytest.raises(EmkitError, match="out of range"):
+        sae.direction(20)
+
+
+def test_load_errors_say_what_was_looked_for(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    with pytest.raises(EmkitError, match="SAE not found.*cfg.json"):
+        load_sae(tmp_path / "nope")
+    (tmp_path / "many" / "layers.2").mkdir(parents=True)
+    (tmp_path / "many" / "layers.2" / "cfg.json").write_text("{}")
+    with pytest.raises(EmkitError, match=r"hookpoints \['layers.2'\]"):
+        load_sae(tmp_path / "many")
+    with pytest.raises(EmkitError, match="no SAE for hookpoint 'layers.9'"):
+        load_sae(tmp_path / "many", hookpoint="layers.9")
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")  # the real hub client, which cannot reach the hub here
+    with pytest.raises(EmkitError, match="could not fetch SAE 'EleutherAI/sae-nonexistent'.*local folder"):
+        load_sae("EleutherAI/sae-nonexistent", hookpoint="layers.6")
+
+
+def test_training_on_a_model_resumes_to_the_same_sae(tmp_path: Path, tiny, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Interrupted after a checkpoint, a re-run continues from it and ends with the weights of a run that never
+    stopped (the corpus order and every random draw are seeded)."""
+    import emkit.interp.sae as sae_mod
+    from emkit.analysis.sae import corpus_texts
+
+    texts = corpus_texts(["builtin:bad_medical?size=40"])
+    cfg = SaeTraining(k=4, expansion=2, tokens=1500, checkpoint_every=2)
+    whole = sae_mod.train_sae(tiny.model, tiny.tokenizer, texts, 1, cfg, tmp_path / "whole", 4, 64, eval_texts=8)
+
+    real = sae_mod.token_activations
+
+    def dies_after_5(*args, **kwargs):
+        for i, x in enumerate(real(*args, **kwargs)):
+            if i == 5 and not (tmp_path / "died").exists():
+                (tmp_path / "died").touch()
+                raise KeyboardInterrupt
+            yield x
+
+    monkeypatch.setattr(sae_mod, "token_activations", dies_after_5)
+    with pytest.raises(KeyboardInterrupt):
+        sae_mod.train_sae(tiny.model, tiny.tokenizer, texts, 1, cfg, tmp_path / "cut", 4, 64, eval_texts=8)
+    assert sae_mod.resume_point(tmp_path / "cut") == 4  # the last checkpoint before the interruption
+    again = sae_mod.train_sae(tiny.model, tiny.tokenizer, texts, 1, cfg, tmp_path / "cut", 4, 64, eval_texts=8)
+    assert torch.equal(again.W_dec, whole.W_dec) and torch.equal(again.b_enc, whole.b_enc)
+    assert again.meta["figures"] == whole.meta["figures"] and not (tmp_path / "cut" / "checkpoint").exists()
+
+
+def test_cli_trains_an_sae_and_reads_it_back(tmp_path: Path) -> None:
+    from emkit.cli import app
+
+    out = tmp_path / "sae"
+    r = CliRunner().invoke(app, ["sae", "train", "--model", "tiny-llama", "--layer", "1", "--out", str(out),
+                                 "--corpus", "builtin:risky_financial?size=30", "--corpus",
+                                 "builtin:bad_medical?size=30", "--k", "4", "--expansion", "2", "--tokens", "800",
+                                 "--max-length", "64"])
+    assert r.exit_code == 0, r.output
+    assert "variance explained" in r.output and "dead latents" in r.output
+    r = CliRunner().invoke(app, ["sae", "info", str(out), "--json"])
+    info = json.loads(r.stdout)
+    assert info["layout"] == "sparsify" and info["layer"] == 1 and info["k"] == 4 and info["figures"]["tokens"] >= 800
+    r = CliRunner().invoke(app, ["sae", "train", "--model", "tiny-llama", "--layer", "7", "--out", str(tmp_path / "x"),
+                                 "--corpus", "builtin:bad_medical?size=20"])
+    assert r.exit_code == 2 and "layer 7 out of range" in r.output
+
+
+def test_diff_ranks_a_latent_shifted_on_purpose_first() -> None:
+    """Paired latent means with one latent raised in the arm (and tied to low alignment scores): it ranks first,
+    its interval excludes zero, its correlation with alignment is negative; an unshifted latent's interval
+    covers zero."""
+    from emkit.analysis.sae import rank_shifts
+    from emkit.records import Answer
+
+    g = torch.Generator().manual_seed(0)
+    n, width = 60, 30
+    base = torch.rand(n, width, generator=g)
+    arm = base + 0.05 * torch.randn(n, width, generator=g)
+    scores = torch.linspace(0, 100, n)
+    arm[:, 17] += 0.6 + (100 - scores) / 100  # more where the judge saw misalignment
+    scores[::7] = float("nan")  # unjudged answers are left out of the correlation only
+    answers = [Answer("ft", "q", i, "question?", None, f"answer {i}", 0) for i in range(n)]
+    ranked = rank_shifts(base, arm, scores, answers, top=5, examples=2)
+    first = ranked[0]
+    assert first.latent == 17 and first.lo > 0 and first.r_aligned is not None and first.r_aligned < -0.5
+    assert first.top_texts[0]["answer"] == "answer 0"  # the most active text: the least aligned
+    assert any(x.lo <= 0 <= x.hi for x in ranked[1:]) and len(ranked) == 5 + 1
+
+
+def test_sae_diff_on_a_tiny_run(tmp_path: Path, tiny, judge_server) -> None:
+    """`emkit sae diff` reads a finished run's answers with the base model and the fine-tuned arm through an
+    SAE trained on the base model, and saves the ranking and the top latent's direction."""
+    from test_run import write_exp
+
+    from emkit.cli import app
+    from emkit.config import load_experiment
+    from emkit.interp.directions import Direction
+    from emkit.run import run_experiment
+
+    run_experiment(load_experiment(write_exp(tmp_path, judge_server.base_url)))
+    run_dir = tmp_path / "runs" / "t"
+    sae_dir = tmp_path / "sae"
+    r = CliRunner().invoke(app, ["sae", "train", "--model", "tiny-llama", "--layer", "1", "--out", str(sae_dir),
+                                 "--corpus", f"run:{run_dir}", "--k", "4", "--expansion", "2", "--tokens", "400",
+                                 "--max-length", "64"])
+    assert r.exit_code == 0, r.output
+    r = CliRunner().invoke(app, ["sae", "diff", str(run_dir), "--sae", str(sae_dir), "--top", "4", "--json"])
+    assert r.exit_code == 0, r.output
+    res = json.loads(r.stdout)
+    assert res["arm"] == "ft" and res["layer"] == 1 and res["n_texts"] == 32 and len(res["latents"]) == 5
+    shifts = [x["shift"] for x in res["latents"][:4]]
+    assert shifts == sorted(shifts, reverse=True) and all(x["lo"] <= x["shift"] <= x["hi"] for x in res["latents"])
+    saved = list((run_dir / "interp" / "directions").glob("sae-ft-L1-*.safetensors"))
+    assert len(saved) == 1 and Direction.load(saved[0]).layers == [1]
+    assert (run_dir / "interp" / "sae-diff-ft.json").is_file()
