@@ -11,6 +11,7 @@ from typing import Any
 
 import torch
 
+from emkit.analysis.sweep import SweepResult
 from emkit.config import ModelConfig
 from emkit.errors import EmkitError
 from emkit.interp.capture import Text
@@ -165,3 +166,73 @@ def _pearson(x: torch.Tensor, y: torch.Tensor) -> float | None:
     x, y = x.double() - x.double().mean(), y.double() - y.double().mean()
     den = float(x.norm() * y.norm())
     return float((x * y).sum()) / den if den > 0 else None
+
+
+# ------------------------------------------------------------------------------------------- causal checks
+
+
+@dataclass
+class SaeCausal:
+    """Clamping a latent in the fine-tuned arm and steering the base model along it, each beside a control
+    latent that fires about as often (share of answer tokens): Wang et al.'s causal checks."""
+
+    latent: int
+    control: int
+    frequency: float  # share of the arm's answer tokens the latent fires on
+    control_frequency: float
+    clamp: SweepResult
+    steer: SweepResult
+
+    def to_json(self) -> dict[str, Any]:
+        return {"latent": self.latent, "control": self.control, "frequency": self.frequency,
+                "control_frequency": self.control_frequency, "clamp": self.clamp.to_json(),
+                "steer": self.steer.to_json()}
+
+
+def causal(run_dir: str | Path, sae_source: str, latent: int | None = None, arm: str | None = None,
+           hookpoint: str | None = None, value: float = 0.0, scales: tuple[float, ...] = (8.0, 16.0),
+           samples_per_question: int = 4, seed: int = 0) -> SaeCausal:
+    """Hold ``latent`` (default: the top of the run's saved ``emkit sae diff``) at ``value`` in the arm, and add
+    ``scale`` times its decoder column (unit norm) to the base model's residual stream; the same for a control
+    latent of matched firing frequency. Answers are judged by the run's judge; rates carry Wilson intervals."""
+    from emkit.analysis.sweep import sweep
+    from emkit.interp.sae import latent_frequency, load_sae, matched_control
+    from emkit.interp.steer import Intervention
+    from emkit.runs import load_run
+
+    run = load_run(run_dir)
+    try:
+        name = arm or run.experiment.default_arm(trained=True).name
+        sae = load_sae(sae_source, hookpoint)
+        if latent is None:
+            saved = Path(run_dir) / "interp" / f"sae-diff-{name}.json"
+            if not saved.is_file():
+                raise EmkitError(f"no latent given and no saved diff ({saved}): run `emkit sae diff` first or "
+                                 "pass --latent")
+            latent = int(json.loads(saved.read_text())["latents"][0]["latent"])
+        layer = int(sae.layer) if sae.layer is not None else None
+        if layer is None:
+            raise EmkitError(f"{sae_source}: the SAE does not record its layer")
+        lm = run.load_arm(name)
+        texts = [Text.of(a) for a in run.answers if a.arm in run.labels(name)]
+        freq = latent_frequency(lm.model, lm.tokenizer, texts, sae)
+        del lm
+        control = matched_control(freq, latent, seed=seed)
+        log(f"[{name}] latent {latent} fires on {100 * float(freq[latent]):.1f}% of answer tokens; control latent "
+            f"{control}: {100 * float(freq[control]):.1f}%")
+        d = sae.direction(latent)
+        clamp = sweep(run, name, d, [Intervention("none"),
+                                     Intervention("clamp", (layer,), value, latent=latent),
+                                     Intervention("clamp", (layer,), value, latent=control, control=True)],
+                      samples_per_question, seed, sae)
+        base = run.experiment.default_arm(trained=False).name
+        grid = [Intervention("none")] + [Intervention("steer", (layer,), s, latent=x, control=x == control)
+                                         for s in scales for x in (latent, control)]
+        steer = sweep(run, base, d, grid, samples_per_question, seed, sae)
+        clamp.what, steer.what = "sae-clamp", "sae-steer"
+    finally:
+        run.store.close()
+    res = SaeCausal(latent, control, round(float(freq[latent]), 4), round(float(freq[control]), 4), clamp, steer)
+    out = Path(run_dir) / "interp" / f"sae-causal-{name}-{latent}.json"
+    out.write_text(json.dumps(res.to_json(), indent=1, default=str) + "\n")
+    return res

@@ -13,6 +13,7 @@ from typing import Any
 
 from emkit.config import fingerprint
 from emkit.interp.directions import Direction
+from emkit.interp.sae import Sae
 from emkit.interp.steer import Intervention, intervene, steering_grid
 from emkit.metrics import Summary, summarize
 from emkit.models import LoadedModel
@@ -25,6 +26,13 @@ from emkit.sample import read_answers, sample
 
 def direction_digest(d: Direction) -> str:
     return hashlib.sha256(d.vectors.float().numpy().tobytes() + str(d.layers).encode()).hexdigest()[:16]
+
+
+def sae_digest(sae: Sae) -> str:
+    h = hashlib.sha256(str((sae.layer, sae.activation, sae.k, sae.subtract_b_dec)).encode())
+    for t in (sae.W_enc, sae.b_enc, sae.W_dec, sae.b_dec):
+        h.update(t.float().contiguous().numpy().tobytes())
+    return h.hexdigest()[:16]
 
 
 @dataclass
@@ -68,20 +76,23 @@ class SweepResult:
 
 
 def sweep(run: FinishedRun, arm: str, direction: Direction, interventions: Sequence[Intervention],
-          samples_per_question: int | None = None, seed: int = 0) -> SweepResult:
+          samples_per_question: int | None = None, seed: int = 0, sae: Sae | None = None) -> SweepResult:
     """Sample ``arm``'s model under each intervention, judge, summarise. Cached: a re-run samples and calls
-    nothing. Answers are written per condition under ``RUN/interp/sweeps/`` and resume after a kill."""
+    nothing. Answers are written per condition under ``RUN/interp/sweeps/`` and resume after a kill.
+    Interventions on SAE latents (clamp, steer along a latent) need the ``sae``."""
     exp = run.experiment
     ecfg = exp.eval.model_copy(update={"samples_per_question": samples_per_question or exp.eval.samples_per_question})
     questions = load_questions(ecfg.questions, exp.base_dir, ecfg.system_prompt)
     spec = run.arm_model(arm)
-    base_fp = fingerprint("sweep", spec.identity(), ecfg.model_dump(), direction_digest(direction), seed)
+    base_fp = fingerprint("sweep", spec.identity(), ecfg.model_dump(), direction_digest(direction), seed,
+                          *(() if sae is None else (sae_digest(sae),)))
     lm: LoadedModel | None = None
     answers: list[Answer] = []
     generated = 0
     want = len(questions) * ecfg.samples_per_question
     for iv in interventions:
-        fp = fingerprint(base_fp, iv.kind, iv.layers, iv.scale, iv.source_layer)
+        fp = fingerprint(base_fp, iv.kind, iv.layers, iv.scale, iv.source_layer,
+                         *(() if iv.latent is None else (iv.latent,)))
         path = run.run_dir / "interp" / "sweeps" / arm / f"{fp}.jsonl"
         label = Condition(arm, intervention=iv.label).label
         have = read_answers(path)
@@ -93,7 +104,7 @@ def sweep(run: FinishedRun, arm: str, direction: Direction, interventions: Seque
                     log(f"[{arm}] loading the model for the sweep")
                     lm = spec.load()
                 model = lm
-            with intervene(model.model, iv, direction, seed):
+            with intervene(model.model, iv, direction, seed, sae):
                 got = sample(model.model, model.tokenizer, questions, ecfg, label, path)
             generated += len(got) - len(have)
             have = got

@@ -19,6 +19,7 @@ import math
 import random
 import shutil
 from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -29,7 +30,7 @@ from safetensors.torch import load_file, save_file
 from emkit.errors import EmkitError
 from emkit.interp.capture import Text, encode
 from emkit.interp.directions import Direction
-from emkit.interp.hooks import _hidden, decoder_layers
+from emkit.interp.hooks import _hidden, _replace_hidden, decoder_layers
 from emkit.progress import bar, log
 
 Activation = Literal["topk", "relu", "jumprelu"]
@@ -208,6 +209,41 @@ def _download(repo: str, hookpoint: str | None) -> Path:
                          "sae_weights.safetensors) layout") from None
 
 
+# ------------------------------------------------------------------------------------------- interventions
+
+
+def clamp_delta(h: torch.Tensor, sae: Sae, latents: dict[int, float]) -> torch.Tensor:
+    """What holding each latent at its value adds to the residual ``h`` [..., d]: (value - its activation) times
+    its decoder column, so the SAE's error term and every other latent are left as they were."""
+    z = sae.encode(h.reshape(-1, h.shape[-1]).float())
+    ids = torch.tensor(list(latents))
+    target = torch.tensor(list(latents.values()), dtype=z.dtype)
+    delta = (target - z[:, ids]) @ sae.W_dec[ids]
+    return delta.reshape(h.shape).to(h.dtype)
+
+
+@contextmanager
+def clamp_latents(model: torch.nn.Module, sae: Sae, latents: dict[int, float]) -> Iterator[None]:
+    """Hold SAE latents at fixed values (0 ablates them) in the output of the SAE's layer, at every position of
+    every forward call (the new tokens under the KV cache included)."""
+    if sae.layer is None:
+        raise EmkitError("the SAE does not record its layer, so there is nowhere to clamp its latents")
+    bad = [i for i in latents if not 0 <= i < sae.d_sae]
+    if bad:
+        raise EmkitError(f"latents {bad} out of range: this SAE has {sae.d_sae} latents")
+    block = decoder_layers(model)[int(sae.layer)]
+
+    def hook(_m: torch.nn.Module, _i: Any, out: Any) -> Any:
+        h = _hidden(out)
+        return _replace_hidden(out, h + clamp_delta(h, sae, latents))
+
+    handle = block.register_forward_hook(hook)
+    try:
+        yield
+    finally:
+        handle.remove()
+
+
 # ------------------------------------------------------------------------------------------- activations
 
 
@@ -271,6 +307,31 @@ def latent_means(model: torch.nn.Module, tok: Any, texts: Sequence[Text], sae: S
                 out.append(sae.encode(row[m]).mean(0))
             pbar.advance(len(h))
     return torch.stack(out)
+
+
+@torch.no_grad()
+def latent_frequency(model: torch.nn.Module, tok: Any, texts: Sequence[Text], sae: Sae, texts_per_batch: int = 8,
+                     max_length: int = 256) -> torch.Tensor:
+    """The share of answer tokens on which each latent fires: [d_sae]."""
+    if sae.layer is None:
+        raise EmkitError("the SAE does not record its layer")
+    fired, n = torch.zeros(sae.d_sae), 0
+    for h, _, answer in _layer_outputs(model, tok, texts, int(sae.layer), texts_per_batch, max_length):
+        z = sae.encode(h[answer])
+        fired += (z > 0).float().sum(0)
+        n += len(z)
+    return fired / max(n, 1)
+
+
+def matched_control(freq: torch.Tensor, latent: int, exclude: Sequence[int] = (), seed: int = 0) -> int:
+    """A latent that fires about as often as ``latent`` (within 10% of its rate, else the nearest few), drawn
+    with the seed: the control for a causal check, so that "any latent this active" is told apart."""
+    gap = (freq - freq[latent]).abs()
+    gap[[latent, *exclude]] = float("inf")
+    near = (gap <= 0.1 * float(freq[latent]) + 1e-9).nonzero().flatten().tolist()
+    if not near:
+        near = gap.argsort()[:5].tolist()
+    return int(random.Random(seed).choice(near))
 
 
 # ------------------------------------------------------------------------------------------- training

@@ -7,23 +7,30 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 import torch
 
 from emkit.interp.directions import Direction, random_like
 from emkit.interp.hooks import add_to_resid, project_out
 
+if TYPE_CHECKING:
+    from emkit.interp.sae import Sae
+
 
 @dataclass(frozen=True)
 class Intervention:
     """One condition: nothing, add ``scale * v`` (or a same-norm random vector) at layers, or project v out."""
 
-    kind: Literal["none", "steer", "random", "ablate", "ablate_random", "lora_scale"]
+    kind: Literal["none", "steer", "random", "ablate", "ablate_random", "lora_scale", "clamp"]
     layers: tuple[int, ...] = ()
-    scale: float = 0.0
+    scale: float = 0.0  # for clamp: the value the latent is held at
     #: ablate with this one layer's vector at every layer (Soligo et al.), instead of each layer's own
     source_layer: int | None = None
+    #: an SAE latent: clamp holds it at ``scale``; steer adds ``scale`` times its decoder column
+    latent: int | None = None
+    #: a control latent (matched in how often it fires), for the label
+    control: bool = False
 
     @property
     def label(self) -> str:
@@ -32,6 +39,9 @@ class Intervention:
             return "none"
         if self.kind == "lora_scale":  # a weight edit, not a hook: the arm's adapter with B multiplied
             return f"LoRA B x{self.scale:g}"
+        if self.latent is not None:
+            who = f"{'control ' if self.control else ''}latent {self.latent}"
+            return f"clamp {who} to {self.scale:g}" if self.kind == "clamp" else f"steer {who} x{self.scale:g}"
         if self.kind in ("ablate", "ablate_random"):
             src = f" (v from L{self.source_layer})" if self.source_layer is not None else ""
             return f"{self.kind.replace('_', ' ')} {where}{src}"
@@ -52,11 +62,24 @@ def steering_grid(layers: Sequence[int], scales: Sequence[float], random_control
 
 
 @contextmanager
-def intervene(model: torch.nn.Module, iv: Intervention, direction: Direction, seed: int = 0) -> Iterator[None]:
+def intervene(model: torch.nn.Module, iv: Intervention, direction: Direction, seed: int = 0,
+              sae: Sae | None = None) -> Iterator[None]:
     """Apply one intervention to ``model`` for the duration of the block (``lora_scale`` is applied by loading
-    a scaled adapter, see :func:`sweep`; here it is a no-op)."""
+    a scaled adapter, see :func:`sweep`; here it is a no-op). Interventions on an SAE latent need the ``sae``."""
     if iv.kind in ("none", "lora_scale"):
         with nullcontext():
+            yield
+        return
+    if iv.latent is not None:
+        from emkit.interp.sae import clamp_latents
+
+        if sae is None:
+            raise ValueError(f"'{iv.label}' needs the SAE")
+        if iv.kind == "clamp":
+            with clamp_latents(model, sae, {iv.latent: iv.scale}):
+                yield
+            return
+        with add_to_resid(model, sae.direction(iv.latent).as_dict(), iv.scale):
             yield
         return
     if iv.kind in ("ablate", "ablate_random"):
