@@ -415,9 +415,8 @@ def fit_sae(batches: Iterable[torch.Tensor], d_in: int, cfg: SaeTraining, out: s
                   sae.W_dec.detach().clone(), sae.b_dec.detach().clone(), "topk", cfg.k)
     if not state["history"]:
         raise EmkitError("no activations to train the SAE on (empty corpus?)")
-    x = eval_batch if eval_batch is not None else None
     with torch.no_grad():
-        figures = _figures(trained, x) if x is not None else {}
+        figures = _figures(trained, eval_batch) if eval_batch is not None else {}
     recent = state["history"][-20:]
     figures.setdefault("fve", round(sum(h["fve"] for h in recent) / len(recent), 4))
     figures.update(dead_fraction=round(float((since_fired > cfg.dead_after).float().mean()), 4),
