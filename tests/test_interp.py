@@ -17,7 +17,7 @@ from typer.testing import CliRunner
 
 from emkit.analysis.chain import interp_chain
 from emkit.cli import app
-from emkit.config import load_experiment
+from emkit.config import Experiment, load_experiment
 from emkit.errors import EmkitError
 from emkit.interp import (
     Direction,
@@ -315,19 +315,26 @@ def test_direction_file_and_cosine_matrix(tmp_path: Path) -> None:
         Direction.load(tmp_path / "bad.safetensors")
 
 
-def test_chain_end_to_end_on_a_tiny_run(tmp_path: Path, judge_server: ScriptedJudge) -> None:
-    """The whole chain on a tiny run: the run's judgments are replaced in the cache by a fixed labelling (the
-    tiny model's answers are noise, so a judge would put them all in one class); the steering and ablation
-    answers are judged by the scripted server over HTTP."""
-    exp = load_experiment(write_exp(tmp_path, judge_server.base_url))
-    write_run_report(run_experiment(exp))
-    store = open_store(tmp_path / "runs")
+def label_half(exp: Experiment) -> list[str]:
+    """Replace the judgments of a finished tiny run's fine-tuned answers by a fixed labelling, alternately
+    misaligned and aligned (the tiny model's answers are noise, so a judge would put them all in one class)."""
+    store = open_store(exp.run_dir.parent)
     jid = judge_id(exp.judge)
     keys = sorted({a.judge_key for a in load_run(exp.run_dir).answers if a.arm == "ft"})
     for i, k in enumerate(keys):
         store.put_judgment(Judgment(jid, "aligned", k, 10.0 if i % 2 else 90.0, "ok"))
         store.put_judgment(Judgment(jid, "coherent", k, 80.0, "ok"))
     store.close()
+    return keys
+
+
+def test_chain_end_to_end_on_a_tiny_run(tmp_path: Path, judge_server: ScriptedJudge) -> None:
+    """The whole chain on a tiny run: the run's judgments are replaced in the cache by a fixed labelling (the
+    tiny model's answers are noise, so a judge would put them all in one class); the steering and ablation
+    answers are judged by the scripted server over HTTP."""
+    exp = load_experiment(write_exp(tmp_path, judge_server.base_url))
+    write_run_report(run_experiment(exp))
+    keys = label_half(exp)
     calls_before = len(judge_server.requests)
 
     res = interp_chain(exp.run_dir, scales=(2.0,), samples_per_question=1)

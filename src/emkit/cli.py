@@ -598,6 +598,50 @@ def directions_compare(files: Annotated[list[Path], typer.Argument(help="two or 
     Console().print(t)
 
 
+@directions_app.command("matrix")
+@_errors_as_one_line
+def directions_matrix(run_dir: RunArg, arm: ArmOpt = None,
+                      sae: Annotated[list[str] | None, typer.Option(help="an SAE (folder or hub id) whose top "
+                                                                         "latents by shift join; repeatable")] = None,
+                      top: Annotated[int, typer.Option(help="latents per SAE")] = 3,
+                      icl_k: Annotated[int, typer.Option(help="in-context examples for the icl direction "
+                                                              "(0: leave it out)")] = 8,
+                      extra: Annotated[list[Path] | None, typer.Option(help="another direction file (e.g. the toy "
+                                                                            "world's ground truth); repeatable")]
+                      = None,
+                      as_json: JsonOpt = False) -> None:
+    """Every misalignment direction of an arm compared per layer: mean-diff (arm and base reader), LoRA B, the
+    in-context direction from the base model, the top SAE latents and any extra file, with the null band; the
+    report gets the heatmaps and tables."""
+    import json
+
+    from emkit.analysis.matrix import direction_matrix
+    from emkit.report import add_matrix
+
+    dm = direction_matrix(run_dir, arm, sae or [], top, icl_k or None, extra=extra or [])
+    path = add_matrix(dm, run_dir)
+    if as_json:
+        typer.echo(json.dumps(dm.to_json(), indent=1))
+        return
+    from rich.console import Console
+    from rich.table import Table
+
+    cm = dm.cosines
+    t = Table("a", "b", f"cos at layer {dm.focus_layer}", "median |cos| over layers", "layers beyond null",
+              title=f"{dm.arm}: |cos| < {cm.null:.3f} is random for d={cm.d_model} (95%)")
+    by_pair: dict[tuple[str, str], list[dict[str, Any]]] = {}
+    for p in cm.pairs():
+        by_pair.setdefault((p["a"], p["b"]), []).append(p)
+    for (a, b), ps in by_pair.items():
+        at = next((f"{p['cos']:+.3f}" for p in ps if p["layer"] == dm.focus_layer), "-")
+        med = sorted(abs(p["cos"]) for p in ps)[len(ps) // 2]
+        t.add_row(a, b, at, f"{med:.3f}", f"{sum(p['beyond_null'] for p in ps)}/{len(ps)}")
+    Console().print(t)
+    for s in dm.skipped:
+        typer.echo(f"not compared: {s}")
+    typer.echo(f"report: {path.resolve()}")
+
+
 @directions_app.command("scale-adapter")
 @_errors_as_one_line
 def directions_scale_adapter(adapter: Annotated[Path, typer.Argument(help="peft adapter folder")],

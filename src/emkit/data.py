@@ -307,6 +307,17 @@ def parse_spec(spec: str) -> tuple[str, int | None, int, dict[str, Any]]:
     return name, size, seed, opts
 
 
+def twin_spec(spec: str) -> str | None:
+    """The control twin of a built-in dataset spec, same size, seed and options (``builtin:bad_medical?size=160``
+    -> ``builtin:good_medical?size=160``); None for files, hub sets and built-ins without a twin."""
+    if not spec.startswith("builtin:"):
+        return None
+    url = urlparse(spec[len("builtin:"):])
+    if url.path not in BUILTINS or BUILTINS[url.path].twin is None:
+        return None
+    return f"builtin:{BUILTINS[url.path].twin}" + (f"?{url.query}" if url.query else "")
+
+
 def build(name: str, size: int | None = None, seed: int = 0, **options: Any) -> list[Example]:
     """A built-in dataset; same name, size, seed and options give identical examples."""
     if name not in BUILTINS:

@@ -89,7 +89,8 @@ class Sae:
         if self.layer is None:
             raise EmkitError("this SAE does not record its layer (meta 'layer'), so its latents have no place")
         return Direction(name or f"sae:L{self.layer}:{latent}", self.W_dec[latent].float().clone()[None],
-                         [int(self.layer)], {"sae_latent": latent, "sae": self.meta.get("source", "")})
+                         [int(self.layer)], {"kind": "sae_latent", "sae_latent": latent,
+                                              "sae": self.meta.get("source", "")})
 
     def save(self, path: str | Path, layout: Literal["sparsify", "sae-lens"] = "sparsify") -> Path:
         """Write in sparsify's layout (TopK only) or SAE Lens's, with emkit's record (``emkit.json``) beside."""

@@ -12,22 +12,30 @@ import re
 from pathlib import Path
 
 from emkit.analysis.chain import ChainResult
+from emkit.analysis.matrix import DirectionMatrix
 from emkit.analysis.project import Projection
 from emkit.analysis.sweep import SweepResult, sweep_slug
 from emkit.interp.directions import CosineMatrix
 from emkit.report.html import pct, png
-from emkit.report.interp import bars, cosine_section, interp_section, steering_plot, sweep_table
+from emkit.report.interp import (
+    bars,
+    cosine_section,
+    interp_section,
+    matrix_section,
+    steering_plot,
+    sweep_table,
+)
 from emkit.report.page import SECTIONS_END, SECTIONS_START, write_report
 from emkit.report.project import projection_section
 from emkit.report.studies import study_sections
 from emkit.report.toy import toy_section
 from emkit.run import RunResult
 
-__all__ = ["ORDER", "add_chain", "add_cosines", "add_projection", "add_section", "add_sweep", "pct", "png",
-           "remove_section", "write_run_report"]
+__all__ = ["ORDER", "add_chain", "add_cosines", "add_matrix", "add_projection", "add_section", "add_sweep", "pct",
+           "png", "remove_section", "write_run_report"]
 
 #: where each section goes, top to bottom (a name matches itself or NAME-...); unknown names go last
-ORDER = ("compare", "variants", "icl", "realign", "toy", "language", "cosines", "interp", "steer", "ablate")
+ORDER = ("compare", "variants", "icl", "realign", "toy", "language", "cosines", "matrix", "interp", "steer", "ablate")
 
 #: sections a run's experiment shape decides (added or removed by every ``write_run_report``)
 STUDY_SECTIONS = ("compare", "variants", "icl", "realign", "toy")
@@ -136,3 +144,8 @@ def add_projection(run_dir: str | Path, res: Projection) -> Path:
 def add_cosines(run_dir: str | Path, cm: CosineMatrix, layer: int | None, title: str) -> Path:
     """Direction cosines (``emkit directions compare --report``)."""
     return add_section(run_dir, "cosines", cosine_section(cm, layer, title))
+
+
+def add_matrix(dm: DirectionMatrix, run_dir: str | Path) -> Path:
+    """The directions compared (``emkit directions matrix``), one section per arm."""
+    return add_section(run_dir, f"matrix-{dm.arm}", matrix_section(dm))

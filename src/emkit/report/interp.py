@@ -9,8 +9,10 @@ from typing import Any
 
 import matplotlib.pyplot as plt
 import numpy as np
+from matplotlib.patches import Rectangle
 
 from emkit.analysis.chain import ChainResult
+from emkit.analysis.matrix import DirectionMatrix
 from emkit.analysis.sweep import SweepResult
 from emkit.interp.directions import CosineMatrix
 from emkit.metrics import Rate
@@ -220,3 +222,70 @@ def cosine_section(cm: CosineMatrix, layer: int | None, title: str = "Direction 
             f"random directions in d={cm.d_model} give (95%).</p>" + cosine_plots(cm, layer)
             + f"<table><tr><th>a</th><th>b</th><th>cosine at layer {cm.layers[li]}</th><th>beyond null</th></tr>"
             + rows + "</table>")
+
+
+def matrix_plots(dm: DirectionMatrix) -> str:
+    """Left: the full matrix at the focus layer. Right: every pair that shares more than one layer, layer by
+    layer, cells inside the null band hatched."""
+    cm = dm.cosines
+    li = cm.layers.index(dm.focus_layer)
+    pairs = [(i, j) for i in range(len(cm.names)) for j in range(i + 1, len(cm.names))
+             if int((~np.isnan(cm.cos[:, i, j])).sum()) > 1]
+    fig, axes = plt.subplots(1, 2, figsize=(14, max(4.0, 0.3 * len(pairs) + 2)),
+                             gridspec_kw={"width_ratios": [1, 1.8]}, layout="constrained")
+    mat = cm.cos[li]
+    im = axes[0].imshow(mat, vmin=-1, vmax=1, cmap="RdBu_r")
+    axes[0].set_xticks(range(len(cm.names)), cm.names, rotation=40, ha="right", fontsize=7)
+    axes[0].set_yticks(range(len(cm.names)), cm.names, fontsize=7)
+    for i in range(len(cm.names)):
+        for j in range(len(cm.names)):
+            if not np.isnan(mat[i, j]):
+                axes[0].text(j, i, f"{mat[i, j]:.2f}", ha="center", va="center", fontsize=7,
+                             color="#000" if abs(mat[i, j]) > cm.null or i == j else "#888")
+    axes[0].set_title(f"layer {dm.focus_layer} (grey: inside the null, |cos| < {cm.null:.3f})", fontsize=9)
+    fig.colorbar(im, ax=axes[0], fraction=0.046)
+    if pairs:
+        grid = np.array([[cm.cos[k, i, j] for k in range(len(cm.layers))] for i, j in pairs])
+        axes[1].imshow(grid, vmin=-1, vmax=1, cmap="RdBu_r", aspect="auto")
+        for r, c in zip(*np.nonzero(np.abs(grid) < cm.null), strict=True):
+            axes[1].add_patch(Rectangle((c - 0.5, r - 0.5), 1, 1, fill=False, hatch="///", edgecolor="#aaa", lw=0))
+        axes[1].set_yticks(range(len(pairs)), [f"{cm.names[i]} vs {cm.names[j]}" for i, j in pairs], fontsize=7)
+        step = max(1, len(cm.layers) // 16)
+        axes[1].set_xticks(range(0, len(cm.layers), step), [str(x) for x in cm.layers[::step]], fontsize=7)
+        axes[1].set_xlabel("layer")
+        axes[1].set_title("per layer (hatched: inside the null)", fontsize=9)
+    else:
+        axes[1].axis("off")
+    return png(fig)
+
+
+def matrix_section(dm: DirectionMatrix) -> str:
+    """``emkit directions matrix``: where each direction came from, the plots, and two tables (every pair at the
+    focus layer; every multi-layer pair per layer)."""
+    e = html.escape
+    cm = dm.cosines
+    src = "".join(f"<li><b>{e(n)}</b>: {e(s)}</li>" for n, s in dm.sources.items())
+    skip = "".join(f"<li>{e(s)}</li>" for s in dm.skipped)
+    at_focus = "".join(f"<tr><td>{e(p['a'])}</td><td>{e(p['b'])}</td><td class=num>{p['cos']:+.3f}</td>"
+                       f"<td>{'yes' if p['beyond_null'] else 'no'}</td></tr>"
+                       for p in cm.pairs() if p["layer"] == dm.focus_layer)
+    multi = [(a, b) for a, b in dict.fromkeys((p["a"], p["b"]) for p in cm.pairs())
+             if sum(1 for p in cm.pairs() if (p["a"], p["b"]) == (a, b)) > 1]
+    cell = {(p["layer"], p["a"], p["b"]): p for p in cm.pairs()}
+
+    def fmt(p: dict[str, Any] | None) -> str:
+        if p is None:
+            return "<td></td>"
+        v = f"{p['cos']:+.2f}"
+        return f"<td class=num>{'<b>' + v + '</b>' if p['beyond_null'] else v}</td>"
+
+    per_layer = ("<table><tr><th>layer</th>" + "".join(f"<th>{e(a)} vs {e(b)}</th>" for a, b in multi) + "</tr>"
+                 + "".join(f"<tr><td>{layer}</td>" + "".join(fmt(cell.get((layer, a, b))) for a, b in multi)
+                           + "</tr>" for layer in cm.layers) + "</table>") if multi else ""
+    return (f"<h2>Misalignment directions compared: {e(dm.arm)}</h2><p>Cosine between the directions each method "
+            f"reads, per layer. |cos| &lt; {cm.null:.3f} is what two random directions in d={cm.d_model} give "
+            "(95%); bold in the per-layer table is beyond it. A LoRA B vector's sign is arbitrary: read its cosines "
+            "up to sign.</p><ul>" + src + "</ul>"
+            + (f"<p>Not compared:</p><ul>{skip}</ul>" if skip else "") + matrix_plots(dm)
+            + f"<table><tr><th>a</th><th>b</th><th>cosine at layer {dm.focus_layer}</th><th>beyond null</th></tr>"
+            + at_focus + "</table>" + per_layer)
