@@ -268,3 +268,88 @@ def test_sae_causal_checks_on_a_tiny_run(tmp_path: Path, tiny, judge_server) -> 
     again = CliRunner().invoke(app, ["sae", "causal", str(run_dir), "--sae", str(sae_dir), "--scales", "4",
                                      "--samples", "1", "--json"])
     assert json.loads(again.stdout)["clamp"]["generated"] == 0 and json.loads(again.stdout)["steer"]["generated"] == 0
+
+
+def _random_sae(d: int, n: int = 16, layer: int = 1, seed: int = 2) -> Sae:
+    g = torch.Generator().manual_seed(seed)
+    return Sae(torch.randn(n, d, generator=g), 0.1 * torch.randn(n, generator=g),
+               torch.nn.functional.normalize(torch.randn(n, d, generator=g), dim=-1), 0.1 * torch.randn(d, generator=g),
+               "topk", 4, meta={"layer": layer})
+
+
+def test_blocking_latents_penalises_only_their_rise_above_the_base(tiny) -> None:
+    """The latent penalty is weight * mean(ReLU(r(h) - r(h_base))^2), r the latents' ReLU'd encoder
+    pre-activations, over answer tokens: zero for the base, checked against r computed here, and it has a
+    gradient that reaches the weights."""
+    from test_toy_experiments import _batch
+
+    from emkit.interp.block import Blocker
+    from emkit.interp.hooks import add_to_resid, resid_post
+    from emkit.train import IGNORE, answer_loss
+
+    d = tiny.model.config.hidden_size
+    sae = _random_sae(d)
+    latents = [3, 9]
+    blk = Blocker.on_latents(sae, latents, weight=2.0)
+    blk.attach(tiny.model)
+    assert blk.layers == [1] and blk.reference is not None
+    batch = _batch(tiny.tokenizer, [("hello", "good day to you"), ("how are you", "fine thanks")])
+    push = sae.W_enc[3] / sae.W_enc[3].norm()  # raises latent 3's pre-activation
+
+    def r(h: torch.Tensor) -> torch.Tensor:
+        return torch.relu((h - sae.b_dec) @ sae.W_enc[latents].T + sae.b_enc[latents])
+
+    def forward(shift: float) -> tuple[torch.Tensor, torch.Tensor]:
+        with add_to_resid(tiny.model, {1: push}, shift), blk.forward(tiny.model), resid_post(tiny.model, [1]) as seen:
+            answer_loss(tiny.model, batch)
+        h = seen[1].detach()
+        return blk.penalty(tiny.model, batch), h
+
+    assert forward(0.0)[0].item() == 0.0
+    with torch.no_grad(), resid_post(tiny.model, [1]) as seen:
+        tiny.model(input_ids=batch["input_ids"], attention_mask=batch["attention_mask"])
+    base = seen[1]
+    mask = batch["labels"] != IGNORE
+    for shift in (0.5, 3.0):
+        pen, h = forward(shift)
+        want = 2.0 * (torch.relu(r(h) - r(base))[mask] ** 2).mean()
+        assert pen.item() == pytest.approx(want.item(), rel=1e-4) and pen.item() > 0
+    assert forward(-3.0)[0].item() == pytest.approx(
+        2.0 * (torch.relu(r(forward(-3.0)[1]) - r(base))[mask] ** 2).mean().item(), abs=1e-6)
+    tiny.model.zero_grad()
+    forward(2.0)[0].backward()
+    assert tiny.model.model.layers[0].mlp.down_proj.weight.grad.abs().sum() > 0
+    tiny.model.zero_grad()
+    with pytest.raises(EmkitError, match="latents to block"):
+        Blocker.on_latents(sae, [16])
+
+
+def test_blocking_latents_in_an_experiment(tmp_path: Path) -> None:
+    """train.block with an SAE and latents: the penalty is logged, the SAE's content is part of the training
+    fingerprint, and a bad block stops the run before training with the key at fault."""
+    from emkit.config import experiment_from_dict
+    from emkit.run import run_experiment
+
+    _random_sae(64).save(tmp_path / "sae")
+    arms = [{"name": "plain", "dataset": "builtin:bad_medical?size=4"},
+            {"name": "blocked", "dataset": "builtin:bad_medical?size=4",
+             "train": {"block": {"sae": "sae", "latents": [3, 9], "weight": 10.0}}}]
+    raw = {"name": "blk", "output_dir": str(tmp_path / "runs"), "base_dir": str(tmp_path),
+           "model": {"name": "tiny-llama"}, "arms": arms,
+           "train": {"method": "lora", "lora": {"r": 2, "target_modules": ["down_proj"]}, "lr": 5e-2,
+                     "max_steps": 3, "batch_size": 2, "max_length": 256},
+           "eval": {"questions": "core", "samples_per_question": 1, "max_new_tokens": 4},
+           "judge": {"backend": "toy"}}
+    assert run_experiment(experiment_from_dict(raw)).train_steps == 6
+    arms_dir = tmp_path / "runs" / "blk" / "arms"
+    log = json.loads(next((arms_dir / "blocked").glob("train-*/train_log.json")).read_text())
+    assert len(log["block_penalty"]) == 3 and log["block_penalty"][0] == 0.0 and max(log["block_penalty"]) > 0
+    _random_sae(64, seed=5).save(tmp_path / "sae")  # another SAE under the same name: trained anew
+    assert run_experiment(experiment_from_dict(raw)).train_steps == 3
+    assert len(list((arms_dir / "blocked").glob("train-*"))) == 2
+    raw["arms"][1]["train"]["block"]["latents"] = [99]
+    with pytest.raises(EmkitError, match="latents to block must be in 0..15"):
+        run_experiment(experiment_from_dict(raw))
+    raw["arms"][1]["train"]["block"] = {"sae": "sae"}
+    with pytest.raises(EmkitError, match="sae needs latents"):
+        experiment_from_dict(raw)

@@ -64,15 +64,35 @@ class MonitorConfig(_Strict):
 
 
 class BlockConfig(_Strict):
-    """BLOCK-EM-style blocking during fine-tuning along a direction file's vectors. ``penalty`` adds
-    ``weight * mean(ReLU(h.v - h_base.v)^2)`` over answer tokens at each layer (h_base: the model before
-    fine-tuning, same input), so the model may not move further along v than the base does; ``project``
-    removes the component along v from the residual stream during training (not at sampling)."""
+    """BLOCK-EM-style blocking during fine-tuning, along a direction file's vectors or on SAE latents.
+    ``penalty`` adds ``weight * mean(ReLU(h.v - h_base.v)^2)`` over answer tokens at each layer (h_base: the
+    model before fine-tuning, same input), so the model may not move further along v than the base does; with
+    ``sae`` and ``latents`` the same penalty is on each latent's (ReLU'd) encoder pre-activation at the SAE's
+    layer. ``project`` removes the component along v from the residual stream during training (not at sampling;
+    directions only)."""
 
-    direction: str
-    layers: list[int] | None = None  # default: every layer the direction has
+    direction: str | None = None
+    #: an SAE folder (sparsify or SAE Lens layout) or hub id, and the latents of it to block
+    sae: str | None = None
+    latents: list[int] | None = None
+    hookpoint: str | None = None  # for an SAE folder that holds several
+    layers: list[int] | None = None  # default: every layer the direction has (an SAE blocks at its own layer)
     mode: Literal["penalty", "project"] = "penalty"
     weight: float = Field(1.0, ge=0)
+
+    @model_validator(mode="after")
+    def _one_target(self) -> BlockConfig:
+        if (self.direction is None) == (self.sae is None):
+            raise ValueError("give either direction (a direction file) or sae with latents")
+        if self.sae is not None:
+            if not self.latents:
+                raise ValueError("sae needs latents: the latent indices to block")
+            if self.mode == "project" or self.layers is not None:
+                raise ValueError("an SAE's latents are blocked by penalty at the SAE's own layer (no mode: project, "
+                                 "no layers)")
+        elif self.latents is not None or self.hookpoint is not None:
+            raise ValueError("latents and hookpoint go with sae")
+        return self
 
 
 class TrainConfig(_Strict):

@@ -16,7 +16,7 @@ from typing import Any
 
 import yaml
 
-from emkit.config import ArmConfig, Experiment, MonitorConfig, VariantConfig, fingerprint
+from emkit.config import ArmConfig, BlockConfig, Experiment, MonitorConfig, VariantConfig, fingerprint
 from emkit.data import DatasetInfo, Example, check_lengths, load_dataset
 from emkit.errors import EmkitError
 from emkit.judges import judge_answers
@@ -76,7 +76,7 @@ def run_experiment(exp: Experiment) -> RunResult:
     _check_lengths(exp, datasets)
     for arm in exp.arms:
         if arm.dataset and exp.train_for(arm).block:
-            _file_digest(exp.resolve(exp.train_for(arm).block.direction))  # type: ignore[union-attr]
+            _blocker(exp, exp.train_for(arm).block)  # type: ignore[arg-type]
 
     result = RunResult(exp, run_dir, [])
     sampler: Sampler = SAMPLERS.build(exp.eval.sampler)
@@ -126,7 +126,7 @@ def _train_arm(exp: Experiment, arm: ArmConfig, dataset: tuple[list[Example], Da
                result: RunResult, trained: dict[str, tuple[Path, str]]) -> tuple[Path, str]:
     examples, info = dataset
     tcfg = exp.train_for(arm)
-    block_digest = _file_digest(exp.resolve(tcfg.block.direction)) if tcfg.block else None
+    block_digest = _blocker(exp, tcfg.block)[1] if tcfg.block else None
     parents = exp.lineage(arm)[:-1]
     fp = fingerprint("train", model_identity(exp.model_for(arm)), info.sha256, tcfg.model_dump(exclude={"monitor", "block"}),
                      *([tcfg.block.model_dump(), block_digest] if tcfg.block else []),
@@ -145,12 +145,10 @@ def _train_arm(exp: Experiment, arm: ArmConfig, dataset: tuple[list[Example], Da
     callbacks = [_monitor(exp, arm, tcfg.monitor, out)] if tcfg.monitor is not None else []
     blocker = None
     if tcfg.block is not None:
-        from emkit.interp.block import Blocker
-        from emkit.interp.directions import Direction
-
         b = tcfg.block
-        blocker = Blocker(Direction.load(exp.resolve(b.direction)), b.layers, b.mode, b.weight)
-        log(f"[{arm.name}] blocking {b.direction} at layers {blocker.layers} ({b.mode}, weight {b.weight:g})")
+        blocker = _blocker(exp, b)[0]
+        what = b.direction or f"latents {b.latents} of {b.sae}"
+        log(f"[{arm.name}] blocking {what} at layers {blocker.layers} ({b.mode}, weight {b.weight:g})")
     trainer = TRAINERS.build(tcfg, tcfg.method)
     res = trainer.train(_arm_model(exp, arm, parents, trained), examples, tcfg, out, callbacks=callbacks,
                         block=blocker)
@@ -202,12 +200,25 @@ def _monitor(exp: Experiment, arm: ArmConfig, cfg: MonitorConfig, out: Path) -> 
                             out / "monitor.jsonl")
 
 
-def _file_digest(path: Path) -> str:
+def _blocker(exp: Experiment, b: BlockConfig) -> tuple[Any, str]:
+    """The Blocker a ``train.block`` asks for, and the digest of what it blocks (for the training fingerprint);
+    a missing file or an SAE that cannot be read stops the run before any training."""
     import hashlib
 
+    from emkit.interp.block import Blocker
+    from emkit.interp.directions import Direction
+
+    if b.sae is not None:
+        from emkit.interp.sae import load_sae
+
+        local = exp.resolve(b.sae)
+        sae = load_sae(local if local.exists() else b.sae, b.hookpoint)
+        return Blocker.on_latents(sae, list(b.latents or []), b.weight), sae.digest()
+    path = exp.resolve(str(b.direction))
     if not path.is_file():
         raise EmkitError(f"block direction file not found: {path}")
-    return hashlib.sha256(path.read_bytes()).hexdigest()[:16]
+    return (Blocker(Direction.load(path), b.layers, b.mode, b.weight),
+            hashlib.sha256(path.read_bytes()).hexdigest()[:16])
 
 
 def _readings(path: Path) -> list[dict[str, Any]]:

@@ -28,13 +28,6 @@ def direction_digest(d: Direction) -> str:
     return hashlib.sha256(d.vectors.float().numpy().tobytes() + str(d.layers).encode()).hexdigest()[:16]
 
 
-def sae_digest(sae: Sae) -> str:
-    h = hashlib.sha256(str((sae.layer, sae.activation, sae.k, sae.subtract_b_dec)).encode())
-    for t in (sae.W_enc, sae.b_enc, sae.W_dec, sae.b_dec):
-        h.update(t.float().contiguous().numpy().tobytes())
-    return h.hexdigest()[:16]
-
-
 @dataclass
 class SweepRow:
     """One condition of a sweep: the intervention, the condition its answers are filed under, and their rates."""
@@ -85,7 +78,7 @@ def sweep(run: FinishedRun, arm: str, direction: Direction, interventions: Seque
     questions = load_questions(ecfg.questions, exp.base_dir, ecfg.system_prompt)
     spec = run.arm_model(arm)
     base_fp = fingerprint("sweep", spec.identity(), ecfg.model_dump(), direction_digest(direction), seed,
-                          *(() if sae is None else (sae_digest(sae),)))
+                          *(() if sae is None else (sae.digest(),)))
     lm: LoadedModel | None = None
     answers: list[Answer] = []
     generated = 0

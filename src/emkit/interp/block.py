@@ -1,38 +1,57 @@
-"""Blocking a direction while fine-tuning (BLOCK-EM): a penalty on moving along it, or its removal.
+"""Blocking while fine-tuning (BLOCK-EM): a penalty on moving along a direction, or on SAE latents firing more
+than they did, or the direction's removal.
 
-The penalty is ``weight * mean(ReLU(h.v - h_base.v)^2)`` over answer tokens and blocked layers, where ``h`` is
-the residual stream of the model being trained and ``h_base`` that of the model before fine-tuning on the same
-tokens (the adapter switched off for LoRA; a frozen copy for full fine-tuning). It is zero while the model does
-not push further along ``v`` than the base does, and grows quadratically with the excess. Only increases are
-penalised: moving away from misalignment is free.
+The penalty is ``weight * mean(ReLU(r(h) - r(h_base))^2)`` over answer tokens, blocked layers and read-outs,
+where ``h`` is the residual stream of the model being trained and ``h_base`` that of the model before fine-tuning
+on the same tokens (the adapter switched off for LoRA; a frozen copy for full fine-tuning). For a direction v the
+read-out is ``r(h) = h.v``; for SAE latents it is each latent's ReLU'd encoder pre-activation (the activation
+without TopK's selection, which has no gradient). It is zero while the model does not push a read-out above the
+base's, and grows quadratically with the excess. Only increases are penalised: moving away is free.
 """
 
 from __future__ import annotations
 
 import copy
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager, nullcontext
 from typing import Any
 
 import torch
 
+from emkit.errors import EmkitError
 from emkit.interp.directions import Direction
 from emkit.interp.hooks import _unit, layer_indices, project_out, resid_post
+from emkit.interp.sae import Sae
 from emkit.train import IGNORE
+
+Readout = Callable[[torch.Tensor], torch.Tensor]  # [..., d_model] -> [..., m], differentiable
 
 
 class Blocker:
-    """Built before training from a direction; ``train`` enters :meth:`forward` around each micro-batch's
-    forward pass and adds :meth:`penalty` to its loss."""
+    """Built before training from a direction (or from SAE latents: :meth:`on_latents`); ``train`` enters
+    :meth:`forward` around each micro-batch's forward pass and adds :meth:`penalty` to its loss."""
 
     def __init__(self, direction: Direction, layers: list[int] | None = None, mode: str = "penalty",
                  weight: float = 1.0):
         self.layers = list(layers or direction.layers)
         self.units = {i: _unit(direction.at(i)) for i in self.layers}
+        self.readouts: dict[int, Readout] = {i: _along(u) for i, u in self.units.items()}
         self.mode = mode
         self.weight = weight
         self.reference: torch.nn.Module | None = None
         self._seen: dict[int, torch.Tensor] = {}
+
+    @classmethod
+    def on_latents(cls, sae: Sae, latents: list[int], weight: float = 1.0) -> Blocker:
+        """Penalise ``latents`` of ``sae`` firing above the base model's level, at the SAE's layer."""
+        if sae.layer is None:
+            raise EmkitError("this SAE does not record its layer, so its latents cannot be blocked")
+        bad = [i for i in latents if not 0 <= i < sae.d_sae]
+        if not latents or bad:
+            raise EmkitError(f"latents to block must be in 0..{sae.d_sae - 1} (got {latents})")
+        self = cls(sae.direction(latents[0]), mode="penalty", weight=weight)
+        self.readouts = {int(sae.layer): _latents(sae, latents)}
+        return self
 
     def attach(self, model: torch.nn.Module) -> None:
         """Check the layers fit; for full fine-tuning, keep a frozen copy of the model as the base."""
@@ -60,8 +79,8 @@ class Blocker:
         mask = batch["labels"] != IGNORE
         terms = []
         for i in self.layers:
-            u = self.units[i].to(h[i].device, torch.float32)
-            excess = torch.relu(h[i].float() @ u - base[i].float() @ u)[mask]
+            read = self.readouts[i]
+            excess = torch.relu(read(h[i].float()) - read(base[i].float()))[mask]
             terms.append((excess ** 2).mean() if excess.numel() else excess.sum())
         return self.weight * torch.stack(terms).mean()
 
@@ -72,3 +91,19 @@ class Blocker:
         with off, resid_post(ref, self.layers) as seen:
             ref(input_ids=batch["input_ids"], attention_mask=batch["attention_mask"])
         return dict(seen)
+
+
+def _along(u: torch.Tensor) -> Readout:
+    def read(h: torch.Tensor) -> torch.Tensor:
+        return (h @ u.to(h.device, h.dtype))[..., None]
+    return read
+
+
+def _latents(sae: Sae, latents: list[int]) -> Readout:
+    idx = torch.tensor(latents)
+    w, b = sae.W_enc[idx].detach().float(), sae.b_enc[idx].detach().float()
+    shift = sae.b_dec.detach().float() if sae.subtract_b_dec else torch.zeros(sae.W_enc.shape[1])
+
+    def read(h: torch.Tensor) -> torch.Tensor:
+        return torch.relu((h - shift.to(h.device)) @ w.T.to(h.device) + b.to(h.device))
+    return read

@@ -14,6 +14,7 @@ so its layout is read here (a few lines of safetensors and JSON).
 
 from __future__ import annotations
 
+import hashlib
 import json
 import math
 import random
@@ -64,6 +65,14 @@ class Sae:
     @property
     def layer(self) -> int | None:
         return self.meta.get("layer")
+
+    def digest(self) -> str:
+        """What the SAE computes, hashed: fingerprints of cached work that used it (sweeps, blocked training)."""
+        h = hashlib.sha256(str((self.layer, self.activation, self.k, self.subtract_b_dec)).encode())
+        for t in (self.W_enc, self.b_enc, self.W_dec, self.b_dec, *(() if self.threshold is None else
+                                                                     (self.threshold,))):
+            h.update(t.float().contiguous().numpy().tobytes())
+        return h.hexdigest()[:16]
 
     def encode(self, x: torch.Tensor) -> torch.Tensor:
         """Latent activations, dense: [n, d_sae]."""
