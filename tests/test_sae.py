@@ -353,3 +353,63 @@ def test_blocking_latents_in_an_experiment(tmp_path: Path) -> None:
     raw["arms"][1]["train"]["block"] = {"sae": "sae"}
     with pytest.raises(EmkitError, match="sae needs latents"):
         experiment_from_dict(raw)
+
+
+def test_reroute_after_blocking_the_latent_that_rose_most(tmp_path: Path) -> None:
+    """Fine-tune, find the latent that rises most, fine-tune again on the same data with it blocked: its rise
+    shrinks (the penalty works in training, not only in the unit test), and `emkit sae reroute` reports the
+    shifts (equal to a direct read), the rates and the blocked arm's new risers; a second call reads nothing."""
+    from emkit.cli import app
+    from emkit.config import experiment_from_dict
+    from emkit.interp.capture import Text
+    from emkit.interp.sae import latent_means
+    from emkit.run import run_experiment
+    from emkit.runs import load_run
+
+    _random_sae(64, n=32, seed=7).save(tmp_path / "sae")
+    data = "builtin:bad_medical?size=8"
+    raw = {"name": "rr", "output_dir": str(tmp_path / "runs"), "base_dir": str(tmp_path),
+           "model": {"name": "tiny-llama"}, "arms": [{"name": "base"}, {"name": "ft", "dataset": data}],
+           "train": {"method": "lora", "lora": {"r": 4, "target_modules": ["down_proj", "up_proj"]}, "lr": 5e-2,
+                     "max_steps": 8, "batch_size": 4, "max_length": 256},
+           "eval": {"questions": "core", "samples_per_question": 1, "max_new_tokens": 12},
+           "judge": {"backend": "toy"}}
+    run_experiment(experiment_from_dict(raw))
+    run_dir = tmp_path / "runs" / "rr"
+    r = CliRunner().invoke(app, ["sae", "diff", str(run_dir), "--sae", str(tmp_path / "sae"), "--json"])
+    assert r.exit_code == 0, r.output
+    top = json.loads(r.stdout)["latents"][0]["latent"]
+    raw["arms"].append({"name": "blocked", "dataset": data,
+                        "train": {"block": {"sae": "sae", "latents": [top], "weight": 1000.0}}})
+    run_experiment(experiment_from_dict(raw))
+    r = CliRunner().invoke(app, ["sae", "reroute", str(run_dir), "--top", "5", "--json"])
+    assert r.exit_code == 0, r.output
+    res = json.loads(r.stdout)
+    assert (res["blocked_arm"], res["reference_arm"], res["latents"]) == ("blocked", "ft", [top])
+    shift = res["shifts"][0]
+    assert shift["blocked"]["shift"] < 0.5 * shift["reference"]["shift"] and shift["reference"]["lo"] > 0
+    assert set(res["rates"]) == {"base", "ft", "blocked"} and all(x["n"] <= 8 for x in res["rates"].values())
+    assert len(res["new_top"]) == 5 and top not in [x["latent"] for x in res["new_top"]]
+    assert 0.0 <= res["overlap"] <= 1.0
+
+    # the shift, read directly: the blocked arm's model minus the base on every answer of the run
+    run = load_run(run_dir)
+    texts = [Text.of(a) for a in run.answers]
+    from emkit.interp.sae import load_sae
+
+    sae = load_sae(str(tmp_path / "sae"))
+    lm_b, lm_0 = run.load_arm("blocked"), run.arm_model("ft").base
+    from emkit.models import load_model
+
+    base = latent_means(load_model(lm_0).model, lm_b.tokenizer, texts, sae)[:, top]
+    blk = latent_means(lm_b.model, lm_b.tokenizer, texts, sae)[:, top]
+    run.store.close()
+    assert float((blk - base).mean()) == pytest.approx(shift["blocked"]["shift"], abs=1e-4)
+
+    acts = sorted((run_dir / "interp" / "sae-acts").iterdir())
+    stamps = [p.stat().st_mtime_ns for p in acts]
+    r = CliRunner().invoke(app, ["sae", "reroute", str(run_dir), "--top", "5", "--json"])
+    assert r.exit_code == 0 and json.loads(r.stdout) == res
+    assert [p.stat().st_mtime_ns for p in sorted((run_dir / "interp" / "sae-acts").iterdir())] == stamps
+    # base, ft and blocked on every answer (the earlier diff read a run without the blocked arm's answers)
+    assert sorted(p.name.split("-")[0] for p in acts) == ["base", "base", "blocked", "ft", "ft"]

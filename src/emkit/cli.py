@@ -874,6 +874,40 @@ def sae_causal(run_dir: RunArg,
                        f"{100 * m.hi:.1f}] (n={m.n}), coherent {100 * c.rate:.1f}%")
 
 
+@sae_app.command("reroute")
+@_errors_as_one_line
+def sae_reroute(run_dir: RunArg,
+                blocked: Annotated[str | None, typer.Option(help="the arm trained with latents blocked (default: "
+                                                                 "the first that was)")] = None,
+                reference: Annotated[str | None, typer.Option(help="an unblocked arm on the same data (default: "
+                                                                   "the first)")] = None,
+                sae: Annotated[str | None, typer.Option(help="SAE to read through (default: the one the arm "
+                                                             "blocked)")] = None,
+                top: Annotated[int, typer.Option(help="top rising latents compared")] = 10,
+                as_json: JsonOpt = False) -> None:
+    """The rerouting check on latent blocking: did the blocked latents stay down, did EM stay, and did other
+    latents rise in their place (shared with the unblocked arm, or new)?"""
+    import json
+
+    from emkit.analysis.sae import reroute
+
+    res = reroute(run_dir, sae, blocked, reference, top)
+    if as_json:
+        typer.echo(json.dumps(res.to_json(), indent=1))
+        return
+    for arm, r in res.rates.items():
+        typer.echo(f"  {arm:<16} misaligned {100 * r['misaligned']:5.1f}% [{100 * r['lo']:.1f}, {100 * r['hi']:.1f}] "
+                   f"(n={r['n']})")
+    for x in res.shifts:
+        ref, blk = x["reference"], x["blocked"]
+        typer.echo(f"  latent {x['latent']}: shift {ref['shift']:+.3f} [{ref['lo']:+.3f}, {ref['hi']:+.3f}] in "
+                   f"{res.reference_arm}, {blk['shift']:+.3f} [{blk['lo']:+.3f}, {blk['hi']:+.3f}] in {res.blocked_arm}")
+    typer.echo(f"  of {res.blocked_arm}'s top {len(res.new_top)} rising latents (blocked ones aside), "
+               f"{100 * res.overlap:.0f}% are among {res.reference_arm}'s; largest |cos| to a blocked latent's decoder "
+               f"column: {max((x['max_abs_cos_to_blocked'] for x in res.new_top), default=float('nan')):.3f}")
+    typer.echo(f"saved {Path(run_dir) / 'interp' / f'sae-reroute-{res.blocked_arm}.json'}")
+
+
 @sae_app.command("info")
 @_errors_as_one_line
 def sae_info(source: Annotated[str, typer.Argument(help="SAE folder (sparsify or SAE Lens layout) or hub id")],

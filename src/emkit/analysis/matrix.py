@@ -79,19 +79,15 @@ def icl_for_arm(run: FinishedRun, arm: str, k: int = 8, seed: int = 0) -> Direct
 
 
 def sae_top_latents(run_dir: Path, arm: str, sae_source: str, top: int) -> list[Direction]:
-    """Decoder columns of the ``top`` latents whose mean activation rises most base -> arm, from the run's saved
-    ``emkit sae diff`` for this SAE when there is one, else by diffing now."""
-    from emkit.analysis.sae import diff
+    """Decoder columns of the ``top`` latents whose mean activation rises most base -> arm (the run's saved
+    ``emkit sae diff`` for this SAE when there is one, else a new diff)."""
+    from emkit.analysis.sae import saved_diff
     from emkit.interp.sae import load_sae
 
-    saved = run_dir / "interp" / f"sae-diff-{arm}.json"
-    data = json.loads(saved.read_text()) if saved.is_file() else None
-    if data is None or data.get("sae") != sae_source:
-        data = diff(run_dir, sae_source, arm).to_json()
+    data = saved_diff(run_dir, sae_source, arm)
     sae = load_sae(sae_source)
-    rising = [x for x in data["latents"] if x["shift"] > 0][:top]
     out = []
-    for x in rising:
+    for x in [x for x in data["latents"] if x["shift"] > 0][:top]:
         d = sae.direction(int(x["latent"]), f"sae:L{sae.layer}:{x['latent']}")
         d.meta.update(shift=x["shift"], r_aligned=x["r_aligned"])
         out.append(d)

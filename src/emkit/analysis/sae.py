@@ -16,8 +16,10 @@ from emkit.config import ModelConfig
 from emkit.errors import EmkitError
 from emkit.interp.capture import Text
 from emkit.interp.sae import Sae, SaeTraining, train_sae
+from emkit.models import ArmModel
 from emkit.progress import log
 from emkit.records import Answer
+from emkit.runs import FinishedRun
 
 
 def corpus_texts(specs: list[str]) -> list[Text]:
@@ -97,36 +99,56 @@ class SaeDiff:
         return asdict(self)
 
 
+def read_latents(run: FinishedRun, model: ArmModel, texts: list[Text], sae: Sae, tag: str,
+                 texts_per_batch: int = 8, max_length: int = 256) -> torch.Tensor:
+    """Per-latent mean activation over each text's answer tokens under ``model`` ([texts, d_sae]), cached under
+    ``RUN/interp/sae-acts/`` by model, texts and SAE, so the base model's pass is read once for every diff."""
+    from emkit.config import fingerprint
+    from emkit.interp.sae import latent_means
+
+    fp = fingerprint("sae-latents", model.identity(), texts, sae.digest(), max_length)
+    path = run.run_dir / "interp" / "sae-acts" / f"{tag}-{fp}.pt"
+    if path.is_file():
+        return torch.load(path)
+    lm = model.load()
+    log(f"reading {len(texts)} answers with the {tag} model through the SAE (layer {sae.layer})")
+    acts = latent_means(lm.model, lm.tokenizer, texts, sae, None, texts_per_batch, max_length)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    torch.save(acts, path)
+    return acts
+
+
+def _run_texts(run: FinishedRun) -> tuple[list[Answer], list[Text], torch.Tensor]:
+    """Every answer of the run's arms (as asked), its text as the model read it, and the judge's alignment
+    score (NaN where there is none)."""
+    labels = [lab for a in run.experiment.arms for lab in run.labels(a.name)]
+    answers = [a for a in run.answers if a.arm in labels]
+    judged = run.judgments(answers)
+    scores = torch.tensor([float("nan") if (j := judged.get((a.judge_key, "aligned"))) is None or j.score is None
+                           else float(j.score) for a in answers])
+    return answers, [Text.of(a) for a in answers], scores
+
+
 def diff(run_dir: str | Path, sae_source: str, arm: str | None = None, hookpoint: str | None = None, top: int = 20,
          examples: int = 3, texts_per_batch: int = 8, max_length: int = 256) -> SaeDiff:
     """Read every answer of the run (each under its question, as the model read it) with the base model and
     with the arm's model, through the SAE at its layer; rank latents by the shift of their mean activation, each
     with an interval, its top-activating answers and its correlation with the judge's alignment score. The top
     latent's decoder column is saved as a Direction (RUN/interp/directions/)."""
-    from emkit.interp.sae import latent_means, load_sae
-    from emkit.models import load_model
+    from emkit.interp.sae import load_sae
     from emkit.runs import load_run
 
     run = load_run(run_dir)
     try:
         name = arm or run.experiment.default_arm(trained=True).name
         sae = load_sae(sae_source, hookpoint)
-        labels = [lab for a in run.experiment.arms for lab in run.labels(a.name)]
-        answers = [a for a in run.answers if a.arm in labels]
-        judged = run.judgments(answers)
-        texts = [Text.of(a) for a in answers]
+        answers, texts, scores = _run_texts(run)
         am = run.arm_model(name)
-        acts = {}
-        for who, model in (("base", am.base), ("arm", None)):
-            lm = load_model(model) if model is not None else am.load()
-            log(f"[{name}] reading {len(texts)} answers with the {who} model through the SAE (layer {sae.layer})")
-            acts[who] = latent_means(lm.model, lm.tokenizer, texts, sae, None, texts_per_batch, max_length)
-            del lm
+        acts = {who: read_latents(run, model, texts, sae, who, texts_per_batch, max_length)
+                for who, model in (("base", ArmModel(am.base)), (name, am))}
     finally:
         run.store.close()
-    scores = torch.tensor([float("nan") if (j := judged.get((a.judge_key, "aligned"))) is None or j.score is None
-                           else float(j.score) for a in answers])
-    out = rank_shifts(acts["base"], acts["arm"], scores, answers, top, examples)
+    out = rank_shifts(acts["base"], acts[name], scores, answers, top, examples)
     result = SaeDiff(run.name, name, int(sae.layer or 0), sae_source, len(texts), int((~scores.isnan()).sum()), out)
     folder = Path(run_dir) / "interp"
     folder.mkdir(parents=True, exist_ok=True)
@@ -136,6 +158,13 @@ def diff(run_dir: str | Path, sae_source: str, arm: str | None = None, hookpoint
         direction.meta.update(run=run.name, arm=name, shift=out[0].shift)
         direction.save(folder / "directions" / f"sae-{name}-L{sae.layer}-{out[0].latent}.safetensors")
     return result
+
+
+def saved_diff(run_dir: str | Path, sae_source: str, arm: str) -> dict[str, Any]:
+    """The run's saved ``emkit sae diff`` of ``arm`` when it was made with this SAE, else a new one."""
+    saved = Path(run_dir) / "interp" / f"sae-diff-{arm}.json"
+    data = json.loads(saved.read_text()) if saved.is_file() else None
+    return data if data is not None and data.get("sae") == sae_source else diff(run_dir, sae_source, arm).to_json()
 
 
 def rank_shifts(base: torch.Tensor, arm: torch.Tensor, scores: torch.Tensor, answers: list[Answer], top: int = 20,
@@ -235,4 +264,92 @@ def causal(run_dir: str | Path, sae_source: str, latent: int | None = None, arm:
     res = SaeCausal(latent, control, round(float(freq[latent]), 4), round(float(freq[control]), 4), clamp, steer)
     out = Path(run_dir) / "interp" / f"sae-causal-{name}-{latent}.json"
     out.write_text(json.dumps(res.to_json(), indent=1, default=str) + "\n")
+    return res
+
+
+# ------------------------------------------------------------------------------------------- rerouting
+
+
+@dataclass
+class LatentReroute:
+    """After fine-tuning with latents blocked (``train.block.sae``): did the blocked latents stay down, did EM
+    stay, and did other latents take their place? Everything beside an unblocked reference arm on the same data."""
+
+    run: str
+    sae: str
+    blocked_arm: str
+    reference_arm: str
+    latents: list[int]  # the blocked ones
+    shifts: list[dict[str, Any]]  # per blocked latent: its shift base -> reference and base -> blocked, with CIs
+    rates: dict[str, dict[str, Any]]  # arm -> misaligned rate with its CI and n (the run's judge)
+    top: int
+    overlap: float  # share of the blocked arm's top risers (blocked latents aside) also in the reference's
+    new_top: list[dict[str, Any]]  # the blocked arm's top risers: shift, r with alignment, in the reference's top?,
+    #                               largest |cos| of their decoder column with a blocked latent's
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def reroute(run_dir: str | Path, sae_source: str | None = None, blocked: str | None = None,
+            reference: str | None = None, top: int = 10) -> LatentReroute:
+    """Diff the blocked arm and an unblocked reference arm against the base model through the blocking SAE
+    (default: the blocked arm's own ``train.block.sae``): the blocked latents' shifts, each arm's misaligned rate,
+    and the blocked arm's top rising latents, how many the reference shares and how close they lie to the blocked
+    latents' decoder columns (rerouting through nearby features or to other ones)."""
+    from emkit.interp.directions import cosine
+    from emkit.interp.sae import load_sae
+    from emkit.metrics import summarize
+    from emkit.runs import load_run
+
+    run = load_run(run_dir)
+    try:
+        exp = run.experiment
+        sae_arms = [a.name for a in exp.arms if a.dataset and (b := exp.train_for(a).block) and b.sae]
+        blocked = blocked or (sae_arms[0] if sae_arms else None)
+        if blocked is None or blocked not in sae_arms:
+            raise EmkitError(f"run '{run.name}': {'arm ' + repr(blocked) if blocked else 'no arm'} blocks SAE latents "
+                             f"(arms that do: {sae_arms or 'none'})")
+        block = exp.train_for(run.arm(blocked)).block
+        assert block is not None and block.latents
+        same_data = [a.name for a in exp.arms if a.dataset == run.arm(blocked).dataset and not exp.train_for(a).block]
+        reference = reference or (same_data[0] if same_data else None)
+        if reference is None:
+            raise EmkitError(f"run '{run.name}': no unblocked arm trained on {run.arm(blocked).dataset}; "
+                             "pass --reference")
+        local = exp.resolve(str(block.sae))
+        source = sae_source or str(local if local.exists() else block.sae)
+        sae = load_sae(source, block.hookpoint)
+        answers, texts, scores = _run_texts(run)
+        models = {"base": ArmModel(run.arm_model(blocked).base), reference: run.arm_model(reference),
+                  blocked: run.arm_model(blocked)}
+        acts = {who: read_latents(run, m, texts, sae, who) for who, m in models.items()}
+        judged = run.judgments(answers)
+        rates = {}
+        for s in summarize([a for a in answers if a.arm in (reference, blocked, exp.default_arm(False).name)],
+                           judged, exp.metrics):
+            if s.question_id == "ALL":
+                m = s.misaligned
+                rates[s.arm] = {"misaligned": round(m.rate, 4), "lo": round(m.lo, 4), "hi": round(m.hi, 4), "n": m.n,
+                                "k": m.k}
+    finally:
+        run.store.close()
+    latents = list(block.latents)
+    ranked = {who: rank_shifts(acts["base"], acts[who], scores, answers, sae.d_sae, 0) for who in (reference, blocked)}
+    by = {who: {x.latent: x for x in r} for who, r in ranked.items()}
+    def cell(who: str, i: int) -> dict[str, float]:
+        return {"shift": by[who][i].shift, "lo": by[who][i].lo, "hi": by[who][i].hi}
+
+    shifts = [{"latent": i, "reference": cell(reference, i), "blocked": cell(blocked, i)} for i in latents]
+    rising = {who: [x.latent for x in r if x.latent not in latents][:top] for who, r in ranked.items()}
+    cols = [sae.W_dec[i] for i in latents]
+    new_top = [{"latent": i, "shift": by[blocked][i].shift, "lo": by[blocked][i].lo, "hi": by[blocked][i].hi,
+                "r_aligned": by[blocked][i].r_aligned, "in_reference_top": i in rising[reference],
+                "max_abs_cos_to_blocked": round(max(abs(cosine(sae.W_dec[i], c)) for c in cols), 4)}
+               for i in rising[blocked]]
+    overlap = len(set(rising[blocked]) & set(rising[reference])) / max(len(rising[blocked]), 1)
+    res = LatentReroute(run.name, source, blocked, reference, latents, shifts, rates, top, round(overlap, 4), new_top)
+    out = Path(run_dir) / "interp" / f"sae-reroute-{blocked}.json"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(res.to_json(), indent=1) + "\n")
     return res
