@@ -776,6 +776,58 @@ def phases(run_dir: RunArg, arm: ArmOpt = None, samples: SamplesOpt = 2,
         typer.echo(f"step {r.step:>6}: misaligned {r.misaligned}{turn}")
 
 
+@app.command()
+@_errors_as_one_line
+def screen(model: Annotated[str, typer.Option(help="the base model to screen for (built-in, folder or hub id)")],
+           direction: Annotated[Path, typer.Option(help="direction file (e.g. a mean-diff direction, the toy "
+                                                        "world's ground truth, an SAE latent)")],
+           datasets: Annotated[str | None, typer.Option(help="comma-separated built-in names or dataset specs "
+                                                             "(default: emkit's 13 built-in datasets)")] = None,
+           layer: Annotated[int | None, typer.Option(help="layer to read (default: the direction's best)")] = None,
+           size: Annotated[int, typer.Option(help="examples per built-in dataset")] = 64,
+           max_new_tokens: Annotated[int, typer.Option(help="length of the base model's own answers")] = 64,
+           measured: Annotated[list[Path] | None, typer.Option(help="a finished run whose arms were fine-tuned on "
+                                                                    "screened datasets; repeatable")] = None,
+           out: Annotated[Path, typer.Option("-o", "--out", help="folder for screen.json and screen.html")]
+           = Path("runs/screen"),
+           as_json: JsonOpt = False) -> None:
+    """Screen datasets before training (Chen et al.): each one's projection difference on a direction in the base
+    model (its answers minus the model's own), ranked, beside the EM measured after fine-tuning on it."""
+    import json
+
+    from emkit.analysis.screen import CORE_DATASETS
+    from emkit.analysis.screen import screen as run_screen
+    from emkit.interp.directions import Direction
+    from emkit.models import cache_dir
+    from emkit.report.screen import write_screen_page
+
+    names = [x.strip() for x in datasets.split(",") if x.strip()] if datasets else list(CORE_DATASETS)
+    res = run_screen(model, Direction.load(direction), names, layer, size, 0, max_new_tokens, measured or [],
+                     cache_dir() / "screen")
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "screen.json").write_text(json.dumps(res.to_json(), indent=1) + "\n")
+    page = write_screen_page(res, out / "screen.html")
+    if as_json:
+        typer.echo(json.dumps(res.to_json(), indent=1))
+        return
+    from rich.console import Console
+    from rich.table import Table
+
+    t = Table("rank", "dataset", "projection difference [95% CI]", "measured EM",
+              title=f"{res.direction} at layer {res.layer} in {res.model}, {res.size} examples each")
+    for i, r in enumerate(res.rows):
+        m = r.measured
+        t.add_row(str(i + 1), r.name, f"{r.diff:+.3f} [{r.lo:+.3f}, {r.hi:+.3f}]",
+                  f"{100 * m['rate']:.1f}% [{100 * m['lo']:.1f}, {100 * m['hi']:.1f}] (n={m['n']})" if m else "–")
+    Console().print(t)
+    if res.spearman is not None:
+        typer.echo(f"Spearman rho {res.spearman:+.3f} over {res.n_measured} measured datasets (permutation p "
+                   f"{res.p_value:.3f})")
+    for n in res.notes:
+        typer.echo(n)
+    typer.echo(f"page: {page.resolve()}")
+
+
 # --------------------------------------------------------------------------------------------------- SAEs
 
 

@@ -38,13 +38,7 @@ def corpus_texts(specs: list[str]) -> list[Text]:
             texts += [Text.of(a) for a in run.answers]
             continue
         examples, _ = load_dataset(spec)
-        for ex in examples:
-            msgs = ex["messages"]
-            last = max((i for i, m in enumerate(msgs) if m["role"] == "assistant"), default=None)
-            if last is None:
-                texts.append(Text(tuple((m["role"], m["content"]) for m in msgs[:-1]), msgs[-1]["content"]))
-            else:
-                texts.append(Text(tuple((m["role"], m["content"]) for m in msgs[:last]), msgs[last]["content"]))
+        texts += [Text.of_messages(ex["messages"]) for ex in examples]
     if not texts:
         raise EmkitError(f"the SAE corpus {specs} has no texts")
     return texts

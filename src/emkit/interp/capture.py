@@ -40,6 +40,13 @@ class Text:
         """An answer with the question it records (the set's own wording: see Question.original)."""
         return cls.asked(Question(a.question_id, a.question, a.system), a.text)
 
+    @classmethod
+    def of_messages(cls, msgs: Sequence[dict[str, str]]) -> Text:
+        """A chat example as read in training: everything before its last assistant turn, and that turn (a
+        conversation with no assistant turn reads its last message as the answer)."""
+        last = max((i for i, m in enumerate(msgs) if m["role"] == "assistant"), default=len(msgs) - 1)
+        return cls(tuple((m["role"], m["content"]) for m in msgs[:last]), msgs[last]["content"])
+
     @property
     def messages(self) -> list[dict[str, str]]:
         return [{"role": r, "content": c} for r, c in self.prompt]
