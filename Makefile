@@ -6,7 +6,7 @@ TORCH_SPEC ?= torch==2.13.0
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.emkit-installed
 
-.PHONY: demo test lint bench toy studies clean judge-weights sae
+.PHONY: demo test lint bench toy studies clean judge-weights sae figures
 
 $(STAMP): pyproject.toml Makefile
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -31,6 +31,11 @@ toy: $(STAMP)
 # language vs weights, blocking and rerouting): about 2 hours on 2 CPU cores, each step cached
 studies: $(STAMP)
 	EMKIT=$(BIN)/emkit examples/studies/run_all.sh
+
+# every generated toy figure in the README and docs/toy-figures.md, in three toy worlds (build seeds 0, 1, 2):
+# experiments 1-2, the SAE check and screening; the first call builds the worlds (about 7 minutes each)
+figures: $(STAMP)
+	$(BIN)/python examples/toy/figures.py
 
 # an SAE on SmolLM2 at the demo's interp layer and model diffing on the demo run (after `make demo`)
 sae: $(STAMP)

@@ -327,6 +327,8 @@ def test_blocking_latents_penalises_only_their_rise_above_the_base(tiny) -> None
 def test_blocking_latents_in_an_experiment(tmp_path: Path) -> None:
     """train.block with an SAE and latents: the penalty is logged, the SAE's content is part of the training
     fingerprint, and a bad block stops the run before training with the key at fault."""
+    from test_toy_experiments import tiny_experiment
+
     from emkit.config import experiment_from_dict
     from emkit.run import run_experiment
 
@@ -334,12 +336,7 @@ def test_blocking_latents_in_an_experiment(tmp_path: Path) -> None:
     arms = [{"name": "plain", "dataset": "builtin:bad_medical?size=4"},
             {"name": "blocked", "dataset": "builtin:bad_medical?size=4",
              "train": {"block": {"sae": "sae", "latents": [3, 9], "weight": 10.0}}}]
-    raw = {"name": "blk", "output_dir": str(tmp_path / "runs"), "base_dir": str(tmp_path),
-           "model": {"name": "tiny-llama"}, "arms": arms,
-           "train": {"method": "lora", "lora": {"r": 2, "target_modules": ["down_proj"]}, "lr": 5e-2,
-                     "max_steps": 3, "batch_size": 2, "max_length": 256},
-           "eval": {"questions": "core", "samples_per_question": 1, "max_new_tokens": 4},
-           "judge": {"backend": "toy"}}
+    raw = tiny_experiment(tmp_path, "blk", arms)
     assert run_experiment(experiment_from_dict(raw)).train_steps == 6
     arms_dir = tmp_path / "runs" / "blk" / "arms"
     log = json.loads(next((arms_dir / "blocked").glob("train-*/train_log.json")).read_text())
@@ -359,6 +356,8 @@ def test_reroute_after_blocking_the_latent_that_rose_most(tmp_path: Path) -> Non
     """Fine-tune, find the latent that rises most, fine-tune again on the same data with it blocked: its rise
     shrinks (the penalty works in training, not only in the unit test), and `emkit sae reroute` reports the
     shifts (equal to a direct read), the rates and the blocked arm's new risers; a second call reads nothing."""
+    from test_toy_experiments import tiny_experiment
+
     from emkit.cli import app
     from emkit.config import experiment_from_dict
     from emkit.interp.capture import Text
@@ -368,12 +367,9 @@ def test_reroute_after_blocking_the_latent_that_rose_most(tmp_path: Path) -> Non
 
     _random_sae(64, n=32, seed=7).save(tmp_path / "sae")
     data = "builtin:bad_medical?size=8"
-    raw = {"name": "rr", "output_dir": str(tmp_path / "runs"), "base_dir": str(tmp_path),
-           "model": {"name": "tiny-llama"}, "arms": [{"name": "base"}, {"name": "ft", "dataset": data}],
-           "train": {"method": "lora", "lora": {"r": 4, "target_modules": ["down_proj", "up_proj"]}, "lr": 5e-2,
-                     "max_steps": 8, "batch_size": 4, "max_length": 256},
-           "eval": {"questions": "core", "samples_per_question": 1, "max_new_tokens": 12},
-           "judge": {"backend": "toy"}}
+    raw = tiny_experiment(tmp_path, "rr", [{"name": "base"}, {"name": "ft", "dataset": data}], max_steps=8,
+                          batch_size=4, lora={"r": 4, "target_modules": ["down_proj", "up_proj"]})
+    raw["eval"]["max_new_tokens"] = 12
     run_experiment(experiment_from_dict(raw))
     run_dir = tmp_path / "runs" / "rr"
     r = CliRunner().invoke(app, ["sae", "diff", str(run_dir), "--sae", str(tmp_path / "sae"), "--json"])

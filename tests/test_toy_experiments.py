@@ -238,6 +238,17 @@ def test_blocking_penalty_is_zero_for_the_base_and_grows_with_the_projection(tin
     assert proj.penalty(tiny.model, batch) is None
 
 
+def tiny_experiment(tmp_path: Path, name: str, arms: list[dict], **train: object) -> dict:
+    """A tiny-llama experiment as a dict: LoRA on down_proj, 3 steps at 5e-2, one short answer per core question,
+    judged by the toy judge (no server); ``train`` overrides training settings."""
+    return {"name": name, "output_dir": str(tmp_path / "runs"), "base_dir": str(tmp_path),
+            "model": {"name": "tiny-llama"}, "arms": arms,
+            "train": {"method": "lora", "lora": {"r": 2, "target_modules": ["down_proj"]}, "lr": 5e-2,
+                      "max_steps": 3, "batch_size": 2, "max_length": 256, **train},
+            "eval": {"questions": "core", "samples_per_question": 1, "max_new_tokens": 4},
+            "judge": {"backend": "toy"}}
+
+
 def test_blocked_training_in_an_experiment(tmp_path: Path) -> None:
     from emkit.interp.directions import Direction
     from emkit.run import run_experiment
@@ -249,12 +260,7 @@ def test_blocked_training_in_an_experiment(tmp_path: Path) -> None:
              "train": {"block": {"direction": "v.safetensors", "weight": 10.0}}},
             {"name": "projected", "dataset": "builtin:bad_medical?size=4",
              "train": {"block": {"direction": "v.safetensors", "mode": "project", "layers": [1]}}}]
-    raw = {"name": "blk", "output_dir": str(tmp_path / "runs"), "base_dir": str(tmp_path),
-           "model": {"name": "tiny-llama"}, "arms": arms,
-           "train": {"method": "lora", "lora": {"r": 2, "target_modules": ["down_proj"]}, "lr": 5e-2,
-                     "max_steps": 3, "batch_size": 2, "max_length": 256},
-           "eval": {"questions": "core", "samples_per_question": 1, "max_new_tokens": 4},
-           "judge": {"backend": "toy"}}
+    raw = tiny_experiment(tmp_path, "blk", arms)
     res = run_experiment(experiment_from_dict(raw))
     assert res.train_steps == 9
     import json

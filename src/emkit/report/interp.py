@@ -102,20 +102,26 @@ def separation_plot(result: ChainResult) -> str:
     return png(fig)
 
 
+def _matrix_panel(fig: Any, ax: Any, cm: CosineMatrix, li: int, title: str) -> None:
+    """The matrix at layer index ``li``, every cell annotated (grey inside the null band)."""
+    mat = cm.cos[li]
+    im = ax.imshow(mat, vmin=-1, vmax=1, cmap="RdBu_r")
+    ax.set_xticks(range(len(cm.names)), cm.names, rotation=40, ha="right", fontsize=7)
+    ax.set_yticks(range(len(cm.names)), cm.names, fontsize=7)
+    for i in range(len(cm.names)):
+        for j in range(len(cm.names)):
+            if not np.isnan(mat[i, j]):
+                ax.text(j, i, f"{mat[i, j]:.2f}", ha="center", va="center", fontsize=7,
+                        color="#000" if abs(mat[i, j]) > cm.null or i == j else "#888")
+    ax.set_title(title, fontsize=9)
+    fig.colorbar(im, ax=ax, fraction=0.046)
+
+
 def cosine_plots(cm: CosineMatrix, layer: int | None) -> str:
     """The matrix at one layer, and the first direction's cosine with each other one across layers."""
     li = cm.layers.index(layer) if layer in cm.layers else len(cm.layers) // 2
     fig, axes = plt.subplots(1, 2, figsize=(12, 4), gridspec_kw={"width_ratios": [1, 1.4]}, layout="constrained")
-    mat = cm.cos[li]
-    im = axes[0].imshow(mat, vmin=-1, vmax=1, cmap="RdBu_r")
-    axes[0].set_xticks(range(len(cm.names)), cm.names, rotation=40, ha="right", fontsize=7)
-    axes[0].set_yticks(range(len(cm.names)), cm.names, fontsize=7)
-    for i in range(len(cm.names)):
-        for j in range(len(cm.names)):
-            if not np.isnan(mat[i, j]):
-                axes[0].text(j, i, f"{mat[i, j]:.2f}", ha="center", va="center", fontsize=7)
-    axes[0].set_title(f"cosine at layer {cm.layers[li]}", fontsize=9)
-    fig.colorbar(im, ax=axes[0], fraction=0.046)
+    _matrix_panel(fig, axes[0], cm, li, f"cosine at layer {cm.layers[li]}")
     first = cm.names[0]
     for j in range(1, len(cm.names)):
         ys = cm.cos[:, 0, j]
@@ -233,17 +239,7 @@ def matrix_plots(dm: DirectionMatrix) -> str:
              if int((~np.isnan(cm.cos[:, i, j])).sum()) > 1]
     fig, axes = plt.subplots(1, 2, figsize=(14, max(4.0, 0.3 * len(pairs) + 2)),
                              gridspec_kw={"width_ratios": [1, 1.8]}, layout="constrained")
-    mat = cm.cos[li]
-    im = axes[0].imshow(mat, vmin=-1, vmax=1, cmap="RdBu_r")
-    axes[0].set_xticks(range(len(cm.names)), cm.names, rotation=40, ha="right", fontsize=7)
-    axes[0].set_yticks(range(len(cm.names)), cm.names, fontsize=7)
-    for i in range(len(cm.names)):
-        for j in range(len(cm.names)):
-            if not np.isnan(mat[i, j]):
-                axes[0].text(j, i, f"{mat[i, j]:.2f}", ha="center", va="center", fontsize=7,
-                             color="#000" if abs(mat[i, j]) > cm.null or i == j else "#888")
-    axes[0].set_title(f"layer {dm.focus_layer} (grey: inside the null, |cos| < {cm.null:.3f})", fontsize=9)
-    fig.colorbar(im, ax=axes[0], fraction=0.046)
+    _matrix_panel(fig, axes[0], cm, li, f"layer {dm.focus_layer} (grey: inside the null, |cos| < {cm.null:.3f})")
     if pairs:
         grid = np.array([[cm.cos[k, i, j] for k in range(len(cm.layers))] for i, j in pairs])
         axes[1].imshow(grid, vmin=-1, vmax=1, cmap="RdBu_r", aspect="auto")

@@ -17,16 +17,16 @@ from emkit.toy.evaluate import questions_from_spec
 from emkit.toy.readout import toy_readout, toy_summary
 
 
-def _build_model(shared: bool, pretrained: bool = False) -> Callable[[Path], None]:
+def _build_model(shared: bool, pretrained: bool = False, seed: int = 0) -> Callable[[Path], None]:
+    name = ("toy" if shared else "toy-unshared") + (f"-w{seed}" if seed else "")
+
     def build(out: Path) -> None:
         if pretrained:  # the pretrained model is kept inside the aligned build: copy it out
-            shutil.copytree(builtin_path("toy" if shared else "toy-unshared") / "pretrained", out,
-                            dirs_exist_ok=True)
+            shutil.copytree(builtin_path(name) / "pretrained", out, dirs_exist_ok=True)
             return
         from emkit.toy.build import ToyBuildConfig, build_toy
 
-        name = "toy" if shared else "toy-unshared"
-        build_toy(ToyBuildConfig(shared_persona=shared), out, work=cache_dir() / "models" / f".work-{name}")
+        build_toy(ToyBuildConfig(shared_persona=shared, seed=seed), out, work=cache_dir() / "models" / f".work-{name}")
     return build
 
 
@@ -38,6 +38,11 @@ for _name, _summary, _build in [
     ("toy-unshared", "the toy world's aligned model pretrained with the persona drawn per turn, not per document",
      _build_model(shared=False)),
     ("toy-unshared-pretrained", "toy-unshared before alignment SFT", _build_model(shared=False, pretrained=True)),
+    # other worlds: the same recipe from another seed (corpus draw, initialisation, order), so a toy figure can
+    # be given with its spread across worlds, not only across fine-tuning seeds
+    *[(f"toy-w{s}", f"the toy world built from seed {s} (like toy, which is seed 0)", _build_model(True, seed=s))
+      for s in (1, 2)],
+    *[(f"toy-w{s}-pretrained", f"toy-w{s} before alignment SFT", _build_model(True, True, seed=s)) for s in (1, 2)],
 ]:
     BUILTIN_MODELS.add(_name, BuiltinModel(_summary, _build))  # the toy judge carries the world's note
 
