@@ -37,7 +37,7 @@ studies: $(STAMP)
 figures: $(STAMP)
 	$(BIN)/python examples/toy/figures.py
 
-# an SAE on SmolLM2 at the demo's interp layer and model diffing on the demo run (after `make demo`)
+# an SAE on SmolLM2 at the demo's interp layer, model diffing on the demo run and the directions matrix (after `make demo`)
 sae: $(STAMP)
 	EMKIT=$(BIN)/emkit examples/sae/demo.sh
 

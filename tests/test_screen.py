@@ -47,6 +47,7 @@ def test_screen_ranks_by_the_direction_and_reads_measured_em(tmp_path: Path, tin
                if r["question_id"] == "ALL"}
     assert set(em) == {"bad_medical"} and em["bad_medical"]["n"] == metrics["ft"]["misaligned_n"]
     assert em["bad_medical"]["k"] == metrics["ft"]["misaligned_k"] and em["bad_medical"]["runs"] == ["t:ft"]
+    assert measured_em([run_dir, run_dir]) == em  # the same answers reached twice count once
 
     args = ["screen", "--model", "tiny-llama", "--direction", str(tmp_path / "d.safetensors"), "--datasets",
             "good_medical,bad_medical,secure", "--size", "12", "--max-new-tokens", "6", "--measured", str(run_dir),

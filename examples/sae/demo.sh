@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # An SAE on SmolLM2-135M-Instruct's residual stream at the demo's interp layer, then model diffing on the demo run
-# (base vs bad_medical): run `make demo` first. Prints each step's wall time.
+# (base vs bad_medical) and the directions compared (mean-diff, LoRA B, in-context, SAE latents): run `make demo`
+# first. Prints each step's wall time.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 EMKIT=${EMKIT:-.venv/bin/emkit}
@@ -14,3 +15,6 @@ echo "sae train: $((SECONDS - start)) s"
 start=$SECONDS
 $EMKIT sae diff runs/demo --sae "$OUT" --top 10
 echo "sae diff: $((SECONDS - start)) s"
+start=$SECONDS
+$EMKIT directions matrix runs/demo --sae "$OUT"
+echo "directions matrix: $((SECONDS - start)) s"

@@ -619,7 +619,7 @@ def directions_matrix(run_dir: RunArg, arm: ArmOpt = None,
     from emkit.report import add_matrix
 
     dm = direction_matrix(run_dir, arm, sae or [], top, icl_k or None, extra=extra or [])
-    path = add_matrix(dm, run_dir)
+    add_matrix(dm, run_dir)
     if as_json:
         typer.echo(json.dumps(dm.to_json(), indent=1))
         return
@@ -627,8 +627,11 @@ def directions_matrix(run_dir: RunArg, arm: ArmOpt = None,
     from rich.table import Table
 
     cm = dm.cosines
-    t = Table("a", "b", f"cos at layer {dm.focus_layer}", "median |cos| over layers", "layers beyond null",
-              title=f"{dm.arm}: |cos| < {cm.null:.3f} is random for d={cm.d_model} (95%)")
+    t = Table(title=f"{dm.arm}: |cos| < {cm.null:.3f} is random for d={cm.d_model} (95%)")
+    for col in ("a", "b"):
+        t.add_column(col, overflow="fold", min_width=12)
+    for col in (f"cos at layer {dm.focus_layer}", "median |cos| over layers", "layers beyond null"):
+        t.add_column(col)
     by_pair: dict[tuple[str, str], list[dict[str, Any]]] = {}
     for p in cm.pairs():
         by_pair.setdefault((p["a"], p["b"]), []).append(p)
@@ -639,7 +642,7 @@ def directions_matrix(run_dir: RunArg, arm: ArmOpt = None,
     Console().print(t)
     for s in dm.skipped:
         typer.echo(f"not compared: {s}")
-    typer.echo(f"report: {path.resolve()}")
+    typer.echo(f"report: {(run_dir / 'report.html').resolve()}")
 
 
 @directions_app.command("scale-adapter")

@@ -118,10 +118,12 @@ def score_dataset(model: Any, tok: Any, model_name: str, spec: str, unit: torch.
 
 def measured_em(run_dirs: Sequence[str | Path]) -> dict[str, dict[str, Any]]:
     """Each built-in dataset's misaligned rate after fine-tuning on it, from finished runs: every arm trained on
-    it (any size, seed or run) pooled, with a Wilson interval. Keyed by dataset name."""
+    it (any size, seed or run) pooled, with a Wilson interval. Keyed by dataset name. The same answers reached
+    from two runs (an arm trained and sampled identically: same stage fingerprints) count once."""
     from emkit.runs import load_run
 
     pooled: dict[str, dict[str, Any]] = {}
+    seen: set[tuple[str | None, ...]] = set()
     for rd in run_dirs:
         run = load_run(rd)
         try:
@@ -132,6 +134,10 @@ def measured_em(run_dirs: Sequence[str | Path]) -> dict[str, dict[str, Any]]:
                     continue
                 if exp.train_for(arm).block is not None or arm.init_from is not None:
                     continue  # a blocked or continued fine-tune measures something else
+                stages = tuple((run.store.stage(run.name, arm.name, st) or (None,))[0] for st in ("train", "sample"))
+                if None not in stages and stages in seen:
+                    continue
+                seen.add(stages)
                 name = parse_spec(arm.dataset[len("builtin:"):])[0]  # type: ignore[index]
                 m = by[arm.name].misaligned
                 cell = pooled.setdefault(name, {"k": 0, "n": 0, "runs": []})
@@ -203,6 +209,7 @@ def screen(model: str, direction: Direction, datasets: Sequence[str] = CORE_DATA
             rho, p = spearman([r.diff for r in have], [r.measured["rate"] for r in have])  # type: ignore[index]
             res.spearman, res.p_value = round(rho, 4), round(p, 4)
         else:
-            res.notes.append(f"only {len(have)} screened datasets have a measured EM rate in {list(measured)}; "
+            res.notes.append(f"only {len(have)} screened datasets have a measured EM rate in "
+                             f"{', '.join(str(m) for m in measured)}; "
                              "a rank correlation needs 3 or more")
     return res
