@@ -19,7 +19,7 @@ import torch  # noqa: E402
 
 from emkit.analysis.sae import corpus_texts  # noqa: E402
 from emkit.config import ModelConfig  # noqa: E402
-from emkit.interp.capture import encode  # noqa: E402
+from emkit.interp.capture import encode, padded  # noqa: E402
 from emkit.interp.sae import SaeTraining, fit_sae, token_activations  # noqa: E402
 from emkit.models import load_model  # noqa: E402
 
@@ -62,10 +62,7 @@ def bench_capture(layer: int, texts_n: int) -> None:
 
     def full() -> None:
         for i in range(0, len(texts), 8):
-            enc = [encode(tok, t, 256)[0] for t in texts[i : i + 8]]
-            w = max(map(len, enc))
-            ids = torch.tensor([x + [0] * (w - len(x)) for x in enc])
-            mask = torch.tensor([[1] * len(x) + [0] * (w - len(x)) for x in enc])
+            ids, mask, _ = padded(tok, texts[i : i + 8], 256)
             with torch.no_grad():
                 model(input_ids=ids, attention_mask=mask)
 

@@ -69,22 +69,30 @@ def encode(tok: PreTrainedTokenizerBase, text: Text, max_length: int) -> tuple[l
 
 
 @torch.no_grad()
-def _batch_means(model: PreTrainedModel, tok: PreTrainedTokenizerBase, texts: Sequence[Text], layers: list[int],
-                 max_length: int) -> torch.Tensor:
+def padded(tok: PreTrainedTokenizerBase, texts: Sequence[Text], max_length: int
+           ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """A batch of texts as the model reads them: token ids, attention mask and answer mask, ``[batch, seq]``.
+    Right padding, so every position is where it would be unpadded."""
     enc = [encode(tok, t, max_length) for t in texts]
     width = max(len(ids) for ids, _ in enc)
     pad = tok.pad_token_id if tok.pad_token_id is not None else 0
     ids = torch.full((len(enc), width), pad, dtype=torch.long)
     attn = torch.zeros((len(enc), width), dtype=torch.long)
-    sel = torch.zeros((len(enc), width), dtype=torch.float32)
-    for i, (x, m) in enumerate(enc):  # right padding: positions are the same as unpadded
+    answer = torch.zeros((len(enc), width), dtype=torch.bool)
+    for i, (x, m) in enumerate(enc):
         ids[i, : len(x)] = torch.tensor(x)
         attn[i, : len(x)] = 1
-        sel[i, : len(m)] = torch.tensor(m, dtype=torch.float32)
+        answer[i, : len(m)] = torch.tensor(m, dtype=torch.bool)
+    return ids, attn, answer
+
+
+def _batch_means(model: PreTrainedModel, tok: PreTrainedTokenizerBase, texts: Sequence[Text], layers: list[int],
+                 max_length: int) -> torch.Tensor:
+    ids, attn, answer = padded(tok, texts, max_length)
     device = next(model.parameters()).device
     with resid_post(model, layers) as seen:
         model(input_ids=ids.to(device), attention_mask=attn.to(device), use_cache=False)
-    sel = sel.to(device)
+    sel = answer.to(device, torch.float32)
     counts = sel.sum(1, keepdim=True)
     # [batch, layer, d]: mean over the selected positions of each layer's output
     return torch.stack([(seen[i].float() * sel.unsqueeze(-1)).sum(1) / counts for i in layers], 1).cpu()

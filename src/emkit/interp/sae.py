@@ -29,7 +29,7 @@ import torch
 from safetensors.torch import load_file, save_file
 
 from emkit.errors import EmkitError
-from emkit.interp.capture import Text, encode
+from emkit.interp.capture import Text, padded
 from emkit.interp.directions import Direction
 from emkit.interp.hooks import _hidden, _replace_hidden, decoder_layers
 from emkit.progress import bar, log
@@ -275,13 +275,9 @@ def _layer_outputs(model: torch.nn.Module, tok: Any, texts: Sequence[Text], laye
         seen["h"] = _hidden(out).detach()
         raise _Stop
 
-    pad = tok.pad_token_id if tok.pad_token_id is not None else 0
     for b in range(start, math.ceil(len(texts) / texts_per_batch)):
-        enc = [encode(tok, t, max_length) for t in texts[b * texts_per_batch : (b + 1) * texts_per_batch]]
-        width = max(len(ids) for ids, _ in enc)
-        ids = torch.tensor([x + [pad] * (width - len(x)) for x, _ in enc], device=device)
-        mask = torch.tensor([[1] * len(x) + [0] * (width - len(x)) for x, _ in enc], device=device)
-        answer = torch.tensor([m + [False] * (width - len(m)) for _, m in enc], device=device)
+        ids, mask, answer = (x.to(device) for x in
+                             padded(tok, texts[b * texts_per_batch : (b + 1) * texts_per_batch], max_length))
         handle = blocks[layer].register_forward_hook(hook)
         try:
             with torch.no_grad():
