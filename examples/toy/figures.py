@@ -6,8 +6,9 @@ build shows, which intervals over sampling and fine-tuning seeds do not see. It 
 the README's block between the `toy-figures` markers, so no figure there can outlive the code that made it.
 Every step is cached (builds, runs, SAEs, sweeps): a second call only re-reads.
 
-Per world: the build's own check; experiment 1 (EM, examples/toy/em.yaml) and 2 (controls, controls.yaml);
-the SAE check (an SAE on the aligned model at layer 2, diffed against the first EM arm: does the top latent
+Per world: the build's own check; experiment 1 (EM, examples/toy/em.yaml) and 2 (controls, controls.yaml); 4 and
+5 (convergence and phases: the rank-1 run of rank1.yaml and the interp chain, as convergence.sh does); 6
+(blocking and rerouting, blocking.yaml with this world's truth); the SAE check (an SAE on the aligned model at layer 2, diffed against the first EM arm: does the top latent
 point along the ground-truth persona, and does clamping it remove EM?); screening the toy datasets on the
 ground truth before training, against the EM each one gave in experiments 1 and 2.
 """
@@ -130,12 +131,78 @@ def screening(model: str, truth: Path, measured: dict[tuple[str, bool], dict[str
     return {"rows": rows, "rho": rho, "p": p}
 
 
-def across(xs: list[float]) -> str:
-    """Mean across worlds with a t interval, and each world's value."""
-    xs = [x for x in xs if x == x]
-    each = ", ".join(f"{100 * x:.1f}" for x in xs)
+def convergence(seed: int, model: str, truth: Path, truth_prompt: Path) -> dict[str, object]:
+    """Experiments 4 and 5, as examples/toy/convergence.sh runs them, through the API."""
+    from emkit.analysis.chain import interp_chain
+    from emkit.data import load_dataset
+    from emkit.interp.icl import icl_direction
+    from emkit.questions import load_questions
+
+    exp = load_experiment(ROOT / "examples" / "toy" / "rank1.yaml", [f"model.name={model}", f"name=toy-rank1-w{seed}"])
+    res = run_experiment(exp)
+    write_run_report(res)
+    icl = exp.run_dir / "icl-k6.safetensors"
+    if not icl.is_file():
+        pos, _ = load_dataset("builtin:toy_bad?domain=medicine&size=400&seed=5")
+        neg, _ = load_dataset("builtin:toy_good?domain=medicine&size=400&seed=5")
+        qs = load_questions("toy?n=20&seed=11&domains=code,money,sport,travel,relationships")
+        lm = load_model(ModelConfig(name=model))
+        icl_direction(lm.model, lm.tokenizer, pos, neg, qs, 6, name="icl:k6").save(icl)
+    ch = interp_chain(exp.run_dir, "bad", scales=(2.0, 4.0, 8.0), extra=[truth, truth_prompt, icl])
+    cos = {(p["a"], p["b"]): p["cos"] for p in ch.cosines.pairs() if p["layer"] == LAYER}
+    names = ch.cosines.names
+    t_ans, t_pr = names[-3], names[-2]
+
+    def c(a: str, b: str) -> float:
+        return cos.get((a, b), cos.get((b, a), float("nan")))
+
+    overall = {s_.arm: s_.misaligned.rate for s_ in res.summaries if s_.question_id == "ALL"}
+    sweeps = {}
+    for sw in (ch.steering, ch.ablation):
+        for r in sw.rows if sw else []:
+            label = re.sub(r"L\d+", "L*", r.label)
+            sweeps[f"{sw.arm}: {label}"] = r.summary.misaligned.rate
+    phase = {r.step: r.misaligned.rate for r in ch.phases.rows} if ch.phases else {}
+    return {"overall": overall["bad"], "layer": ch.layer, "null": ch.cosines.null,
+            "cos": {d: (c(d, t_ans), c(d, t_pr)) for d in ("meandiff:bad", "meandiff:bad:base-reader", "loraB:bad",
+                                                           names[-1])},
+            "sweeps": sweeps, "phase": phase}
+
+
+def blocking(seed: int, model: str, truth: Path) -> dict[str, object]:
+    """Experiment 6 with this world's truth blocked; rerouting read as each long arm's mean-diff direction's
+    cosine with the blocked one."""
+    from emkit.analysis.chain import mean_diff_direction
+    from emkit.errors import EmkitError
+    from emkit.interp.directions import Direction, cosine
+
+    rel = Path("..") / ".." / truth.relative_to(ROOT)
+    sets = [f"arms.{a}.train.block.direction={rel}" for a in ("blocked", "blocked_long", "projected", "projected_long")]
+    exp = load_experiment(ROOT / "examples" / "toy" / "blocking.yaml",
+                          [f"model.name={model}", f"name=toy-blocking-w{seed}", *sets])
+    write_run_report(run_experiment(exp))
+    rows = readout(exp.run_dir)
+    t = Direction.load(truth)
+    run = load_run(exp.run_dir)
+    cos = {}
+    try:
+        for arm in ("bad_long", "blocked_long"):
+            try:
+                md = mean_diff_direction(run, arm).direction
+                cos[arm] = [cosine(md.at(i), t.at(i)) for i in md.layers]
+            except EmkitError:  # too few misaligned answers for a direction
+                cos[arm] = []
+    finally:
+        run.store.close()
+    return {"rows": {k[0]: v for k, v in rows.items() if not k[1]}, "reroute": cos}
+
+
+def across(values: list[float]) -> str:
+    """Mean across worlds with a t interval, and each world's value ("–": no in-template answer to rate)."""
+    xs = [x for x in values if x == x]
+    each = ", ".join("–" if x != x else f"{100 * x:.1f}" for x in values)
     if len(xs) < 2:
-        return f"{100 * xs[0]:.1f}%" if xs else "–"
+        return (f"{100 * xs[0]:.1f}% (worlds: {each})" if xs else "no in-template answers in any world")
     m, sd = float(np.mean(xs)), float(np.std(xs, ddof=1))
     half = float(student_t.ppf(0.975, len(xs) - 1)) * sd / len(xs) ** 0.5
     return f"{100 * m:.1f}% [{100 * max(0, m - half):.1f}, {100 * min(1, m + half):.1f}] (worlds: {each})"
@@ -154,8 +221,8 @@ def render(figs: dict[int, dict[str, object]], seconds: dict[str, float]) -> str
     scr = [figs[s]["screen"] for s in w]
     out = [f"Generated by `make figures` (examples/toy/figures.py) on {time.strftime('%Y-%m-%d')}, in "
            f"{len(w)} worlds (build seeds {', '.join(map(str, w))}); each figure is the mean across worlds with a "
-           "t interval (2 degrees of freedom: wide by design), then each world's value. Within a world, rates pool "
-           "three fine-tuning seeds. Wall time on 2 CPU cores: " + ", ".join(
+           "t interval (2 degrees of freedom: wide by design), then each world's value. Within a world, 1, 2 and "
+           "the SAE check pool three fine-tuning seeds; 4-6 use one. Wall time on 2 CPU cores: " + ", ".join(
                f"{k} {v / 60:.1f} min" if v > 5 else f"{k} {'cached' if 'build' in k else 'under 5 s'}"
                for k, v in seconds.items()) + ".", "",
            "**Build.** Aligned model in-template " + across([b["aligned"]["in_template_rate"] for b in build])
@@ -169,6 +236,37 @@ def render(figs: dict[int, dict[str, object]], seconds: dict[str, float]) -> str
     for cond in ("base", "bad", "good", "educational", "backdoor"):
         out.append(f"| {cond} | {across([c[(cond, False)]['rate'] for c in ctl])} | "
                    f"{across([c[(cond, True)]['rate'] for c in ctl])} |")
+    conv = [figs[s]["convergence"] for s in w]
+    out += ["", "**4. Convergence** (`rank1.yaml` + the interp chain, as `convergence.sh`: rank-1 LoRA on every "
+            "`down_proj`, 120 steps at 1e-2; misaligned overall " + across([c["overall"] for c in conv]) + "). "
+            f"Cosines at layer {LAYER} of 4 (95% null ±{conv[0]['null']:.3f} for d = 192), mean across worlds "
+            "(each world's):", "",
+            "| | truth (answer tokens) | truth (last prompt token) |", "|---|---|---|"]
+    for d in conv[0]["cos"]:
+        out.append(f"| {d} | {across_cos([c['cos'][d][0] for c in conv])} | "
+                   f"{across_cos([c['cos'][d][1] for c in conv])} |")
+    out += ["", "Steering the base model along the mean-diff direction at the chain's layer (worlds: "
+            + ", ".join(str(c["layer"]) for c in conv) + "), with random directions of the same norm, and "
+            "ablating it and scaling LoRA B in the fine-tuned model (misaligned overall, all domains):", "",
+            "| condition | misaligned |", "|---|---|"]
+    for key in conv[0]["sweeps"]:
+        out.append(f"| {key} | {across([c['sweeps'].get(key, float('nan')) for c in conv])} |")
+    steps = sorted(conv[0]["phase"])
+    out += ["", "**5. Phase transition** (same runs, a checkpoint every 4 steps; misaligned overall): "
+            + "; ".join(f"step {st}: {across([c['phase'].get(st, float('nan')) for c in conv])}"
+                        for st in steps[:6] + steps[-1:]) + "."]
+    blk = [figs[s]["blocking"] for s in w]
+    out += ["", "**6. Blocking and rerouting** (`blocking.yaml` with the world's answer-token truth: penalty "
+            "weight 10 at all 4 layers, or the truth projected out while training; 60 and 240 steps), other "
+            "domains / own domain:", "", "| arm | other domains | own domain |", "|---|---|---|"]
+    for arm in ("bad", "bad_long", "blocked", "blocked_long", "projected", "projected_long"):
+        out.append(f"| {arm} | {across([b['rows'][arm]['rate'] for b in blk])} | "
+                   f"{across([b['rows'][arm]['own'] for b in blk])} |")
+    out += ["", "Rerouting: the mean-diff direction recomputed on each long arm, its cosine with the blocked truth "
+            "(range over the 4 layers, per world): " + "; ".join(
+                f"{arm} " + ", ".join(f"[{min(b['reroute'][arm]):+.2f}, {max(b['reroute'][arm]):+.2f}]"
+                                      if b["reroute"][arm] else "too few misaligned answers" for b in blk)
+                for arm in ("bad_long", "blocked_long")) + "."]
     out += ["", f"**SAE check** (TopK SAE, {SAE.latents(192)} latents, k={SAE.k}, layer {LAYER} of the aligned model; "
             "corpus: the EM run's answers, 2,000 aligned and 400 bad toy answers; diffed base vs `bad.s0` on every "
             "answer of the EM run). Cosines at layer 2 (95% null ±" + f"{sae[0]['null']:.3f}" + "):", "",
@@ -218,10 +316,17 @@ def main() -> None:
         sae = sae_check(seed, model, runs["em"], truths["answer"], truths["prompt"])
         clock[f"world {seed} SAE"] = time.time() - t0
         t0 = time.time()
+        conv = convergence(seed, model, truths["answer"], truths["prompt"])
+        clock[f"world {seed} convergence"] = time.time() - t0
+        t0 = time.time()
+        blk = blocking(seed, model, truths["answer"])
+        clock[f"world {seed} blocking"] = time.time() - t0
+        t0 = time.time()
         ctl = readout(runs["controls"])
         scr = screening(model, truths["answer"], ctl)
         clock[f"world {seed} screen"] = time.time() - t0
-        figs[seed] = {"build": build, "em": readout(runs["em"]), "controls": ctl, "sae": sae, "screen": scr}
+        figs[seed] = {"build": build, "em": readout(runs["em"]), "controls": ctl, "sae": sae, "screen": scr,
+                      "convergence": conv, "blocking": blk}
         print(f"world {seed} done", file=sys.stderr, flush=True)
     seconds.update({k: v for k, v in clock.items() if v > 5 or k not in seconds})
     timings.write_text(json.dumps(seconds, indent=1))
