@@ -126,7 +126,8 @@ def _train_arm(exp: Experiment, arm: ArmConfig, dataset: tuple[list[Example], Da
                result: RunResult, trained: dict[str, tuple[Path, str]]) -> tuple[Path, str]:
     examples, info = dataset
     tcfg = exp.train_for(arm)
-    block_digest = _blocker(exp, tcfg.block)[1] if tcfg.block else None
+    # built once: its digest goes into the fingerprint and the blocker itself into training (an SAE loads once)
+    blocker, block_digest = _blocker(exp, tcfg.block) if tcfg.block else (None, None)
     parents = exp.lineage(arm)[:-1]
     fp = fingerprint("train", model_identity(exp.model_for(arm)), info.sha256, tcfg.model_dump(exclude={"monitor", "block"}),
                      *([tcfg.block.model_dump(), block_digest] if tcfg.block else []),
@@ -143,10 +144,8 @@ def _train_arm(exp: Experiment, arm: ArmConfig, dataset: tuple[list[Example], Da
     log(f"[{arm.name}] training {tcfg.method} on {info.name} ({info.size} examples, sha256 {info.sha256[:12]})"
         + (f", continuing from {arm.init_from}" if parents else ""))
     callbacks = [_monitor(exp, arm, tcfg.monitor, out)] if tcfg.monitor is not None else []
-    blocker = None
     if tcfg.block is not None:
         b = tcfg.block
-        blocker = _blocker(exp, b)[0]
         what = b.direction or f"latents {b.latents} of {b.sae}"
         log(f"[{arm.name}] blocking {what} at layers {blocker.layers} ({b.mode}, weight {b.weight:g})")
     trainer = TRAINERS.build(tcfg, tcfg.method)

@@ -33,24 +33,30 @@ class Blocker:
 
     def __init__(self, direction: Direction, layers: list[int] | None = None, mode: str = "penalty",
                  weight: float = 1.0):
-        self.layers = list(layers or direction.layers)
-        self.units = {i: _unit(direction.at(i)) for i in self.layers}
-        self.readouts: dict[int, Readout] = {i: _along(u) for i, u in self.units.items()}
+        layers = list(layers or direction.layers)
+        self.units = {i: _unit(direction.at(i)) for i in layers}  # what project mode removes
+        self.readouts: dict[int, Readout] = {i: _along(u) for i, u in self.units.items()}  # what penalty reads
         self.mode = mode
         self.weight = weight
         self.reference: torch.nn.Module | None = None
         self._seen: dict[int, torch.Tensor] = {}
 
+    @property
+    def layers(self) -> list[int]:
+        return list(self.readouts)
+
     @classmethod
     def on_latents(cls, sae: Sae, latents: list[int], weight: float = 1.0) -> Blocker:
-        """Penalise ``latents`` of ``sae`` firing above the base model's level, at the SAE's layer."""
+        """Penalise ``latents`` of ``sae`` firing above the base model's level, at the SAE's layer: the same
+        penalty with the latents' read-out in place of a projection (project mode has no meaning here)."""
         if sae.layer is None:
             raise EmkitError("this SAE does not record its layer, so its latents cannot be blocked")
         bad = [i for i in latents if not 0 <= i < sae.d_sae]
         if not latents or bad:
             raise EmkitError(f"latents to block must be in 0..{sae.d_sae - 1} (got {latents})")
-        self = cls(sae.direction(latents[0]), mode="penalty", weight=weight)
-        self.readouts = {int(sae.layer): _latents(sae, latents)}
+        self = cls.__new__(cls)
+        self.units, self.readouts = {}, {int(sae.layer): _latents(sae, latents)}
+        self.mode, self.weight, self.reference, self._seen = "penalty", weight, None, {}
         return self
 
     def attach(self, model: torch.nn.Module) -> None:

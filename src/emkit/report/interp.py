@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import html
 import math
+from collections import Counter
 from collections.abc import Sequence
 from typing import Any
 
@@ -260,14 +261,15 @@ def matrix_section(dm: DirectionMatrix) -> str:
     focus layer; every multi-layer pair per layer)."""
     e = html.escape
     cm = dm.cosines
+    pairs = cm.pairs()
     src = "".join(f"<li><b>{e(n)}</b>: {e(s)}</li>" for n, s in dm.sources.items())
     skip = "".join(f"<li>{e(s)}</li>" for s in dm.skipped)
     at_focus = "".join(f"<tr><td>{e(p['a'])}</td><td>{e(p['b'])}</td><td class=num>{p['cos']:+.3f}</td>"
                        f"<td>{'yes' if p['beyond_null'] else 'no'}</td></tr>"
-                       for p in cm.pairs() if p["layer"] == dm.focus_layer)
-    multi = [(a, b) for a, b in dict.fromkeys((p["a"], p["b"]) for p in cm.pairs())
-             if sum(1 for p in cm.pairs() if (p["a"], p["b"]) == (a, b)) > 1]
-    cell = {(p["layer"], p["a"], p["b"]): p for p in cm.pairs()}
+                       for p in pairs if p["layer"] == dm.focus_layer)
+    layers_of = Counter((p["a"], p["b"]) for p in pairs)  # in first-seen order
+    multi = [ab for ab, n in layers_of.items() if n > 1]
+    cell = {(p["layer"], p["a"], p["b"]): p for p in pairs}
 
     def fmt(p: dict[str, Any] | None) -> str:
         if p is None:
