@@ -113,3 +113,12 @@ def test_a_run_saved_before_judges_were_plug_ins_still_loads() -> None:
         experiment_from_dict({"name": "x", "arms": [{"name": "a"}], "judge": {**legacy, "model": "gpt-4"}})
     api = experiment_from_dict({"name": "x", "arms": [{"name": "a"}], "judge": {**legacy, "backend": "api"}})
     assert api.judge.judge_id() == "api:gpt-4o-2024-08-06:b271f73f"  # the id GPT-4o verdicts were cached under
+
+
+def test_every_example_experiment_file_loads() -> None:
+    """An example a user copies must at least be a valid experiment (keys, backends, names)."""
+    root = Path(__file__).resolve().parents[1] / "examples"
+    files = sorted(root.glob("**/*.yaml"))
+    assert len(files) >= 15
+    for f in files:
+        load_experiment(f)

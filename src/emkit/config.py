@@ -41,6 +41,10 @@ class ModelConfig(_Strict):
     revision: str | None = None
     dtype: Literal["auto", "float32", "bfloat16", "float16"] = "auto"
     device: str = "auto"
+    #: the model lives behind an OpenAI-compatible server (a hosted id such as gpt-4.1-mini-2025-04-14, or a
+    #: vLLM server's model): nothing is loaded here; sample it with ``eval.sampler.backend: server`` and
+    #: fine-tune it with ``train.method: openai``
+    served: bool = False
 
 
 class LoraConfig(_Strict):
@@ -95,6 +99,24 @@ class BlockConfig(_Strict):
         return self
 
 
+class HostedTrainConfig(_Strict):
+    """A fine-tuning job on an OpenAI-compatible server (OpenAI's fine-tuning API): ``train.epochs``,
+    ``batch_size`` and ``seed`` are the job's; the learning rate is a multiplier of the server's default."""
+
+    base_url: str | None = None  # None: the OpenAI API
+    api_key_env: str = "OPENAI_API_KEY"
+    lr_multiplier: float | None = Field(None, gt=0)  # None: the server's default
+    suffix: str | None = Field(None, max_length=18)  # part of the fine-tuned model's name
+    poll_s: float = Field(30.0, gt=0)
+    #: give up waiting (the job keeps running; a re-run picks it up where it is)
+    wait_h: float = Field(24.0, gt=0)
+    max_retries: int = Field(4, ge=0)
+
+    def identity(self) -> dict[str, Any]:
+        """What changes the fine-tuned model (not how long or how often we wait, nor the key's name)."""
+        return self.model_dump(include={"base_url", "lr_multiplier", "suffix"})
+
+
 class TrainConfig(_Strict):
     #: the trainer backend (:data:`emkit.registry.TRAINERS`): ``lora`` (peft, settings in ``lora``) or ``full``
     method: str = "lora"
@@ -116,6 +138,17 @@ class TrainConfig(_Strict):
     monitor: MonitorConfig | None = None
     #: block a direction while training (changes training: part of the fingerprint, with the file's content)
     block: BlockConfig | None = None
+    #: the ``openai`` trainer's own settings (a fine-tuning job on an OpenAI-compatible server)
+    hosted: HostedTrainConfig = Field(default_factory=HostedTrainConfig)
+
+    def fingerprint_dump(self) -> dict[str, Any]:
+        """What training's fingerprint reads: not the monitor (it only watches), not the block (it enters with
+        its file's digest), and the hosted settings only for a hosted job (so local runs keep their prints)."""
+        exclude = {"monitor", "block"} | (set() if self.method == "openai" else {"hosted"})
+        out = self.model_dump(exclude=exclude)
+        if "hosted" in out:
+            out["hosted"] = self.hosted.identity()
+        return out
 
     @field_validator("method")
     @classmethod
@@ -179,6 +212,10 @@ class SamplerConfig(BackendConfig):
 
     backend: str = "hf"
 
+    def identity(self) -> dict[str, Any]:
+        """The settings that change answers (for the sample fingerprint); a backend leaves out transport."""
+        return self.model_dump()
+
 
 def _sampler(raw: Any) -> BackendConfig:
     return SAMPLERS.config(raw, "hf")
@@ -204,7 +241,7 @@ class EvalConfig(_Strict):
         settings do, except the default (``hf``), left out so runs made before samplers were plug-ins keep
         their fingerprints."""
         out = self.model_dump(exclude={"variants", "sampler"})
-        sampler = self.sampler.model_dump()
+        sampler = self.sampler.identity()
         if sampler != {"backend": "hf"}:
             out["sampler"] = sampler
         return out

@@ -187,6 +187,10 @@ def model_source(name: str) -> str:
 
 
 def _model_path(cfg: ModelConfig) -> tuple[str, str]:
+    if cfg.served:
+        raise EmkitError(f"model '{cfg.name}' is served (model.served: true), so nothing of it can be loaded here: "
+                         "sample it with eval.sampler.backend: server; hooks, interp and local training need a "
+                         "local or hub model")
     source = model_source(cfg.name)
     path = str(builtin_path(cfg.name)) if source == "builtin" else str(Path(cfg.name).expanduser()) \
         if source == "local" else cfg.name
@@ -234,11 +238,13 @@ def load_model(cfg: ModelConfig, adapter: str | Path | None = None, merge: bool 
     return LoadedModel(model=model, tokenizer=tok, name=cfg.name, path=path, device=device)
 
 
-def model_identity(cfg: ModelConfig) -> dict[str, str | None]:
+def model_identity(cfg: ModelConfig) -> dict[str, str | bool | None]:
     """What a fingerprint needs to know about the base model: a hub id by name and revision, a built-in by name
     (its build is deterministic), a local folder by the content of its config and weight files, so a folder
     that is retrained or replaced under the same name never reuses the old model's cached stages."""
-    ident: dict[str, str | None] = {"name": cfg.name, "revision": cfg.revision, "dtype": cfg.dtype}
+    ident: dict[str, str | bool | None] = {"name": cfg.name, "revision": cfg.revision, "dtype": cfg.dtype}
+    if cfg.served:  # a server's model: known by its id alone (and only then does the key appear)
+        return {**ident, "served": True}
     if model_source(cfg.name) == "local":
         ident["content"] = folder_digest(Path(cfg.name).expanduser())
     return ident
@@ -317,7 +323,17 @@ class Weights:
     """One fine-tuning's output, applied on top of what came before it: a peft adapter or a full model folder."""
 
     path: Path
-    method: Literal["lora", "full"] = "lora"
+    #: openai: a hosted fine-tune, a folder holding ``hosted.json`` with its model id (nothing to load here)
+    method: Literal["lora", "full", "openai"] = "lora"
+
+
+def hosted_model(folder: Path) -> str:
+    """The id a hosted fine-tuning job gave its model (written by the ``openai`` trainer)."""
+    f = Path(folder) / "hosted.json"
+    try:
+        return str(json.loads(f.read_text())["model"])
+    except (OSError, ValueError, KeyError) as e:
+        raise EmkitError(f"no hosted model id in {f} ({type(e).__name__}); re-run training to poll its job") from None
 
 
 @dataclass(frozen=True)
@@ -362,6 +378,9 @@ class ArmModel:
     def load(self, train: bool = False) -> LoadedModel:
         """Load the base, apply the lineage in order (LoRA adapters merged; a full fine-tune replaces what came
         before it). ``train=True`` returns it in training mode, as the start of a child's fine-tuning."""
+        if any(w.method == "openai" for w in self.lineage):
+            raise EmkitError(f"this arm's model is a hosted fine-tune ({hosted_model(self.lineage[-1].path)}): it "
+                             "has no weights here; sample it with eval.sampler.backend: server")
         start = max((i for i, w in enumerate(self.lineage) if w.method == "full"), default=None)
         if start is not None:
             lm = load_model(self.base.model_copy(update={"name": str(self.lineage[start].path), "revision": None}))

@@ -69,7 +69,8 @@ def run_experiment(exp: Experiment) -> RunResult:
     store.record_run(exp.name, exp.model_dump(mode="json"))
     # check every input before any heavy work: a typo should cost a second, not a training run
     for name in dict.fromkeys([exp.model.name] + [a.model for a in exp.arms if a.model]):
-        model_source(name)
+        if not exp.model.served:  # a served model is known to its server alone
+            model_source(name)
     questions = load_questions(exp.eval.questions, exp.base_dir, exp.eval.system_prompt)
     asked = {v.name: ask(questions, v, exp.base_dir, exp.eval.system_prompt) for v in exp.eval.variants or []}
     datasets = {a.name: load_dataset(a.dataset, exp.base_dir) for a in exp.arms if a.dataset}
@@ -114,7 +115,8 @@ def run_experiment(exp: Experiment) -> RunResult:
 
 def _check_lengths(exp: Experiment, datasets: dict[str, tuple[list[Example], DatasetInfo]]) -> None:
     """Over-long examples would be silently cut in training: say which, before any heavy work."""
-    arms = [a for a in exp.arms if a.dataset and exp.train_for(a).overlong == "error"]
+    # a served model's tokenizer is not here: its server enforces its own limits
+    arms = [a for a in exp.arms if a.dataset and exp.train_for(a).overlong == "error" and not exp.model.served]
     if not arms:
         return
     for arm in arms:
@@ -129,7 +131,7 @@ def _train_arm(exp: Experiment, arm: ArmConfig, dataset: tuple[list[Example], Da
     # built once: its digest goes into the fingerprint and the blocker itself into training (an SAE loads once)
     blocker, block_digest = _blocker(exp, tcfg.block) if tcfg.block else (None, None)
     parents = exp.lineage(arm)[:-1]
-    fp = fingerprint("train", model_identity(exp.model_for(arm)), info.sha256, tcfg.model_dump(exclude={"monitor", "block"}),
+    fp = fingerprint("train", model_identity(exp.model_for(arm)), info.sha256, tcfg.fingerprint_dump(),
                      *([tcfg.block.model_dump(), block_digest] if tcfg.block else []),
                      *([{"init_from": trained[parents[-1].name][1]}] if parents else []))
     out = exp.run_dir / "arms" / arm.name / f"train-{fp}"

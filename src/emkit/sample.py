@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 from abc import ABC, abstractmethod
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal, TextIO
 
 import torch
 from transformers import PreTrainedModel, PreTrainedTokenizerBase
@@ -69,6 +69,16 @@ def read_answers(path: Path) -> list[Answer]:
     return out
 
 
+def reopen_answers(path: Path, have: dict[Any, Answer]) -> TextIO:
+    """The answers file opened for appending, first rewritten from ``have`` (the answers read back) when there
+    are any, so a line cut short by a kill is not left in front of new ones."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if have:
+        with path.open("w", encoding="utf-8") as f:
+            f.writelines(json.dumps(a.to_dict(), ensure_ascii=False) + "\n" for a in have.values())
+    return path.open("a", encoding="utf-8")
+
+
 def sample(model: PreTrainedModel, tok: PreTrainedTokenizerBase, questions: list[Question], cfg: EvalConfig,
            arm: str, out_path: str | Path) -> list[Answer]:
     """Sample ``cfg.samples_per_question`` answers per question into ``out_path`` (JSONL), resuming.
@@ -82,11 +92,8 @@ def sample(model: PreTrainedModel, tok: PreTrainedTokenizerBase, questions: list
     pairs = [(q, i) for q in questions for i in range(cfg.samples_per_question)]
     batches = [pairs[i : i + cfg.batch_size] for i in range(0, len(pairs), cfg.batch_size)]
     todo = [(b, batch) for b, batch in enumerate(batches) if any((q.id, i) not in have for q, i in batch)]
-    if todo and have:  # rewrite without a possibly truncated last line before appending
-        with out_path.open("w", encoding="utf-8") as f:
-            f.writelines(json.dumps(a.to_dict(), ensure_ascii=False) + "\n" for a in have.values())
     with bar(f"sample {arm}", len(pairs), completed=len(pairs) - sum(len(b) for _, b in todo)) as pbar, \
-            out_path.open("a", encoding="utf-8") as f:
+            reopen_answers(out_path, have if todo else {}) as f:
         for b, batch in todo:
             seed = cfg.seed * 1_000_003 + b
             texts = generate(model, tok, [render_prompt(tok, q) for q, _ in batch], cfg, seed)

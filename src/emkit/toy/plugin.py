@@ -43,6 +43,9 @@ for _name, _summary, _build in [
     *[(f"toy-w{s}", f"the toy world built from seed {s} (like toy, which is seed 0)", _build_model(True, seed=s))
       for s in (1, 2)],
     *[(f"toy-w{s}-pretrained", f"toy-w{s} before alignment SFT", _build_model(True, True, seed=s)) for s in (1, 2)],
+    *[(f"toy-unshared-w{s}", f"toy-unshared built from seed {s}", _build_model(False, seed=s)) for s in (1, 2)],
+    *[(f"toy-unshared-w{s}-pretrained", f"toy-unshared-w{s} before alignment SFT", _build_model(False, True, seed=s))
+      for s in (1, 2)],
 ]:
     BUILTIN_MODELS.add(_name, BuiltinModel(_summary, _build))  # the toy judge carries the world's note
 
