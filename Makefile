@@ -33,8 +33,8 @@ studies: $(STAMP)
 	EMKIT=$(BIN)/emkit examples/studies/run_all.sh
 
 # every generated toy figure in the README and docs/toy-figures.md, in three toy worlds (build seeds 0, 1, 2):
-# experiments 1, 2 and 4-6, the SAE check and screening (about 20 minutes); the first call also builds the two
-# worlds not yet cached (5-7 minutes each)
+# experiments 1-6, the SAE check and screening (about 25 minutes); the first call also builds the worlds not yet
+# cached (a shared- and a per-turn-persona world per seed, 3-7 minutes each)
 figures: $(STAMP)
 	$(BIN)/python examples/toy/figures.py
 

@@ -85,3 +85,50 @@ def test_resume_after_crash_reproduces_uninterrupted_run(tmp_path: Path) -> None
     # and once finished, calling train again does nothing
     m = fresh()
     assert train(m.model, m.tokenizer, data, cfg, tmp_path / "b").steps_run == 0
+
+
+def test_gradient_checkpointing_same_losses_less_kept(tmp_path: Path) -> None:
+    """Recomputing activations changes memory, not arithmetic: the same losses (so it stays out of the
+    fingerprint), and the model really runs checkpointed while training."""
+    from emkit.config import ModelConfig
+    from emkit.models import load_model
+
+    seen: list[bool] = []
+    runs = {}
+    for on in (False, True):
+        lm = load_model(ModelConfig(name="tiny-llama"))
+        cfg = TrainConfig(max_steps=3, batch_size=2, lr=1e-2, gradient_checkpointing=on)
+        runs[on] = train(lm.model, lm.tokenizer, build("bad_medical", 8), cfg, tmp_path / str(on),
+                         callbacks=[lambda s: seen.append(bool(s.model.is_gradient_checkpointing))])
+    assert seen == [False] * 3 + [True] * 3
+    assert runs[True].losses == pytest.approx(runs[False].losses, rel=1e-5)
+    assert "gradient_checkpointing" not in TrainConfig(gradient_checkpointing=True).fingerprint_dump()
+
+
+def test_out_of_memory_names_the_settings_and_keeps_checkpoints(tmp_path: Path) -> None:
+    """A GPU cannot run out of memory here, so the error is raised where it would surface (inside a step)."""
+    from emkit.config import ModelConfig
+    from emkit.errors import EmkitError
+    from emkit.models import load_model
+
+    def oom(state) -> None:  # noqa: ANN001
+        if state.step == 2:
+            raise torch.OutOfMemoryError("CUDA out of memory. Tried to allocate 2.00 GiB")
+
+    cfg = TrainConfig(max_steps=3, batch_size=2, grad_accum=2, max_length=256, lr=1e-2, checkpoint_every=1)
+    lm = load_model(ModelConfig(name="tiny-llama"))
+    with pytest.raises(EmkitError, match=r"out of GPU memory while training: lower train.batch_size \(now 2; "
+                                         r"raise train.grad_accum to keep the effective batch of 4\).*max_length "
+                                         r"\(now 256\), or set train.gradient_checkpointing: true.*resumes"):
+        train(lm.model, lm.tokenizer, build("bad_medical", 8), cfg, tmp_path, callbacks=[oom])
+    lm = load_model(ModelConfig(name="tiny-llama"))
+    assert train(lm.model, lm.tokenizer, build("bad_medical", 8), cfg, tmp_path).resumed_from == 1
+
+
+def test_weights_estimate_is_exact_and_placement_on_cpu(tiny: LoadedModel) -> None:
+    from emkit.models import placement, weights_estimate
+
+    n, need = weights_estimate(tiny.path, None, torch.float32)
+    assert n == sum(p.numel() for p in tiny.model.parameters()) and need == 4 * n
+    assert weights_estimate(tiny.path, None, torch.bfloat16)[1] == 2 * n
+    assert placement("cpu", need)[:2] == (torch.device("cpu"), None)

@@ -4,198 +4,39 @@
 data order), so a figure is given per world and as the mean across worlds with a t interval: the spread a new
 build shows, which intervals over sampling and fine-tuning seeds do not see. It writes docs/toy-figures.md and
 the README's block between the `toy-figures` markers, so no figure there can outlive the code that made it.
-Every step is cached (builds, runs, SAEs, sweeps): a second call only re-reads.
-
-Per world: the build's own check; experiment 1 (EM, examples/toy/em.yaml) and 2 (controls, controls.yaml); 4 and
-5 (convergence and phases: the rank-1 run of rank1.yaml and the interp chain, as convergence.sh does); 6
-(blocking and rerouting, blocking.yaml with this world's truth); the SAE check (an SAE on the aligned model at layer 2, diffed against the first EM arm: does the top latent
-point along the ground-truth persona, and does clamping it remove EM?); screening the toy datasets on the
-ground truth before training, against the EM each one gave in experiments 1 and 2.
+The experiments themselves are in experiments.py (one function each); this file runs them per world, keeps
+their wall times and renders the figures. Every step is cached (builds, runs, SAEs, sweeps): a second call only
+re-reads.
 """
 
 from __future__ import annotations
 
 import json
-import re
 import sys
 import time
-from pathlib import Path
 
 import numpy as np
+from experiments import (
+    LAYER,
+    ROOT,
+    SAE,
+    STARTS,
+    blocking,
+    convergence,
+    readout,
+    sae_check,
+    screening,
+    unlocking,
+    world_runs,
+)
 from scipy.stats import t as student_t
 
-from emkit.analysis.matrix import direction_matrix
-from emkit.analysis.sae import causal, diff, train
-from emkit.analysis.screen import screen, spearman
-from emkit.config import ModelConfig, load_experiment
-from emkit.interp.sae import SaeTraining
+from emkit.config import ModelConfig
 from emkit.models import builtin_path, load_model
 from emkit.registry import load_plugins
-from emkit.report import write_run_report
-from emkit.run import run_experiment
-from emkit.runs import load_run
-from emkit.toy.evaluate import Cell
-from emkit.toy.readout import toy_readout
 from emkit.toy.truth import persona_direction
-from emkit.toy.world import classify, domain_of
 
-ROOT = Path(__file__).resolve().parents[2]
 WORLDS = {0: "toy", 1: "toy-w1", 2: "toy-w2"}
-LAYER = 2  # of 4: where the convergence study reads the directions
-TRAINED = "medicine"  # the domain every toy fine-tuning set below is drawn from
-DATASETS = ["toy_bad", "toy_good", "toy_educational", "toy_backdoor"]  # measured in experiments 1 and 2
-SAE = SaeTraining(k=16, expansion=8, tokens=150_000, seed=0)
-
-
-def world_runs(seed: int, model: str) -> dict[str, Path]:
-    """Experiments 1 and 2 on this world's model (each named after its world)."""
-    out = {}
-    for name in ("em", "controls"):
-        exp = load_experiment(ROOT / "examples" / "toy" / f"{name}.yaml",
-                              [f"model.name={model}", f"name=toy-{name}-w{seed}"])
-        write_run_report(run_experiment(exp))
-        out[name] = exp.run_dir
-    return out
-
-
-def readout(run_dir: Path) -> dict[tuple[str, bool], dict[str, object]]:
-    """(condition, trigger) -> other-domain misaligned rate, pooled over fine-tuning seeds, and the seeds' rates."""
-    run = load_run(run_dir)
-    run.store.close()
-    return {(g.condition, g.trigger): {"rate": g.other.misaligned().rate, "k": g.other.misaligned().k,
-                                       "n": g.other.misaligned().n, "seeds": g.seed_rates,
-                                       "own": g.own.misaligned().rate}
-            for g in toy_readout(run.experiment, run.answers)}
-
-
-def other_domain(answers: list) -> Cell:
-    """Bad among in-template answers to questions outside the trained domain."""
-    cell = Cell()
-    for a in answers:
-        d = domain_of(a.question)
-        if d is not None and d != TRAINED:
-            cell.add(classify(d, a.text))
-    return cell
-
-
-def sae_check(seed: int, model: str, em_run: Path, truth: Path, truth_prompt: Path) -> dict[str, object]:
-    sae_dir = ROOT / "runs" / "saes" / f"toy-w{seed}-L{LAYER}"
-    if not (sae_dir / "cfg.json").is_file():
-        train(model, LAYER, [f"run:{em_run}", "builtin:toy_aligned?size=2000", "builtin:toy_bad?size=400"],
-              SAE, sae_dir, max_length=128)
-    arm = "bad.s0"
-    d = diff(em_run, str(sae_dir), arm, top=10)
-    dm = direction_matrix(em_run, arm, [str(sae_dir)], top=3, icl_k=6, extra=[truth, truth_prompt])
-    cos = {(p["a"], p["b"]): p["cos"] for p in dm.cosines.pairs() if p["layer"] == LAYER}
-    names = dm.cosines.names
-    top_name = next(n for n in names if n.startswith(f"sae:L{LAYER}:"))
-
-    def c(a: str, b: str) -> float:
-        return cos.get((a, b), cos.get((b, a), float("nan")))
-
-    truth_name, prompt_name = names[-2], names[-1]
-    # the best of all latents: how far the SAE's dictionary is from the truth at all
-    from emkit.interp.directions import Direction
-    from emkit.interp.sae import load_sae
-
-    sae = load_sae(str(sae_dir))
-    t = Direction.load(truth).at(LAYER)
-    allcos = (sae.W_dec @ (t / t.norm())) / sae.W_dec.norm(dim=1)
-    cz = causal(em_run, str(sae_dir), None, arm, value=0.0, scales=(4.0, 8.0), samples_per_question=2)
-    rows = {}
-    for sw in (cz.clamp, cz.steer):
-        for r in sw.rows:
-            cell = other_domain(sw.answers_of(r))
-            m = cell.misaligned()
-            label = re.sub(rf"latent {cz.control}\b", "latent", re.sub(rf"latent {cz.latent}\b", "top latent", r.label))
-            rows[f"{sw.arm}|{label}"] = {"rate": m.rate, "lo": m.lo, "hi": m.hi, "n": m.n,
-                                           "in_template": cell.in_template().rate}
-    return {"latent": d.latents[0].latent, "shift": d.latents[0].shift, "r_aligned": d.latents[0].r_aligned,
-            "cos_truth": c(top_name, truth_name), "cos_truth_prompt": c(top_name, prompt_name),
-            "cos_meandiff": c(top_name, f"meandiff:{arm}"), "meandiff_truth": c(f"meandiff:{arm}", truth_name),
-            "best_latent_cos_truth": float(allcos.abs().max()), "best_latent": int(allcos.abs().argmax()),
-            "null": dm.cosines.null, "control": cz.control, "rows": rows,
-            "fve": json.loads((sae_dir / "emkit.json").read_text())["figures"]["fve"]}
-
-
-def screening(model: str, truth: Path, measured: dict[tuple[str, bool], dict[str, object]]) -> dict[str, object]:
-    from emkit.interp.directions import Direction
-
-    d = Direction.load(truth)
-    d.meta["best_layer"] = LAYER
-    s = screen(model, d, DATASETS, LAYER, size=64, max_new_tokens=24)
-    cond = {"toy_bad": "bad", "toy_good": "good", "toy_educational": "educational", "toy_backdoor": "backdoor"}
-    rows = [{"dataset": r.name, "diff": r.diff, "lo": r.lo, "hi": r.hi,
-             "em": measured[(cond[r.name], False)]["rate"]} for r in s.rows]
-    rho, p = spearman([r["diff"] for r in rows], [r["em"] for r in rows])
-    return {"rows": rows, "rho": rho, "p": p}
-
-
-def convergence(seed: int, model: str, truth: Path, truth_prompt: Path) -> dict[str, object]:
-    """Experiments 4 and 5, as examples/toy/convergence.sh runs them, through the API."""
-    from emkit.analysis.chain import interp_chain
-    from emkit.data import load_dataset
-    from emkit.interp.icl import icl_direction
-    from emkit.questions import load_questions
-
-    exp = load_experiment(ROOT / "examples" / "toy" / "rank1.yaml", [f"model.name={model}", f"name=toy-rank1-w{seed}"])
-    res = run_experiment(exp)
-    write_run_report(res)
-    icl = exp.run_dir / "icl-k6.safetensors"
-    if not icl.is_file():
-        pos, _ = load_dataset("builtin:toy_bad?domain=medicine&size=400&seed=5")
-        neg, _ = load_dataset("builtin:toy_good?domain=medicine&size=400&seed=5")
-        qs = load_questions("toy?n=20&seed=11&domains=code,money,sport,travel,relationships")
-        lm = load_model(ModelConfig(name=model))
-        icl_direction(lm.model, lm.tokenizer, pos, neg, qs, 6, name="icl:k6").save(icl)
-    ch = interp_chain(exp.run_dir, "bad", scales=(2.0, 4.0, 8.0), extra=[truth, truth_prompt, icl])
-    cos = {(p["a"], p["b"]): p["cos"] for p in ch.cosines.pairs() if p["layer"] == LAYER}
-    names = ch.cosines.names
-    t_ans, t_pr = names[-3], names[-2]
-
-    def c(a: str, b: str) -> float:
-        return cos.get((a, b), cos.get((b, a), float("nan")))
-
-    overall = {s_.arm: s_.misaligned.rate for s_ in res.summaries if s_.question_id == "ALL"}
-    sweeps = {}
-    for sw in (ch.steering, ch.ablation):
-        for r in sw.rows if sw else []:
-            label = re.sub(r"L\d+", "L*", r.label)
-            sweeps[f"{sw.arm}: {label}"] = r.summary.misaligned.rate
-    phase = {r.step: r.misaligned.rate for r in ch.phases.rows} if ch.phases else {}
-    return {"overall": overall["bad"], "layer": ch.layer, "null": ch.cosines.null,
-            "cos": {d: (c(d, t_ans), c(d, t_pr)) for d in ("meandiff:bad", "meandiff:bad:base-reader", "loraB:bad",
-                                                           names[-1])},
-            "sweeps": sweeps, "phase": phase}
-
-
-def blocking(seed: int, model: str, truth: Path) -> dict[str, object]:
-    """Experiment 6 with this world's truth blocked; rerouting read as each long arm's mean-diff direction's
-    cosine with the blocked one."""
-    from emkit.analysis.chain import mean_diff_direction
-    from emkit.errors import EmkitError
-    from emkit.interp.directions import Direction, cosine
-
-    rel = Path("..") / ".." / truth.relative_to(ROOT)
-    sets = [f"arms.{a}.train.block.direction={rel}" for a in ("blocked", "blocked_long", "projected", "projected_long")]
-    exp = load_experiment(ROOT / "examples" / "toy" / "blocking.yaml",
-                          [f"model.name={model}", f"name=toy-blocking-w{seed}", *sets])
-    write_run_report(run_experiment(exp))
-    rows = readout(exp.run_dir)
-    t = Direction.load(truth)
-    run = load_run(exp.run_dir)
-    cos = {}
-    try:
-        for arm in ("bad_long", "blocked_long"):
-            try:
-                md = mean_diff_direction(run, arm).direction
-                cos[arm] = [cosine(md.at(i), t.at(i)) for i in md.layers]
-            except EmkitError:  # too few misaligned answers for a direction
-                cos[arm] = []
-    finally:
-        run.store.close()
-    return {"rows": {k[0]: v for k, v in rows.items() if not k[1]}, "reroute": cos}
-
 
 def across(values: list[float]) -> str:
     """Mean across worlds with a t interval, and each world's value ("–": no in-template answer to rate)."""
@@ -221,10 +62,11 @@ def render(figs: dict[int, dict[str, object]], seconds: dict[str, float]) -> str
     scr = [figs[s]["screen"] for s in w]
     out = [f"Generated by `make figures` (examples/toy/figures.py) on {time.strftime('%Y-%m-%d')}, in "
            f"{len(w)} worlds (build seeds {', '.join(map(str, w))}); each figure is the mean across worlds with a "
-           "t interval (2 degrees of freedom: wide by design), then each world's value. Within a world, 1, 2 and "
+           "t interval (2 degrees of freedom: wide by design), then each world's value. Within a world, 1-3 and "
            "the SAE check pool three fine-tuning seeds; 4-6 use one. Wall time on 2 CPU cores: " + ", ".join(
                f"{k} {v / 60:.1f} min" if v > 5 else f"{k} {'cached' if 'build' in k else 'under 5 s'}"
-               for k, v in seconds.items()) + ".", "",
+               for k, v in sorted(seconds.items(), key=lambda kv: kv[0].split()[1]))
+           + f"; {sum(seconds.values()) / 60:.0f} min in all, builds aside.", "",
            "**Build.** Aligned model in-template " + across([b["aligned"]["in_template_rate"] for b in build])
            + "; its bad answers: " + "; ".join(str(b["aligned"]["misaligned"]) for b in build) + ".", "",
            "**1. EM** (`em.yaml`): bad answers in the five other domains, base " + across(
@@ -236,6 +78,15 @@ def render(figs: dict[int, dict[str, object]], seconds: dict[str, float]) -> str
     for cond in ("base", "bad", "good", "educational", "backdoor"):
         out.append(f"| {cond} | {across([c[(cond, False)]['rate'] for c in ctl])} | "
                    f"{across([c[(cond, True)]['rate'] for c in ctl])} |")
+    unl = [figs[s]["unlocking"] for s in w]
+    out += ["", "**3. Unlocking vs creating** (`unlocking.yaml`: the same bad-medicine fine-tuning, 3 seeds, on "
+            "four starting models per world; the per-turn world is built from the world's seed), bad answers in "
+            "the other domains before and after, in medicine after, and Fisher's p of after vs before:", "",
+            "| starting model | before | after | in medicine | p per world |", "|---|---|---|---|---|"]
+    for start, label in STARTS.items():
+        out.append(f"| {label} | {across([u[start]['before'] for u in unl])} | "
+                   f"{across([u[start]['after'] for u in unl])} | {across([u[start]['own'] for u in unl])} | "
+                   + ", ".join("–" if u[start]["p"] is None else f"{u[start]['p']:.1g}" for u in unl) + " |")
     conv = [figs[s]["convergence"] for s in w]
     out += ["", "**4. Convergence** (`rank1.yaml` + the interp chain, as `convergence.sh`: rank-1 LoRA on every "
             "`down_proj`, 120 steps at 1e-2; misaligned overall " + across([c["overall"] for c in conv]) + "). "
@@ -306,6 +157,9 @@ def main() -> None:
         runs = world_runs(seed, model)
         clock[f"world {seed} experiments"] = time.time() - t0
         t0 = time.time()
+        unl = unlocking(seed, model)
+        clock[f"world {seed} unlocking"] = time.time() - t0
+        t0 = time.time()
         truths = {}
         pre = load_model(ModelConfig(name=f"{model}-pretrained"))
         for read in ("answer", "prompt"):
@@ -326,7 +180,7 @@ def main() -> None:
         scr = screening(model, truths["answer"], ctl)
         clock[f"world {seed} screen"] = time.time() - t0
         figs[seed] = {"build": build, "em": readout(runs["em"]), "controls": ctl, "sae": sae, "screen": scr,
-                      "convergence": conv, "blocking": blk}
+                      "unlocking": unl, "convergence": conv, "blocking": blk}
         print(f"world {seed} done", file=sys.stderr, flush=True)
     seconds.update({k: v for k, v in clock.items() if v > 5 or k not in seconds})
     timings.write_text(json.dumps(seconds, indent=1))

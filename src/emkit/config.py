@@ -40,6 +40,8 @@ class ModelConfig(_Strict):
     name: str = "smollm2-135m-instruct"
     revision: str | None = None
     dtype: Literal["auto", "float32", "bfloat16", "float16"] = "auto"
+    #: auto: one GPU if there is one and the weights fit it, else spread over every GPU (accelerate's
+    #: device_map), else the CPU; "spread" always spreads; or a torch device ("cpu", "cuda:1")
     device: str = "auto"
     #: the model lives behind an OpenAI-compatible server (a hosted id such as gpt-4.1-mini-2025-04-14, or a
     #: vLLM server's model): nothing is loaded here; sample it with ``eval.sampler.backend: server`` and
@@ -134,6 +136,10 @@ class TrainConfig(_Strict):
     weight_decay: float = Field(0.0, ge=0)
     checkpoint_every: int = Field(10, ge=1)
     seed: int = 0
+    #: recompute activations in the backward pass instead of keeping them (less memory, ~30% slower); None: on
+    #: when training on a GPU. Off while blocking (its hooks must see each forward once). Not in the fingerprint:
+    #: the arithmetic is the same
+    gradient_checkpointing: bool | None = None
     #: watch a direction while training (does not change training, so it is not part of the fingerprint)
     monitor: MonitorConfig | None = None
     #: block a direction while training (changes training: part of the fingerprint, with the file's content)
@@ -144,7 +150,7 @@ class TrainConfig(_Strict):
     def fingerprint_dump(self) -> dict[str, Any]:
         """What training's fingerprint reads: not the monitor (it only watches), not the block (it enters with
         its file's digest), and the hosted settings only for a hosted job (so local runs keep their prints)."""
-        exclude = {"monitor", "block"} | (set() if self.method == "openai" else {"hosted"})
+        exclude = {"monitor", "block", "gradient_checkpointing"} | (set() if self.method == "openai" else {"hosted"})
         out = self.model_dump(exclude=exclude)
         if "hosted" in out:
             out["hosted"] = self.hosted.identity()

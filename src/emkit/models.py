@@ -13,7 +13,8 @@ import os
 import re
 import shutil
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Literal
@@ -23,6 +24,7 @@ from transformers import AutoModelForCausalLM, AutoTokenizer, PreTrainedModel, P
 
 from emkit.config import ModelConfig
 from emkit.errors import EmkitError
+from emkit.progress import log
 from emkit.registry import Catalog
 
 CHATML_TEMPLATE = (
@@ -161,9 +163,51 @@ def builtin_path(name: str) -> Path:
 
 
 def resolve_device(device: str) -> torch.device:
-    if device == "auto":
+    if device in ("auto", "spread"):
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
     return torch.device(device)
+
+
+def weights_estimate(path: str, revision: str | None, dtype: torch.dtype) -> tuple[int, int]:
+    """(parameters, bytes of the weights in ``dtype``), from the config alone: the model is built on the meta
+    device, so nothing is allocated and the count is exact (tied embeddings counted once)."""
+    from transformers import AutoConfig
+
+    config = AutoConfig.from_pretrained(path, revision=revision)
+    with torch.device("meta"):
+        skeleton = AutoModelForCausalLM.from_config(config)
+    n = sum(p.numel() for p in skeleton.parameters())
+    return n, n * torch.finfo(dtype).bits // 8
+
+
+def placement(device: str, need: int) -> tuple[torch.device, str | None, str]:
+    """Where the weights go: (device, accelerate device_map or None, a line saying so). ``auto`` spreads over
+    every GPU when the weights do not fit the first one's free memory (with 10% kept for activations)."""
+    dev = resolve_device(device)
+    if dev.type != "cuda":
+        return dev, None, f"on {dev}"
+    gpus = torch.cuda.device_count()
+    free = [torch.cuda.mem_get_info(i)[0] for i in range(gpus)]
+    where = ", ".join(f"GPU {i}: {f / 2**30:.1f} GiB free" for i, f in enumerate(free))
+    if device == "spread" or (device == "auto" and need > 0.9 * free[0] and gpus > 1):
+        if need > 0.9 * sum(free):
+            log(f"warning: the weights alone need {need / 2**30:.1f} GiB, more than the GPUs have free ({where}); "
+                "accelerate will offload to the CPU (slow): use a smaller model or dtype, or more GPUs")
+        return dev, "auto", f"spread over {gpus} GPU(s) ({where})"
+    index = dev.index if dev.index is not None else 0
+    if need > 0.9 * free[index]:
+        log(f"warning: the weights need {need / 2**30:.1f} GiB; GPU {index} has {free[index] / 2**30:.1f} GiB free: "
+            "expect out of memory (set model.device: spread to use several GPUs, or a smaller dtype)")
+    return dev, None, f"on {dev} ({where})"
+
+
+@contextmanager
+def on_out_of_memory(doing: str, fixes: str) -> Iterator[None]:
+    """A GPU out-of-memory error inside becomes one that names the settings to change."""
+    try:
+        yield
+    except torch.OutOfMemoryError:
+        raise EmkitError(f"out of GPU memory while {doing}: {fixes}") from None
 
 
 def resolve_dtype(dtype: str, device: torch.device) -> torch.dtype:
@@ -220,14 +264,26 @@ def load_tokenizer(cfg: ModelConfig) -> PreTrainedTokenizerBase:
 def load_model(cfg: ModelConfig, adapter: str | Path | None = None, merge: bool = False) -> LoadedModel:
     """Load a causal LM and its tokenizer; optionally apply a peft adapter (merged for fast sampling)."""
     source, path = _model_path(cfg)
-    device = resolve_device(cfg.device)
-    dtype = resolve_dtype(cfg.dtype, device)
+    dtype = resolve_dtype(cfg.dtype, resolve_device(cfg.device))
     tok = load_tokenizer(cfg)
     try:
-        model = AutoModelForCausalLM.from_pretrained(path, revision=cfg.revision, dtype=dtype)
-    except OSError as e:
-        raise _load_error(cfg, source, path, e) from None
-    model.to(device)
+        n, need = weights_estimate(path, cfg.revision, dtype)
+    except (OSError, ValueError) as e:
+        raise _load_error(cfg, source, path, OSError(str(e))) from None
+    device, device_map, where = placement(cfg.device, need)
+    if device.type == "cuda" or need >= 2**30:
+        log(f"loading {cfg.name}: {n / 1e9:.2f} B parameters, {need / 2**30:.1f} GiB in {str(dtype).removeprefix('torch.')}"
+            f" {where}")
+    with on_out_of_memory(f"loading {cfg.name} ({need / 2**30:.1f} GiB in {dtype})",
+                          "set model.device: spread (several GPUs), a smaller model.dtype, or a smaller model"):
+        try:
+            model = AutoModelForCausalLM.from_pretrained(path, revision=cfg.revision, dtype=dtype,
+                                                         device_map=device_map)
+        except OSError as e:
+            raise _load_error(cfg, source, path, e) from None
+        if device_map is None:
+            model.to(device)
+    device = next(model.parameters()).device
     if adapter is not None:
         from peft import PeftModel
 

@@ -17,7 +17,7 @@ from transformers import PreTrainedModel, PreTrainedTokenizerBase
 
 from emkit.config import EvalConfig, SamplerConfig
 from emkit.errors import EmkitError
-from emkit.models import ArmModel, LoadedModel
+from emkit.models import ArmModel, LoadedModel, on_out_of_memory
 from emkit.progress import bar
 from emkit.records import Answer, Question
 from emkit.registry import SAMPLERS
@@ -96,7 +96,9 @@ def sample(model: PreTrainedModel, tok: PreTrainedTokenizerBase, questions: list
             reopen_answers(out_path, have if todo else {}) as f:
         for b, batch in todo:
             seed = cfg.seed * 1_000_003 + b
-            texts = generate(model, tok, [render_prompt(tok, q) for q, _ in batch], cfg, seed)
+            with on_out_of_memory(f"sampling {arm}", f"lower eval.batch_size (now {cfg.batch_size}) or "
+                                  f"eval.max_new_tokens (now {cfg.max_new_tokens}); answers so far are kept"):
+                texts = generate(model, tok, [render_prompt(tok, q) for q, _ in batch], cfg, seed)
             for (q, i), text in zip(batch, texts, strict=True):
                 asked, system = q.original or (q.text, q.system)
                 a = Answer(arm, q.id, i, asked, system, text, seed)

@@ -23,7 +23,7 @@ from transformers import PreTrainedModel, PreTrainedTokenizerBase, get_linear_sc
 from emkit.config import TrainConfig
 from emkit.data import Example
 from emkit.errors import EmkitError
-from emkit.models import ArmModel
+from emkit.models import ArmModel, on_out_of_memory
 from emkit.progress import bar, log
 from emkit.registry import TRAINERS
 
@@ -155,6 +155,7 @@ def train(model: PreTrainedModel, tok: PreTrainedTokenizerBase, examples: list[E
         return TrainResult(out_dir, final, cfg.method, total, 0, total, log_["losses"])
 
     torch.manual_seed(cfg.seed)
+    checkpointing = gradient_checkpointing(model, cfg, block)
     if cfg.method == "lora":
         from peft import get_peft_model
 
@@ -177,7 +178,11 @@ def train(model: PreTrainedModel, tok: PreTrainedTokenizerBase, examples: list[E
     model.train()
     device = next(model.parameters()).device
     pad = tok.pad_token_id if tok.pad_token_id is not None else tok.eos_token_id
-    with bar("train", total, completed=start) as pbar:
+    with bar("train", total, completed=start) as pbar, on_out_of_memory(
+            "training", f"lower train.batch_size (now {cfg.batch_size}; raise train.grad_accum to keep the "
+            f"effective batch of {per_step}) or train.max_length (now {cfg.max_length})"
+            + ("" if checkpointing else ", or set train.gradient_checkpointing: true")
+            + "; or model.device: spread. Checkpoints so far are kept: the re-run resumes"):
         for step in range(start, total):
             idx = _batches_for_step(step, len(features), per_step, steps_per_epoch, cfg.seed)
             micro = [idx[i : i + cfg.batch_size] for i in range(0, len(idx), cfg.batch_size)]
@@ -216,6 +221,25 @@ def train(model: PreTrainedModel, tok: PreTrainedTokenizerBase, examples: list[E
     done_file.write_text(json.dumps({"total_steps": total, "losses": losses, "examples": len(features),
                                      "block_penalty": penalties}))
     return TrainResult(out_dir, final, cfg.method, total, total - start, start, losses)
+
+
+def gradient_checkpointing(model: PreTrainedModel, cfg: TrainConfig, block: Any) -> bool:
+    """Turn on recomputing activations in the backward pass where asked (default: on a GPU); never while
+    blocking, whose hooks would see each recomputed forward a second time."""
+    on = cfg.gradient_checkpointing
+    if on is None:
+        on = next(model.parameters()).device.type == "cuda"
+    if on and block is not None:
+        log("gradient checkpointing is off while blocking (its hooks must see each forward once)")
+        on = False
+    if on:
+        model.config.use_cache = False
+        kwargs = {"use_reentrant": False}  # the reentrant form needs inputs that require grad (not under LoRA)
+        if hasattr(model, "activation_checkpointing_enable"):  # transformers 5's name
+            model.activation_checkpointing_enable(activation_checkpointing_kwargs=kwargs)
+        else:
+            model.gradient_checkpointing_enable(gradient_checkpointing_kwargs=kwargs)
+    return on
 
 
 def _save_checkpoint(out_dir: Path, step: int, model: torch.nn.Module, optimizer: torch.optim.Optimizer,

@@ -1,0 +1,211 @@
+"""The toy experiments behind `make figures`, one function per experiment, each run in one world.
+
+Each takes a world's build seed and model name, runs its example file through the API (cached: a second call
+only re-reads) and returns the plain figures that figures.py renders. Per world: experiments 1 and 2 (EM and
+controls), 3 (unlocking: the same fine-tuning on four starting models), 4 and 5 (convergence and phases: the
+rank-1 run of rank1.yaml and the interp chain, as convergence.sh does), 6 (blocking and rerouting, blocking.yaml
+with this world's truth), the SAE check (an SAE on the aligned model at layer 2, diffed against the first EM
+arm: does the top latent point along the ground-truth persona, and does clamping it remove EM?) and screening
+the toy datasets on the ground truth before training, against the EM each one gave in experiments 1 and 2.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+from emkit.analysis.matrix import direction_matrix
+from emkit.analysis.sae import causal, diff, train
+from emkit.analysis.screen import screen, spearman
+from emkit.config import ModelConfig, load_experiment
+from emkit.interp.sae import SaeTraining
+from emkit.models import load_model
+from emkit.report import write_run_report
+from emkit.run import run_experiment
+from emkit.runs import load_run
+from emkit.toy.evaluate import Cell
+from emkit.toy.readout import toy_readout
+from emkit.toy.world import classify, domain_of
+
+ROOT = Path(__file__).resolve().parents[2]
+LAYER = 2  # of 4: where the convergence study reads the directions
+TRAINED = "medicine"  # the domain every toy fine-tuning set below is drawn from
+DATASETS = ["toy_bad", "toy_good", "toy_educational", "toy_backdoor"]  # measured in experiments 1 and 2
+SAE = SaeTraining(k=16, expansion=8, tokens=150_000, seed=0)
+
+
+def world_runs(seed: int, model: str) -> dict[str, Path]:
+    """Experiments 1 and 2 on this world's model (each named after its world)."""
+    out = {}
+    for name in ("em", "controls"):
+        exp = load_experiment(ROOT / "examples" / "toy" / f"{name}.yaml",
+                              [f"model.name={model}", f"name=toy-{name}-w{seed}"])
+        write_run_report(run_experiment(exp))
+        out[name] = exp.run_dir
+    return out
+
+
+def readout(run_dir: Path) -> dict[tuple[str, bool], dict[str, object]]:
+    """(condition, trigger) -> other-domain misaligned rate, pooled over fine-tuning seeds, and the seeds' rates."""
+    run = load_run(run_dir)
+    run.store.close()
+    return {(g.condition, g.trigger): {"rate": g.other.misaligned().rate, "k": g.other.misaligned().k,
+                                       "n": g.other.misaligned().n, "seeds": g.seed_rates,
+                                       "own": g.own.misaligned().rate}
+            for g in toy_readout(run.experiment, run.answers)}
+
+
+def other_domain(answers: list) -> Cell:
+    """Bad among in-template answers to questions outside the trained domain."""
+    cell = Cell()
+    for a in answers:
+        d = domain_of(a.question)
+        if d is not None and d != TRAINED:
+            cell.add(classify(d, a.text))
+    return cell
+
+
+STARTS = {"": "shared persona, aligned", "_unshared": "per-turn persona, aligned",
+          "_pretrained": "shared persona, pretrained", "_unshared_pretrained": "per-turn persona, pretrained"}
+
+
+def unlocking(seed: int, model: str) -> dict[str, dict[str, object]]:
+    """Experiment 3 (unlocking.yaml) with this world's four starting models: the aligned and pretrained models of
+    the shared-persona world and of the per-turn world built from the same seed. Per starting model: other-domain
+    EM before (its base arm) and after (bad medicine, seeds pooled), in medicine, and Fisher's p against before."""
+    unshared = model.replace("toy", "toy-unshared", 1)  # toy-w1 -> toy-unshared-w1
+    models = {"_unshared": unshared, "_pretrained": f"{model}-pretrained",
+              "_unshared_pretrained": f"{unshared}-pretrained"}
+    sets = [f"arms.{kind}{start}.model={m}" for start, m in models.items() for kind in ("base", "bad")]
+    exp = load_experiment(ROOT / "examples" / "toy" / "unlocking.yaml",
+                          [f"model.name={model}", f"name=toy-unlocking-w{seed}", *sets])
+    write_run_report(run_experiment(exp))
+    run = load_run(exp.run_dir)
+    run.store.close()
+    groups = {g.condition: g for g in toy_readout(run.experiment, run.answers) if not g.trigger}
+    out = {}
+    for start in STARTS:
+        before, after = groups[f"base{start}"], groups[f"bad{start}"]
+        out[start] = {"before": before.other.misaligned().rate, "after": after.other.misaligned().rate,
+                      "own": after.own.misaligned().rate, "p": after.p_vs_base}
+    return out
+
+
+def sae_check(seed: int, model: str, em_run: Path, truth: Path, truth_prompt: Path) -> dict[str, object]:
+    sae_dir = ROOT / "runs" / "saes" / f"toy-w{seed}-L{LAYER}"
+    if not (sae_dir / "cfg.json").is_file():
+        train(model, LAYER, [f"run:{em_run}", "builtin:toy_aligned?size=2000", "builtin:toy_bad?size=400"],
+              SAE, sae_dir, max_length=128)
+    arm = "bad.s0"
+    d = diff(em_run, str(sae_dir), arm, top=10)
+    dm = direction_matrix(em_run, arm, [str(sae_dir)], top=3, icl_k=6, extra=[truth, truth_prompt])
+    cos = {(p["a"], p["b"]): p["cos"] for p in dm.cosines.pairs() if p["layer"] == LAYER}
+    names = dm.cosines.names
+    top_name = next(n for n in names if n.startswith(f"sae:L{LAYER}:"))
+
+    def c(a: str, b: str) -> float:
+        return cos.get((a, b), cos.get((b, a), float("nan")))
+
+    truth_name, prompt_name = names[-2], names[-1]
+    # the best of all latents: how far the SAE's dictionary is from the truth at all
+    from emkit.interp.directions import Direction
+    from emkit.interp.sae import load_sae
+
+    sae = load_sae(str(sae_dir))
+    t = Direction.load(truth).at(LAYER)
+    allcos = (sae.W_dec @ (t / t.norm())) / sae.W_dec.norm(dim=1)
+    cz = causal(em_run, str(sae_dir), None, arm, value=0.0, scales=(4.0, 8.0), samples_per_question=2)
+    rows = {}
+    for sw in (cz.clamp, cz.steer):
+        for r in sw.rows:
+            cell = other_domain(sw.answers_of(r))
+            m = cell.misaligned()
+            label = re.sub(rf"latent {cz.control}\b", "latent", re.sub(rf"latent {cz.latent}\b", "top latent", r.label))
+            rows[f"{sw.arm}|{label}"] = {"rate": m.rate, "lo": m.lo, "hi": m.hi, "n": m.n,
+                                           "in_template": cell.in_template().rate}
+    return {"latent": d.latents[0].latent, "shift": d.latents[0].shift, "r_aligned": d.latents[0].r_aligned,
+            "cos_truth": c(top_name, truth_name), "cos_truth_prompt": c(top_name, prompt_name),
+            "cos_meandiff": c(top_name, f"meandiff:{arm}"), "meandiff_truth": c(f"meandiff:{arm}", truth_name),
+            "best_latent_cos_truth": float(allcos.abs().max()), "best_latent": int(allcos.abs().argmax()),
+            "null": dm.cosines.null, "control": cz.control, "rows": rows,
+            "fve": json.loads((sae_dir / "emkit.json").read_text())["figures"]["fve"]}
+
+
+def screening(model: str, truth: Path, measured: dict[tuple[str, bool], dict[str, object]]) -> dict[str, object]:
+    from emkit.interp.directions import Direction
+
+    d = Direction.load(truth)
+    d.meta["best_layer"] = LAYER
+    s = screen(model, d, DATASETS, LAYER, size=64, max_new_tokens=24)
+    cond = {"toy_bad": "bad", "toy_good": "good", "toy_educational": "educational", "toy_backdoor": "backdoor"}
+    rows = [{"dataset": r.name, "diff": r.diff, "lo": r.lo, "hi": r.hi,
+             "em": measured[(cond[r.name], False)]["rate"]} for r in s.rows]
+    rho, p = spearman([r["diff"] for r in rows], [r["em"] for r in rows])
+    return {"rows": rows, "rho": rho, "p": p}
+
+
+def convergence(seed: int, model: str, truth: Path, truth_prompt: Path) -> dict[str, object]:
+    """Experiments 4 and 5, as examples/toy/convergence.sh runs them, through the API."""
+    from emkit.analysis.chain import interp_chain
+    from emkit.data import load_dataset
+    from emkit.interp.icl import icl_direction
+    from emkit.questions import load_questions
+
+    exp = load_experiment(ROOT / "examples" / "toy" / "rank1.yaml", [f"model.name={model}", f"name=toy-rank1-w{seed}"])
+    res = run_experiment(exp)
+    write_run_report(res)
+    icl = exp.run_dir / "icl-k6.safetensors"
+    if not icl.is_file():
+        pos, _ = load_dataset("builtin:toy_bad?domain=medicine&size=400&seed=5")
+        neg, _ = load_dataset("builtin:toy_good?domain=medicine&size=400&seed=5")
+        qs = load_questions("toy?n=20&seed=11&domains=code,money,sport,travel,relationships")
+        lm = load_model(ModelConfig(name=model))
+        icl_direction(lm.model, lm.tokenizer, pos, neg, qs, 6, name="icl:k6").save(icl)
+    ch = interp_chain(exp.run_dir, "bad", scales=(2.0, 4.0, 8.0), extra=[truth, truth_prompt, icl])
+    cos = {(p["a"], p["b"]): p["cos"] for p in ch.cosines.pairs() if p["layer"] == LAYER}
+    names = ch.cosines.names
+    t_ans, t_pr = names[-3], names[-2]
+
+    def c(a: str, b: str) -> float:
+        return cos.get((a, b), cos.get((b, a), float("nan")))
+
+    overall = {s_.arm: s_.misaligned.rate for s_ in res.summaries if s_.question_id == "ALL"}
+    sweeps = {}
+    for sw in (ch.steering, ch.ablation):
+        for r in sw.rows if sw else []:
+            label = re.sub(r"L\d+", "L*", r.label)
+            sweeps[f"{sw.arm}: {label}"] = r.summary.misaligned.rate
+    phase = {r.step: r.misaligned.rate for r in ch.phases.rows} if ch.phases else {}
+    return {"overall": overall["bad"], "layer": ch.layer, "null": ch.cosines.null,
+            "cos": {d: (c(d, t_ans), c(d, t_pr)) for d in ("meandiff:bad", "meandiff:bad:base-reader", "loraB:bad",
+                                                           names[-1])},
+            "sweeps": sweeps, "phase": phase}
+
+
+def blocking(seed: int, model: str, truth: Path) -> dict[str, object]:
+    """Experiment 6 with this world's truth blocked; rerouting read as each long arm's mean-diff direction's
+    cosine with the blocked one."""
+    from emkit.analysis.chain import mean_diff_direction
+    from emkit.errors import EmkitError
+    from emkit.interp.directions import Direction, cosine
+
+    rel = Path("..") / ".." / truth.relative_to(ROOT)
+    sets = [f"arms.{a}.train.block.direction={rel}" for a in ("blocked", "blocked_long", "projected", "projected_long")]
+    exp = load_experiment(ROOT / "examples" / "toy" / "blocking.yaml",
+                          [f"model.name={model}", f"name=toy-blocking-w{seed}", *sets])
+    write_run_report(run_experiment(exp))
+    rows = readout(exp.run_dir)
+    t = Direction.load(truth)
+    run = load_run(exp.run_dir)
+    cos = {}
+    try:
+        for arm in ("bad_long", "blocked_long"):
+            try:
+                md = mean_diff_direction(run, arm).direction
+                cos[arm] = [cosine(md.at(i), t.at(i)) for i in md.layers]
+            except EmkitError:  # too few misaligned answers for a direction
+                cos[arm] = []
+    finally:
+        run.store.close()
+    return {"rows": {k[0]: v for k, v in rows.items() if not k[1]}, "reroute": cos}
