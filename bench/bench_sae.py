@@ -16,25 +16,13 @@ import time
 os.environ.setdefault("EMKIT_QUIET", "1")
 
 import torch  # noqa: E402
+from ceiling import matmul_ceiling  # noqa: E402
 
 from emkit.analysis.sae import corpus_texts  # noqa: E402
 from emkit.config import ModelConfig  # noqa: E402
 from emkit.interp.capture import encode, padded  # noqa: E402
 from emkit.interp.sae import SaeTraining, fit_sae, token_activations  # noqa: E402
 from emkit.models import load_model  # noqa: E402
-
-
-def matmul_ceiling(n: int = 1024, reps: int = 20) -> float:
-    """fp32 GFLOP/s of a square matrix product, the best of a few rounds."""
-    a, b = torch.randn(n, n), torch.randn(n, n)
-    a @ b
-    best = 0.0
-    for _ in range(3):
-        t0 = time.perf_counter()
-        for _ in range(reps):
-            a @ b
-        best = max(best, 2 * n**3 * reps / (time.perf_counter() - t0) / 1e9)
-    return best
 
 
 def bench_training(d: int, width: int, k: int, steps: int, batch: int, ceiling: float) -> None:

@@ -50,7 +50,10 @@ def test_overrides_nested_and_by_arm_name(tmp_path: Path) -> None:
     ("judge: {backend: api, api_key_env: sk-abcdef}\nname: t\narms: [{name: a}]\n", [], "environment variable"),
     ("judge: {min_mass: 0.5}\nname: t\narms: [{name: a}]\n", [], "offline judge: unknown key 'min_mass'"),
     ("judge: {backend: gpt}\nname: t\narms: [{name: a}]\n", [], "unknown judge backend 'gpt' (known: api, local, offline, toy)"),
-    ("eval: {sampler: {backend: vllm}}\nname: t\narms: [{name: a}]\n", [], "unknown sampler backend 'vllm'"),
+    ("eval: {sampler: {backend: sglang}}\nname: t\narms: [{name: a}]\n", [], "unknown sampler backend 'sglang' "
+     "(known: hf, server, vllm)"),
+    ("eval: {sampler: {backend: vllm, chunk: 0}}\nname: t\narms: [{name: a}]\n", [], "vllm sampler: bad value for "
+     "'chunk'"),
     ("train: {method: qlora}\nname: t\narms: [{name: a}]\n", [], "unknown trainer 'qlora' (known: full, lora, openai)"),
 ])
 def test_bad_config_is_one_clear_line(tmp_path: Path, text: str, overrides: list[str], needle: str) -> None:

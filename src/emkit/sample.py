@@ -120,6 +120,9 @@ class Sampler(ABC):
                out_path: Path) -> list[Answer]:
         """``cfg.samples_per_question`` answers per question, in question order, labelled ``label``."""
 
+    def close(self) -> None:  # noqa: B027 - most samplers hold nothing worth freeing early
+        """Free what the sampler holds (a model, an engine process) once the run has its answers."""
+
 
 class HFSamplerConfig(SamplerConfig):
     """transformers ``generate`` in this process (batch size and decoding settings are ``eval``'s)."""
@@ -140,6 +143,9 @@ class HFSampler(Sampler):
             self._held = None  # one model in memory at a time
             self._held = (model, model.load())
         return self._held[1]
+
+    def close(self) -> None:
+        self._held = None
 
     def sample(self, model: ArmModel, questions: list[Question], cfg: EvalConfig, label: str,
                out_path: Path) -> list[Answer]:
