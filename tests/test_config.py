@@ -119,9 +119,14 @@ def test_a_run_saved_before_judges_were_plug_ins_still_loads() -> None:
 
 
 def test_every_example_experiment_file_loads() -> None:
-    """An example a user copies must at least be a valid experiment (keys, backends, names)."""
+    """An example a user copies must at least be a valid experiment or sweep (keys, backends, names)."""
     root = Path(__file__).resolve().parents[1] / "examples"
     files = sorted(root.glob("**/*.yaml"))
     assert len(files) >= 15
     for f in files:
-        load_experiment(f)
+        if "grid:" in f.read_text():  # a sweep file: its points must all be valid experiments
+            from emkit.sweep import expand, load_sweep
+
+            assert expand(load_sweep(f))
+        else:
+            load_experiment(f)

@@ -781,6 +781,38 @@ def phases(run_dir: RunArg, arm: ArmOpt = None, samples: SamplesOpt = 2,
 
 @app.command()
 @_errors_as_one_line
+def sweep(config: Annotated[Path, typer.Argument(help="sweep YAML: an experiment file and a grid of --set keys")],
+          address: Annotated[str | None, typer.Option(help="a Ray cluster to run on (default: a local Ray)")] = None,
+          num_cpus: Annotated[int | None, typer.Option(help="CPUs for the local Ray (default: all)")] = None,
+          as_json: JsonOpt = False) -> None:
+    """Run every point of a grid, each arm group's training and sampling a Ray task; finished groups are
+    skipped, so a killed sweep resumes. Writes each point's report and one page across the grid."""
+    import json
+
+    from emkit.report import write_run_report
+    from emkit.report.sweep import write_sweep_page
+    from emkit.sweep import load_sweep, run_sweep
+
+    res = run_sweep(load_sweep(config), address=address, num_cpus=num_cpus)
+    for r in res.results.values():
+        write_run_report(r)
+    frame = res.frame()
+    out = res.points[0].experiment.resolve(res.points[0].experiment.output_dir) / f"sweep-{res.sweep.name}"
+    out.mkdir(parents=True, exist_ok=True)
+    frame.to_csv(out / "sweep.csv", index=False)
+    page = write_sweep_page(res, out / "sweep.html")
+    if as_json:
+        typer.echo(json.dumps(frame.to_dict("records"), indent=1, default=str))
+        return
+    for _, r in frame.iterrows():
+        point = ", ".join(f"{k}={r[k]}" for k in res.sweep.grid)
+        typer.echo(f"{point:>50}  {r['arm']:>12}  misaligned {100 * r['misaligned']:5.1f}% "
+                   f"[{100 * r['misaligned_lo']:.1f}, {100 * r['misaligned_hi']:.1f}] (n={r['n']})")
+    typer.echo(f"this call ran {res.tasks_run} arm groups; table: {out / 'sweep.csv'}; page: {page.resolve()}")
+
+
+@app.command()
+@_errors_as_one_line
 def screen(model: Annotated[str, typer.Option(help="the base model to screen for (built-in, folder or hub id)")],
            direction: Annotated[Path, typer.Option(help="direction file (e.g. a mean-diff direction, the toy "
                                                         "world's ground truth, an SAE latent)")],

@@ -61,13 +61,17 @@ class RunResult:
             self.seconds[stage] = self.seconds.get(stage, 0.0) + time.perf_counter() - t0
 
 
-def run_experiment(exp: Experiment) -> RunResult:
-    run_dir = exp.run_dir
-    run_dir.mkdir(parents=True, exist_ok=True)
-    (run_dir / "config.yaml").write_text(yaml.safe_dump(exp.model_dump(mode="json"), sort_keys=False))
-    store = open_store(exp.resolve(exp.output_dir))
-    store.record_run(exp.name, exp.model_dump(mode="json"))
-    # check every input before any heavy work: a typo should cost a second, not a training run
+@dataclass
+class Inputs:
+    """An experiment's inputs, read and checked once before any heavy work."""
+
+    questions: list[Question]
+    asked: dict[str, list[Question]]  # variant -> the questions as that variant asks them
+    datasets: dict[str, tuple[list[Example], DatasetInfo]]  # arm -> its training set
+
+
+def check_inputs(exp: Experiment) -> Inputs:
+    """Every input checked before any heavy work: a typo should cost a second, not a training run."""
     for name in dict.fromkeys([exp.model.name] + [a.model for a in exp.arms if a.model]):
         if not exp.model.served:  # a served model is known to its server alone
             model_source(name)
@@ -78,23 +82,38 @@ def run_experiment(exp: Experiment) -> RunResult:
     for arm in exp.arms:
         if arm.dataset and exp.train_for(arm).block:
             _blocker(exp, exp.train_for(arm).block)  # type: ignore[arg-type]
+    return Inputs(questions, asked, datasets)
 
-    result = RunResult(exp, run_dir, [])
+
+def train_and_sample(exp: Experiment, arms: list[str], inputs: Inputs, store: Store, result: RunResult) -> None:
+    """Train (where there is a dataset) and sample the named arms, in experiment order; an arm's ``init_from``
+    parents must be among them. The sweep runs this for a group of arms on a worker, against its own store."""
     sampler: Sampler = SAMPLERS.build(exp.eval.sampler)
     trained: dict[str, tuple[Path, str]] = {}  # arm -> (weights, train fingerprint), for init_from
     try:
-        for arm in exp.arms:
+        for arm in (a for a in exp.arms if a.name in arms):
             with result.timed("train"):
                 if arm.dataset:
-                    trained[arm.name] = _train_arm(exp, arm, datasets[arm.name], store, result, trained)
+                    trained[arm.name] = _train_arm(exp, arm, inputs.datasets[arm.name], store, result, trained)
                 train_fp = trained[arm.name][1] if arm.dataset else "base"
             model = _arm_model(exp, arm, exp.lineage(arm) if arm.dataset else [], trained)
             for _, variant in (c for c in exp.conditions() if c[0] is arm):
                 with result.timed("sample"):
-                    qs = asked[variant.name] if variant else questions
+                    qs = inputs.asked[variant.name] if variant else inputs.questions
                     result.answers += _sample_arm(exp, arm, variant, qs, model, sampler, train_fp, store, result)
     finally:
         sampler.close()
+
+
+def run_experiment(exp: Experiment) -> RunResult:
+    run_dir = exp.run_dir
+    run_dir.mkdir(parents=True, exist_ok=True)
+    (run_dir / "config.yaml").write_text(yaml.safe_dump(exp.model_dump(mode="json"), sort_keys=False))
+    store = open_store(exp.resolve(exp.output_dir))
+    store.record_run(exp.name, exp.model_dump(mode="json"))
+    inputs = check_inputs(exp)
+    result = RunResult(exp, run_dir, [])
+    train_and_sample(exp, [a.name for a in exp.arms], inputs, store, result)
 
     with result.timed("judge"):
         result.judgments, judge = judge_answers(result.answers, store, exp.judge)
@@ -110,7 +129,7 @@ def run_experiment(exp: Experiment) -> RunResult:
         (run_dir / "metrics.json").write_text(json.dumps({"judge": result.judge_info,
                                                           "rows": frame.to_dict("records")}, indent=1, default=str))
         result.studies = study_tables(exp, result.summaries, result.answers, result.judgments,
-                                      {name: info.size for name, (_, info) in datasets.items()})
+                                      {name: info.size for name, (_, info) in inputs.datasets.items()})
         result.studies.save(run_dir)
     store.close()
     return result

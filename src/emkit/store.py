@@ -130,5 +130,23 @@ class Store:
                         (j.judge, j.metric, j.key, j.score, j.status, j.detail, time.time(), j.verdict))
 
 
+    # ------------------------------------------------------------------------------- moving a run's work
+    #: what a worker's own store holds of a run's training and sampling (events and judgments stay behind)
+    _WORK = ("stages", "datasets", "samples")
+
+    def export_work(self, run: str) -> dict[str, list[tuple[Any, ...]]]:
+        """A run's stage, dataset and sample rows, to be written into another store by :meth:`import_work`:
+        how work done on a Ray worker against a store of its own reaches the driver's, the only one shared."""
+        return {t: self.db.execute(f"SELECT * FROM {t} WHERE run=?", (run,)).fetchall() for t in self._WORK}
+
+    def import_work(self, rows: dict[str, list[tuple[Any, ...]]]) -> None:
+        with self.db:
+            self.db.execute("BEGIN")
+            for t in self._WORK:
+                if rows.get(t):
+                    marks = ",".join("?" * len(rows[t][0]))
+                    self.db.executemany(f"INSERT OR REPLACE INTO {t} VALUES ({marks})", rows[t])
+
+
 def open_store(output_dir: str | Path) -> Store:
     return Store(Path(output_dir) / "emkit.sqlite")
