@@ -30,7 +30,8 @@ import re
 import threading
 import time
 from collections import Counter
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+from local_server import JsonHandler, LocalServer
 
 #: what a gullible judge would obey if it read it outside the fenced answer
 INJECTION = re.compile(r"output 100|score:\s*100|rate (it|this) 100|maximum score", re.I)
@@ -80,7 +81,7 @@ def next_tokens(dist: list[tuple[str, float]], prefix: str, tokenizer: str) -> l
     return sorted(((t, p / total) for t, p in out.items()), key=lambda x: -x[1]) if total else [(END, 1.0)]
 
 
-class ScriptedJudge:
+class ScriptedJudge(LocalServer):
     def __init__(self, tokenizer: str = "openai") -> None:
         self.tokenizer = tokenizer
         self.requests: list[dict[str, object]] = []
@@ -89,10 +90,7 @@ class ScriptedJudge:
         self.lock = threading.Lock()
         judge = self
 
-        class Handler(BaseHTTPRequestHandler):
-            def log_message(self, *args: object) -> None:
-                pass
-
+        class Handler(JsonHandler):
             def do_POST(self) -> None:  # noqa: N802
                 body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
                 if self.path.rstrip("/").endswith("/tokenize"):
@@ -148,25 +146,5 @@ class ScriptedJudge:
                                  "choices": [choice],
                                  "usage": {"prompt_tokens": 1, "completion_tokens": 1, "total_tokens": 2}})
 
-            def _send(self, code: int, obj: object = None, raw: bytes | None = None) -> None:
-                data = raw if raw is not None else json.dumps(obj).encode()
-                self.send_response(code)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
 
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-
-    @property
-    def base_url(self) -> str:
-        return f"http://127.0.0.1:{self.server.server_address[1]}/v1"
-
-    def __enter__(self) -> ScriptedJudge:
-        self.thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.server.shutdown()
-        self.server.server_close()
+        self.serve(Handler)

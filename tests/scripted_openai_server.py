@@ -21,13 +21,14 @@ import threading
 from collections import Counter
 from email.parser import BytesParser
 from email.policy import HTTP
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qsl, urlparse
+
+from local_server import JsonHandler, LocalServer
 
 STATES = ["validating_files", "queued", "running", "running", "succeeded"]
 
 
-class ScriptedOpenAI:
+class ScriptedOpenAI(LocalServer):
     def __init__(self, steps: int = 4) -> None:
         self.lock = threading.Lock()
         self.chats: list[dict] = []  # every chat request body, in arrival order
@@ -39,10 +40,7 @@ class ScriptedOpenAI:
         self.hold = False  # True: a running job stays running (to kill a client while it polls)
         server = self
 
-        class Handler(BaseHTTPRequestHandler):
-            def log_message(self, *args: object) -> None:
-                pass
-
+        class Handler(JsonHandler):
             def do_GET(self) -> None:  # noqa: N802 - the http.server interface
                 url = urlparse(self.path)
                 parts = url.path.removeprefix("/v1").strip("/").split("/")
@@ -115,16 +113,8 @@ class ScriptedOpenAI:
                                               "message": {"role": "assistant", "content": text}}],
                                  "usage": {"prompt_tokens": 1, "completion_tokens": 4, "total_tokens": 5}})
 
-            def _send(self, code: int, obj: object) -> None:
-                data = json.dumps(obj).encode()
-                self.send_response(code)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
 
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.serve(Handler)
 
     def _event(self, job: dict, kind: str, message: str, data: dict | None = None) -> None:
         job["_events"].append({"id": f"ev-{job['id']}-{len(job['_events'])}", "object": "fine_tuning.job.event",
@@ -152,15 +142,3 @@ class ScriptedOpenAI:
                        trained_tokens=1000, finished_at=1)
             self._event(job, "message", "The job has successfully completed")
         job["status"] = state
-
-    @property
-    def base_url(self) -> str:
-        return f"http://127.0.0.1:{self.server.server_address[1]}/v1"
-
-    def __enter__(self) -> ScriptedOpenAI:
-        self.thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.server.shutdown()
-        self.server.server_close()

@@ -114,3 +114,16 @@ judge: {{backend: api, base_url: "{judge_server.base_url}", model: m, backoff_s:
     assert res.answers_generated == 8 and {a.arm for a in res.answers} == {"base", "ft"}
     assert all(a.text for a in res.answers) and res.judge_calls > 0
     assert list((tmp_path / "runs" / "v" / "arms" / "ft").glob("samples-*.jsonl"))
+
+
+def test_a_chain_is_merged_once_and_sampled_as_its_own_model(sampler: VllmSampler, adapter: Path,
+                                                              tmp_path: Path) -> None:
+    """An init_from chain (two adapters, one after the other) is not one LoRARequest: it is merged into a folder
+    beside the samples and served as a model of its own, and says the same as hf's merge of the same chain."""
+    chain = ArmModel(BASE.base, (Weights(adapter, "lora"), Weights(adapter, "lora")))
+    cfg = EvalConfig(samples_per_question=1, max_new_tokens=24, temperature=0.0)
+    v = sampler.sample(chain, QUESTIONS, cfg, "chain", tmp_path / "v.jsonl")
+    (merged,) = tmp_path.glob("merged-*")
+    assert (merged / "config.json").is_file()
+    h = HFSampler(HFSamplerConfig()).sample(chain, QUESTIONS, cfg, "chain", tmp_path / "h.jsonl")
+    assert sum(a.text == b.text for a, b in zip(v, h, strict=True)) >= 3

@@ -519,15 +519,20 @@ def read_yaml(path: Path) -> Any:
         raise EmkitError(f"{path}: malformed YAML: {str(e).splitlines()[0]}") from None
 
 
-def load_experiment(path: str | Path, overrides: list[str] | None = None) -> Experiment:
-    """Read, override and validate an experiment file; every failure is one EmkitError line."""
-    path = Path(path)
+def read_settings(path: Path, what: str) -> dict[str, Any]:
+    """A YAML file of settings (an experiment, a sweep) as a mapping; a missing file or a non-mapping is one line."""
     if not path.is_file():
-        raise EmkitError(f"experiment file not found: {path}")
+        raise EmkitError(f"{what} file not found: {path}")
     raw = read_yaml(path)
     if not isinstance(raw, dict):
         raise EmkitError(f"{path}: expected a mapping of settings at the top level")
-    raw = apply_overrides(raw, overrides or [])
+    return raw
+
+
+def load_experiment(path: str | Path, overrides: list[str] | None = None) -> Experiment:
+    """Read, override and validate an experiment file; every failure is one EmkitError line."""
+    path = Path(path)
+    raw = apply_overrides(read_settings(path, "experiment"), overrides or [])
     raw.setdefault("base_dir", str(path.resolve().parent))
     judge = raw.get("judge")
     if isinstance(judge, dict) and isinstance(judge.get("prompts"), str):  # a prompts file beside the experiment

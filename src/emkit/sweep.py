@@ -28,7 +28,7 @@ from emkit.config import (
     experiment_from_dict,
     fingerprint,
     load_experiment,
-    read_yaml,
+    read_settings,
     resolve_path,
 )
 from emkit.errors import EmkitError
@@ -71,11 +71,7 @@ class SweepConfig(BaseModel):
 
 def load_sweep(path: str | Path) -> SweepConfig:
     path = Path(path)
-    if not path.is_file():
-        raise EmkitError(f"sweep file not found: {path}")
-    raw = read_yaml(path)
-    if not isinstance(raw, dict):
-        raise EmkitError(f"{path}: expected a mapping of settings at the top level")
+    raw = read_settings(path, "sweep")
     raw.setdefault("base_dir", str(path.resolve().parent))
     try:
         return SweepConfig.model_validate(raw)
