@@ -26,6 +26,7 @@ os.environ.setdefault("EMKIT_QUIET", "1")
 os.environ.setdefault("VLLM_WORKER_MULTIPROC_METHOD", "spawn")
 
 import torch  # noqa: E402
+from ceiling import matmul_ceiling  # noqa: E402
 from transformers import AutoModelForCausalLM, Qwen2Config  # noqa: E402
 
 #: the public configs' shapes (Qwen/Qwen2.5-0.5B-Instruct, Qwen/Qwen2.5-7B-Instruct)
@@ -40,21 +41,6 @@ SHAPES = {
 def config(shape: str) -> Qwen2Config:
     return Qwen2Config(**SHAPES[shape], max_position_embeddings=32768, rope_theta=1e6, rms_norm_eps=1e-6,
                        architectures=["Qwen2ForCausalLM"], torch_dtype="bfloat16")
-
-
-def matmul_ceiling(device: str, dtype: torch.dtype, n: int = 4096) -> float:
-    """TFLOP/s of a square matrix product in ``dtype``, the best of a few rounds, measured now."""
-    n = n if device == "cuda" else 1024
-    a, b = torch.randn(n, n, device=device, dtype=dtype), torch.randn(n, n, device=device, dtype=dtype)
-    best = 0.0
-    for _ in range(3):
-        sync(device)
-        t0 = time.perf_counter()
-        for _ in range(10):
-            a @ b
-        sync(device)
-        best = max(best, 2 * n**3 * 10 / (time.perf_counter() - t0) / 1e12)
-    return best
 
 
 def sync(device: str) -> None:
@@ -93,20 +79,20 @@ def bench_vllm(cfg: Qwen2Config, dtype: str, qs: list[list[int]], samples: int, 
     """Answers/s of vLLM on the same prompts (random weights: ``load_format=dummy``, no tokenizer)."""
     try:
         from vllm import LLM, SamplingParams
+
+        from emkit.sample_vllm import platform_args, shutdown
     except ImportError:
         return None
     folder = Path(tempfile.mkdtemp())
     (folder / "config.json").write_text(json.dumps(cfg.to_dict()))
-    extra = {"enable_chunked_prefill": False, "enforce_eager": True, "gpu_memory_utilization": 0.3} if cpu else {}
+    extra = {**platform_args(), **({"enforce_eager": True, "gpu_memory_utilization": 0.3} if cpu else {})}
     llm = LLM(model=str(folder), load_format="dummy", skip_tokenizer_init=True, dtype=dtype,
               max_model_len=max(len(q) for q in qs) + new + 8, seed=0, **extra)
     params = SamplingParams(n=samples, temperature=1.0, max_tokens=new, ignore_eos=True, detokenize=False)
     t0 = time.perf_counter()
     llm.generate([{"prompt_token_ids": q} for q in qs], params, use_tqdm=False)
     rate = len(qs) * samples / (time.perf_counter() - t0)
-    core = getattr(llm.llm_engine, "engine_core", None)
-    if core is not None:
-        core.shutdown()
+    shutdown(llm)
     return rate
 
 
@@ -156,7 +142,7 @@ def main() -> None:
     n_q, samples, new, plen, batch = (8, 100, 128, 64, 256) if cuda else (2, 4, 16, 32, 8)
     seq, tbatch, steps = (1024, 8, 10) if cuda else (128, 2, 2)
     where = torch.cuda.get_device_name() if cuda else "CPU (a check of the script, not the GPU figure)"
-    ceiling = matmul_ceiling(device, dtype)
+    ceiling = matmul_ceiling(4096 if cuda else 1024, 10, device, dtype) / 1e3  # TFLOP/s
     print(f"{a.shape} (random weights), {str(dtype).removeprefix('torch.')} on {where}; {time.strftime('%Y-%m-%d')}")
     print(f"  matrix-product ceiling measured now: {ceiling:.1f} TFLOP/s")
     qs = prompts(n_q, plen, cfg.vocab_size)

@@ -153,9 +153,6 @@ class HostedTrainer(Trainer):
     """One fine-tuning job per arm on an OpenAI-compatible server; the arm's weights are a folder holding the
     fine-tuned model's id (``hosted.json``), which the server sampler asks for."""
 
-    def __init__(self, sleep: Callable[[float], None] = time.sleep) -> None:
-        self.sleep = sleep
-
     def train(self, start: ArmModel, examples: list[Example], cfg: TrainConfig, out_dir: Path,
               callbacks: list[Callable[..., None]] | None = None, block: Any = None) -> TrainResult:
         if block is not None or callbacks:
@@ -263,7 +260,7 @@ class HostedTrainer(Trainer):
                 if time.monotonic() > deadline:
                     raise EmkitError(f"fine-tuning job {job.id} is still {job.status} after train.hosted.wait_h="
                                      f"{h.wait_h:g} hours; it keeps running on the server: re-run to keep waiting")
-                self.sleep(h.poll_s)
+                time.sleep(h.poll_s)
 
     @staticmethod
     def _result(out_dir: Path, weights: Path, state: dict[str, Any], new_steps: int) -> TrainResult:

@@ -230,7 +230,8 @@ def model_source(name: str) -> str:
                      f"not a local directory, and not a Hugging Face id of the form org/name")
 
 
-def _model_path(cfg: ModelConfig) -> tuple[str, str]:
+def model_path(cfg: ModelConfig) -> tuple[str, str]:
+    """(source, what ``from_pretrained`` reads): a built-in's cache folder, a local folder or a hub id."""
     if cfg.served:
         raise EmkitError(f"model '{cfg.name}' is served (model.served: true), so nothing of it can be loaded here: "
                          "sample it with eval.sampler.backend: server; hooks, interp and local training need a "
@@ -249,7 +250,7 @@ def _load_error(cfg: ModelConfig, source: str, path: str, e: OSError) -> EmkitEr
 
 def load_tokenizer(cfg: ModelConfig) -> PreTrainedTokenizerBase:
     """The tokenizer alone (for counting tokens), with the same checks as :func:`load_model`."""
-    source, path = _model_path(cfg)
+    source, path = model_path(cfg)
     try:
         tok = AutoTokenizer.from_pretrained(path, revision=cfg.revision)
     except OSError as e:
@@ -263,17 +264,19 @@ def load_tokenizer(cfg: ModelConfig) -> PreTrainedTokenizerBase:
 
 def load_model(cfg: ModelConfig, adapter: str | Path | None = None, merge: bool = False) -> LoadedModel:
     """Load a causal LM and its tokenizer; optionally apply a peft adapter (merged for fast sampling)."""
-    source, path = _model_path(cfg)
-    dtype = resolve_dtype(cfg.dtype, resolve_device(cfg.device))
+    source, path = model_path(cfg)
+    device = resolve_device(cfg.device)
+    dtype = resolve_dtype(cfg.dtype, device)
     tok = load_tokenizer(cfg)
-    try:
-        n, need = weights_estimate(path, cfg.revision, dtype)
-    except (OSError, ValueError) as e:
-        raise _load_error(cfg, source, path, OSError(str(e))) from None
-    device, device_map, where = placement(cfg.device, need)
-    if device.type == "cuda" or need >= 2**30:
-        log(f"loading {cfg.name}: {n / 1e9:.2f} B parameters, {need / 2**30:.1f} GiB in {str(dtype).removeprefix('torch.')}"
-            f" {where}")
+    device_map, need = None, 0
+    if device.type == "cuda":  # where the weights go depends on their size: counted before loading
+        try:
+            n, need = weights_estimate(path, cfg.revision, dtype)
+        except (OSError, ValueError) as e:
+            raise _load_error(cfg, source, path, OSError(str(e))) from None
+        device, device_map, where = placement(cfg.device, need)
+        log(f"loading {cfg.name}: {n / 1e9:.2f} B parameters, {need / 2**30:.1f} GiB in "
+            f"{str(dtype).removeprefix('torch.')} {where}")
     with on_out_of_memory(f"loading {cfg.name} ({need / 2**30:.1f} GiB in {dtype})",
                           "set model.device: spread (several GPUs), a smaller model.dtype, or a smaller model"):
         try:

