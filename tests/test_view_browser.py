@@ -1,0 +1,227 @@
+"""emkit view in a real headless browser (Debian's Chromium driven by Playwright): every page type, served by a
+real ``emkit view`` process and opened from the static export, loads with no console error; filters and the
+comparison's selection change what is shown; the numbers on the pages equal the store's, read with plain SQL.
+
+Run on the crafted store of ``view_store`` by default; ``EMKIT_VIEW_STORE=runs EMKIT_VIEW_SHOTS=docs`` runs the
+same checks on a real store (the demo's) and saves a screenshot of each page type there (``make screenshots``).
+Without /usr/bin/chromium the test is skipped, unless EMKIT_REQUIRE_BROWSER=1 (CI installs it and sets that)."""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+from pathlib import Path
+from urllib.parse import quote
+
+import pytest
+import view_store
+from test_view import start_server
+
+from emkit.view.app import export
+from emkit.view.data import Catalog
+
+CHROMIUM = os.environ.get("EMKIT_CHROMIUM", "/usr/bin/chromium")
+if not Path(CHROMIUM).is_file():
+    if os.environ.get("EMKIT_REQUIRE_BROWSER") == "1":
+        raise RuntimeError(f"EMKIT_REQUIRE_BROWSER=1 but no browser at {CHROMIUM} (apt-get install chromium)")
+    pytest.skip(f"no Chromium at {CHROMIUM} (apt-get install chromium)", allow_module_level=True)
+sync_api = pytest.importorskip("playwright.sync_api")
+
+# as the machine's notes say: no sandbox as root, and no background calls to a network that is not there
+FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
+         "--disable-component-update", "--disable-sync"]
+
+
+@pytest.fixture(scope="module")
+def store_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    given = os.environ.get("EMKIT_VIEW_STORE")
+    return Path(given) if given else view_store.build(tmp_path_factory.mktemp("viewb") / "runs")
+
+
+@pytest.fixture(scope="module")
+def browser():
+    with sync_api.sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
+        yield b
+        b.close()
+
+
+class Page:
+    """A browser tab that fails the test on any console error or uncaught exception."""
+
+    def __init__(self, browser, shots: Path | None):
+        self.page = browser.new_page(viewport={"width": 1280, "height": 900})
+        self.errors: list[str] = []
+        self.page.on("console", lambda m: self.errors.append(m.text) if m.type == "error" else None)
+        self.page.on("pageerror", lambda exc: self.errors.append(str(exc)))
+        self.shots = shots
+
+    def open(self, url: str, shot: str | None = None):
+        self.page.goto(url)
+        self.page.wait_for_load_state("load")
+        assert not self.errors, self.errors
+        if shot and self.shots:
+            self.page.screenshot(path=str(self.shots / f"view-{shot}.png"), full_page=False)
+        return self.page
+
+    def count(self) -> tuple[int, int]:
+        m = re.match(r"(\d+) of (\d+) answers", self.page.inner_text("#count"))
+        assert m, self.page.inner_text("#count")
+        return int(m.group(1)), int(m.group(2))
+
+
+def check_all_pages(browser, base: str, store: Path, shots: Path | None) -> None:
+    tab = Page(browser, shots)
+    runs = Catalog(store).runs()
+    counts = {r.name: view_store.misaligned_counts(store, r.name) for r in runs}
+
+    # the index: one row per condition, each rate as the store gives it
+    page = tab.open(base + "index.html", "index")
+    cells = page.query_selector_all("#runs td[data-k]")
+    assert len(cells) == sum(len(c) for c in counts.values())
+    for td in cells:
+        k, n = counts[td.get_attribute("data-run")][td.get_attribute("data-cond")]
+        assert (int(td.get_attribute("data-k")), int(td.get_attribute("data-n"))) == (k, n)
+        assert td.inner_text().endswith(f"{k}/{n}")
+
+    for run in runs:
+        # the run page: every condition under the run's judge (and any other judge: checked against SQL too)
+        page = tab.open(base + f"run-{run.slug}.html", "run" if run is runs[0] else None)
+        for judge in run.judges:
+            want = view_store.misaligned_counts(store, run.name, judge)
+            tds = page.query_selector_all(f"#conditions td[data-judge='{judge}']")
+            assert {td.get_attribute("data-cond"): (int(td.get_attribute("data-k")), int(td.get_attribute("data-n")))
+                    for td in tds} == want
+
+        # the answers: all shown, then each filter narrows them to what the store says
+        page = tab.open(base + f"answers-{run.slug}.html", "answers" if run is runs[0] else None)
+        assert tab.count() == (len(run.answers), len(run.answers))
+        assert page.evaluate("window.pwned") is None  # an answer's </script> stayed text
+        mis = sum(a.verdicts[run.judge][2] == "misaligned" for a in run.answers) if run.judges else 0
+        page.select_option("#f-cls", "misaligned")
+        assert tab.count()[0] == mis
+        assert all(c == "misaligned" for c in page.eval_on_selector_all(
+            "#answers tbody tr td:nth-child(5) [class^=cls]", "els => els.map(e => e.textContent)"))
+        page.select_option("#f-cls", "")
+        first = run.conditions[0].label
+        page.select_option("#f-cond", first)
+        assert tab.count()[0] == sum(a.answer.arm == first for a in run.answers)
+        page.select_option("#f-cond", "")
+        word = run.answers[-1].answer.text.split()[-1].lower()
+        page.fill("#f-text", word)
+        assert tab.count()[0] == sum(word in (a.answer.text + a.answer.question).lower() for a in run.answers)
+        page.fill("#f-text", "")
+        page.fill("#f-max", "30")
+        assert tab.count()[0] == sum(a.verdicts[run.judge][0] is not None and a.verdicts[run.judge][0] <= 30
+                                     for a in run.answers) if run.judges else True
+        page.fill("#f-max", "")
+        if len(run.judges) > 1:
+            page.check("#f-dis")
+            n_dis = sum(a.disagree for a in run.answers)
+            assert tab.count()[0] == n_dis > 0
+            # disagreements come first in the unfiltered list, both judges' verdicts side by side
+            page.uncheck("#f-dis")
+            rows = page.query_selector_all("#answers tbody tr")
+            assert all("dis" in (r.get_attribute("class") or "") for r in rows[:min(n_dis, 300)])
+            assert len(rows[0].query_selector_all("td[data-cls]")) == len(run.judges)
+        # a run page's link opens the answers filtered to one condition
+        page = tab.open(base + f"run-{run.slug}.html")
+        page.click(f"#conditions a[href$='cond={quote(first, safe='')}']")
+        page.wait_for_load_state("load")
+        assert page.input_value("#f-cond") == first and tab.count()[0] == sum(
+            a.answer.arm == first for a in run.answers)
+        assert not tab.errors, tab.errors
+
+    # the comparison: the default selection, one box unticked hides its rows, the address keeps the selection
+    page = tab.open(base + "compare.html", "compare")
+    visible = lambda: [r.get_attribute("data-entry") for r in page.query_selector_all("#rates tr[data-entry]")  # noqa: E731
+                       if r.is_visible()]
+    shown = visible()
+    assert shown
+    for tr in page.query_selector_all("#rates tr[data-entry]"):
+        if tr.is_visible():
+            td = tr.query_selector("td[data-k]")
+            run, cond, judge = (td.get_attribute(f"data-{x}") for x in ("run", "cond", "judge"))
+            k, n = view_store.misaligned_counts(store, run, judge)[cond]
+            assert (int(td.get_attribute("data-k")), int(td.get_attribute("data-n"))) == (k, n)
+    page.uncheck(f"#picker input[value='{shown[0]}']")
+    assert visible() == shown[1:]
+    assert all(not h.is_visible() for h in page.query_selector_all(f"#byq [data-entry='{shown[0]}']"))
+    every = [b.get_attribute("value") for b in page.query_selector_all("#picker input")]
+    if len(every) > len(shown):
+        extra = next(x for x in every if x not in shown)
+        page.check(f"#picker input[value='{extra}']")
+        assert extra in visible()
+    kept = visible()
+    page.reload()
+    page.wait_for_load_state("load")
+    assert visible() == kept and not tab.errors, tab.errors
+
+
+def test_served_pages(browser, store_dir: Path) -> None:
+    shots = Path(os.environ["EMKIT_VIEW_SHOTS"]) if os.environ.get("EMKIT_VIEW_SHOTS") else None
+    if shots:
+        shots.mkdir(parents=True, exist_ok=True)
+    proc, url = start_server(store_dir)
+    try:
+        check_all_pages(browser, url, store_dir, shots)
+    finally:
+        proc.terminate()
+        proc.wait(10)
+
+
+def test_exported_pages_work_from_files(browser, store_dir: Path, tmp_path: Path) -> None:
+    site = tmp_path / "site"
+    export(store_dir, site)
+    check_all_pages(browser, site.resolve().as_uri() + "/", store_dir, None)
+    shutil.rmtree(site)
+
+
+def shows(text: str, x: float) -> bool:
+    """``x`` is among the numbers on the page as inspect rounds them (three decimals, trailing zeros dropped)."""
+    return any(abs(float(t) - x) < 5e-4 for t in re.findall(r"\d+(?:\.\d+)?", text))
+
+
+def test_inspect_view_shows_the_logs(browser, store_dir: Path, tmp_path: Path) -> None:
+    """The logs written for inspect_ai, in inspect's own viewer (``inspect view``, a real process): each
+    condition listed with the run's misaligned rate as its score, and a log's samples one row per answer."""
+    pytest.importorskip("inspect_ai")
+    import subprocess
+    import sys
+    import time
+    import urllib.request
+
+    from test_view import _free_port
+
+    from emkit.view.inspect_log import write_inspect_logs
+
+    run = Catalog(store_dir).runs()[0]
+    write_inspect_logs(run, tmp_path / "logs")
+    port = _free_port()
+    inspect = Path(sys.executable).parent / "inspect"
+    proc = subprocess.Popen([str(inspect), "view", "start", "--log-dir", str(tmp_path / "logs"), "--port", str(port),
+                             "--host", "127.0.0.1"], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        for _ in range(600):
+            try:
+                urllib.request.urlopen(f"http://127.0.0.1:{port}/api/logs", timeout=1).read()
+                break
+            except OSError:
+                assert proc.poll() is None, proc.stdout.read()
+                time.sleep(0.1)
+        page = browser.new_page(viewport={"width": 1280, "height": 900})
+        page.goto(f"http://127.0.0.1:{port}/")
+        label = run.conditions[-1].label
+        s = next(x for x in run.overall(run.judge) if x.arm == label)
+        row = page.get_by_text(f"emkit/{run.model}:{label}", exact=True)
+        row.wait_for(timeout=30_000)
+        assert shows(page.inner_text("body"), s.misaligned.rate)
+        row.click()
+        page.get_by_text(f"{s.n_answers} rows").wait_for(timeout=30_000)
+        body = page.inner_text("body")
+        assert shows(body, s.misaligned.lo) and shows(body, s.misaligned.hi)
+        page.close()
+    finally:
+        proc.terminate()
+        proc.wait(10)
