@@ -59,7 +59,7 @@ studies: $(STAMP)
 figures: $(STAMP)
 	$(BIN)/python examples/toy/figures.py
 
-# an SAE on SmolLM2 at the demo's interp layer, model diffing on the demo run and the directions matrix (after `make demo`)
+# an SAE on SmolLM2 at the demo's interp layer, model diffing on the demo run and the directions matrix (after `make demo` and `make interp`)
 sae: $(STAMP)
 	EMKIT=$(BIN)/emkit examples/sae/demo.sh
 

@@ -30,7 +30,8 @@ def test_catalog_numbers_equal_sql(store_dir: Path) -> None:
     cat = Catalog(store_dir)
     assert sorted(cat.run_names()) == ["alpha", "beta"]
     alpha = cat.run("alpha")
-    assert [c.label for c in alpha.conditions] == ["base", "ft", "base@evil", "ft@evil", "ft#4"]
+    assert [c.label for c in alpha.conditions] == ["base", "ft", "base@evil", "ft@evil", "ft#4",
+                                                        "base|steer L1 x2", "ft#2"]
     assert len(alpha.judges) == 2 and alpha.judge.startswith("api:")
     for judge in alpha.judges:
         want = view_store.misaligned_counts(store_dir, "alpha", judge)
@@ -134,7 +135,7 @@ def test_inspect_logs_read_back(store_dir: Path, tmp_path: Path) -> None:
     got = subprocess.run([sys.executable, "-m", "emkit", "view", str(store_dir), "--inspect-log",
                           str(tmp_path / "all")], capture_output=True, text=True, timeout=300)
     assert got.returncode == 0, got.stderr
-    assert len(list((tmp_path / "all").glob("*.eval"))) == 7
+    assert len(list((tmp_path / "all").glob("*.eval"))) == 9
 
 
 def test_a_real_run_in_the_view(tmp_path: Path, judge_server: ScriptedJudge) -> None:

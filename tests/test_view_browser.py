@@ -76,10 +76,11 @@ def check_all_pages(browser, base: str, store: Path, shots: Path | None) -> None
     runs = Catalog(store).runs()
     counts = {r.name: view_store.misaligned_counts(store, r.name) for r in runs}
 
-    # the index: one row per condition, each rate as the store gives it
+    # the index: one row per arm or arm@variant (checkpoints and interventions are on the run page), each rate as
+    # the store gives it
     page = tab.open(base + "index.html", "index")
     cells = page.query_selector_all("#runs td[data-k]")
-    assert len(cells) == sum(len(c) for c in counts.values())
+    assert len(cells) == sum("#" not in label and "|" not in label for c in counts.values() for label in c)
     for td in cells:
         k, n = counts[td.get_attribute("data-run")][td.get_attribute("data-cond")]
         assert (int(td.get_attribute("data-k")), int(td.get_attribute("data-n"))) == (k, n)

@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import math
 import shutil
+import warnings
 from abc import ABC, abstractmethod
 from collections.abc import Callable
 from contextlib import nullcontext
@@ -160,7 +161,9 @@ def train(model: PreTrainedModel, tok: PreTrainedTokenizerBase, examples: list[E
         from peft import get_peft_model
 
         try:
-            model = get_peft_model(model, lora_config(cfg))
+            with warnings.catch_warnings():  # peft calls an API transformers 5 marks deprecated: not ours to fix
+                warnings.filterwarnings("ignore", "`is_gradient_checkpointing` is deprecated", FutureWarning)
+                model = get_peft_model(model, lora_config(cfg))
         except ValueError as e:
             raise EmkitError(f"LoRA config does not fit the model: {str(e).splitlines()[0]}") from None
     if block is not None:

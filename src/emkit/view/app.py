@@ -84,17 +84,25 @@ def export(output_dir: str | Path, out: str | Path) -> list[Path]:
 
 
 def serve(output_dir: str | Path, port: int = 8765, open_browser: bool = False) -> None:
+    """Serve until Ctrl-C. The socket is bound here first, so a port in use is one clear error before anything
+    is printed, and port 0 takes a free one (the address printed is the real one)."""
+    import socket
+
     import uvicorn
 
     app = make_app(output_dir)  # checks the store exists before anything listens
-    url = f"http://127.0.0.1:{port}/"
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    try:
+        sock.bind(("127.0.0.1", port))
+    except OSError as exc:
+        sock.close()
+        raise EmkitError(f"emkit view could not listen on 127.0.0.1:{port} ({exc.strerror}; pass another --port)"
+                         ) from None
+    url = f"http://127.0.0.1:{sock.getsockname()[1]}/"
     print(f"emkit view: {url} (Ctrl-C stops it)", flush=True)
     if open_browser:
         import threading
         import webbrowser
 
         threading.Timer(1.0, webbrowser.open, (url,)).start()
-    try:
-        uvicorn.run(app, host="127.0.0.1", port=port, log_level="warning")
-    except SystemExit as exc:  # uvicorn exits this way when the port is taken
-        raise EmkitError(f"emkit view could not listen on 127.0.0.1:{port} (in use? pass --port)") from exc
+    uvicorn.Server(uvicorn.Config(app, log_level="warning")).run(sockets=[sock])

@@ -15,6 +15,7 @@ from emkit.config import Experiment, MetricsConfig, experiment_from_dict
 from emkit.errors import EmkitError
 from emkit.metrics import Summary, judged_class, summarize
 from emkit.records import Answer, Condition, Judgment
+from emkit.sample import read_answers
 from emkit.store import Store
 
 METRICS = ("aligned", "coherent")
@@ -108,6 +109,28 @@ def _experiment(config: dict[str, Any], name: str) -> Experiment | None:
         return None
 
 
+#: where later workflows keep the answers they sample: a phase curve's checkpoints (ARM#STEP) and steering or
+#: ablation sweeps (ARM|INTERVENTION), one JSONL file per condition and settings fingerprint
+INTERP_ANSWERS = ("interp/phases/*/*.jsonl", "interp/sweeps/*/*.jsonl")
+
+
+def interp_answers(run_dir: Path) -> dict[str, list[Answer]]:
+    """Label -> answers of every checkpoint and intervention sampled on the run; where a condition was sampled
+    under several settings (a sweep re-run with more samples), the newest file is the one shown."""
+    newest: dict[str, tuple[float, list[Answer]]] = {}
+    for pattern in INTERP_ANSWERS:
+        for path in run_dir.glob(pattern):
+            got = read_answers(path)
+            if got and (got[0].arm not in newest or path.stat().st_mtime > newest[got[0].arm][0]):
+                newest[got[0].arm] = (path.stat().st_mtime, got)
+
+    def order(label: str) -> tuple[str, int, str]:
+        c = Condition.parse(label)
+        return (c.arm, -1 if c.step is None else c.step, c.intervention or "")
+
+    return {label: newest[label][1] for label in sorted(newest, key=order)}
+
+
 def read_run(st: Store, name: str, run_dir: Path) -> RunView:
     row = st.db.execute("SELECT config FROM runs WHERE name=?", (name,)).fetchone()
     if row is None:
@@ -122,6 +145,8 @@ def read_run(st: Store, name: str, run_dir: Path) -> RunView:
     answers: list[Answer] = []
     for label, fp in stages:
         answers += st.samples(name, label, fp)
+    extra = interp_answers(run_dir)
+    answers += [a for got in extra.values() for a in got]
     keys = list(dict.fromkeys(a.judge_key for a in answers))
     found = [r[0] for r in st.db.execute(
         f"SELECT DISTINCT judge FROM judgments WHERE key IN ({','.join('?' * len(keys))})", keys)] if keys else []
@@ -143,5 +168,6 @@ def read_run(st: Store, name: str, run_dir: Path) -> RunView:
         rows.append(JudgedAnswer(a, Condition.parse(a.arm), verdicts))
     return RunView(name=name, slug=slug(name), config=config, run_dir=run_dir, metrics=metrics,
                    judge=judges[0] if judges else own, judges=judges,
-                   conditions=[Condition.parse(label) for label, _ in stages], answers=rows,
+                   conditions=[Condition.parse(label) for label, _ in stages] + [Condition.parse(x) for x in extra],
+                   answers=rows,
                    summaries={jid: summarize(answers, judged[jid], metrics) for jid in judges})

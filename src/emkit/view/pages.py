@@ -14,7 +14,7 @@ import math
 from typing import Any
 
 from emkit.metrics import Rate, Summary
-from emkit.records import VERDICTS
+from emkit.records import VERDICTS, Condition
 from emkit.report.html import CSS
 from emkit.view.data import RunView, short_judge
 
@@ -87,7 +87,7 @@ def index_page(runs: list[RunView], where: str) -> str:
     parts.append("<table id=runs><tr><th>run</th><th>model</th><th>judges</th><th>answers</th>"
                  "<th>condition</th><th>misaligned (n)</th><th></th></tr>")
     for run in runs:
-        overall = run.overall(run.judge)
+        overall = [s for s in run.overall(run.judge) if _plain(s.arm)]  # checkpoints, interventions: run page
         first = True
         for s in overall or [None]:
             head = (f"<td rowspan={max(1, len(overall))}><a href='run-{run.slug}.html'>{e(run.name)}</a></td>"
@@ -101,7 +101,8 @@ def index_page(runs: list[RunView], where: str) -> str:
             parts.append(f"<tr data-run='{e(run.name)}'>{head}<td>{e(s.arm)}</td>"
                          + rate_cell(s.misaligned, run=run.name, cond=s.arm)
                          + f"<td>{ci_bar(s.misaligned)}</td></tr>")
-    parts.append("</table><p><small>Rates under each run's own judge; a run page shows every judge.</small></p>")
+    parts.append("</table><p><small>Rates under each run's own judge; a run page shows every judge, and the "
+                 "checkpoints and interventions sampled on the run.</small></p>")
     return page("emkit view: runs", "".join(parts))
 
 
@@ -150,13 +151,19 @@ def _per_question(run: RunView) -> str:
             rows.setdefault(s.question_id, {})[s.arm] = s
     if not rows:
         return ""
-    labels = [c.label for c in run.conditions]
+    labels = [c.label for c in run.conditions if _plain(c.label)]
     out = ["<h2>Misaligned by question</h2><table id=questions><tr><th>question</th>"
            + "".join(f"<th>{e(x)}</th>" for x in labels) + "</tr>"]
     for q, cells in rows.items():
         out.append(f"<tr><td>{e(q)}</td>" + "".join(
             rate_cell(cells[x].misaligned, cond=x, q=q) if x in cells else "<td>–</td>" for x in labels) + "</tr>")
     return "".join(out) + "</table>"
+
+
+def _plain(label: str) -> bool:
+    """An arm or an arm under a prompt variant (not a checkpoint or an intervention)."""
+    c = Condition.parse(label)
+    return c.step is None and c.intervention is None
 
 
 def _hash_value(text: str) -> str:
@@ -179,7 +186,7 @@ def compare_page(runs: list[RunView]) -> str:
                 per_q.setdefault(s.arm, {})[s.question_id] = s
             for label, qs in per_q.items():
                 entries.append((entry_id(run, label, j), run, label, j, qs["ALL"], qs))
-    default = [x[0] for x in entries if x[3] == x[1].judge and "#" not in x[2] and "|" not in x[2]][:12]
+    default = [x[0] for x in entries if x[3] == x[1].judge and _plain(x[2])][:12]
     parts = ["<h1>Compare conditions</h1><p>Tick any conditions, across runs and judges: their misaligned rates "
              "with intervals, then per question. The selection is kept in the address, to share or bookmark.</p>"
              "<div class=picker id=picker>"]
