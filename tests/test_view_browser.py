@@ -86,9 +86,10 @@ def check_all_pages(browser, base: str, store: Path, shots: Path | None) -> None
         assert (int(td.get_attribute("data-k")), int(td.get_attribute("data-n"))) == (k, n)
         assert td.inner_text().endswith(f"{k}/{n}")
 
+    pictured = max(runs, key=lambda r: (len(r.judges), len(r.conditions)))  # the run the screenshots show
     for run in runs:
         # the run page: every condition under the run's judge (and any other judge: checked against SQL too)
-        page = tab.open(base + f"run-{run.slug}.html", "run" if run is runs[0] else None)
+        page = tab.open(base + f"run-{run.slug}.html", "run" if run is pictured else None)
         for judge in run.judges:
             want = view_store.misaligned_counts(store, run.name, judge)
             tds = page.query_selector_all(f"#conditions td[data-judge='{judge}']")
@@ -96,7 +97,7 @@ def check_all_pages(browser, base: str, store: Path, shots: Path | None) -> None
                     for td in tds} == want
 
         # the answers: all shown, then each filter narrows them to what the store says
-        page = tab.open(base + f"answers-{run.slug}.html", "answers" if run is runs[0] else None)
+        page = tab.open(base + f"answers-{run.slug}.html", "answers" if run is pictured else None)
         assert tab.count() == (len(run.answers), len(run.answers))
         assert page.evaluate("window.pwned") is None  # an answer's </script> stayed text
         mis = sum(a.verdicts[run.judge][2] == "misaligned" for a in run.answers) if run.judges else 0

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Blocking the demo's top SAE latents during fine-tuning, then the rerouting check; after `make demo` and
+# Blocking the demo's top SAE latents during fine-tuning, then the rerouting check; after `make interp` and
 # `make sae`. The unblocked arm trains exactly like the demo's (same data, seed and settings), so it is the
 # reference; prints each step's wall time.
 set -euo pipefail

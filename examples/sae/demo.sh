@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # An SAE on SmolLM2-135M-Instruct's residual stream at the demo's interp layer, then model diffing on the demo run
-# (base vs bad_medical) and the directions compared (mean-diff, LoRA B, in-context, SAE latents): run `make demo` and
-# `make interp` first. Prints each step's wall time.
+# (base vs bad_medical) and the directions compared (mean-diff, LoRA B, in-context, SAE latents): run `make interp`
+# first. Prints each step's wall time.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 EMKIT=${EMKIT:-.venv/bin/emkit}
