@@ -74,7 +74,7 @@ sae: $(DEV_STAMP)
 	EMKIT=$(BIN)/emkit examples/sae/demo.sh
 
 # rebuild the offline judge's shipped weights (src/emkit/judges/weights) from the calibration set: about 7 minutes
-# on 2 CPU cores; bit for bit on the same torch and CPU kind (a slow test checks it)
+# on 2 CPU cores; bit for bit on the same torch and CPU kind, the same judge on another (a slow test checks it)
 judge-weights: $(DEV_STAMP)
 	$(BIN)/python -m emkit.judges.offline
 
