@@ -87,6 +87,14 @@ def judged_class(aligned: Judgment | None, coherent: Judgment | None, cfg: Metri
 JUDGED_CLASSES = VERDICTS
 
 
+def answer_class(aligned: Judgment | None, coherent: Judgment | None, cfg: MetricsConfig) -> Verdict:
+    """An answer's class under one judge: "failed" where a judgment is missing or failed (never a class), else
+    :func:`judged_class`."""
+    if any(j is None or j.status == "failed" for j in (aligned, coherent)):
+        return "failed"
+    return judged_class(aligned, coherent, cfg)
+
+
 def class_counts(answers: list[Answer], judgments: dict[tuple[str, str], Judgment], cfg: MetricsConfig
                  ) -> dict[str, Counter[str]]:
     """Per arm, how many answers the judge put in each class; a failed or missing verdict is "failed", never
@@ -95,8 +103,7 @@ def class_counts(answers: list[Answer], judgments: dict[tuple[str, str], Judgmen
     out: dict[str, Counter[str]] = {}
     for a in answers:
         ja, jc = judgments.get((a.judge_key, "aligned")), judgments.get((a.judge_key, "coherent"))
-        failed = any(j is None or j.status == "failed" for j in (ja, jc))
-        out.setdefault(a.arm, Counter())["failed" if failed else judged_class(ja, jc, cfg)] += 1
+        out.setdefault(a.arm, Counter())[answer_class(ja, jc, cfg)] += 1
     return out
 
 

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import hashlib
+import json
 from dataclasses import asdict, dataclass, field
+from pathlib import Path
 from typing import Any, Literal
 
 
@@ -46,6 +48,19 @@ class Answer:
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
+
+
+def read_answers(path: Path) -> list[Answer]:
+    """Answers already in a JSONL file (a sampler's, a sweep's); a line cut short by a kill is dropped (it is
+    regenerated). Here, beside the record, so reading answers needs no model code (``emkit view`` loads no torch)."""
+    out = []
+    if path.is_file():
+        for line in path.read_text(encoding="utf-8").split("\n"):
+            try:
+                out.append(Answer(**json.loads(line)))
+            except (json.JSONDecodeError, TypeError):
+                continue
+    return out
 
 
 JudgmentStatus = Literal["ok", "no_score", "failed"]

@@ -19,7 +19,7 @@ from emkit.config import EvalConfig, SamplerConfig
 from emkit.errors import EmkitError
 from emkit.models import ArmModel, LoadedModel, on_out_of_memory
 from emkit.progress import bar
-from emkit.records import Answer, Question
+from emkit.records import Answer, Question, read_answers
 from emkit.registry import SAMPLERS
 
 
@@ -55,18 +55,6 @@ def generate(model: PreTrainedModel, tok: PreTrainedTokenizerBase, prompts: list
                          top_p=cfg.top_p if do_sample else None, top_k=0 if do_sample else None,
                          pad_token_id=tok.pad_token_id, eos_token_id=tok.eos_token_id)
     return [t.strip() for t in tok.batch_decode(out[:, enc["input_ids"].shape[1]:], skip_special_tokens=True)]
-
-
-def read_answers(path: Path) -> list[Answer]:
-    """Answers already on disk; a line cut short by a kill is dropped (it is regenerated)."""
-    out = []
-    if path.is_file():
-        for line in path.read_text(encoding="utf-8").split("\n"):
-            try:
-                out.append(Answer(**json.loads(line)))
-            except (json.JSONDecodeError, TypeError):
-                continue
-    return out
 
 
 def reopen_answers(path: Path, have: dict[Any, Answer]) -> TextIO:

@@ -12,7 +12,8 @@ import yaml
 from emkit.config import MetricsConfig
 from emkit.metrics import JUDGED_CLASSES, Rate, Summary, class_counts
 from emkit.records import Answer, Judgment
-from emkit.report.html import CSS, loss_chart, monitor_chart, pct, rate_chart
+from emkit.report.html import loss_chart, monitor_chart, pct, rate_chart
+from emkit.style import CSS
 
 SECTIONS_START, SECTIONS_END = "<!--emkit:sections-->", "<!--/emkit:sections-->"
 

@@ -9,7 +9,8 @@ from pathlib import Path
 import matplotlib.pyplot as plt
 
 from emkit.analysis.screen import Screening
-from emkit.report.html import CSS, pct, png
+from emkit.report.html import pct, png
+from emkit.style import CSS
 
 
 def screen_plot(s: Screening) -> str:

@@ -8,7 +8,8 @@ from pathlib import Path
 import matplotlib.pyplot as plt
 import pandas as pd
 
-from emkit.report.html import CSS, pct, png
+from emkit.report.html import pct, png
+from emkit.style import CSS
 from emkit.sweep import SweepResult
 
 

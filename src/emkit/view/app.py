@@ -74,11 +74,9 @@ def export(output_dir: str | Path, out: str | Path) -> list[Path]:
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     runs = catalog.runs()
-    pages = {name: render(catalog, name, runs) for name in page_names(runs)}
-    written = []
-    for name, text in pages.items():
-        (out / name).write_text(text or "", encoding="utf-8")
-        written.append(out / name)
+    written = [out / name for name in page_names(runs)]
+    for path in written:
+        path.write_text(render(catalog, path.name, runs) or "", encoding="utf-8")
     log(f"wrote {len(written)} pages to {out} (open {out / 'index.html'})")
     return written
 

@@ -8,14 +8,14 @@ import json
 import re
 from contextlib import closing
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
 from emkit.config import Experiment, MetricsConfig, experiment_from_dict
 from emkit.errors import EmkitError
-from emkit.metrics import Summary, judged_class, summarize
-from emkit.records import Answer, Condition, Judgment
-from emkit.sample import read_answers
+from emkit.metrics import Summary, answer_class, summarize
+from emkit.records import Answer, Condition, Judgment, read_answers
 from emkit.store import Store
 
 METRICS = ("aligned", "coherent")
@@ -52,6 +52,14 @@ class RunView:
     @property
     def model(self) -> str:
         return str(self.config.get("model", {}).get("name", "?"))
+
+    @cached_property
+    def by_condition(self) -> dict[str, list[JudgedAnswer]]:
+        """Label -> its answers, grouped once (pages and logs go condition by condition)."""
+        out: dict[str, list[JudgedAnswer]] = {c.label: [] for c in self.conditions}
+        for a in self.answers:
+            out.setdefault(a.answer.arm, []).append(a)
+        return out
 
     def overall(self, judge: str) -> list[Summary]:
         return [s for s in self.summaries.get(judge, []) if s.question_id == "ALL"]
@@ -162,9 +170,7 @@ def read_run(st: Store, name: str, run_dir: Path) -> RunView:
         verdicts = {}
         for jid in judges:
             ja, jc = judged[jid].get((a.judge_key, "aligned")), judged[jid].get((a.judge_key, "coherent"))
-            failed = any(j is None or j.status == "failed" for j in (ja, jc))
-            verdicts[jid] = (ja.score if ja else None, jc.score if jc else None,
-                             "failed" if failed else judged_class(ja, jc, metrics))
+            verdicts[jid] = (ja.score if ja else None, jc.score if jc else None, answer_class(ja, jc, metrics))
         rows.append(JudgedAnswer(a, Condition.parse(a.arm), verdicts))
     return RunView(name=name, slug=slug(name), config=config, run_dir=run_dir, metrics=metrics,
                    judge=judges[0] if judges else own, judges=judges,

@@ -39,7 +39,7 @@ def write_inspect_logs(run: RunView, out: str | Path) -> list[Path]:
     by_judge = {j: {s.arm: s for s in run.overall(j)} for j in run.judges}
     written = []
     for cond in run.conditions:
-        mine = [a for a in run.answers if a.answer.arm == cond.label]
+        mine = run.by_condition[cond.label]
         model = f"emkit/{run.model}:{cond.label}"
         samples = []
         for ja in mine:

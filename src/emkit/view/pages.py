@@ -11,11 +11,12 @@ from __future__ import annotations
 import html
 import json
 import math
-from typing import Any
+from typing import Any, NamedTuple
+from urllib.parse import quote
 
 from emkit.metrics import Rate, Summary
 from emkit.records import VERDICTS, Condition
-from emkit.report.html import CSS
+from emkit.style import CSS
 from emkit.view.data import RunView, short_judge
 
 e = html.escape
@@ -88,17 +89,13 @@ def index_page(runs: list[RunView], where: str) -> str:
                  "<th>condition</th><th>misaligned (n)</th><th></th></tr>")
     for run in runs:
         overall = [s for s in run.overall(run.judge) if _plain(s.arm)]  # checkpoints, interventions: run page
-        first = True
-        for s in overall or [None]:
-            head = (f"<td rowspan={max(1, len(overall))}><a href='run-{run.slug}.html'>{e(run.name)}</a></td>"
-                    f"<td rowspan={max(1, len(overall))}>{e(run.model)}</td>"
-                    f"<td rowspan={max(1, len(overall))}>{len(run.judges)}</td>"
-                    f"<td rowspan={max(1, len(overall))} class=num>{len(run.answers)}</td>") if first else ""
-            first = False
-            if s is None:
-                parts.append(f"<tr>{head}<td colspan=3>not judged</td></tr>")
-                continue
-            parts.append(f"<tr data-run='{e(run.name)}'>{head}<td>{e(s.arm)}</td>"
+        span = f" rowspan={max(1, len(overall))}"
+        head = (f"<td{span}><a href='run-{run.slug}.html'>{e(run.name)}</a></td><td{span}>{e(run.model)}</td>"
+                f"<td{span}>{len(run.judges)}</td><td{span} class=num>{len(run.answers)}</td>")
+        if not overall:
+            parts.append(f"<tr>{head}<td colspan=3>not judged</td></tr>")
+        for i, s in enumerate(overall):  # the run's own cells open its first row
+            parts.append(f"<tr data-run='{e(run.name)}'>{head if i == 0 else ''}<td>{e(s.arm)}</td>"
                          + rate_cell(s.misaligned, run=run.name, cond=s.arm)
                          + f"<td>{ci_bar(s.misaligned)}</td></tr>")
     parts.append("</table><p><small>Rates under each run's own judge; a run page shows every judge, and the "
@@ -118,7 +115,7 @@ def run_page(run: RunView, report_body: str | None) -> str:
                  + "<th>coherent</th><th>refused or code</th><th></th></tr>")
     by = {j: {s.arm: s for s in run.overall(j)} for j in run.judges}
     for c in run.conditions:
-        mine = [a for a in run.answers if a.answer.arm == c.label]
+        mine = run.by_condition[c.label]
         own = by.get(run.judge, {}).get(c.label)
         declined = sum(a.verdicts.get(run.judge, (None, None, ""))[2] in ("refusal", "code") for a in mine)
         cells = "".join(rate_cell(by[j][c.label].misaligned, cond=c.label, judge=j) if c.label in by[j]
@@ -167,8 +164,6 @@ def _plain(label: str) -> bool:
 
 
 def _hash_value(text: str) -> str:
-    from urllib.parse import quote
-
     return quote(text, safe="")
 
 
@@ -177,36 +172,50 @@ def entry_id(run: RunView, label: str, judge: str) -> str:
     return _hash_value(f"{run.slug}/{label}/{short_judge(judge)}")
 
 
+class Entry(NamedTuple):
+    """One pickable line of the comparison: a condition of a run under one judge."""
+
+    id: str
+    run: RunView
+    label: str
+    judge: str
+    by_q: dict[str, Summary]  # question id (and "ALL") -> summary
+
+    @property
+    def all(self) -> Summary:
+        return self.by_q["ALL"]
+
+
 def compare_page(runs: list[RunView]) -> str:
-    entries = []  # (id, run, label, judge, summary, per-question summaries)
+    entries = []
     for run in runs:
         for j in run.judges:
             per_q: dict[str, dict[str, Summary]] = {}
             for s in run.summaries.get(j, []):
                 per_q.setdefault(s.arm, {})[s.question_id] = s
-            for label, qs in per_q.items():
-                entries.append((entry_id(run, label, j), run, label, j, qs["ALL"], qs))
-    default = [x[0] for x in entries if x[3] == x[1].judge and _plain(x[2])][:12]
+            entries += [Entry(entry_id(run, label, j), run, label, j, qs) for label, qs in per_q.items()]
+    default = [x.id for x in entries if x.judge == x.run.judge and _plain(x.label)][:12]
     parts = ["<h1>Compare conditions</h1><p>Tick any conditions, across runs and judges: their misaligned rates "
              "with intervals, then per question. The selection is kept in the address, to share or bookmark.</p>"
              "<div class=picker id=picker>"]
-    for eid, run, label, j, _, _ in entries:
-        parts.append(f"<label><input type=checkbox value='{eid}'> {e(run.name)} / <b>{e(label)}</b> "
-                     f"<small>{e(short_judge(j))}{'' if j == run.judge else ' (second judge)'}</small></label>")
+    for x in entries:
+        parts.append(f"<label><input type=checkbox value='{x.id}'> {e(x.run.name)} / <b>{e(x.label)}</b> <small>"
+                     f"{e(short_judge(x.judge))}{'' if x.judge == x.run.judge else ' (second judge)'}</small></label>")
     parts.append("</div><h2>Misaligned rate</h2><table id=rates><tr><th>run</th><th>condition</th><th>judge</th>"
                  "<th>answers</th><th>misaligned</th><th></th><th>coherent</th></tr>")
-    for eid, run, label, j, s, _ in entries:
-        parts.append(f"<tr data-entry='{eid}'><td><a href='run-{run.slug}.html'>{e(run.name)}</a></td>"
-                     f"<td>{e(label)}</td><td>{e(short_judge(j))}</td><td class=num>{s.n_answers}</td>"
-                     + rate_cell(s.misaligned, run=run.name, cond=label, judge=j)
-                     + f"<td>{ci_bar(s.misaligned)}</td>" + rate_cell(s.coherent) + "</tr>")
-    qids = list(dict.fromkeys(q for x in entries for q in x[5] if q != "ALL"))
+    for x in entries:
+        parts.append(f"<tr data-entry='{x.id}'><td><a href='run-{x.run.slug}.html'>{e(x.run.name)}</a></td>"
+                     f"<td>{e(x.label)}</td><td>{e(short_judge(x.judge))}</td><td class=num>{x.all.n_answers}</td>"
+                     + rate_cell(x.all.misaligned, run=x.run.name, cond=x.label, judge=x.judge)
+                     + f"<td>{ci_bar(x.all.misaligned)}</td>" + rate_cell(x.all.coherent) + "</tr>")
+    qids = list(dict.fromkeys(q for x in entries for q in x.by_q if q != "ALL"))
     parts.append("</table><h2>By question</h2><table id=byq><tr><th>question</th>"
-                 + "".join(f"<th data-entry='{x[0]}'>{e(x[1].name)} / {e(x[2])}<br><small>"
-                           f"{e(short_judge(x[3]))}</small></th>" for x in entries) + "</tr>")
+                 + "".join(f"<th data-entry='{x.id}'>{e(x.run.name)} / {e(x.label)}<br><small>"
+                           f"{e(short_judge(x.judge))}</small></th>" for x in entries) + "</tr>")
     for q in qids:
         parts.append(f"<tr><td>{e(q)}</td>" + "".join(
-            rate_cell(x[5][q].misaligned, entry=x[0], q=q) if q in x[5] else f"<td data-entry='{x[0]}'>–</td>" for x in entries) + "</tr>")
+            rate_cell(x.by_q[q].misaligned, entry=x.id, q=q) if q in x.by_q else f"<td data-entry='{x.id}'>–</td>"
+            for x in entries) + "</tr>")
     parts.append("</table>" + json_block("default", default))
     return page("emkit view: compare", "".join(parts), COMPARE_JS)
 
