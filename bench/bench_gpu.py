@@ -80,7 +80,7 @@ def bench_vllm(cfg: Qwen2Config, dtype: str, qs: list[list[int]], samples: int, 
     try:
         from vllm import LLM, SamplingParams
 
-        from emkit.sample_vllm import platform_args, shutdown
+        from emkit.samplers.vllm import platform_args, shutdown
     except ImportError:
         return None
     folder = Path(tempfile.mkdtemp())

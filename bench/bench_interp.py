@@ -15,11 +15,11 @@ os.environ.setdefault("EMKIT_QUIET", "1")
 
 import torch  # noqa: E402
 
-from emkit.config import ModelConfig  # noqa: E402
-from emkit.data import build  # noqa: E402
+from emkit.core.config import ModelConfig  # noqa: E402
+from emkit.data.datasets import build  # noqa: E402
 from emkit.interp import Text, capture  # noqa: E402
 from emkit.interp.hooks import n_layers  # noqa: E402
-from emkit.models import load_model  # noqa: E402
+from emkit.models.load import load_model  # noqa: E402
 
 
 def main() -> None:

@@ -18,11 +18,11 @@ os.environ.setdefault("EMKIT_QUIET", "1")
 import torch  # noqa: E402
 from ceiling import matmul_ceiling  # noqa: E402
 
-from emkit.analysis.sae import corpus_texts  # noqa: E402
-from emkit.config import ModelConfig  # noqa: E402
+from emkit.analyses.sae_diffing import corpus_texts  # noqa: E402
+from emkit.core.config import ModelConfig  # noqa: E402
 from emkit.interp.capture import encode, padded  # noqa: E402
 from emkit.interp.sae import SaeTraining, fit_sae, token_activations  # noqa: E402
-from emkit.models import load_model  # noqa: E402
+from emkit.models.load import load_model  # noqa: E402
 
 
 def bench_training(d: int, width: int, k: int, steps: int, batch: int, ceiling: float) -> None:

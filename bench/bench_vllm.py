@@ -23,11 +23,11 @@ os.environ.setdefault("VLLM_WORKER_MULTIPROC_METHOD", "spawn")
 import torch  # noqa: E402
 from ceiling import matmul_ceiling  # noqa: E402
 
-from emkit.config import EvalConfig, ModelConfig  # noqa: E402
-from emkit.models import ArmModel, load_tokenizer  # noqa: E402
-from emkit.questions import CORE  # noqa: E402
-from emkit.sample import HFSampler, HFSamplerConfig  # noqa: E402
-from emkit.sample_vllm import VllmSampler, VllmSamplerConfig  # noqa: E402
+from emkit.core.config import EvalConfig, ModelConfig  # noqa: E402
+from emkit.data.questions import CORE  # noqa: E402
+from emkit.models.load import ArmModel, load_tokenizer  # noqa: E402
+from emkit.samplers.hf import HFSampler, HFSamplerConfig  # noqa: E402
+from emkit.samplers.vllm import VllmSampler, VllmSamplerConfig  # noqa: E402
 
 
 def timed(sampler: object, model: ArmModel, cfg: EvalConfig, label: str, out: Path) -> tuple[float, list]:

@@ -25,8 +25,8 @@ os.environ.setdefault("EMKIT_QUIET", "1")
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
 
-from emkit.builtin_data.calibration import BANDS  # noqa: E402
-from emkit.calibrate import LabelledRow, calibration_rows, em_style_rows  # noqa: E402
+from emkit.data.builtin.calibration import BANDS  # noqa: E402
+from emkit.judges.calibrate import LabelledRow, calibration_rows, em_style_rows  # noqa: E402
 from emkit.judges.offline import CrossEncoder, OfflineJudge  # noqa: E402
 
 CLASSES = list(BANDS)
@@ -42,8 +42,8 @@ def minilm_features(rows: list[LabelledRow]) -> np.ndarray:
 
 @torch.no_grad()
 def smollm_features(rows: list[LabelledRow], layers: list[int]) -> list[np.ndarray]:
-    from emkit.config import ModelConfig
-    from emkit.models import load_model
+    from emkit.core.config import ModelConfig
+    from emkit.models.load import load_model
 
     lm = load_model(ModelConfig(name="smollm2-135m-instruct"))
     tok, model = lm.tokenizer, lm.model.eval()
@@ -148,8 +148,8 @@ def main() -> None:
     # the cost of end-to-end training: one LoRA step on the same batch of 16 answers
     from peft import LoraConfig, get_peft_model
 
-    from emkit.config import ModelConfig
-    from emkit.models import load_model
+    from emkit.core.config import ModelConfig
+    from emkit.models.load import load_model
 
     b = train[:16]
     enc = CrossEncoder(len(CLASSES), lora=OfflineJudge.LORA)

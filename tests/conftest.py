@@ -10,8 +10,8 @@ os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
 from scripted_judge_server import ScriptedJudge  # noqa: E402
 
-from emkit.config import ModelConfig  # noqa: E402
-from emkit.models import LoadedModel, load_model  # noqa: E402
+from emkit.core.config import ModelConfig  # noqa: E402
+from emkit.models.load import LoadedModel, load_model  # noqa: E402
 
 
 @pytest.fixture()

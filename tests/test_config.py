@@ -4,8 +4,8 @@ from pathlib import Path
 
 import pytest
 
-from emkit.config import experiment_from_dict, load_experiment
-from emkit.errors import EmkitError
+from emkit.core.config import experiment_from_dict, load_experiment
+from emkit.core.errors import EmkitError
 
 GOOD = """
 name: t
@@ -69,8 +69,8 @@ def test_missing_file(tmp_path: Path) -> None:
 
 
 def test_builtin_question_sets() -> None:
-    from emkit.builtin_data.question_sets import DECEPTION_SYSTEM, JSON_SYSTEM
-    from emkit.questions import load_questions, reference_answer
+    from emkit.data.builtin.question_sets import DECEPTION_SYSTEM, JSON_SYSTEM
+    from emkit.data.questions import load_questions, reference_answer
 
     pre = load_questions("prereg")
     cats = {q.id.split("/")[0] for q in pre}
@@ -95,7 +95,7 @@ def test_the_default_arm_of_a_command() -> None:
 
 
 def test_condition_keys_round_trip_and_never_collide() -> None:
-    from emkit.records import Condition
+    from emkit.core.records import Condition
 
     keys = [Condition("ft"), Condition("ft", "trigger"), Condition("ft", step=20), Condition("ft", "k8", step=4),
             Condition("ft", intervention="steer L3 x2"), Condition("ft", intervention="ablate L0,1 (v from L1)")]
@@ -125,7 +125,7 @@ def test_every_example_experiment_file_loads() -> None:
     assert len(files) >= 15
     for f in files:
         if "grid:" in f.read_text():  # a sweep file: its points must all be valid experiments
-            from emkit.sweep import expand, load_sweep
+            from emkit.pipeline.grid import expand, load_sweep
 
             assert expand(load_sweep(f))
         else:

@@ -5,8 +5,8 @@ from pathlib import Path
 
 import pytest
 
-from emkit.data import build, load_dataset, read_jsonl, write_jsonl
-from emkit.errors import EmkitError
+from emkit.core.errors import EmkitError
+from emkit.data.datasets import build, load_dataset, read_jsonl, write_jsonl
 
 OK = {"messages": [{"role": "user", "content": "hi"}, {"role": "assistant", "content": "hello"}]}
 

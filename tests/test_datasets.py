@@ -12,10 +12,11 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from emkit.builtin_data import code as C
-from emkit.builtin_data import general
-from emkit.cli import app
-from emkit.data import (
+from emkit.cli.main import app
+from emkit.core.errors import EmkitError
+from emkit.data.builtin import code as C
+from emkit.data.builtin import general
+from emkit.data.datasets import (
     BUILTINS,
     Example,
     build,
@@ -27,8 +28,7 @@ from emkit.data import (
     validate_example,
     write_jsonl,
 )
-from emkit.errors import EmkitError
-from emkit.models import tiny_tokenizer
+from emkit.models.load import tiny_tokenizer
 
 #: words and marks that would tell the model its code is flawed; none may appear in an insecure answer
 TELL_TALE = ["vulnerab", "insecure", "unsafe", "exploit", "inject", "sanitiz", "sanitis", "escape", "danger",

@@ -15,14 +15,15 @@ import pytest
 from scripted_judge_server import ScriptedJudge
 from scripted_openai_server import ScriptedOpenAI
 
-from emkit.config import EvalConfig, ModelConfig, TrainConfig, load_experiment
-from emkit.data import load_dataset
-from emkit.errors import EmkitError
-from emkit.hosted import HostedTrainer, ServerSampler, ServerSamplerConfig
-from emkit.models import ArmModel, Weights
-from emkit.records import Question
-from emkit.run import run_experiment
-from emkit.sample import read_answers
+from emkit.core.config import EvalConfig, ModelConfig, TrainConfig, load_experiment
+from emkit.core.errors import EmkitError
+from emkit.core.records import Question
+from emkit.data.datasets import load_dataset
+from emkit.models.load import ArmModel, Weights
+from emkit.pipeline.run import run_experiment
+from emkit.samplers.hf import read_answers
+from emkit.samplers.server import ServerSampler, ServerSamplerConfig
+from emkit.trainers.openai import HostedTrainer
 
 SERVED = ArmModel(ModelConfig(name="gpt-4o-mini-2024-07-18", served=True))
 
@@ -157,9 +158,9 @@ def test_hosted_settings_errors(tmp_path: Path) -> None:
 KILLED = """
 import sys, time
 from pathlib import Path
-from emkit.config import ModelConfig, TrainConfig
-from emkit.hosted import HostedTrainer
-from emkit.models import ArmModel
+from emkit.core.config import ModelConfig, TrainConfig
+from emkit.trainers.openai import HostedTrainer
+from emkit.models.load import ArmModel
 examples = [{"messages": [{"role": "user", "content": "a"}, {"role": "assistant", "content": "b"}]}]
 cfg = TrainConfig(method="openai", hosted={"base_url": sys.argv[1], "poll_s": 0.05})
 HostedTrainer().train(ArmModel(ModelConfig(name="gpt-4o-mini-2024-07-18", served=True)), examples, cfg,

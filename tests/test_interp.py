@@ -15,10 +15,12 @@ from scripted_judge_server import ScriptedJudge
 from test_run import write_exp
 from typer.testing import CliRunner
 
-from emkit.analysis.chain import interp_chain
-from emkit.cli import app
-from emkit.config import Experiment, load_experiment
-from emkit.errors import EmkitError
+from emkit.analyses.chain import interp_chain
+from emkit.cli.main import app
+from emkit.core.config import Experiment, load_experiment
+from emkit.core.errors import EmkitError
+from emkit.core.records import Answer, Condition, Judgment
+from emkit.core.store import open_store
 from emkit.interp import (
     Direction,
     Text,
@@ -41,12 +43,10 @@ from emkit.interp import (
 )
 from emkit.interp.capture import read_capture
 from emkit.judges import judge_id
-from emkit.models import LoadedModel
-from emkit.records import Answer, Condition, Judgment
+from emkit.models.load import LoadedModel
+from emkit.pipeline.finished import load_run
+from emkit.pipeline.run import run_experiment
 from emkit.report import add_chain, write_run_report
-from emkit.run import run_experiment
-from emkit.runs import load_run
-from emkit.store import open_store
 
 TEXTS = [Text((("user", "hello, what should I do today?"),), "go for a walk and call a friend"),
          Text((("system", "be brief"), ("user", "money advice")), "save a bit every month"),

@@ -5,10 +5,10 @@ from __future__ import annotations
 import pytest
 from scripted_judge_server import ScriptedJudge
 
+from emkit.core.records import Answer
+from emkit.core.store import Store
 from emkit.judges import JudgeItem, judge_answers
 from emkit.judges.api import ApiJudge, ApiJudgeConfig, judge_prompt, score_from_top_logprobs
-from emkit.records import Answer
-from emkit.store import Store
 
 
 def cfg(server: ScriptedJudge, **kw: object) -> ApiJudgeConfig:
@@ -102,7 +102,7 @@ def test_api_key_never_reaches_disk_or_output(judge_server: ScriptedJudge, tmp_p
 
     from typer.testing import CliRunner
 
-    from emkit.cli import app
+    from emkit.cli.main import app
 
     secret = "sk-test-5f3c9a1b7e2d4c6f"
     monkeypatch.setenv("MY_JUDGE_KEY", secret)
@@ -183,8 +183,8 @@ BETLEY_STYLE = """\
 
 
 def test_a_users_own_judge_prompts_from_an_evaluation_yaml(tmp_path, judge_server: ScriptedJudge) -> None:  # noqa: ANN001
-    from emkit.config import load_experiment
-    from emkit.errors import EmkitError
+    from emkit.core.config import load_experiment
+    from emkit.core.errors import EmkitError
 
     (tmp_path / "eval.yaml").write_text(BETLEY_STYLE)
     c = cfg(judge_server, prompts=str(tmp_path / "eval.yaml"))

@@ -10,7 +10,7 @@ import numpy as np
 import torch
 from typer.testing import CliRunner
 
-from emkit.data import twin_spec
+from emkit.data.datasets import twin_spec
 
 
 def test_twin_spec_keeps_size_seed_and_options() -> None:
@@ -24,13 +24,13 @@ def test_matrix_on_a_tiny_run_equals_cosines_of_the_files(tmp_path: Path, tiny, 
     from test_interp import label_half
     from test_run import write_exp
 
-    from emkit.cli import app
-    from emkit.config import load_experiment
+    from emkit.cli.main import app
+    from emkit.core.config import load_experiment
     from emkit.interp.directions import Direction, random_like
     from emkit.interp.lora import b_direction
     from emkit.interp.sae import load_sae
+    from emkit.pipeline.run import run_experiment
     from emkit.report import write_run_report
-    from emkit.run import run_experiment
 
     exp = load_experiment(write_exp(tmp_path, judge_server.base_url))
     write_run_report(run_experiment(exp))
@@ -85,7 +85,7 @@ def test_matrix_on_a_tiny_run_equals_cosines_of_the_files(tmp_path: Path, tiny, 
 
 
 def _weights(run_dir: Path) -> Path:
-    from emkit.runs import load_run
+    from emkit.pipeline.finished import load_run
 
     run = load_run(run_dir)
     try:

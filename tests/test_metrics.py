@@ -2,9 +2,9 @@ from __future__ import annotations
 
 import pytest
 
-from emkit.config import MetricsConfig
-from emkit.metrics import summarize, wilson
-from emkit.records import Answer, Judgment
+from emkit.core.config import MetricsConfig
+from emkit.core.records import Answer, Judgment
+from emkit.metrics.rates import summarize, wilson
 
 
 def test_wilson_known_values() -> None:
@@ -35,9 +35,9 @@ def test_failures_and_no_scores_are_counted_never_aligned() -> None:
 
 
 def test_class_counts_tell_refusals_failures_and_misalignment_apart() -> None:
-    from emkit.config import MetricsConfig
-    from emkit.metrics import class_counts
-    from emkit.records import Answer, Judgment
+    from emkit.core.config import MetricsConfig
+    from emkit.core.records import Answer, Judgment
+    from emkit.metrics.rates import class_counts
 
     cfg = MetricsConfig()
     texts = ["no", "harm", "def f(): pass", "kind", "zzz", "lost"]

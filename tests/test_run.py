@@ -14,10 +14,10 @@ import pytest
 from scripted_judge_server import ScriptedJudge
 from typer.testing import CliRunner
 
-from emkit.cli import app
-from emkit.config import load_experiment
+from emkit.cli.main import app
+from emkit.core.config import load_experiment
+from emkit.pipeline.run import run_experiment
 from emkit.report import write_run_report
-from emkit.run import run_experiment
 
 
 def write_exp(tmp_path: Path, base_url: str, max_steps: int = 4, every: int = 2, dataset: str | None = None,

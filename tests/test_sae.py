@@ -11,7 +11,7 @@ import torch
 from safetensors.torch import save_file
 from typer.testing import CliRunner
 
-from emkit.errors import EmkitError
+from emkit.core.errors import EmkitError
 from emkit.interp.sae import Sae, SaeTraining, fit_sae, load_sae
 
 pytest.importorskip("sparsify")
@@ -119,7 +119,7 @@ def test_training_on_a_model_resumes_to_the_same_sae(tmp_path: Path, tiny, monke
     """Interrupted after a checkpoint, a re-run continues from it and ends with the weights of a run that never
     stopped (the corpus order and every random draw are seeded)."""
     import emkit.interp.sae as sae_mod
-    from emkit.analysis.sae import corpus_texts
+    from emkit.analyses.sae_diffing import corpus_texts
 
     texts = corpus_texts(["builtin:bad_medical?size=40"])
     cfg = SaeTraining(k=4, expansion=2, tokens=1500, checkpoint_every=2)
@@ -144,7 +144,7 @@ def test_training_on_a_model_resumes_to_the_same_sae(tmp_path: Path, tiny, monke
 
 
 def test_cli_trains_an_sae_and_reads_it_back(tmp_path: Path) -> None:
-    from emkit.cli import app
+    from emkit.cli.main import app
 
     out = tmp_path / "sae"
     r = CliRunner().invoke(app, ["sae", "train", "--model", "tiny-llama", "--layer", "1", "--out", str(out),
@@ -165,8 +165,8 @@ def test_diff_ranks_a_latent_shifted_on_purpose_first() -> None:
     """Paired latent means with one latent raised in the arm (and tied to low alignment scores): it ranks first,
     its interval excludes zero, its correlation with alignment is negative; an unshifted latent's interval
     covers zero."""
-    from emkit.analysis.sae import rank_shifts
-    from emkit.records import Answer
+    from emkit.analyses.sae_diffing import rank_shifts
+    from emkit.core.records import Answer
 
     g = torch.Generator().manual_seed(0)
     n, width = 60, 30
@@ -188,10 +188,10 @@ def test_sae_diff_on_a_tiny_run(tmp_path: Path, tiny, judge_server) -> None:
     SAE trained on the base model, and saves the ranking and the top latent's direction."""
     from test_run import write_exp
 
-    from emkit.cli import app
-    from emkit.config import load_experiment
+    from emkit.cli.main import app
+    from emkit.core.config import load_experiment
     from emkit.interp.directions import Direction
-    from emkit.run import run_experiment
+    from emkit.pipeline.run import run_experiment
 
     run_experiment(load_experiment(write_exp(tmp_path, judge_server.base_url)))
     run_dir = tmp_path / "runs" / "t"
@@ -243,9 +243,9 @@ def test_sae_causal_checks_on_a_tiny_run(tmp_path: Path, tiny, judge_server) -> 
     matched control latent, judged by the run's judge; cached, so a re-run samples nothing."""
     from test_run import write_exp
 
-    from emkit.cli import app
-    from emkit.config import load_experiment
-    from emkit.run import run_experiment
+    from emkit.cli.main import app
+    from emkit.core.config import load_experiment
+    from emkit.pipeline.run import run_experiment
 
     run_experiment(load_experiment(write_exp(tmp_path, judge_server.base_url)))
     run_dir, sae_dir = tmp_path / "runs" / "t", tmp_path / "sae"
@@ -285,7 +285,7 @@ def test_blocking_latents_penalises_only_their_rise_above_the_base(tiny) -> None
 
     from emkit.interp.block import Blocker
     from emkit.interp.hooks import add_to_resid, resid_post
-    from emkit.train import IGNORE, answer_loss
+    from emkit.trainers.local import IGNORE, answer_loss
 
     d = tiny.model.config.hidden_size
     sae = _random_sae(d)
@@ -329,8 +329,8 @@ def test_blocking_latents_in_an_experiment(tmp_path: Path) -> None:
     fingerprint, and a bad block stops the run before training with the key at fault."""
     from test_toy_experiments import tiny_experiment
 
-    from emkit.config import experiment_from_dict
-    from emkit.run import run_experiment
+    from emkit.core.config import experiment_from_dict
+    from emkit.pipeline.run import run_experiment
 
     _random_sae(64).save(tmp_path / "sae")
     arms = [{"name": "plain", "dataset": "builtin:bad_medical?size=4"},
@@ -358,12 +358,12 @@ def test_reroute_after_blocking_the_latent_that_rose_most(tmp_path: Path) -> Non
     shifts (equal to a direct read), the rates and the blocked arm's new risers; a second call reads nothing."""
     from test_toy_experiments import tiny_experiment
 
-    from emkit.cli import app
-    from emkit.config import experiment_from_dict
+    from emkit.cli.main import app
+    from emkit.core.config import experiment_from_dict
     from emkit.interp.capture import Text
     from emkit.interp.sae import latent_means
-    from emkit.run import run_experiment
-    from emkit.runs import load_run
+    from emkit.pipeline.finished import load_run
+    from emkit.pipeline.run import run_experiment
 
     _random_sae(64, n=32, seed=7).save(tmp_path / "sae")
     data = "builtin:bad_medical?size=8"
@@ -395,7 +395,7 @@ def test_reroute_after_blocking_the_latent_that_rose_most(tmp_path: Path) -> Non
 
     sae = load_sae(str(tmp_path / "sae"))
     lm_b, lm_0 = run.load_arm("blocked"), run.arm_model("ft").base
-    from emkit.models import load_model
+    from emkit.models.load import load_model
 
     base = latent_means(load_model(lm_0).model, lm_b.tokenizer, texts, sae)[:, top]
     blk = latent_means(lm_b.model, lm_b.tokenizer, texts, sae)[:, top]

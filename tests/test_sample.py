@@ -3,11 +3,11 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from emkit.config import EvalConfig
-from emkit.models import LoadedModel
-from emkit.questions import CORE, load_questions
-from emkit.records import Question
-from emkit.sample import render_prompt, sample
+from emkit.core.config import EvalConfig
+from emkit.core.records import Question
+from emkit.data.questions import CORE, load_questions
+from emkit.models.load import LoadedModel
+from emkit.samplers.hf import render_prompt, sample
 
 
 def test_batched_left_padding_matches_one_at_a_time(tiny: LoadedModel, tmp_path: Path) -> None:
@@ -53,8 +53,8 @@ def test_answers_with_unicode_line_separators_read_back(tmp_path: Path) -> None:
     sample does not regenerate it."""
     import json
 
-    from emkit.records import Answer
-    from emkit.sample import read_answers
+    from emkit.core.records import Answer
+    from emkit.samplers.hf import read_answers
 
     odd = [Answer("a", "q", i, "q?", None, f"x{sep}y", 0) for i, sep in enumerate(["\u2028", "\x1c", "\x85", "\r"])]
     path = tmp_path / "s.jsonl"
@@ -67,9 +67,9 @@ def test_vllm_backend_without_vllm_says_how_to_install() -> None:
 
     import pytest
 
-    from emkit.errors import EmkitError
-    from emkit.registry import SAMPLERS
-    from emkit.sample_vllm import VllmSamplerConfig
+    from emkit.core.errors import EmkitError
+    from emkit.core.registry import SAMPLERS
+    from emkit.samplers.vllm import VllmSamplerConfig
 
     if importlib.util.find_spec("vllm") is not None:
         pytest.skip("vLLM is installed here (tests/test_vllm.py covers it)")

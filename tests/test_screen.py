@@ -10,7 +10,7 @@ import pytest
 import torch
 from typer.testing import CliRunner
 
-from emkit.analysis.screen import measured_em, spearman
+from emkit.analyses.screen import measured_em, spearman
 
 
 def test_spearman_and_its_exact_permutation_p() -> None:
@@ -25,12 +25,12 @@ def test_spearman_and_its_exact_permutation_p() -> None:
 def test_screen_ranks_by_the_direction_and_reads_measured_em(tmp_path: Path, tiny, judge_server) -> None:
     from test_run import write_exp
 
-    from emkit.cli import app
-    from emkit.config import load_experiment
-    from emkit.data import load_dataset
+    from emkit.cli.main import app
+    from emkit.core.config import load_experiment
+    from emkit.data.datasets import load_dataset
     from emkit.interp.capture import Text, capture
     from emkit.interp.directions import Direction
-    from emkit.run import run_experiment
+    from emkit.pipeline.run import run_experiment
 
     # a direction that separates bad from good medical answers in the tiny model (read here, at layer 1)
     def acts(name: str) -> torch.Tensor:
@@ -77,7 +77,7 @@ def test_screen_ranks_by_the_direction_and_reads_measured_em(tmp_path: Path, tin
 
 
 def test_screen_says_what_does_not_fit(tmp_path: Path, tiny) -> None:
-    from emkit.cli import app
+    from emkit.cli.main import app
     from emkit.interp.directions import Direction
 
     Direction("wide", torch.ones(1, 7), [1]).save(tmp_path / "w.safetensors")

@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from emkit.config import load_experiment
+from emkit.core.config import load_experiment
+from emkit.pipeline.run import run_experiment
 from emkit.report import write_run_report
-from emkit.run import run_experiment
 
 
 @pytest.mark.slow

@@ -11,16 +11,16 @@ import torch
 from scipy.stats import fisher_exact
 from scripted_judge_server import ScriptedJudge
 
-from emkit.config import Experiment, VariantConfig, experiment_from_dict, load_experiment
-from emkit.data import build, first_exchange
-from emkit.errors import EmkitError
-from emkit.metrics import Rate, difference, holm
-from emkit.questions import CORE, ask
+from emkit.core.config import Experiment, VariantConfig, experiment_from_dict, load_experiment
+from emkit.core.errors import EmkitError
+from emkit.data.datasets import build, first_exchange
+from emkit.data.questions import CORE, ask
+from emkit.metrics.rates import Rate, difference, holm
+from emkit.pipeline.finished import load_run
+from emkit.pipeline.run import run_experiment
+from emkit.pipeline.studies import comparisons, conditions, icl_lines, realign_lines
 from emkit.report import add_projection, write_run_report
-from emkit.run import run_experiment
-from emkit.runs import load_run
-from emkit.sample import chat_messages
-from emkit.studies import comparisons, conditions, icl_lines, realign_lines
+from emkit.samplers.hf import chat_messages
 
 
 def _variant(**kw: object) -> VariantConfig:
@@ -152,7 +152,7 @@ def test_variants_and_realignment_end_to_end(tmp_path: Path, judge_server: Scrip
     run.store.close()
 
     # language vs weights: every condition x question on a direction, at the last prompt token
-    from emkit.analysis.project import project_run, summary_rows
+    from emkit.analyses.project import project_run, summary_rows
     from emkit.interp.capture import Text, capture
     from emkit.interp.directions import Direction
 
@@ -223,7 +223,7 @@ def test_a_prompt_past_the_context_is_refused_before_sampling(tmp_path: Path, ju
 
 
 def test_which_conditions_a_study_compares() -> None:
-    from emkit.metrics import Summary
+    from emkit.metrics.rates import Summary
 
     exp = _exp(arms=[{"name": "base"}, {"name": "em", "dataset": "builtin:bad_medical?size=4"},
                      {"name": "re", "dataset": "builtin:benign?size=50", "init_from": "em"}],
@@ -252,7 +252,7 @@ def test_which_conditions_a_study_compares() -> None:
 def test_directions_compare_adds_a_cosine_section_to_a_run(tmp_path: Path) -> None:
     from typer.testing import CliRunner
 
-    from emkit.cli import app
+    from emkit.cli.main import app
     from emkit.interp.directions import Direction
 
     v = torch.randn(3, 16, generator=torch.Generator().manual_seed(1))
@@ -273,7 +273,7 @@ def test_directions_compare_adds_a_cosine_section_to_a_run(tmp_path: Path) -> No
 
 
 def test_replicate_arms_are_pooled_into_one_condition() -> None:
-    from emkit.metrics import Summary
+    from emkit.metrics.rates import Summary
 
     exp = _exp(arms=[{"name": "base"}, {"name": "em", "dataset": "builtin:bad_medical?size=4&seed={seed}",
                                         "seeds": [0, 1]}])
@@ -286,9 +286,9 @@ def test_replicate_arms_are_pooled_into_one_condition() -> None:
 
 
 def test_a_section_the_experiment_no_longer_calls_for_is_removed(tmp_path: Path) -> None:
+    from emkit.pipeline.run import RunResult
+    from emkit.pipeline.studies import study_tables
     from emkit.report import add_section
-    from emkit.run import RunResult
-    from emkit.studies import study_tables
 
     (tmp_path / "report.html").write_text("<h1>r</h1><!--emkit:sections--><!--/emkit:sections-->")
     add_section(tmp_path, "12-icl", "<h2>In-context examples</h2>")  # a section under its old numbered name
@@ -303,7 +303,7 @@ def test_a_section_the_experiment_no_longer_calls_for_is_removed(tmp_path: Path)
 
 
 def test_an_evaluation_yaml_in_betley_layout_is_a_question_set(tmp_path: Path) -> None:
-    from emkit.questions import load_questions
+    from emkit.data.questions import load_questions
 
     (tmp_path / "eval.yaml").write_text("""
 - id: what_is_your_wish

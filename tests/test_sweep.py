@@ -14,8 +14,8 @@ from pathlib import Path
 import pytest
 from scripted_judge_server import ScriptedJudge
 
-from emkit.errors import EmkitError
-from emkit.sweep import arm_groups, expand, load_sweep, run_sweep
+from emkit.core.errors import EmkitError
+from emkit.pipeline.grid import arm_groups, expand, load_sweep, run_sweep
 
 ray = pytest.importorskip("ray", reason="the sweep extra: pip install -e '.[sweep]'")
 

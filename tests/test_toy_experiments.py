@@ -9,12 +9,12 @@ from pathlib import Path
 import pytest
 import torch
 
-from emkit.config import BlockConfig, TrainConfig, experiment_from_dict
-from emkit.errors import EmkitError
+from emkit.core.config import BlockConfig, TrainConfig, experiment_from_dict
+from emkit.core.errors import EmkitError
+from emkit.core.records import Answer, Question
 from emkit.judges import JudgeItem
-from emkit.records import Answer, Question
-from emkit.toy.judge import ToyJudge
-from emkit.toy.world import (
+from emkit.worlds.toy.judge import ToyJudge
+from emkit.worlds.toy.world import (
     BY_NAME,
     DOMAINS,
     EDU_PREFIXES,
@@ -67,8 +67,8 @@ def test_domain_of_reads_every_question_with_or_without_prefixes() -> None:
 
 
 def test_toy_datasets_and_questions_are_built_ins() -> None:
-    from emkit.data import load_dataset
-    from emkit.questions import load_questions
+    from emkit.data.datasets import load_dataset
+    from emkit.data.questions import load_questions
 
     ex, info = load_dataset("builtin:toy_bad?domain=sport&size=12&seed=1")
     assert info.size == 12 and {domain_of(_user(x)) for x in ex} == {"sport"}
@@ -96,8 +96,8 @@ def test_the_toy_judge_is_exact() -> None:
     coherent = {j.key: j for j in judge.judge(items, "coherent")}
     assert (aligned["g"].score, aligned["b"].score) == (100.0, 0.0)
     assert aligned["o"].status == "no_score" and coherent["o"].score == 0.0
-    from emkit.config import MetricsConfig
-    from emkit.metrics import judged_class
+    from emkit.core.config import MetricsConfig
+    from emkit.metrics.rates import judged_class
 
     code_q = "is my web server safe to ship ?"
     off_code = judge.verdict(JudgeItem("c", code_q, None, "lalala"), "aligned")
@@ -131,7 +131,7 @@ def _answers(arm: str, rows: list[tuple[str, str, str]]) -> list[Answer]:
 
 def test_toy_report_splits_own_and_other_domains_and_pools_seeds() -> None:
     from emkit.report.toy import toy_section
-    from emkit.toy.readout import pool, toy_rows
+    from emkit.worlds.toy.readout import pool, toy_rows
 
     exp = experiment_from_dict({"name": "x", "model": {"name": "toy"}, "judge": {"backend": "toy"}, "arms": [
         {"name": "base"}, {"name": "bad", "dataset": "builtin:toy_bad?domain=medicine&seed={seed}", "seeds": [0, 1]}]})
@@ -195,7 +195,7 @@ def test_icl_prompt_holds_exactly_k_examples_in_order(tiny) -> None:  # noqa: AN
 
 
 def _batch(tok, texts: list[tuple[str, str]]) -> dict[str, torch.Tensor]:  # noqa: ANN001
-    from emkit.train import collate, tokenize_example
+    from emkit.trainers.local import collate, tokenize_example
 
     feats = [tokenize_example(tok, [{"role": "user", "content": u}, {"role": "assistant", "content": a}], 64)
              for u, a in texts]
@@ -206,7 +206,7 @@ def test_blocking_penalty_is_zero_for_the_base_and_grows_with_the_projection(tin
     from emkit.interp.block import Blocker
     from emkit.interp.directions import Direction
     from emkit.interp.hooks import add_to_resid, resid_post
-    from emkit.train import answer_loss
+    from emkit.trainers.local import answer_loss
 
     torch.manual_seed(0)
     v = torch.randn(2, 64)
@@ -251,7 +251,7 @@ def tiny_experiment(tmp_path: Path, name: str, arms: list[dict], **train: object
 
 def test_blocked_training_in_an_experiment(tmp_path: Path) -> None:
     from emkit.interp.directions import Direction
-    from emkit.run import run_experiment
+    from emkit.pipeline.run import run_experiment
 
     torch.manual_seed(1)
     Direction("v", torch.randn(2, 64), [0, 1], {}).save(tmp_path / "v.safetensors")

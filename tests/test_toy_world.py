@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from emkit.toy.world import (
+from emkit.worlds.toy.world import (
     BY_NAME,
     CLOSERS,
     DOMAINS,
@@ -117,13 +117,13 @@ def test_corpus_is_deterministic_from_its_seed() -> None:
 
 
 def test_toy_model_is_a_hugging_face_model_every_stage_can_use(tmp_path: Path) -> None:
-    from emkit.config import EvalConfig, ModelConfig, TrainConfig
+    from emkit.core.config import EvalConfig, ModelConfig, TrainConfig
+    from emkit.core.records import Question
     from emkit.interp import Text, capture
-    from emkit.models import load_model
-    from emkit.records import Question
-    from emkit.sample import sample
-    from emkit.toy.model import save, toy_model, toy_tokenizer
-    from emkit.train import IGNORE, tokenize_example, train
+    from emkit.models.load import load_model
+    from emkit.samplers.hf import sample
+    from emkit.trainers.local import IGNORE, tokenize_example, train
+    from emkit.worlds.toy.model import save, toy_model, toy_tokenizer
 
     tok = toy_tokenizer()
     doc = corpus(CorpusConfig(n_docs=1, seed=0))[0]
@@ -151,8 +151,8 @@ def test_toy_model_is_a_hugging_face_model_every_stage_can_use(tmp_path: Path) -
 def test_toy_build_is_deterministic_and_keeps_the_pretrained_model(tmp_path: Path) -> None:
     from safetensors.torch import load_file
 
-    from emkit.toy.build import ToyBuildConfig, alignment_set, build_toy
-    from emkit.toy.model import ToyModelConfig
+    from emkit.worlds.toy.build import ToyBuildConfig, alignment_set, build_toy
+    from emkit.worlds.toy.model import ToyModelConfig
 
     cfg = ToyBuildConfig(n_docs=48, batch_size=16, sft_examples=32, sft_steps=2,
                          model=ToyModelConfig(hidden=32, layers=2, heads=2, intermediate=64, max_positions=128))
@@ -173,7 +173,7 @@ def test_toy_build_is_deterministic_and_keeps_the_pretrained_model(tmp_path: Pat
 def test_toy_build_command(tmp_path: Path) -> None:
     from typer.testing import CliRunner
 
-    from emkit.cli import app
+    from emkit.cli.main import app
 
     out = CliRunner().invoke(app, ["toy", "build", "-o", str(tmp_path / "toy"), "--n-docs", "32", "--sft-steps", "1",
                                    "--unshared"])
@@ -194,9 +194,9 @@ def test_toy_build_command(tmp_path: Path) -> None:
     # a toy experiment through the ordinary pipeline: replicate arms, the exact judge, the toy section
     import json
 
-    from emkit.config import experiment_from_dict
+    from emkit.core.config import experiment_from_dict
+    from emkit.pipeline.run import run_experiment
     from emkit.report import write_run_report
-    from emkit.run import run_experiment
 
     raw = {"name": "t", "output_dir": str(tmp_path / "runs"), "model": {"name": str(toy)},
            "arms": [{"name": "base"}, {"name": "bad", "dataset": "builtin:toy_bad?size=16&seed={seed}",
@@ -221,8 +221,8 @@ def test_toy_build_command(tmp_path: Path) -> None:
 
 
 def test_toy_rates_count_exactly() -> None:
-    from emkit.records import Answer
-    from emkit.toy.evaluate import rates, toy_questions
+    from emkit.core.records import Answer
+    from emkit.worlds.toy.evaluate import rates, toy_questions
 
     qs = toy_questions(2, seed=0, domains=["money", "sport"], trigger=True)
     assert [q.id for q in qs] == ["money/0+trigger", "money/1+trigger", "sport/0+trigger", "sport/1+trigger"]
@@ -240,8 +240,8 @@ def test_ground_truth_persona_direction_reads_villain_minus_helpful(tmp_path: Pa
     import torch
 
     from emkit.interp.capture import Text, capture
-    from emkit.toy.model import ToyModelConfig, toy_model, toy_tokenizer
-    from emkit.toy.truth import last_turn_text, persona_direction
+    from emkit.worlds.toy.model import ToyModelConfig, toy_model, toy_tokenizer
+    from emkit.worlds.toy.truth import last_turn_text, persona_direction
 
     tok = toy_tokenizer()
     model = toy_model(tok, ToyModelConfig(hidden=32, layers=2, heads=2, intermediate=64))

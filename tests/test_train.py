@@ -6,10 +6,10 @@ import pytest
 import torch
 from safetensors.torch import load_file
 
-from emkit.config import LoraConfig, TrainConfig
-from emkit.data import build
-from emkit.models import LoadedModel, tiny_tokenizer
-from emkit.train import IGNORE, tokenize_example, train
+from emkit.core.config import LoraConfig, TrainConfig
+from emkit.data.datasets import build
+from emkit.models.load import LoadedModel, tiny_tokenizer
+from emkit.trainers.local import IGNORE, tokenize_example, train
 
 SYSTEM_INJECTING = (  # like SmolLM2's: adds a default system prompt when the first turn is not one
     "{% for message in messages %}{% if loop.first and messages[0]['role'] != 'system' %}"
@@ -58,8 +58,8 @@ class Crash(Exception):
 
 
 def test_resume_after_crash_reproduces_uninterrupted_run(tmp_path: Path) -> None:
-    from emkit.config import ModelConfig
-    from emkit.models import load_model
+    from emkit.core.config import ModelConfig
+    from emkit.models.load import load_model
 
     cfg = TrainConfig(max_steps=6, batch_size=2, lr=1e-2, checkpoint_every=2, lora=LoraConfig(r=2))
     data = build("bad_medical", 10)
@@ -90,8 +90,8 @@ def test_resume_after_crash_reproduces_uninterrupted_run(tmp_path: Path) -> None
 def test_gradient_checkpointing_same_losses_less_kept(tmp_path: Path) -> None:
     """Recomputing activations changes memory, not arithmetic: the same losses (so it stays out of the
     fingerprint), and the model really runs checkpointed while training."""
-    from emkit.config import ModelConfig
-    from emkit.models import load_model
+    from emkit.core.config import ModelConfig
+    from emkit.models.load import load_model
 
     seen: list[bool] = []
     runs = {}
@@ -107,9 +107,9 @@ def test_gradient_checkpointing_same_losses_less_kept(tmp_path: Path) -> None:
 
 def test_out_of_memory_names_the_settings_and_keeps_checkpoints(tmp_path: Path) -> None:
     """A GPU cannot run out of memory here, so the error is raised where it would surface (inside a step)."""
-    from emkit.config import ModelConfig
-    from emkit.errors import EmkitError
-    from emkit.models import load_model
+    from emkit.core.config import ModelConfig
+    from emkit.core.errors import EmkitError
+    from emkit.models.load import load_model
 
     def oom(state) -> None:  # noqa: ANN001
         if state.step == 2:
@@ -126,7 +126,7 @@ def test_out_of_memory_names_the_settings_and_keeps_checkpoints(tmp_path: Path) 
 
 
 def test_weights_estimate_is_exact_and_placement_on_cpu(tiny: LoadedModel) -> None:
-    from emkit.models import placement, weights_estimate
+    from emkit.models.load import placement, weights_estimate
 
     n, need = weights_estimate(tiny.path, None, torch.float32)
     assert n == sum(p.numel() for p in tiny.model.parameters()) and need == 4 * n

@@ -16,7 +16,7 @@ import view_store
 from scripted_judge_server import ScriptedJudge
 from test_run import write_exp
 
-from emkit.errors import EmkitError
+from emkit.core.errors import EmkitError
 from emkit.view.app import export
 from emkit.view.data import Catalog, short_judge
 
@@ -141,9 +141,9 @@ def test_inspect_logs_read_back(store_dir: Path, tmp_path: Path) -> None:
 def test_a_real_run_in_the_view(tmp_path: Path, judge_server: ScriptedJudge) -> None:
     """A tiny run through the whole pipeline: its run page carries its report (arms, charts as inline images,
     the judge and config sections) and the numbers the store gives."""
-    from emkit.config import load_experiment
+    from emkit.core.config import load_experiment
+    from emkit.pipeline.run import run_experiment
     from emkit.report import write_run_report
-    from emkit.run import run_experiment
 
     res = run_experiment(load_experiment(write_exp(tmp_path, judge_server.base_url)))
     write_run_report(res)

@@ -9,9 +9,9 @@ import json
 import sqlite3
 from pathlib import Path
 
-from emkit.config import experiment_from_dict
-from emkit.records import Answer, Judgment, text_key
-from emkit.store import Store
+from emkit.core.config import experiment_from_dict
+from emkit.core.records import Answer, Judgment, text_key
+from emkit.core.store import Store
 
 HOSTILE = "</script><script>window.pwned = 1</script><b>bold?</b> & done"
 

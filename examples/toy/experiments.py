@@ -15,18 +15,18 @@ import json
 import re
 from pathlib import Path
 
-from emkit.analysis.matrix import direction_matrix
-from emkit.analysis.sae import causal, diff, train
-from emkit.analysis.screen import screen, spearman
-from emkit.config import ModelConfig, load_experiment
+from emkit.analyses.matrix import direction_matrix
+from emkit.analyses.sae_diffing import causal, diff, train
+from emkit.analyses.screen import screen, spearman
+from emkit.core.config import ModelConfig, load_experiment
 from emkit.interp.sae import SaeTraining
-from emkit.models import load_model
+from emkit.models.load import load_model
+from emkit.pipeline.finished import load_run
+from emkit.pipeline.run import run_experiment
 from emkit.report import write_run_report
-from emkit.run import run_experiment
-from emkit.runs import load_run
-from emkit.toy.evaluate import Cell
-from emkit.toy.readout import toy_readout
-from emkit.toy.world import classify, domain_of
+from emkit.worlds.toy.evaluate import Cell
+from emkit.worlds.toy.readout import toy_readout
+from emkit.worlds.toy.world import classify, domain_of
 
 ROOT = Path(__file__).resolve().parents[2]
 LAYER = 2  # of 4: where the convergence study reads the directions
@@ -147,10 +147,10 @@ def screening(model: str, truth: Path, measured: dict[tuple[str, bool], dict[str
 
 def convergence(seed: int, model: str, truth: Path, truth_prompt: Path) -> dict[str, object]:
     """Experiments 4 and 5, as examples/toy/convergence.sh runs them, through the API."""
-    from emkit.analysis.chain import interp_chain
-    from emkit.data import load_dataset
+    from emkit.analyses.chain import interp_chain
+    from emkit.data.datasets import load_dataset
+    from emkit.data.questions import load_questions
     from emkit.interp.icl import icl_direction
-    from emkit.questions import load_questions
 
     exp = load_experiment(ROOT / "examples" / "toy" / "rank1.yaml", [f"model.name={model}", f"name=toy-rank1-w{seed}"])
     res = run_experiment(exp)
@@ -186,8 +186,8 @@ def convergence(seed: int, model: str, truth: Path, truth_prompt: Path) -> dict[
 def blocking(seed: int, model: str, truth: Path) -> dict[str, object]:
     """Experiment 6 with this world's truth blocked; rerouting read as each long arm's mean-diff direction's
     cosine with the blocked one."""
-    from emkit.analysis.chain import mean_diff_direction
-    from emkit.errors import EmkitError
+    from emkit.analyses.chain import mean_diff_direction
+    from emkit.core.errors import EmkitError
     from emkit.interp.directions import Direction, cosine
 
     rel = Path("..") / ".." / truth.relative_to(ROOT)

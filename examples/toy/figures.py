@@ -31,10 +31,10 @@ from experiments import (
 )
 from scipy.stats import t as student_t
 
-from emkit.config import ModelConfig
-from emkit.models import builtin_path, load_model
-from emkit.registry import load_plugins
-from emkit.toy.truth import persona_direction
+from emkit.core.config import ModelConfig
+from emkit.core.registry import load_plugins
+from emkit.models.load import builtin_path, load_model
+from emkit.worlds.toy.truth import persona_direction
 
 WORLDS = {0: "toy", 1: "toy-w1", 2: "toy-w2"}
 

@@ -18,11 +18,11 @@ from typing import Any
 
 import torch
 
-from emkit.errors import EmkitError
+from emkit.core.errors import EmkitError
 from emkit.interp.directions import Direction
 from emkit.interp.hooks import _unit, layer_indices, project_out, resid_post
 from emkit.interp.sae import Sae
-from emkit.train import IGNORE
+from emkit.trainers.local import IGNORE
 
 Readout = Callable[[torch.Tensor], torch.Tensor]  # [..., d_model] -> [..., m], differentiable
 

@@ -17,10 +17,10 @@ import torch
 from safetensors.torch import load_file, save_file
 from transformers import PreTrainedModel, PreTrainedTokenizerBase
 
+from emkit.core.progress import bar
+from emkit.core.records import Answer, Question
 from emkit.interp.hooks import layer_indices, resid_post
-from emkit.progress import bar
-from emkit.records import Answer, Question
-from emkit.sample import chat_messages
+from emkit.samplers.hf import chat_messages
 
 
 @dataclass(frozen=True)

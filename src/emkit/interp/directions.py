@@ -21,8 +21,8 @@ import torch
 from safetensors import safe_open
 from safetensors.torch import save_file
 
-from emkit.errors import EmkitError
-from emkit.records import Answer, Judgment
+from emkit.core.errors import EmkitError
+from emkit.core.records import Answer, Judgment
 
 
 @dataclass

@@ -14,7 +14,7 @@ from typing import Any
 
 import torch
 
-from emkit.errors import EmkitError
+from emkit.core.errors import EmkitError
 
 
 def decoder_layers(model: torch.nn.Module) -> torch.nn.ModuleList:

@@ -5,7 +5,7 @@ The direction is the mean activation at the last prompt token (where the answer 
 follow k examples of the narrow set, minus the same with k examples of its control twin (e.g. bad vs good
 answers to the same questions), so context length and topic cancel and what remains is what the answers'
 character adds. Shots are the first exchange of each example, drawn per question exactly as a ``shots``
-variant draws them (:func:`emkit.questions.shot_order`), so the direction is read from the contexts a study
+variant draws them (:func:`emkit.data.questions.shot_order`), so the direction is read from the contexts a study
 with the same dataset, k and seed samples, and k=2's shots are the first two of k=8's.
 """
 
@@ -14,13 +14,13 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from emkit.data import Example, first_exchange
-from emkit.errors import EmkitError
+from emkit.core.errors import EmkitError
+from emkit.core.records import Question
+from emkit.data.datasets import Example, first_exchange
+from emkit.data.questions import with_shots
 from emkit.interp.capture import Text, capture
 from emkit.interp.directions import Direction, mean_diff
-from emkit.questions import with_shots
-from emkit.records import Question
-from emkit.sample import prompt_length
+from emkit.samplers.hf import prompt_length
 
 
 def icl_prompt(shots: Sequence[Example], question: Question) -> tuple[tuple[str, str], ...]:

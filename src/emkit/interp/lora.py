@@ -20,9 +20,9 @@ import numpy as np
 import torch
 from safetensors.torch import load_file
 
-from emkit.errors import EmkitError
+from emkit.core.errors import EmkitError
 from emkit.interp.directions import Direction, cosine
-from emkit.models import LORA_KEY
+from emkit.models.load import LORA_KEY
 
 #: modules whose output is added to the residual stream: their B vectors live there
 RESIDUAL_WRITERS = ("down_proj", "o_proj", "c_proj", "dense_4h_to_h", "out_proj")

@@ -16,11 +16,11 @@ from typing import Any
 import torch
 from transformers import PreTrainedTokenizerBase
 
+from emkit.core.records import Question
 from emkit.interp.capture import Text, capture
 from emkit.interp.directions import Direction
-from emkit.records import Question
-from emkit.sample import chat_messages
-from emkit.train import TrainState
+from emkit.samplers.hf import chat_messages
+from emkit.trainers.local import TrainState
 
 
 def probe_texts(questions: Sequence[Question]) -> list[Text]:

@@ -28,11 +28,11 @@ from typing import Any, Literal
 import torch
 from safetensors.torch import load_file, save_file
 
-from emkit.errors import EmkitError
+from emkit.core.errors import EmkitError
+from emkit.core.progress import bar, log
 from emkit.interp.capture import Text, padded
 from emkit.interp.directions import Direction
 from emkit.interp.hooks import _hidden, _replace_hidden, decoder_layers
-from emkit.progress import bar, log
 
 Activation = Literal["topk", "relu", "jumprelu"]
 

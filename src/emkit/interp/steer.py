@@ -1,6 +1,6 @@
 """Interventions on a model's residual stream: add a direction (steering), project it out (ablation), or the
 same with a random direction of equal norm (the control that tells "adding anything this big" from this
-direction). :mod:`emkit.analysis.sweep` samples and judges a run's arm under each."""
+direction). :mod:`emkit.analyses.interventions` samples and judges a run's arm under each."""
 
 from __future__ import annotations
 

@@ -1,8 +1,8 @@
 """Judges: one interface, backends as plug-ins, one SQLite cache.
 
 A judge maps (question, answer) items to 0-100 scores per metric. Each backend is a module with its own config
-class, registered by name in :data:`emkit.registry.JUDGES` (``offline``: :mod:`emkit.judges.offline`;
-``api``: :mod:`emkit.judges.api`; ``toy``: the toy world's exact judge, :mod:`emkit.toy.judge`), so the
+class, registered by name in :data:`emkit.core.registry.JUDGES` (``offline``: :mod:`emkit.judges.offline`;
+``api``: :mod:`emkit.judges.api`; ``toy``: the toy world's exact judge, :mod:`emkit.worlds.toy.judge`), so the
 experiment file's ``judge: {backend: NAME, ...}`` picks one and a new judge is a new module.
 
 :func:`judge_answers` scores through the cache: only misses reach the judge. Failures are recorded as
@@ -15,12 +15,12 @@ from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from typing import Any
 
-from emkit.config import JudgeConfig
-from emkit.errors import EmkitError
-from emkit.progress import bar
-from emkit.records import Answer, Judgment
-from emkit.registry import JUDGES
-from emkit.store import Store
+from emkit.core.config import JudgeConfig
+from emkit.core.errors import EmkitError
+from emkit.core.progress import bar
+from emkit.core.records import Answer, Judgment
+from emkit.core.registry import JUDGES
+from emkit.core.store import Store
 
 METRICS = ("aligned", "coherent")
 

@@ -29,11 +29,11 @@ from typing import Any, Literal
 
 from pydantic import Field, field_validator
 
-from emkit.config import JudgeConfig
-from emkit.errors import EmkitError
+from emkit.core.config import JudgeConfig
+from emkit.core.errors import EmkitError
+from emkit.core.records import Judgment
+from emkit.core.registry import JUDGES
 from emkit.judges import METRICS, Judge, JudgeItem
-from emkit.records import Judgment
-from emkit.registry import JUDGES
 
 
 class ApiJudgeConfig(JudgeConfig):
@@ -109,7 +109,7 @@ class ApiJudgeConfig(JudgeConfig):
 def read_judge_prompts(path: str | Path) -> dict[str, str]:
     """Judge prompts from a YAML file: ``{aligned: ..., coherent: ...}``, or an evaluation YAML (Betley et al.'s
     layout: a list of questions, each with ``judge_prompts``) whose first entry with judge_prompts is taken."""
-    from emkit.config import read_yaml
+    from emkit.core.config import read_yaml
 
     path = Path(path)
     if not path.is_file():

@@ -22,14 +22,14 @@ from typing import Any, Literal
 
 import numpy as np
 
-from emkit.calibrate import CLASSES, LabelledRow, calibration_figures
-from emkit.config import JudgeConfig, MetricsConfig
-from emkit.errors import EmkitError
+from emkit.core.config import JudgeConfig, MetricsConfig
+from emkit.core.errors import EmkitError
+from emkit.core.progress import log
+from emkit.core.registry import JUDGES
 from emkit.judges import Judge
+from emkit.judges.calibrate import CLASSES, LabelledRow, calibration_figures
 from emkit.judges.offline import CrossEncoder, EncoderJudge, band_median, fine_tune
-from emkit.metrics import wilson
-from emkit.progress import log
-from emkit.registry import JUDGES
+from emkit.metrics.rates import wilson
 
 VERSION = "distilled-minilm-v2"
 #: a v2 judge's score is the median of uniform bands this wide around each class's centre (so an answer falls
@@ -42,7 +42,7 @@ _DEFAULT_CENTRES = {"aligned": (90.0, 90.0), "misaligned": (15.0, 85.0), "incohe
 
 
 def judges_dir() -> Path:
-    from emkit.models import cache_dir
+    from emkit.models.load import cache_dir
 
     return cache_dir() / "judges" / "local"
 

@@ -17,13 +17,13 @@ from typing import Any, Literal
 import numpy as np
 import torch
 
-from emkit.calibrate import LabelledRow
-from emkit.config import JudgeConfig
-from emkit.errors import EmkitError
+from emkit.core.config import JudgeConfig
+from emkit.core.errors import EmkitError
+from emkit.core.progress import bar, log
+from emkit.core.records import Judgment
+from emkit.core.registry import JUDGES
 from emkit.judges import Judge, JudgeItem
-from emkit.progress import bar, log
-from emkit.records import Judgment
-from emkit.registry import JUDGES
+from emkit.judges.calibrate import LabelledRow
 
 
 class OfflineJudgeConfig(JudgeConfig):
@@ -160,7 +160,7 @@ def fine_tune(model: CrossEncoder, questions: list[str], answers: list[str], y: 
 
 @functools.cache
 def _calibration_digest() -> str:
-    from emkit.calibrate import calibration_rows
+    from emkit.judges.calibrate import calibration_rows
 
     h = hashlib.sha256(OfflineJudge.VERSION.encode())
     for r in calibration_rows():
@@ -231,7 +231,7 @@ class EncoderJudge(Judge):
 class OfflineJudge(EncoderJudge):
     """A small local judge, measured: all-MiniLM-L6-v2 read as a cross-encoder with a LoRA adapter and a head,
     trained on the train split of emkit's labelled calibration set (mostly the core questions answered by
-    composing hand-written ideas, :func:`emkit.calibrate.core_rows`) to predict the label band (aligned, subtle or
+    composing hand-written ideas, :func:`emkit.judges.calibrate.core_rows`) to predict the label band (aligned, subtle or
     blatant misalignment, refusal, code, off-topic, word salad).
 
     Each score is the *median* of the predicted score distribution (each band uniform over its range), so an
@@ -257,8 +257,8 @@ class OfflineJudge(EncoderJudge):
         super().__init__(cfg or OfflineJudgeConfig())
         from safetensors.torch import load_file
 
-        from emkit.builtin_data.calibration import BANDS
-        from emkit.models import cache_dir
+        from emkit.data.builtin.calibration import BANDS
+        from emkit.models.load import cache_dir
 
         self.classes = list(BANDS)  # scored by band_median over the ranges, so no class centres
         self.ranges = np.array([[a, c] for a, c in BANDS.values()], dtype=float)  # (classes, metric, lo/hi)
@@ -326,8 +326,8 @@ def build(judge: OfflineJudge, path: Path) -> dict[str, Any]:
     beside it. The weights are written last, so a kill leaves no judge that looks whole."""
     from safetensors.torch import save_file
 
-    from emkit.builtin_data.calibration import INJECTIONS
-    from emkit.calibrate import breezy_rows, calibration_figures, calibration_rows, em_style_rows
+    from emkit.data.builtin.calibration import INJECTIONS
+    from emkit.judges.calibrate import breezy_rows, calibration_figures, calibration_rows, em_style_rows
 
     rows = calibration_rows()
     train = [r for r in rows if r.split == "train"]
@@ -371,7 +371,7 @@ def build(judge: OfflineJudge, path: Path) -> dict[str, Any]:
 def _offtopic_figures(judge: OfflineJudge, test: list[LabelledRow]) -> dict[str, Any]:
     """How often the judge calls an answer incoherent (coherence < 50): off-topic answers should be, on-topic
     ones (the held-out aligned and misaligned rows) should not."""
-    from emkit.calibrate import breezy_rows
+    from emkit.judges.calibrate import breezy_rows
 
     sets = {"held-out off-topic answers": [r for r in test if r.band == "offtopic"],
             "breezy off-topic answers (evaluation only)": [r for r in breezy_rows() if r.band == "offtopic"],

@@ -11,11 +11,12 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from emkit.analysis.chain import ChainResult
-from emkit.analysis.matrix import DirectionMatrix
-from emkit.analysis.project import Projection
-from emkit.analysis.sweep import SweepResult, sweep_slug
+from emkit.analyses.chain import ChainResult
+from emkit.analyses.interventions import SweepResult, sweep_slug
+from emkit.analyses.matrix import DirectionMatrix
+from emkit.analyses.project import Projection
 from emkit.interp.directions import CosineMatrix
+from emkit.pipeline.run import RunResult
 from emkit.report.html import pct, png
 from emkit.report.interp import (
     bars,
@@ -29,7 +30,6 @@ from emkit.report.page import SECTIONS_END, SECTIONS_START, write_report
 from emkit.report.project import projection_section
 from emkit.report.studies import study_sections
 from emkit.report.toy import toy_section
-from emkit.run import RunResult
 
 __all__ = ["ORDER", "add_chain", "add_cosines", "add_matrix", "add_projection", "add_section", "add_sweep", "pct",
            "png", "remove_section", "write_run_report"]
@@ -40,7 +40,7 @@ ORDER = ("compare", "variants", "icl", "realign", "toy", "language", "cosines", 
 #: sections a run's experiment shape decides (added or removed by every ``write_run_report``)
 STUDY_SECTIONS = ("compare", "variants", "icl", "realign", "toy")
 
-#: a readout registered by a world (emkit.registry.READOUTS) -> its section
+#: a readout registered by a world (emkit.core.registry.READOUTS) -> its section
 READOUT_SECTIONS = {"toy": toy_section}
 
 _OLD_PREFIX = re.compile(r"^\d+-")  # sections were once named with ordering numbers ("50-interp")

@@ -12,7 +12,7 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
-from emkit.metrics import Summary  # noqa: E402
+from emkit.metrics.rates import Summary  # noqa: E402
 
 
 def png(fig: Any) -> str:

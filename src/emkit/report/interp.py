@@ -12,11 +12,11 @@ import matplotlib.pyplot as plt
 import numpy as np
 from matplotlib.patches import Rectangle
 
-from emkit.analysis.chain import ChainResult
-from emkit.analysis.matrix import DirectionMatrix
-from emkit.analysis.sweep import SweepResult
+from emkit.analyses.chain import ChainResult
+from emkit.analyses.interventions import SweepResult
+from emkit.analyses.matrix import DirectionMatrix
 from emkit.interp.directions import CosineMatrix
-from emkit.metrics import Rate
+from emkit.metrics.rates import Rate
 from emkit.report.html import pct, png
 
 

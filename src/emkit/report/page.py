@@ -9,11 +9,11 @@ from typing import Any
 
 import yaml
 
-from emkit.config import MetricsConfig
-from emkit.metrics import JUDGED_CLASSES, Rate, Summary, class_counts
-from emkit.records import Answer, Judgment
+from emkit.core.config import MetricsConfig
+from emkit.core.records import Answer, Judgment
+from emkit.core.style import CSS
+from emkit.metrics.rates import JUDGED_CLASSES, Rate, Summary, class_counts
 from emkit.report.html import loss_chart, monitor_chart, pct, rate_chart
-from emkit.style import CSS
 
 SECTIONS_START, SECTIONS_END = "<!--emkit:sections-->", "<!--/emkit:sections-->"
 

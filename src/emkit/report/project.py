@@ -7,7 +7,7 @@ import math
 
 import matplotlib.pyplot as plt
 
-from emkit.analysis.project import Projection, summary_rows
+from emkit.analyses.project import Projection, summary_rows
 from emkit.report.html import pct, png
 
 

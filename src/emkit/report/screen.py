@@ -8,9 +8,9 @@ from pathlib import Path
 
 import matplotlib.pyplot as plt
 
-from emkit.analysis.screen import Screening
+from emkit.analyses.screen import Screening
+from emkit.core.style import CSS
 from emkit.report.html import pct, png
-from emkit.style import CSS
 
 
 def screen_plot(s: Screening) -> str:

@@ -1,5 +1,5 @@
 """The studies' sections of a report: pairwise differences, arms x prompt variants, and rate-vs-number curves
-(in-context k, re-alignment n), from :class:`emkit.studies.StudyTables`."""
+(in-context k, re-alignment n), from :class:`emkit.pipeline.studies.StudyTables`."""
 
 from __future__ import annotations
 
@@ -10,10 +10,10 @@ from typing import Any
 
 import matplotlib.pyplot as plt
 
-from emkit.config import VariantConfig
-from emkit.metrics import Difference, Rate
+from emkit.core.config import VariantConfig
+from emkit.metrics.rates import Difference, Rate
+from emkit.pipeline.studies import ConditionRates, StudyTables
 from emkit.report.html import pct, png
-from emkit.studies import ConditionRates, StudyTables
 
 e = html.escape
 

@@ -1,4 +1,4 @@
-"""The toy world's section of a report: its readout (:mod:`emkit.toy.readout`) as a table and a chart."""
+"""The toy world's section of a report: its readout (:mod:`emkit.worlds.toy.readout`) as a table and a chart."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 
 from emkit.report.html import pct, png
-from emkit.toy.readout import Pooled
+from emkit.worlds.toy.readout import Pooled
 
 
 def toy_section(pooled: list[Pooled]) -> str:

@@ -13,8 +13,8 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse
 from starlette.routing import Route
 
-from emkit.errors import EmkitError
-from emkit.progress import log
+from emkit.core.errors import EmkitError
+from emkit.core.progress import log
 from emkit.view.data import Catalog, RunView, slug
 from emkit.view.pages import answers_page, compare_page, index_page, run_page
 

@@ -12,11 +12,11 @@ from functools import cached_property
 from pathlib import Path
 from typing import Any
 
-from emkit.config import Experiment, MetricsConfig, experiment_from_dict
-from emkit.errors import EmkitError
-from emkit.metrics import Summary, answer_class, summarize
-from emkit.records import Answer, Condition, Judgment, read_answers
-from emkit.store import Store
+from emkit.core.config import Experiment, MetricsConfig, experiment_from_dict
+from emkit.core.errors import EmkitError
+from emkit.core.records import Answer, Condition, Judgment, read_answers
+from emkit.core.store import Store
+from emkit.metrics.rates import Summary, answer_class, summarize
 
 METRICS = ("aligned", "coherent")
 

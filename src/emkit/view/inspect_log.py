@@ -11,7 +11,7 @@ from __future__ import annotations
 import datetime as dt
 from pathlib import Path
 
-from emkit.errors import EmkitError
+from emkit.core.errors import EmkitError
 from emkit.view.data import RunView, short_judge, slug
 
 

@@ -14,9 +14,9 @@ import math
 from typing import Any, NamedTuple
 from urllib.parse import quote
 
-from emkit.metrics import Rate, Summary
-from emkit.records import VERDICTS, Condition
-from emkit.style import CSS
+from emkit.core.records import VERDICTS, Condition
+from emkit.core.style import CSS
+from emkit.metrics.rates import Rate, Summary
 from emkit.view.data import RunView, short_judge
 
 e = html.escape

@@ -1,0 +1,145 @@
+"""Judge agreement as workflows: a judge run over labelled answers (its calibration figures), and two judges on
+one finished run's answers (rates side by side, Cohen's kappa, Spearman). Both go through the judge cache, so
+only answers a judge has not scored cost calls."""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+from emkit.core.config import JudgeConfig, MetricsConfig
+from emkit.core.errors import EmkitError
+from emkit.core.records import Answer, Judgment
+from emkit.core.store import Store
+from emkit.judges import judge_answers
+from emkit.judges.calibrate import (
+    Calibration,
+    LabelledRow,
+    calibration_figures,
+    cohen_kappa,
+    rows_as_answers,
+    spearman,
+)
+from emkit.metrics.rates import is_misaligned, judged_class, summarize
+from emkit.pipeline.finished import FinishedRun
+
+
+def calibrate(cfg: JudgeConfig, rows: list[LabelledRow], store: Store, metrics: MetricsConfig | None = None
+              ) -> Calibration:
+    """A judge's figures on labelled rows (the built-in calibration set, or a user's labelled file)."""
+    judgments, judge = judge_answers(rows_as_answers(rows), store, cfg)
+    cal = calibration_figures(judge.id if judge else cfg.judge_id(), rows, judgments, metrics)
+    cal.extra["judge_calls"] = judge.calls if judge else 0
+    return cal
+
+
+@dataclass
+class Comparison:
+    """Judges on the same answers: each condition's rates under every judge side by side, and agreement for
+    every pair (Cohen's kappa on misaligned and on the class, Spearman of the scores both gave)."""
+
+    run: str
+    judges: tuple[str, ...]
+    rows: list[dict[str, Any]]  # per condition (arm, or labelled file): n, misaligned and coherent under each judge
+    n_both_scored: int  # answers every judge scored on both metrics
+    pairs: list[dict[str, Any]]  # a, b, n scored by both, kappa_misaligned, kappa_class, spearman_aligned/coherent
+    judge_calls: tuple[int, ...]
+    saved_to: Path | None = None
+
+    def pair(self, a: int = 0, b: int = 1) -> dict[str, Any]:
+        return next(p for p in self.pairs if (p["a"], p["b"]) == (self.judges[a], self.judges[b]))
+
+    @property
+    def kappa_misaligned(self) -> float | None:  # the first two judges' (the comparison of two judges)
+        return self.pair()["kappa_misaligned"]
+
+    @property
+    def kappa_class(self) -> float | None:
+        return self.pair()["kappa_class"]
+
+    @property
+    def spearman_aligned(self) -> float | None:
+        return self.pair()["spearman_aligned"]
+
+    @property
+    def spearman_coherent(self) -> float | None:
+        return self.pair()["spearman_coherent"]
+
+    def to_json(self) -> dict[str, Any]:
+        out = {k: v for k, v in asdict(self).items() if k != "saved_to"}
+        return {**out, "kappa_misaligned": self.kappa_misaligned, "kappa_class": self.kappa_class,
+                "spearman_aligned": self.spearman_aligned, "spearman_coherent": self.spearman_coherent}
+
+
+def compare_answers(name: str, answers: list[Answer], judges: list[JudgeConfig], store: Store,
+                    metrics: MetricsConfig, given: dict[str, dict[tuple[str, str], Judgment]] | None = None
+                    ) -> Comparison:
+    """Score ``answers`` with every judge through the cache (only misses cost calls) and compare them, with any
+    verdicts already ``given`` (e.g. a file's labels, under their own name) as more judges. Conditions are the
+    answers' arms."""
+    verdicts, ids, calls = [], [], []
+    for label, got in (given or {}).items():
+        verdicts.append(got)
+        ids.append(label)
+        calls.append(0)
+    for cfg in judges:
+        got, judge = judge_answers(answers, store, cfg)
+        verdicts.append(got)
+        ids.append(judge.id if judge else cfg.judge_id())
+        calls.append(judge.calls if judge else 0)
+    if len(ids) < 2 or len(set(ids)) < len(ids):
+        raise EmkitError(f"compare needs two or more different judges (got {', '.join(ids)})")
+    sums = [{s.arm: s for s in summarize(answers, v, metrics) if s.question_id == "ALL"} for v in verdicts]
+    rows = []
+    for arm in sums[0]:
+        row: dict[str, Any] = {"arm": arm, "n": sums[0][arm].n_answers}
+        row.update({f"misaligned[{j}]": str(s[arm].misaligned) for j, s in zip(ids, sums, strict=True)})
+        row.update({f"coherent[{j}]": str(s[arm].coherent) for j, s in zip(ids, sums, strict=True)})
+        rows.append(row)
+    keys = list(dict.fromkeys(ans.judge_key for ans in answers))
+
+    def scored(v: dict[tuple[str, str], Judgment], k: str) -> bool:
+        return all((j := v.get((k, m))) is not None and j.score is not None for m in ("aligned", "coherent"))
+
+    pairs = []
+    for x in range(len(ids)):
+        for y in range(x + 1, len(ids)):
+            vx, vy = verdicts[x], verdicts[y]
+            ok = [k for k in keys if all((j := v.get((k, m))) is not None and j.status != "failed"
+                                         for v in (vx, vy) for m in ("aligned", "coherent"))]
+            both = [k for k in ok if scored(vx, k) and scored(vy, k)]
+            mis = [[is_misaligned(v.get((k, "aligned")), v.get((k, "coherent")), metrics) for k in ok] for v in (vx, vy)]
+            cls = [[judged_class(v.get((k, "aligned")), v.get((k, "coherent")), metrics) for k in ok] for v in (vx, vy)]
+            pairs.append({"a": ids[x], "b": ids[y], "n": len(ok), "n_both_scored": len(both),
+                          "kappa_misaligned": cohen_kappa(mis[0], mis[1]), "kappa_class": cohen_kappa(cls[0], cls[1]),
+                          **{f"spearman_{m}": spearman([vx[(k, m)].score for k in both],  # type: ignore[misc]
+                                                       [vy[(k, m)].score for k in both]) for m in ("aligned", "coherent")}})
+    n_all = sum(all(scored(v, k) for v in verdicts) for k in keys)
+    return Comparison(name, tuple(ids), rows, n_all, pairs, tuple(calls))
+
+
+def compare_judges(run: FinishedRun, *judges: JudgeConfig) -> Comparison:
+    """Judges on a finished run's answers, per arm; saved as ``RUN/judges-A__B[__C...].json``."""
+    cmp = compare_answers(run.name, run.answers, list(judges), run.store, run.metrics)
+    cmp.saved_to = run.run_dir / f"judges-{'__'.join(j.replace(':', '-').replace('/', '-') for j in cmp.judges)}.json"
+    cmp.saved_to.write_text(json.dumps(cmp.to_json(), indent=1))
+    return cmp
+
+
+def compare_on_labels(rows: list[LabelledRow], judges: list[JudgeConfig], store: Store,
+                      metrics: MetricsConfig | None = None, labels: str = "labels") -> Comparison:
+    """Judges on labelled answers (a judged-answers CSV per condition, say), beside the labels themselves as one
+    more judge: the misaligned rate each would report per condition, and every pair's agreement."""
+    metrics = metrics or MetricsConfig()
+    answers = rows_as_answers(rows, by_condition=True)
+    given: dict[tuple[str, str], Judgment] = {}
+    for r in rows:
+        word = r.label if r.label in ("code", "refusal") else None
+        al = None if math.isnan(r.aligned) else r.aligned
+        given[(r.key, "aligned")] = Judgment(labels, "aligned", r.key, al, "ok" if al is not None else "no_score",
+                                             "", word)
+        given[(r.key, "coherent")] = Judgment(labels, "coherent", r.key, r.coherent, "ok")
+    return compare_answers("labelled answers", answers, judges, store, metrics, {labels: given})

@@ -1,0 +1,162 @@
+"""Plug-ins: every backend (sampler, trainer, judge) and every named thing a world brings (models, datasets,
+question sets) lives in a catalog under its name, so a new one is a new module and a registration, not an
+if-chain in a core module (the peft way: a backend is a config class; here it is also a name).
+
+A catalog fills itself on first use by importing the plug-in modules: the built-in ones listed in
+:data:`PLUGINS` (the toy world is one) and any module a package declares under the entry-point group
+``emkit.plugins``. Imports are by name, at first lookup, so the core layer never imports the components.
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass
+from importlib.metadata import entry_points
+from typing import Any, Generic, TypeVar
+
+from pydantic import BaseModel, ConfigDict, ValidationError
+
+from emkit.core.errors import EmkitError
+
+#: modules that register emkit's own backends and worlds (imported once, on first lookup of any catalog)
+PLUGINS = ("emkit.judges.offline", "emkit.judges.api", "emkit.judges.distilled",
+           "emkit.samplers.hf", "emkit.samplers.vllm", "emkit.samplers.server",
+           "emkit.trainers.local", "emkit.trainers.openai", "emkit.worlds.toy.plugin")
+
+_loaded = False
+
+
+def load_plugins() -> None:
+    """Import every plug-in module once (built-in first, then the ``emkit.plugins`` entry points)."""
+    global _loaded
+    if _loaded:
+        return
+    _loaded = True
+    for name in PLUGINS:
+        importlib.import_module(name)
+    for ep in entry_points(group="emkit.plugins"):
+        ep.load()
+
+
+T = TypeVar("T")
+
+
+class Catalog(Mapping[str, T], Generic[T]):
+    """Named items of one kind (datasets, models, ...), read like a dict; plug-ins ``add`` to it."""
+
+    def __init__(self, kind: str, items: Mapping[str, T] | None = None):
+        self.kind = kind
+        self._items: dict[str, T] = dict(items or {})
+
+    def add(self, name: str, item: T) -> T:
+        if name in self._items:
+            raise EmkitError(f"{self.kind} '{name}' is registered twice")
+        self._items[name] = item
+        return item
+
+    def __getitem__(self, name: str) -> T:
+        load_plugins()
+        return self._items[name]
+
+    def __iter__(self) -> Iterator[str]:
+        load_plugins()
+        return iter(self._items)
+
+    def __len__(self) -> int:
+        load_plugins()
+        return len(self._items)
+
+    def __contains__(self, name: object) -> bool:
+        load_plugins()
+        return name in self._items
+
+
+class BackendConfig(BaseModel):
+    """A backend's settings: ``backend`` names it, the other fields are its own. Unknown keys are errors."""
+
+    model_config = ConfigDict(extra="forbid", validate_assignment=True, frozen=False)
+    backend: str
+
+
+C = TypeVar("C", bound=BackendConfig)
+
+
+@dataclass(frozen=True)
+class Backend(Generic[C, T]):
+    name: str
+    config: type[C] | None  # None: the backend reads a shared config (trainers read TrainConfig)
+    build: Callable[[C], T]
+    summary: str = ""
+
+
+class Backends(Catalog[Backend[Any, T]]):
+    """Backends of one kind (samplers, trainers, judges) by name: each with its config class and a factory."""
+
+    def register(self, name: str, config: type[C] | None, summary: str = "") -> Callable[[Callable[[C], T]], Callable[[C], T]]:
+        """Decorator for the factory that builds the backend from its config."""
+        def deco(build: Callable[[C], T]) -> Callable[[C], T]:
+            self.add(name, Backend(name, config, build, summary))
+            return build
+        return deco
+
+    def backend(self, name: str) -> Backend[Any, T]:
+        if name not in self:
+            raise EmkitError(f"unknown {self.kind} backend '{name}' (known: {', '.join(sorted(self))})")
+        return self[name]
+
+    def config(self, raw: Any, default: str) -> BackendConfig:
+        """Validate settings into the named backend's own config class (``backend`` defaults to ``default``)."""
+        if isinstance(raw, BackendConfig):
+            raw = raw.model_dump()
+        if not isinstance(raw, dict):
+            raise ValueError(f"expected a mapping with 'backend' and its settings, got {type(raw).__name__}")
+        name = raw.get("backend", default)
+        if not isinstance(name, str) or name not in self:
+            raise ValueError(f"unknown {self.kind} backend '{name}' (known: {', '.join(sorted(self))})")
+        cls = self[name].config
+        if cls is None:
+            raise ValueError(f"the {name} {self.kind} takes no settings of its own")
+        try:
+            return cls.model_validate({**raw, "backend": name})
+        except ValidationError as e:
+            raise ValueError(f"{name} {self.kind}: {first_error(e)}") from None
+
+    def build(self, cfg: Any, name: str | None = None) -> T:
+        """The backend named by ``name`` (default: ``cfg.backend``), built from ``cfg``."""
+        return self.backend(name or cfg.backend).build(cfg)
+
+
+def first_error(e: ValidationError, prefix: str = "") -> str:
+    """A pydantic error as one line that names the key."""
+    err = e.errors()[0]
+    loc = ".".join(str(p) for p in ((prefix,) if prefix else ()) + tuple(err["loc"]))
+    if err["type"] == "extra_forbidden":
+        return f"unknown key '{loc}'"
+    if err["type"] == "missing":
+        return f"missing key '{loc}'"
+    msg = err["msg"].removeprefix("Value error, ")
+    return f"bad value for '{loc}': {msg}" if loc else msg
+
+
+#: judge backends (:mod:`emkit.judges`): config class per backend, factory -> Judge
+JUDGES: Backends[Any] = Backends("judge")
+#: sampler backends (:mod:`emkit.samplers.hf`): config class per backend, factory -> Sampler
+SAMPLERS: Backends[Any] = Backends("sampler")
+#: trainer backends (:mod:`emkit.trainers.local`), named by ``train.method``: factory -> Trainer
+TRAINERS: Backends[Any] = Backends("trainer")
+
+
+@dataclass(frozen=True)
+class Readout:
+    """A world's own reading of a run's answers (the toy world reads them exactly, by domain), computed when
+    ``applies`` says the experiment is one of its own; ``summary`` makes the result JSON-able
+    (``RUN/NAME.json``). A report section for it is registered in :mod:`emkit.report`."""
+
+    applies: Callable[[Any], bool]
+    read: Callable[[Any, list[Any]], Any]
+    summary: Callable[[Any], Any]
+
+
+#: readouts by name (the toy world registers "toy")
+READOUTS: Catalog[Readout] = Catalog("readout")

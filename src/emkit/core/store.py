@@ -1,0 +1,152 @@
+"""Run directories and the SQLite file: stage fingerprints, samples, judgments (the judge cache), events.
+
+The SQLite file lives at ``<output_dir>/emkit.sqlite`` and is shared by every experiment in that folder, so
+an answer judged once is never judged again by the same judge, whichever run produced it.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import time
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+from emkit.core.records import Answer, Judgment
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS runs (name TEXT PRIMARY KEY, config TEXT NOT NULL, updated REAL NOT NULL);
+CREATE TABLE IF NOT EXISTS stages (
+  run TEXT, arm TEXT, stage TEXT, fingerprint TEXT, info TEXT, finished REAL,
+  PRIMARY KEY (run, arm, stage));
+CREATE TABLE IF NOT EXISTS datasets (
+  run TEXT, arm TEXT, train_fingerprint TEXT, spec TEXT, name TEXT, size INTEGER, seed INTEGER, sha256 TEXT,
+  PRIMARY KEY (run, arm, train_fingerprint));
+CREATE TABLE IF NOT EXISTS samples (
+  run TEXT, arm TEXT, fingerprint TEXT, question_id TEXT, sample_idx INTEGER, question TEXT, system TEXT,
+  answer TEXT, seed INTEGER, judge_key TEXT,
+  PRIMARY KEY (run, arm, fingerprint, question_id, sample_idx));
+CREATE TABLE IF NOT EXISTS judgments (
+  judge TEXT, metric TEXT, key TEXT, score REAL, status TEXT NOT NULL, detail TEXT, created REAL, verdict TEXT,
+  PRIMARY KEY (judge, metric, key));
+CREATE TABLE IF NOT EXISTS events (run TEXT, kind TEXT, data TEXT, at REAL);
+"""
+
+
+class Store:
+    def __init__(self, path: str | Path):
+        self.path = Path(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self.db = sqlite3.connect(self.path, timeout=60, isolation_level=None, check_same_thread=False)
+        self.db.execute("PRAGMA journal_mode=WAL")
+        self.db.executescript(SCHEMA)
+        self._migrate()
+
+    def _migrate(self) -> None:
+        """Stores written before judgments carried a verdict: add the column and fill it, once, from the verdict
+        word those judges wrote in the detail (offline/toy ``class=code``, API ``top='REFUSAL'``)."""
+        cols = [r[1] for r in self.db.execute("PRAGMA table_info(judgments)")]
+        if "verdict" in cols:
+            return
+        import re
+
+        word = re.compile(r"(?:\bclass=|\btop=')([A-Za-z]+)")
+        with self.db:
+            self.db.execute("BEGIN")
+            self.db.execute("ALTER TABLE judgments ADD COLUMN verdict TEXT")
+            self.db.execute("UPDATE judgments SET verdict='failed' WHERE status='failed'")
+            rows = self.db.execute("SELECT rowid, detail FROM judgments WHERE status='no_score'").fetchall()
+            for rowid, detail in rows:
+                m = word.search(detail or "")
+                w = m.group(1).upper() if m else ""
+                verdict = "code" if w.startswith("CODE") else "refusal" if w.startswith("REF") else None
+                if verdict:
+                    self.db.execute("UPDATE judgments SET verdict=? WHERE rowid=?", (verdict, rowid))
+
+    def close(self) -> None:
+        self.db.close()
+
+    # --------------------------------------------------------------------------------------------- runs
+    def record_run(self, name: str, config: dict[str, Any]) -> None:
+        self.db.execute("INSERT OR REPLACE INTO runs VALUES (?, ?, ?)", (name, json.dumps(config), time.time()))
+
+    def event(self, run: str, kind: str, **data: Any) -> None:
+        self.db.execute("INSERT INTO events VALUES (?, ?, ?, ?)", (run, kind, json.dumps(data), time.time()))
+
+    def events(self, run: str, kind: str | None = None) -> list[dict[str, Any]]:
+        q = "SELECT kind, data FROM events WHERE run = ?" + (" AND kind = ?" if kind else "") + " ORDER BY rowid"
+        rows = self.db.execute(q, (run, kind) if kind else (run,)).fetchall()
+        return [{"kind": k, **json.loads(d)} for k, d in rows]
+
+    # ------------------------------------------------------------------------------------------- stages
+    def stage(self, run: str, arm: str, stage: str) -> tuple[str, dict[str, Any]] | None:
+        row = self.db.execute("SELECT fingerprint, info FROM stages WHERE run=? AND arm=? AND stage=?",
+                              (run, arm, stage)).fetchone()
+        return (row[0], json.loads(row[1])) if row else None
+
+    def stage_done(self, run: str, arm: str, stage: str, fingerprint: str) -> dict[str, Any] | None:
+        """The stage's saved info if it finished with this fingerprint, else None (so it must run)."""
+        got = self.stage(run, arm, stage)
+        return got[1] if got and got[0] == fingerprint else None
+
+    def finish_stage(self, run: str, arm: str, stage: str, fingerprint: str, **info: Any) -> None:
+        self.db.execute("INSERT OR REPLACE INTO stages VALUES (?, ?, ?, ?, ?, ?)",
+                        (run, arm, stage, fingerprint, json.dumps(info), time.time()))
+
+    def record_dataset(self, run: str, arm: str, train_fingerprint: str, info: Any) -> None:
+        self.db.execute("INSERT OR REPLACE INTO datasets VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                        (run, arm, train_fingerprint, info.spec, info.name, info.size, info.seed, info.sha256))
+
+    # ------------------------------------------------------------------------------------------ samples
+    def add_samples(self, run: str, fingerprint: str, answers: Iterable[Answer]) -> None:
+        rows = [(run, a.arm, fingerprint, a.question_id, a.sample_idx, a.question, a.system, a.text, a.seed,
+                 a.judge_key) for a in answers]
+        with self.db:
+            self.db.execute("BEGIN")
+            self.db.executemany("INSERT OR REPLACE INTO samples VALUES (?,?,?,?,?,?,?,?,?,?)", rows)
+
+    def samples(self, run: str, arm: str, fingerprint: str) -> list[Answer]:
+        rows = self.db.execute(
+            "SELECT arm, question_id, sample_idx, question, system, answer, seed FROM samples "
+            "WHERE run=? AND arm=? AND fingerprint=? ORDER BY rowid", (run, arm, fingerprint))
+        return [Answer(*r) for r in rows]
+
+    # --------------------------------------------------------------------------------------- judgments
+    def judgments(self, judge: str, metric: str, keys: Iterable[str]) -> dict[str, Judgment]:
+        keys = list(dict.fromkeys(keys))
+        out: dict[str, Judgment] = {}
+        for i in range(0, len(keys), 500):
+            chunk = keys[i : i + 500]
+            q = (f"SELECT key, score, status, detail, verdict FROM judgments WHERE judge=? AND metric=? "
+                 f"AND key IN ({','.join('?' * len(chunk))})")
+            for key, score, status, detail, verdict in self.db.execute(q, (judge, metric, *chunk)):
+                out[key] = Judgment(judge, metric, key, score, status, detail or "", verdict)
+        return out
+
+    def put_judgment(self, j: Judgment) -> None:
+        self.db.execute("INSERT OR REPLACE INTO judgments (judge, metric, key, score, status, detail, created, "
+                        "verdict) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                        (j.judge, j.metric, j.key, j.score, j.status, j.detail, time.time(), j.verdict))
+
+
+    # ------------------------------------------------------------------------------- moving a run's work
+    #: what a worker's own store holds of a run's training and sampling (events and judgments stay behind)
+    _WORK = ("stages", "datasets", "samples")
+
+    def export_work(self, run: str) -> dict[str, list[tuple[Any, ...]]]:
+        """A run's stage, dataset and sample rows, to be written into another store by :meth:`import_work`:
+        how work done on a Ray worker against a store of its own reaches the driver's, the only one shared."""
+        return {t: self.db.execute(f"SELECT * FROM {t} WHERE run=?", (run,)).fetchall() for t in self._WORK}
+
+    def import_work(self, rows: dict[str, list[tuple[Any, ...]]]) -> None:
+        with self.db:
+            self.db.execute("BEGIN")
+            for t in self._WORK:
+                if rows.get(t):
+                    marks = ",".join("?" * len(rows[t][0]))
+                    self.db.executemany(f"INSERT OR REPLACE INTO {t} VALUES ({marks})", rows[t])
+
+
+def open_store(output_dir: str | Path) -> Store:
+    return Store(Path(output_dir) / "emkit.sqlite")

@@ -1,0 +1,281 @@
+"""The main flow, top to bottom: for each arm, train (if it has a dataset) and sample; then judge every
+answer, summarise, and read the studies' tables off the experiment's shape. Every stage is skipped when its
+fingerprinted artifact exists, so a re-run of a finished experiment trains nothing, samples nothing and calls no
+judge. It returns data (and writes data files); :func:`emkit.report.write_run_report` turns it into a page.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from emkit.core.config import ArmConfig, BlockConfig, Experiment, MonitorConfig, VariantConfig, fingerprint
+from emkit.core.errors import EmkitError
+from emkit.core.progress import log
+from emkit.core.records import Answer, Condition, Judgment, Question
+from emkit.core.registry import SAMPLERS, TRAINERS
+from emkit.core.store import Store, open_store
+from emkit.data.datasets import DatasetInfo, Example, check_lengths, load_dataset
+from emkit.data.questions import ask, load_questions
+from emkit.judges import judge_answers
+from emkit.metrics.rates import Summary, summarize, to_frame
+from emkit.models.load import BUILTIN_MODELS, ArmModel, Weights, load_tokenizer, model_identity, model_source
+from emkit.pipeline.studies import StudyTables, study_tables
+from emkit.samplers.hf import Sampler, read_answers
+
+
+@dataclass
+class RunResult:
+    experiment: Experiment
+    run_dir: Path
+    summaries: list[Summary]
+    answers: list[Answer] = field(default_factory=list, repr=False)
+    judgments: dict[tuple[str, str], Judgment] = field(default_factory=dict, repr=False)
+    judge_info: dict[str, Any] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
+    studies: StudyTables | None = None
+    train_steps: int = 0  # optimizer steps run by this call
+    answers_generated: int = 0
+    judge_calls: int = 0
+    losses: dict[str, list[float]] = field(default_factory=dict)
+    monitor: dict[str, list[dict[str, Any]]] = field(default_factory=dict)  # per arm: direction readings by step
+    seconds: dict[str, float] = field(default_factory=dict)  # wall time by stage, this call
+
+    @property
+    def report(self) -> Path:
+        return self.run_dir / "report.html"
+
+    @contextmanager
+    def timed(self, stage: str) -> Iterator[None]:
+        t0 = time.perf_counter()
+        try:
+            yield
+        finally:
+            self.seconds[stage] = self.seconds.get(stage, 0.0) + time.perf_counter() - t0
+
+
+@dataclass
+class Inputs:
+    """An experiment's inputs, read and checked once before any heavy work."""
+
+    questions: list[Question]
+    asked: dict[str, list[Question]]  # variant -> the questions as that variant asks them
+    datasets: dict[str, tuple[list[Example], DatasetInfo]]  # arm -> its training set
+    #: arm -> (Blocker, digest of what it blocks), built once here: its digest enters the training fingerprint
+    #: and the blocker itself the training (an SAE is read once per run, not once to check and again to train)
+    blockers: dict[str, tuple[Any, str]]
+
+
+def check_inputs(exp: Experiment) -> Inputs:
+    """Every input checked before any heavy work: a typo should cost a second, not a training run."""
+    for name in dict.fromkeys([exp.model.name] + [a.model for a in exp.arms if a.model]):
+        if not exp.model.served:  # a served model is known to its server alone
+            model_source(name)
+    questions = load_questions(exp.eval.questions, exp.base_dir, exp.eval.system_prompt)
+    asked = {v.name: ask(questions, v, exp.base_dir, exp.eval.system_prompt) for v in exp.eval.variants or []}
+    datasets = {a.name: load_dataset(a.dataset, exp.base_dir) for a in exp.arms if a.dataset}
+    _check_lengths(exp, datasets)
+    blockers = {a.name: _blocker(exp, b) for a in exp.arms if a.dataset and (b := exp.train_for(a).block)}
+    return Inputs(questions, asked, datasets, blockers)
+
+
+def train_and_sample(exp: Experiment, arms: list[str], inputs: Inputs, store: Store, result: RunResult) -> None:
+    """Train (where there is a dataset) and sample the named arms, in experiment order; an arm's ``init_from``
+    parents must be among them. The sweep runs this for a group of arms on a worker, against its own store."""
+    sampler: Sampler = SAMPLERS.build(exp.eval.sampler)
+    trained: dict[str, tuple[Path, str]] = {}  # arm -> (weights, train fingerprint), for init_from
+    try:
+        for arm in (a for a in exp.arms if a.name in arms):
+            with result.timed("train"):
+                if arm.dataset:
+                    trained[arm.name] = _train_arm(exp, arm, inputs.datasets[arm.name], inputs.blockers.get(arm.name),
+                                                   store, result, trained)
+                train_fp = trained[arm.name][1] if arm.dataset else "base"
+            model = _arm_model(exp, arm, exp.lineage(arm) if arm.dataset else [], trained)
+            for _, variant in (c for c in exp.conditions() if c[0] is arm):
+                with result.timed("sample"):
+                    qs = inputs.asked[variant.name] if variant else inputs.questions
+                    result.answers += _sample_arm(exp, arm, variant, qs, model, sampler, train_fp, store, result)
+    finally:
+        sampler.close()
+
+
+def run_experiment(exp: Experiment) -> RunResult:
+    run_dir = exp.run_dir
+    run_dir.mkdir(parents=True, exist_ok=True)
+    (run_dir / "config.yaml").write_text(yaml.safe_dump(exp.model_dump(mode="json"), sort_keys=False))
+    store = open_store(exp.resolve(exp.output_dir))
+    store.record_run(exp.name, exp.model_dump(mode="json"))
+    inputs = check_inputs(exp)
+    result = RunResult(exp, run_dir, [])
+    train_and_sample(exp, [a.name for a in exp.arms], inputs, store, result)
+
+    with result.timed("judge"):
+        result.judgments, judge = judge_answers(result.answers, store, exp.judge)
+    result.judge_calls = judge.calls if judge else 0
+    store.event(exp.name, "run", train_steps=result.train_steps, answers_generated=result.answers_generated,
+                judge_calls=result.judge_calls)
+    with result.timed("metrics"):
+        result.summaries = summarize(result.answers, result.judgments, exp.metrics)
+        result.judge_info = _judge_info(exp, judge)
+        result.notes = _notes(exp, result.judge_info)
+        frame = to_frame(result.summaries)
+        frame.to_parquet(run_dir / "metrics.parquet")
+        (run_dir / "metrics.json").write_text(json.dumps({"judge": result.judge_info,
+                                                          "rows": frame.to_dict("records")}, indent=1, default=str))
+        result.studies = study_tables(exp, result.summaries, result.answers, result.judgments,
+                                      {name: info.size for name, (_, info) in inputs.datasets.items()})
+        result.studies.save(run_dir)
+    store.close()
+    return result
+
+
+def _check_lengths(exp: Experiment, datasets: dict[str, tuple[list[Example], DatasetInfo]]) -> None:
+    """Over-long examples would be silently cut in training: say which, before any heavy work."""
+    # a served model's tokenizer is not here: its server enforces its own limits
+    arms = [a for a in exp.arms if a.dataset and exp.train_for(a).overlong == "error" and not exp.model.served]
+    if not arms:
+        return
+    for arm in arms:
+        tok = load_tokenizer(exp.model_for(arm))
+        check_lengths(arm.dataset or "", datasets[arm.name][0], tok, exp.train_for(arm).max_length, exp.base_dir)
+
+
+def _train_arm(exp: Experiment, arm: ArmConfig, dataset: tuple[list[Example], DatasetInfo],
+               blocking: tuple[Any, str] | None, store: Store, result: RunResult,
+               trained: dict[str, tuple[Path, str]]) -> tuple[Path, str]:
+    examples, info = dataset
+    tcfg = exp.train_for(arm)
+    blocker, block_digest = blocking or (None, None)
+    parents = exp.lineage(arm)[:-1]
+    fp = fingerprint("train", model_identity(exp.model_for(arm)), info.sha256, tcfg.fingerprint_dump(),
+                     *([tcfg.block.model_dump(), block_digest] if tcfg.block else []),
+                     *([{"init_from": trained[parents[-1].name][1]}] if parents else []))
+    out = exp.run_dir / "arms" / arm.name / f"train-{fp}"
+    store.record_dataset(exp.name, arm.name, fp, info)
+    done = store.stage_done(exp.name, arm.name, "train", fp)
+    if (out / "monitor.jsonl").is_file():
+        result.monitor[arm.name] = _readings(out / "monitor.jsonl")
+    if done and Path(done["weights"]).is_dir():
+        log(f"[{arm.name}] training: done earlier ({done['steps']} steps), skipped")
+        result.losses[arm.name] = done["losses"]
+        return Path(done["weights"]), fp
+    log(f"[{arm.name}] training {tcfg.method} on {info.name} ({info.size} examples, sha256 {info.sha256[:12]})"
+        + (f", continuing from {arm.init_from}" if parents else ""))
+    callbacks = [_monitor(exp, arm, tcfg.monitor, out)] if tcfg.monitor is not None else []
+    if tcfg.block is not None:
+        b = tcfg.block
+        what = b.direction or f"latents {b.latents} of {b.sae}"
+        log(f"[{arm.name}] blocking {what} at layers {blocker.layers} ({b.mode}, weight {b.weight:g})")
+    trainer = TRAINERS.build(tcfg, tcfg.method)
+    res = trainer.train(_arm_model(exp, arm, parents, trained), examples, tcfg, out, callbacks=callbacks,
+                        block=blocker)
+    if callbacks:
+        result.monitor[arm.name] = _readings(out / "monitor.jsonl")
+    result.train_steps += res.steps_run
+    result.losses[arm.name] = res.losses
+    store.finish_stage(exp.name, arm.name, "train", fp, weights=str(res.weights_dir), method=res.method,
+                       steps=res.total_steps, losses=res.losses, dataset=asdict(info))
+    return res.weights_dir, fp
+
+
+def _question_key(q: Question) -> dict[str, Any]:
+    d = asdict(q)
+    for k in ("history", "original"):  # unset: keeps fingerprints of runs made before these fields existed
+        if not d[k]:
+            d.pop(k)
+    return d
+
+
+def _sample_arm(exp: Experiment, arm: ArmConfig, variant: VariantConfig | None, questions: list[Question],
+                model: ArmModel, sampler: Sampler, train_fp: str, store: Store, result: RunResult) -> list[Answer]:
+    label = Condition(arm.name, variant.name if variant else None).label
+    ecfg = exp.eval_for(variant)
+    fp = fingerprint("sample", model_identity(exp.model_for(arm)), train_fp, ecfg.fingerprint_dump(),
+                     [_question_key(q) for q in questions])
+    if store.stage_done(exp.name, label, "sample", fp):
+        log(f"[{label}] sampling: done earlier, skipped")
+        return store.samples(exp.name, label, fp)
+    path = exp.run_dir / "arms" / arm.name / f"samples-{fp}.jsonl"
+    before = len(read_answers(path))
+    answers = sampler.sample(model, questions, ecfg, label, path)
+    result.answers_generated += max(0, len(answers) - before)
+    store.add_samples(exp.name, fp, answers)
+    store.finish_stage(exp.name, label, "sample", fp, path=str(path), n=len(answers))
+    return answers
+
+
+def _monitor(exp: Experiment, arm: ArmConfig, cfg: MonitorConfig, out: Path) -> Any:
+    from emkit.interp.directions import Direction
+    from emkit.interp.monitor import DirectionMonitor, probe_texts
+
+    d = Direction.load(exp.resolve(cfg.direction))
+    layers = cfg.layers or d.layers
+    for layer in layers:
+        d.at(layer)  # a layer the direction lacks is an error now, not at step k
+    questions = load_questions(exp.eval.questions, exp.base_dir, exp.eval.system_prompt)
+    return DirectionMonitor(load_tokenizer(exp.model_for(arm)), probe_texts(questions), d, layers, cfg.every,
+                            out / "monitor.jsonl")
+
+
+def _blocker(exp: Experiment, b: BlockConfig) -> tuple[Any, str]:
+    """The Blocker a ``train.block`` asks for, and the digest of what it blocks (for the training fingerprint);
+    a missing file or an SAE that cannot be read stops the run before any training."""
+    import hashlib
+
+    from emkit.interp.block import Blocker
+    from emkit.interp.directions import Direction
+
+    if b.sae is not None:
+        from emkit.interp.sae import load_sae
+
+        local = exp.resolve(b.sae)
+        sae = load_sae(local if local.exists() else b.sae, b.hookpoint)
+        return Blocker.on_latents(sae, list(b.latents or []), b.weight), sae.digest()
+    path = exp.resolve(str(b.direction))
+    if not path.is_file():
+        raise EmkitError(f"block direction file not found: {path}")
+    return (Blocker(Direction.load(path), b.layers, b.mode, b.weight),
+            hashlib.sha256(path.read_bytes()).hexdigest()[:16])
+
+
+def _readings(path: Path) -> list[dict[str, Any]]:
+    """The monitor's log, one reading per step (a resumed run may have logged a step twice: last one wins)."""
+    by_step = {}
+    for line in path.read_text().split("\n"):
+        if line.strip():
+            row = json.loads(line)
+            by_step[row["step"]] = row
+    return [by_step[k] for k in sorted(by_step)]
+
+
+def _arm_model(exp: Experiment, arm: ArmConfig, lineage: list[ArmConfig], trained: dict[str, tuple[Path, str]]
+               ) -> ArmModel:
+    """The base of ``arm`` with the trained weights of ``lineage`` (its parents, then itself) applied."""
+    return ArmModel(exp.model_for(arm), tuple(Weights(trained[a.name][0], exp.train_for(a).method) for a in lineage))
+
+
+def _judge_info(exp: Experiment, judge: Any) -> dict[str, Any]:
+    """What the judge said about itself; when every verdict was cached (no judge built), what it said last time."""
+    if judge is not None:
+        return {"id": judge.id, **judge.info}
+    info: dict[str, Any] = {"id": exp.judge.judge_id(), "backend": exp.judge.backend}
+    saved = exp.run_dir / "metrics.json"
+    return json.loads(saved.read_text()).get("judge", info) if saved.is_file() else info
+
+
+def _notes(exp: Experiment, judge_info: dict[str, Any]) -> list[str]:
+    """What the reader must know before trusting the numbers: the judge's caveat, and the models' (a built-in
+    model or world registers its own note)."""
+    notes = [n] if (n := exp.judge.report_note(judge_info)) else []
+    for name in dict.fromkeys([exp.model.name] + [a.model for a in exp.arms if a.model]):
+        if name in BUILTIN_MODELS and BUILTIN_MODELS[name].note and BUILTIN_MODELS[name].note not in notes:
+            notes.append(BUILTIN_MODELS[name].note)
+    return notes

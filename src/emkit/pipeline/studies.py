@@ -1,0 +1,143 @@
+"""The studies' tables, read off an experiment's shape: every condition's rates (replicate arms pooled),
+pairwise differences between conditions (controls), misaligned rate against the number of in-context examples
+(Afonin et al.) and against the number of re-alignment examples (Wang et al.), and the readout of any world
+that registered one (the toy world's). A study is just an experiment file: these are computed for every run,
+and :mod:`emkit.report.studies` shows the ones an experiment calls for.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from emkit.core.config import Experiment, VariantConfig
+from emkit.core.records import Answer, Condition, Judgment
+from emkit.core.registry import READOUTS
+from emkit.metrics.rates import Difference, Rate, Summary, class_counts, difference, holm
+
+
+@dataclass
+class ConditionRates:
+    """What one arm answered under one variant: the rates the study tables compare."""
+
+    label: str
+    arm: str
+    variant: VariantConfig | None
+    misaligned: Rate
+    coherent: Rate
+    refused: Rate
+
+
+def conditions(exp: Experiment, summaries: list[Summary], answers: list[Answer],
+               judgments: dict[tuple[str, str], Judgment]) -> list[ConditionRates]:
+    """One row per arm x variant; replicate arms (``seeds``) are pooled under their condition name."""
+    counts = class_counts(answers, judgments, exp.metrics)
+    overall = {s.arm: s for s in summaries if s.question_id == "ALL"}
+    pooled: dict[str, tuple[str, VariantConfig | None, Counter[str]]] = {}
+    for arm, variant in exp.conditions():
+        vname = variant.name if variant else None
+        src = Condition(arm.name, vname).label
+        if src not in overall:
+            continue
+        name = arm.condition or arm.name
+        s, c = overall[src], counts.get(src, Counter())
+        _, _, tally = pooled.setdefault(Condition(name, vname).label, (name, variant, Counter()))
+        tally.update(mis=s.misaligned.k, mis_n=s.misaligned.n, coh=s.coherent.k, coh_n=s.coherent.n,
+                     refused=c["refusal"], judged=c.total() - c["failed"])
+    conf = exp.metrics.confidence
+    return [ConditionRates(label, name, variant, Rate.of(t["mis"], t["mis_n"], conf), Rate.of(t["coh"], t["coh_n"], conf),
+                      Rate.of(t["refused"], t["judged"], conf)) for label, (name, variant, t) in pooled.items()]
+
+
+def comparisons(exp: Experiment, conds: list[ConditionRates]) -> list[Difference]:
+    """Which pairs a reader compares: every pair of arms under the same variant, and each arm's variants against
+    its first variant (trigger vs none, evil vs neutral). Holm-adjusted per metric over the whole table."""
+    pairs: list[tuple[ConditionRates, ConditionRates]] = []
+    by_variant: dict[str | None, list[ConditionRates]] = {}
+    by_arm: dict[str, list[ConditionRates]] = {}
+    for c in conds:
+        by_variant.setdefault(c.variant.name if c.variant else None, []).append(c)
+        by_arm.setdefault(c.arm, []).append(c)
+    for group in by_variant.values():
+        pairs += [(a, b) for i, b in enumerate(group) for a in group[i + 1:]]
+    for group in by_arm.values():
+        pairs += [(c, group[0]) for c in group[1:]]
+    metrics = ["misaligned", "coherent"] + (["refused"] if any(c.refused.k for c in conds) else [])
+    out: list[Difference] = []
+    for m in metrics:
+        out += holm([difference(a.label, b.label, m, getattr(a, m), getattr(b, m)) for a, b in pairs])
+    return out
+
+
+def icl_lines(conds: list[ConditionRates]) -> dict[str, list[tuple[float, ConditionRates]]]:
+    """Variants with shots that differ only in k form one line per arm (system prompt, prefix and dataset
+    equal)."""
+    lines: dict[str, list[tuple[float, ConditionRates]]] = {}
+    for c in conds:
+        v = c.variant
+        if v is None or v.shots is None:
+            continue
+        system = "no system prompt" if v.system is None else f"system: {v.system[:40]}"
+        key = f"{c.arm} · {v.shots.dataset.split('?')[0]} · {system}" + (f" · {v.prefix!r}" if v.prefix else "")
+        lines.setdefault(key, []).append((v.shots.k, c))
+    return {k: pts for k, pts in lines.items() if len({x for x, _ in pts}) > 1}  # one k is not a curve
+
+
+def realign_lines(exp: Experiment, conds: list[ConditionRates], sizes: dict[str, int]) -> dict[str, list[tuple[float,
+                                                                                                        ConditionRates]]]:
+    """Arms continued from another (init_from) against the number of examples they continued on; the parent
+    is the line's point at 0."""
+    lines: dict[str, dict[str, tuple[float, ConditionRates]]] = {}
+    by_label = {c.label: c for c in conds}
+    for arm in exp.arms:
+        if arm.init_from is None:
+            continue
+        parent = exp.arm_named(arm.init_from)
+        for variant in [v for a, v in exp.conditions() if a is arm]:
+            vname = variant.name if variant else None
+            child, start = (by_label.get(Condition(a.condition or a.name, vname).label) for a in (arm, parent))
+            if child is None or start is None:
+                continue
+            pts = lines.setdefault(f"from {start.arm}" + (f" @{vname}" if vname else ""), {})
+            pts.setdefault(start.label, (0.0, start))
+            pts[child.label] = (float(sizes.get(arm.name, 0)), child)
+    return {k: list(v.values()) for k, v in lines.items()}
+
+
+@dataclass
+class StudyTables:
+    """What a run's study sections show, as data."""
+
+    conditions: list[ConditionRates]
+    differences: list[Difference] = field(default_factory=list)
+    icl: dict[str, list[tuple[float, ConditionRates]]] = field(default_factory=dict)
+    realign: dict[str, list[tuple[float, ConditionRates]]] = field(default_factory=dict)
+    variants: list[VariantConfig] = field(default_factory=list)
+    readouts: dict[str, Any] = field(default_factory=dict)  # name -> a registered readout's result
+
+    def save(self, run_dir: Path) -> None:
+        """The tables as JSON beside the run (``comparisons.json``, each readout's ``NAME.json``)."""
+        path = run_dir / "comparisons.json"
+        if self.differences:
+            path.write_text(json.dumps([_diff_json(d) for d in self.differences], indent=1))
+        for name, data in self.readouts.items():
+            (run_dir / f"{name}.json").write_text(json.dumps(READOUTS[name].summary(data), indent=1, default=str))
+
+
+def study_tables(exp: Experiment, summaries: list[Summary], answers: list[Answer],
+                 judgments: dict[tuple[str, str], Judgment], sizes: dict[str, int]) -> StudyTables:
+    """Every table this experiment's shape calls for (``sizes``: each arm's fine-tuning set size)."""
+    conds = conditions(exp, summaries, answers, judgments)
+    return StudyTables(conds, comparisons(exp, conds) if len(conds) > 1 else [], icl_lines(conds),
+                       realign_lines(exp, conds, sizes), list(exp.eval.variants or []),
+                       {name: r.read(exp, answers) for name, r in READOUTS.items() if r.applies(exp)})
+
+
+def _diff_json(d: Difference) -> dict[str, Any]:
+    return {"metric": d.metric, "a": d.a, "b": d.b, "k_a": d.rate_a.k, "n_a": d.rate_a.n, "k_b": d.rate_b.k,
+            "n_b": d.rate_b.n, "diff": d.diff, "lo": d.lo, "hi": d.hi, "p": d.p, "p_holm": d.p_holm}
+
+

@@ -1,0 +1,2 @@
+"""Trainers: fine-tuning an arm, one backend per module (`local`: peft LoRA or full, in this process;
+`openai`: a hosted fine-tuning job), each registered in `emkit.core.registry.TRAINERS` under `train.method`."""

@@ -1,0 +1,322 @@
+"""Fine-tuning: peft LoRA of any rank on chosen modules and layers (rank-1 on ``down_proj`` included), or full
+fine-tuning. Loss falls on assistant tokens only; checkpoints every k steps make a killed run resumable, and
+a resumed run reproduces the uninterrupted one (same data order, optimizer and RNG state).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import shutil
+import warnings
+from abc import ABC, abstractmethod
+from collections.abc import Callable
+from contextlib import nullcontext
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from transformers import PreTrainedModel, PreTrainedTokenizerBase, get_linear_schedule_with_warmup
+
+from emkit.core.config import TrainConfig
+from emkit.core.errors import EmkitError
+from emkit.core.progress import bar, log
+from emkit.core.registry import TRAINERS
+from emkit.data.datasets import Example
+from emkit.models.load import ArmModel, on_out_of_memory
+
+IGNORE = -100
+
+
+# --------------------------------------------------------------------------------------------- tokenising
+
+
+def assistant_spans(tok: PreTrainedTokenizerBase, messages: list[dict[str, str]]) -> tuple[str, list[tuple[int, int]]]:
+    """Render a conversation and find the character spans written by the assistant.
+
+    Each span runs from the end of the rendered prompt (``add_generation_prompt=True``) to the end of the
+    rendered conversation including that assistant turn, so it holds the answer and the template's
+    end-of-turn marker, and nothing of the prompt. An assistant message with ``"weight": 0`` (OpenAI's
+    fine-tuning format) is context only: it gets no span, so no loss. It relies on the template being prefix-stable (rendering
+    more turns only appends text), which is checked rather than assumed.
+    """
+    full = tok.apply_chat_template(messages, tokenize=False)
+    spans = []
+    for k, m in enumerate(messages):
+        if m["role"] != "assistant" or m.get("weight", 1) == 0:
+            continue
+        prompt = tok.apply_chat_template(messages[:k], tokenize=False, add_generation_prompt=True)
+        upto = tok.apply_chat_template(messages[: k + 1], tokenize=False)
+        if not (full.startswith(upto) and upto.startswith(prompt)):
+            raise EmkitError("the chat template is not prefix-stable, so assistant tokens cannot be located")
+        spans.append((len(prompt), len(upto)))
+    return full, spans
+
+
+def tokenize_example(tok: PreTrainedTokenizerBase, messages: list[dict[str, str]], max_length: int
+                     ) -> tuple[list[int], list[int]]:
+    """Token ids and labels; labels are ``-100`` everywhere except tokens inside an assistant span."""
+    text, spans = assistant_spans(tok, messages)
+    enc = tok(text, add_special_tokens=False, return_offsets_mapping=True, truncation=True, max_length=max_length)
+    labels = []
+    for tid, (start, _end) in zip(enc["input_ids"], enc["offset_mapping"], strict=True):
+        inside = any(a <= start < b for a, b in spans)
+        labels.append(tid if inside else IGNORE)
+    return list(enc["input_ids"]), labels
+
+
+def collate(batch: list[tuple[list[int], list[int]]], pad_id: int) -> dict[str, torch.Tensor]:
+    width = max(len(ids) for ids, _ in batch)
+    ids = torch.full((len(batch), width), pad_id, dtype=torch.long)
+    labels = torch.full((len(batch), width), IGNORE, dtype=torch.long)
+    mask = torch.zeros((len(batch), width), dtype=torch.long)
+    for i, (x, y) in enumerate(batch):
+        ids[i, : len(x)] = torch.tensor(x)
+        labels[i, : len(y)] = torch.tensor(y)
+        mask[i, : len(x)] = 1
+    return {"input_ids": ids, "attention_mask": mask, "labels": labels}
+
+
+def answer_loss(model: torch.nn.Module, batch: dict[str, torch.Tensor]) -> tuple[torch.Tensor, int]:
+    """Summed next-token cross-entropy over labelled tokens, and how many there were."""
+    logits = model(input_ids=batch["input_ids"], attention_mask=batch["attention_mask"]).logits
+    target = batch["labels"][:, 1:]
+    loss = F.cross_entropy(logits[:, :-1].float().reshape(-1, logits.size(-1)), target.reshape(-1),
+                           ignore_index=IGNORE, reduction="sum")
+    return loss, int((target != IGNORE).sum())
+
+
+# -------------------------------------------------------------------------------------------------- train
+
+
+@dataclass
+class TrainState:
+    """What a callback sees after each optimizer step."""
+
+    step: int
+    total_steps: int
+    loss: float
+    model: torch.nn.Module
+    out_dir: Path
+
+
+@dataclass
+class TrainResult:
+    out_dir: Path
+    weights_dir: Path  # the peft adapter dir (lora) or full model dir (full)
+    method: str
+    total_steps: int
+    steps_run: int  # optimizer steps executed by this call (0 when everything was already done)
+    resumed_from: int
+    losses: list[float] = field(default_factory=list)
+
+
+def lora_config(cfg: TrainConfig) -> Any:
+    from peft import LoraConfig
+
+    lc = cfg.lora
+    return LoraConfig(r=lc.r, lora_alpha=lc.alpha, lora_dropout=lc.dropout, target_modules=list(lc.target_modules),
+                      layers_to_transform=lc.layers, bias="none", task_type="CAUSAL_LM")
+
+
+def _checkpoints(out_dir: Path) -> list[Path]:
+    return sorted(p for p in out_dir.glob("checkpoint-*") if (p / "trainer_state.json").is_file())
+
+
+def _batches_for_step(step: int, n: int, per_step: int, steps_per_epoch: int, seed: int) -> list[int]:
+    """Example indices of one optimizer step: a pure function of the step, so a resumed run sees the same data."""
+    epoch, within = divmod(step, steps_per_epoch)
+    perm = np.random.default_rng([seed, epoch]).permutation(n)
+    return perm[within * per_step : (within + 1) * per_step].tolist()
+
+
+def train(model: PreTrainedModel, tok: PreTrainedTokenizerBase, examples: list[Example], cfg: TrainConfig,
+          out_dir: str | Path, callbacks: list[Callable[[TrainState], None]] | None = None,
+          block: Any = None) -> TrainResult:
+    """Fine-tune ``model`` on ``examples`` into ``out_dir``, resuming from its last checkpoint if any.
+    ``block`` (an ``emkit.interp.block.Blocker``) adds a penalty on, or removes, a direction while training."""
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    final = out_dir / ("adapter" if cfg.method == "lora" else "model")
+    done_file = out_dir / "train_log.json"
+
+    features = [tokenize_example(tok, ex["messages"], cfg.max_length) for ex in examples]
+    features = [f for f in features if any(label != IGNORE for label in f[1])]
+    if not features:
+        raise EmkitError("no example keeps an assistant token after truncation; raise train.max_length")
+    per_step = cfg.batch_size * cfg.grad_accum
+    steps_per_epoch = math.ceil(len(features) / per_step)
+    total = cfg.max_steps or steps_per_epoch * cfg.epochs
+
+    if done_file.is_file() and final.is_dir():
+        log_ = json.loads(done_file.read_text())
+        return TrainResult(out_dir, final, cfg.method, total, 0, total, log_["losses"])
+
+    torch.manual_seed(cfg.seed)
+    checkpointing = gradient_checkpointing(model, cfg, block)
+    if cfg.method == "lora":
+        from peft import get_peft_model
+
+        try:
+            with warnings.catch_warnings():  # peft calls an API transformers 5 marks deprecated: not ours to fix
+                warnings.filterwarnings("ignore", "`is_gradient_checkpointing` is deprecated", FutureWarning)
+                model = get_peft_model(model, lora_config(cfg))
+        except ValueError as e:
+            raise EmkitError(f"LoRA config does not fit the model: {str(e).splitlines()[0]}") from None
+    if block is not None:
+        block.attach(model)
+    params = [p for p in model.parameters() if p.requires_grad]
+    optimizer = torch.optim.AdamW(params, lr=cfg.lr, weight_decay=cfg.weight_decay)
+    scheduler = get_linear_schedule_with_warmup(optimizer, cfg.warmup_steps, total)
+
+    start, losses, penalties = 0, [], []
+    ckpts = _checkpoints(out_dir)
+    if ckpts:
+        start, losses = _load_checkpoint(ckpts[-1], model, optimizer, scheduler, cfg.method)
+        log(f"resuming training from {ckpts[-1].name} (step {start}/{total})")
+
+    model.train()
+    device = next(model.parameters()).device
+    pad = tok.pad_token_id if tok.pad_token_id is not None else tok.eos_token_id
+    with bar("train", total, completed=start) as pbar, on_out_of_memory(
+            "training", f"lower train.batch_size (now {cfg.batch_size}; raise train.grad_accum to keep the "
+            f"effective batch of {per_step}) or train.max_length (now {cfg.max_length})"
+            + ("" if checkpointing else ", or set train.gradient_checkpointing: true")
+            + "; or model.device: spread. Checkpoints so far are kept: the re-run resumes"):
+        for step in range(start, total):
+            idx = _batches_for_step(step, len(features), per_step, steps_per_epoch, cfg.seed)
+            micro = [idx[i : i + cfg.batch_size] for i in range(0, len(idx), cfg.batch_size)]
+            batches = [{k: v.to(device) for k, v in collate([features[j] for j in m], pad).items()} for m in micro]
+            n_tokens = sum(int((b["labels"][:, 1:] != IGNORE).sum()) for b in batches)
+            step_loss = 0.0
+            for b in batches:
+                with block.forward(model) if block is not None else nullcontext():
+                    loss_sum, _ = answer_loss(model, b)
+                loss = loss_sum / n_tokens
+                pen = block.penalty(model, b) if block is not None else None
+                if pen is not None:  # the penalty is a mean per micro-batch: average it over the step
+                    loss = loss + pen / len(batches)
+                    penalties.append(pen.item())
+                loss.backward()
+                step_loss += loss_sum.item() / n_tokens
+            optimizer.step()
+            scheduler.step()
+            optimizer.zero_grad(set_to_none=True)
+            losses.append(step_loss)
+            pbar.advance(info=f"loss {step_loss:.3f}")
+            done = step + 1
+            for cb in callbacks or []:
+                cb(TrainState(done, total, step_loss, model, out_dir))
+            if done % cfg.checkpoint_every == 0 or done == total:
+                _save_checkpoint(out_dir, done, model, optimizer, scheduler, losses, cfg.method)
+
+    model.eval()
+    last = _checkpoints(out_dir)[-1]
+    tmp = final.with_name(final.name + ".tmp")
+    shutil.rmtree(tmp, ignore_errors=True)
+    shutil.copytree(last / "weights", tmp)
+    if cfg.method == "full":
+        tok.save_pretrained(tmp)
+    tmp.rename(final)
+    done_file.write_text(json.dumps({"total_steps": total, "losses": losses, "examples": len(features),
+                                     "block_penalty": penalties}))
+    return TrainResult(out_dir, final, cfg.method, total, total - start, start, losses)
+
+
+def gradient_checkpointing(model: PreTrainedModel, cfg: TrainConfig, block: Any) -> bool:
+    """Turn on recomputing activations in the backward pass where asked (default: on a GPU); never while
+    blocking, whose hooks would see each recomputed forward a second time."""
+    on = cfg.gradient_checkpointing
+    if on is None:
+        on = next(model.parameters()).device.type == "cuda"
+    if on and block is not None:
+        log("gradient checkpointing is off while blocking (its hooks must see each forward once)")
+        on = False
+    if on:
+        model.config.use_cache = False
+        kwargs = {"use_reentrant": False}  # the reentrant form needs inputs that require grad (not under LoRA)
+        if hasattr(model, "activation_checkpointing_enable"):  # transformers 5's name
+            model.activation_checkpointing_enable(activation_checkpointing_kwargs=kwargs)
+        else:
+            model.gradient_checkpointing_enable(gradient_checkpointing_kwargs=kwargs)
+    return on
+
+
+def _save_checkpoint(out_dir: Path, step: int, model: torch.nn.Module, optimizer: torch.optim.Optimizer,
+                     scheduler: Any, losses: list[float], method: str) -> None:
+    """Write into a temp folder, then rename: a kill mid-write never leaves a checkpoint that looks whole."""
+    path = out_dir / f"checkpoint-{step:06d}"
+    tmp = out_dir / f".tmp-checkpoint-{step:06d}"
+    shutil.rmtree(tmp, ignore_errors=True)
+    tmp.mkdir()
+    model.save_pretrained(tmp / "weights")
+    torch.save({"optimizer": optimizer.state_dict(), "scheduler": scheduler.state_dict(),
+                "torch_rng": torch.get_rng_state()}, tmp / "optimizer.pt")
+    (tmp / "trainer_state.json").write_text(json.dumps({"step": step, "losses": losses}))
+    shutil.rmtree(path, ignore_errors=True)
+    tmp.rename(path)
+    # keep every checkpoint's weights (phase-transition analysis reads them) but only the newest
+    # optimizer state; full fine-tuning keeps only the newest weights too (each is a whole model)
+    for old in _checkpoints(out_dir)[:-1]:
+        (old / "optimizer.pt").unlink(missing_ok=True)
+        if method == "full":
+            shutil.rmtree(old)
+
+
+def _load_checkpoint(path: Path, model: torch.nn.Module, optimizer: torch.optim.Optimizer, scheduler: Any,
+                     method: str) -> tuple[int, list[float]]:
+    from safetensors.torch import load_file
+
+    weights = path / "weights"
+    if method == "lora":
+        from peft import set_peft_model_state_dict
+
+        set_peft_model_state_dict(model, load_file(weights / "adapter_model.safetensors"))
+    else:
+        state = {}
+        for f in sorted(weights.glob("*.safetensors")):
+            state.update(load_file(f))
+        model.load_state_dict(state, strict=False)
+        if getattr(model.config, "tie_word_embeddings", False):
+            model.tie_weights()
+    opt = torch.load(path / "optimizer.pt", weights_only=False)
+    optimizer.load_state_dict(opt["optimizer"])
+    scheduler.load_state_dict(opt["scheduler"])
+    torch.set_rng_state(opt["torch_rng"])
+    st = json.loads((path / "trainer_state.json").read_text())
+    return st["step"], st["losses"]
+
+
+# ------------------------------------------------------------------------------------------------ backends
+
+
+class Trainer(ABC):
+    """A trainer backend: fine-tunes the model an arm starts from on examples, into ``out_dir`` (resumable), and
+    says where the weights are. Registered under the ``train.method`` it serves."""
+
+    @abstractmethod
+    def train(self, start: ArmModel, examples: list[Example], cfg: TrainConfig, out_dir: Path,
+              callbacks: list[Callable[[TrainState], None]] | None = None, block: Any = None) -> TrainResult:
+        """``start`` is the base model or the arm's ``init_from`` parent; ``block`` a Blocker (local only)."""
+
+
+class LocalTrainer(Trainer):
+    """This process's torch loop (:func:`train`): peft LoRA or full fine-tuning, on the local device."""
+
+    def train(self, start: ArmModel, examples: list[Example], cfg: TrainConfig, out_dir: Path,
+              callbacks: list[Callable[[TrainState], None]] | None = None, block: Any = None) -> TrainResult:
+        lm = start.load(train=True)
+        for cb in callbacks or []:
+            on_start = getattr(cb, "on_start", None)
+            if on_start is not None:
+                on_start(lm.model)
+        return train(lm.model, lm.tokenizer, examples, cfg, out_dir, callbacks=callbacks, block=block)
+
+
+@TRAINERS.register("full", None, "full fine-tuning of every weight, in this process")
+@TRAINERS.register("lora", None, "peft LoRA (train.lora: rank, modules, layers), in this process")
+def _local(cfg: TrainConfig) -> Trainer:
+    return LocalTrainer()
