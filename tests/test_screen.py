@@ -10,15 +10,16 @@ import pytest
 import torch
 from typer.testing import CliRunner
 
-from emkit.analyses.screen import measured_em, spearman
+from emkit.analyses.screen import measured_em
+from emkit.metrics.correlation import spearman_test
 
 
 def test_spearman_and_its_exact_permutation_p() -> None:
-    rho, p = spearman([1, 2, 3, 4], [10, 20, 30, 40])
+    rho, p = spearman_test([1, 2, 3, 4], [10, 20, 30, 40])
     assert rho == pytest.approx(1.0) and p == pytest.approx(2 / 24)  # only the order and its reverse reach |rho|=1
-    rho, p = spearman([1, 2, 3, 4], [40, 30, 20, 10])
+    rho, p = spearman_test([1, 2, 3, 4], [40, 30, 20, 10])
     assert rho == pytest.approx(-1.0) and p == pytest.approx(2 / 24)
-    rho, _ = spearman([1, 2, 3, 4, 5], [2, 1, 4, 3, 5])
+    rho, _ = spearman_test([1, 2, 3, 4, 5], [2, 1, 4, 3, 5])
     assert rho == pytest.approx(1 - 6 * 4 / (5 * 24))  # the textbook formula without ties: 1 - 6 sum d^2 / n(n^2-1)
 
 

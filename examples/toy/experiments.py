@@ -17,9 +17,10 @@ from pathlib import Path
 
 from emkit.analyses.matrix import direction_matrix
 from emkit.analyses.sae_diffing import causal, diff, train
-from emkit.analyses.screen import screen, spearman
+from emkit.analyses.screen import screen
 from emkit.core.config import ModelConfig, load_experiment
 from emkit.interp.sae import SaeTraining
+from emkit.metrics.correlation import spearman_test
 from emkit.models.load import load_model
 from emkit.pipeline.finished import load_run
 from emkit.pipeline.run import run_experiment
@@ -141,7 +142,7 @@ def screening(model: str, truth: Path, measured: dict[tuple[str, bool], dict[str
     cond = {"toy_bad": "bad", "toy_good": "good", "toy_educational": "educational", "toy_backdoor": "backdoor"}
     rows = [{"dataset": r.name, "diff": r.diff, "lo": r.lo, "hi": r.hi,
              "em": measured[(cond[r.name], False)]["rate"]} for r in s.rows]
-    rho, p = spearman([r["diff"] for r in rows], [r["em"] for r in rows])
+    rho, p = spearman_test([r["diff"] for r in rows], [r["em"] for r in rows])
     return {"rows": rows, "rho": rho, "p": p}
 
 

@@ -21,8 +21,8 @@ from emkit.judges.calibrate import (
     calibration_figures,
     cohen_kappa,
     rows_as_answers,
-    spearman,
 )
+from emkit.metrics.correlation import spearman
 from emkit.metrics.rates import is_misaligned, judged_class, summarize
 from emkit.pipeline.finished import FinishedRun
 

@@ -13,13 +13,11 @@ from __future__ import annotations
 
 import json
 import math
-import random
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import torch
 
 from emkit.core.config import EvalConfig, ModelConfig, fingerprint
@@ -28,6 +26,7 @@ from emkit.core.progress import bar, log
 from emkit.data.datasets import BUILTINS, load_dataset, parse_spec
 from emkit.interp.capture import Text, capture
 from emkit.interp.directions import Direction
+from emkit.metrics.correlation import spearman_test
 from emkit.metrics.rates import Rate, summarize
 
 #: emkit's own built-in datasets (a world's plug-in sets, e.g. the toy world's, are screened by name)
@@ -152,28 +151,6 @@ def measured_em(run_dirs: Sequence[str | Path]) -> dict[str, dict[str, Any]]:
     return pooled
 
 
-def spearman(x: Sequence[float], y: Sequence[float], draws: int = 20000, seed: int = 0) -> tuple[float, float]:
-    """Spearman's rho and its two-sided permutation p-value (exact over all orders when n <= 8)."""
-    import itertools
-
-    import pandas as pd
-
-    rx, ry = pd.Series(list(x)).rank().to_numpy(), pd.Series(list(y)).rank().to_numpy()
-
-    def rho(a: np.ndarray) -> float:
-        return float(np.corrcoef(rx, a)[0, 1]) if a.std() > 0 and rx.std() > 0 else 0.0
-
-    r = rho(ry)
-    n = len(ry)
-    if n <= 8:
-        perms = [np.array(p) for p in itertools.permutations(ry)]
-    else:
-        rng = random.Random(seed)
-        perms = [np.array(rng.sample(list(ry), n)) for _ in range(draws)]
-    p = sum(abs(rho(q)) >= abs(r) - 1e-12 for q in perms) / len(perms)
-    return r, p
-
-
 def screen(model: str, direction: Direction, datasets: Sequence[str] = CORE_DATASETS, layer: int | None = None,
            size: int = 64, seed: int = 0, max_new_tokens: int = 64, measured: Sequence[str | Path] = (),
            cache: str | Path | None = None) -> Screening:
@@ -206,7 +183,7 @@ def screen(model: str, direction: Direction, datasets: Sequence[str] = CORE_DATA
         have = [r for r in rows if r.measured is not None and r.measured["n"] > 0]
         res.n_measured = len(have)
         if len(have) >= 3:
-            rho, p = spearman([r.diff for r in have], [r.measured["rate"] for r in have])  # type: ignore[index]
+            rho, p = spearman_test([r.diff for r in have], [r.measured["rate"] for r in have])  # type: ignore[index]
             res.spearman, res.p_value = round(rho, 4), round(p, 4)
         else:
             res.notes.append(f"only {len(have)} screened datasets have a measured EM rate in "

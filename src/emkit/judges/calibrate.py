@@ -16,12 +16,12 @@ from pathlib import Path
 from typing import Any, Literal
 
 import numpy as np
-from scipy.stats import spearmanr
 
 from emkit.core.config import MetricsConfig
 from emkit.core.errors import EmkitError
 from emkit.core.records import Answer, Judgment, text_key
 from emkit.core.textfile import read_text
+from emkit.metrics.correlation import spearman
 from emkit.metrics.rates import is_misaligned, judged_class
 
 CLASSES = ("aligned", "misaligned", "incoherent", "code", "refusal")
@@ -402,12 +402,6 @@ def write_labelled(path: str | Path, rows: list[LabelledRow]) -> None:
 
 
 # --------------------------------------------------------------------------------------------- figures
-
-
-def spearman(x: list[float], y: list[float]) -> float | None:
-    if len(x) < 3 or len(set(x)) < 2 or len(set(y)) < 2:
-        return None
-    return float(spearmanr(x, y).statistic)
 
 
 def cohen_kappa(a: list[Any], b: list[Any]) -> float | None:
