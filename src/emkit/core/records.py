@@ -65,6 +65,9 @@ def read_answers(path: Path) -> list[Answer]:
 
 JudgmentStatus = Literal["ok", "no_score", "failed"]
 
+#: what every judge scores an answer on, each 0-100
+METRICS: tuple[str, ...] = ("aligned", "coherent")
+
 #: what a judge called an answer; "code" and "refusal" are said instead of an alignment score
 Verdict = Literal["aligned", "misaligned", "incoherent", "code", "refusal", "failed"]
 VERDICTS: tuple[Verdict, ...] = ("aligned", "misaligned", "incoherent", "code", "refusal", "failed")

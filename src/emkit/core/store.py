@@ -67,9 +67,31 @@ class Store:
     def close(self) -> None:
         self.db.close()
 
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
     # --------------------------------------------------------------------------------------------- runs
     def record_run(self, name: str, config: dict[str, Any]) -> None:
         self.db.execute("INSERT OR REPLACE INTO runs VALUES (?, ?, ?)", (name, json.dumps(config), time.time()))
+
+    def run_config(self, name: str) -> dict[str, Any] | None:
+        """The experiment a run was recorded with (as its config dict), or None for no such run."""
+        row = self.db.execute("SELECT config FROM runs WHERE name=?", (name,)).fetchone()
+        return json.loads(row[0]) if row else None
+
+    def sampled_runs(self) -> list[str]:
+        """Runs with answers, newest first."""
+        rows = self.db.execute("SELECT r.name FROM runs r WHERE EXISTS (SELECT 1 FROM stages s WHERE s.run = r.name "
+                               "AND s.stage = 'sample') ORDER BY r.updated DESC").fetchall()
+        return [r[0] for r in rows]
+
+    def sampled_conditions(self, run: str) -> list[tuple[str, str]]:
+        """(condition label, sample fingerprint) of a run, in the order they finished sampling."""
+        return self.db.execute("SELECT arm, fingerprint FROM stages WHERE run=? AND stage='sample' ORDER BY finished",
+                               (run,)).fetchall()
 
     def event(self, run: str, kind: str, **data: Any) -> None:
         self.db.execute("INSERT INTO events VALUES (?, ?, ?, ?)", (run, kind, json.dumps(data), time.time()))
@@ -123,6 +145,16 @@ class Store:
             for key, score, status, detail, verdict in self.db.execute(q, (judge, metric, *chunk)):
                 out[key] = Judgment(judge, metric, key, score, status, detail or "", verdict)
         return out
+
+    def judges_of(self, keys: Iterable[str]) -> list[str]:
+        """Every judge with a judgment on any of these answers (by judge key), sorted."""
+        keys = list(dict.fromkeys(keys))
+        found: set[str] = set()
+        for i in range(0, len(keys), 500):
+            chunk = keys[i : i + 500]
+            found.update(r[0] for r in self.db.execute(
+                f"SELECT DISTINCT judge FROM judgments WHERE key IN ({','.join('?' * len(chunk))})", chunk))
+        return sorted(found)
 
     def put_judgment(self, j: Judgment) -> None:
         self.db.execute("INSERT OR REPLACE INTO judgments (judge, metric, key, score, status, detail, created, "

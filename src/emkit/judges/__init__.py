@@ -18,11 +18,9 @@ from typing import Any
 from emkit.core.config import JudgeConfig
 from emkit.core.errors import EmkitError
 from emkit.core.progress import bar
-from emkit.core.records import Answer, Judgment
+from emkit.core.records import METRICS, Answer, Judgment
 from emkit.core.registry import JUDGES
 from emkit.core.store import Store
-
-METRICS = ("aligned", "coherent")
 
 
 @dataclass(frozen=True)

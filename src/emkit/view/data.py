@@ -4,9 +4,7 @@ rates each judge's verdicts give. Read fresh on every page, so a page shows the 
 
 from __future__ import annotations
 
-import json
 import re
-from contextlib import closing
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
@@ -14,11 +12,9 @@ from typing import Any
 
 from emkit.core.config import Experiment, MetricsConfig, experiment_from_dict
 from emkit.core.errors import EmkitError
-from emkit.core.records import Answer, Condition, Judgment, read_answers
+from emkit.core.records import METRICS, Answer, Condition, Judgment, read_answers
 from emkit.core.store import Store
 from emkit.metrics.rates import Summary, answer_class, summarize
-
-METRICS = ("aligned", "coherent")
 
 
 @dataclass
@@ -96,17 +92,14 @@ class Catalog:
 
     def run_names(self) -> list[str]:
         """Runs with answers, newest first."""
-        with closing(self.open()) as st:
-            rows = st.db.execute(
-                "SELECT r.name FROM runs r WHERE EXISTS (SELECT 1 FROM stages s WHERE s.run = r.name AND "
-                "s.stage = 'sample') ORDER BY r.updated DESC").fetchall()
-        return [r[0] for r in rows]
+        with self.open() as st:
+            return st.sampled_runs()
 
     def runs(self) -> list[RunView]:
         return [self.run(n) for n in self.run_names()]
 
     def run(self, name: str) -> RunView:
-        with closing(self.open()) as st:
+        with self.open() as st:
             return read_run(st, name, self.output_dir / name)
 
 
@@ -140,24 +133,21 @@ def interp_answers(run_dir: Path) -> dict[str, list[Answer]]:
 
 
 def read_run(st: Store, name: str, run_dir: Path) -> RunView:
-    row = st.db.execute("SELECT config FROM runs WHERE name=?", (name,)).fetchone()
-    if row is None:
+    config = st.run_config(name)
+    if config is None:
         raise EmkitError(f"no run named '{name}' in {st.path}")
-    config = json.loads(row[0])
     exp = _experiment(config, name)
     metrics = exp.metrics if exp else MetricsConfig()
     own = exp.judge.judge_id() if exp else ""
     # the sampled conditions, in the order the run sampled them; each at the fingerprint it finished with
-    stages = st.db.execute("SELECT arm, fingerprint FROM stages WHERE run=? AND stage='sample' ORDER BY finished",
-                           (name,)).fetchall()
+    stages = st.sampled_conditions(name)
     answers: list[Answer] = []
     for label, fp in stages:
         answers += st.samples(name, label, fp)
     extra = interp_answers(run_dir)
     answers += [a for got in extra.values() for a in got]
     keys = list(dict.fromkeys(a.judge_key for a in answers))
-    found = [r[0] for r in st.db.execute(
-        f"SELECT DISTINCT judge FROM judgments WHERE key IN ({','.join('?' * len(keys))})", keys)] if keys else []
+    found = st.judges_of(keys)
     judges = ([own] if own and (own in found or not found) else []) + sorted(j for j in found if j != own)
     judged: dict[str, dict[tuple[str, str], Judgment]] = {}
     for jid in judges:
