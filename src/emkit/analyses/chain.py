@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 import torch
+from pydantic import BaseModel, ConfigDict
 
 from emkit.analyses.interventions import SweepResult, sweep
 from emkit.analyses.phases import PhaseCurve, phase_curve
@@ -23,6 +24,7 @@ from emkit.core.config import fingerprint
 from emkit.core.errors import EmkitError
 from emkit.core.progress import log
 from emkit.core.records import Answer
+from emkit.core.registry import DIRECTIONS, DirectionInputs, DirectionMethod, NotApplicable
 from emkit.interp.capture import Text, capture, read_capture
 from emkit.interp.directions import (
     CosineMatrix,
@@ -243,3 +245,60 @@ def lora_b(source: str | Path, arm: str | None = None, module: str = "down_proj"
               "trajectories": [t.to_json() for t in trajs]}
     (path.parent / f"loraB-{arm}-trajectory.json").write_text(json.dumps(report, indent=1))
     return d, path, trajs
+
+
+# ------------------------------------------------------------------------ registered direction methods
+
+
+class MeanDiffSettings(BaseModel):
+    """The mean-diff direction method's settings: which readers read the answers (the arm, the base model),
+    Soligo et al.'s class thresholds, the answers' arms (default: the arm's own) and the balancing seed."""
+
+    model_config = ConfigDict(extra="forbid")
+    readers: list[Reader] = ["arm", "base"]
+    aligned_min: float = DEFAULT_THRESHOLDS.aligned_min
+    misaligned_max: float = DEFAULT_THRESHOLDS.misaligned_max
+    coherent_min: float = DEFAULT_THRESHOLDS.coherent_min
+    texts_from: list[str] | None = None
+    seed: int = 0
+
+    @property
+    def thresholds(self) -> Thresholds:
+        return Thresholds(self.aligned_min, self.misaligned_max, self.coherent_min)
+
+
+def _mean_diffs(inputs: DirectionInputs, cfg: MeanDiffSettings) -> list[Direction]:
+    return [mean_diff_direction(inputs.run, inputs.arm, reader, cfg.texts_from, cfg.thresholds, cfg.seed).direction
+            for reader in cfg.readers]
+
+
+def _describe_mean_diff(d: Direction, cfg: MeanDiffSettings) -> str:
+    if d.meta["reader"] == "base":
+        return "the same answers read by the base model"
+    return f"misaligned minus aligned answers ({d.meta['n_per_class']} per class), read by {d.meta['arm']}"
+
+
+class LoraBSettings(BaseModel):
+    """The LoRA B direction method's settings: the adapted module whose written directions are read."""
+
+    model_config = ConfigDict(extra="forbid")
+    module: str = "down_proj"
+
+
+def _lora_b_of_arm(inputs: DirectionInputs, cfg: LoraBSettings) -> Direction:
+    run, arm = inputs.run, inputs.arm
+    tcfg = run.experiment.train_for(run.arm(arm))
+    weights = run.weights(arm)
+    if weights is None or tcfg.method != "lora" or cfg.module not in tcfg.lora.target_modules:
+        raise NotApplicable(f"loraB:{arm}: the arm was not trained with LoRA on {cfg.module}")
+    return b_direction(weights, f"loraB:{arm}", cfg.module, meta={"source_run": run.name, "arm": arm})
+
+
+DIRECTIONS.add("meandiff", DirectionMethod(
+    "meandiff", MeanDiffSettings, _mean_diffs, order=10, describe=_describe_mean_diff,
+    summary="misaligned minus aligned answers, read by the arm (meandiff:ARM) and by the base model "
+            "(meandiff:ARM:base-reader); Soligo et al."))
+DIRECTIONS.add("loraB", DirectionMethod(
+    "loraB", LoraBSettings, _lora_b_of_arm, order=20,
+    describe=lambda d, cfg: f"LoRA B of each {d.meta['module']} (rank {d.meta['rank']}; sign arbitrary)",
+    summary="what each adapted down_proj writes into the residual stream (Turner et al.; sign arbitrary)"))

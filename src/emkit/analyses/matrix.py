@@ -12,19 +12,26 @@ The directions, each computed (or read from ``RUN/interp/`` when it is already t
 - ``sae:L<layer>:<latent>`` — the decoder columns of the top latents by shift base -> arm (Wang et al.), one
   per SAE given, at that SAE's layer;
 - anything else passed as a file: the toy world's ground-truth persona direction, another run's direction.
+
+Each method is a :class:`emkit.core.registry.DirectionMethod` in :data:`emkit.core.registry.DIRECTIONS` (mean-diff
+and LoRA B registered in :mod:`emkit.analyses.chain`, in-context and SAE latents here), and the matrix compares
+every registered one: a new method is its function and a registration, not an edit here.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from emkit.analyses.chain import DEFAULT_THRESHOLDS, interp_dir, mean_diff_direction
+from pydantic import BaseModel, ConfigDict, ValidationError
+
+from emkit.analyses.chain import DEFAULT_THRESHOLDS, interp_dir
 from emkit.core.errors import EmkitError
 from emkit.core.progress import log
+from emkit.core.registry import DIRECTIONS, DirectionInputs, DirectionMethod, NotApplicable, first_error
 from emkit.interp.directions import CosineMatrix, Direction, Thresholds, compare
 from emkit.pipeline.finished import FinishedRun, load_run
 
@@ -94,15 +101,79 @@ def sae_top_latents(run_dir: Path, arm: str, sae_source: str, top: int) -> list[
     return out
 
 
+class IclSettings(BaseModel):
+    """The in-context direction method's settings: k examples in context, the shots' seed."""
+
+    model_config = ConfigDict(extra="forbid")
+    k: int = 8
+    seed: int = 0
+
+
+def _icl(inputs: DirectionInputs, cfg: IclSettings) -> Direction:
+    try:
+        return icl_for_arm(inputs.run, inputs.arm, cfg.k, cfg.seed)
+    except EmkitError as e:
+        raise NotApplicable(f"icl:k{cfg.k}: {e}") from None
+
+
+class SaeLatentSettings(BaseModel):
+    """The SAE latent direction method's settings: the SAEs to read (none: the method adds nothing) and how many
+    of each one's top latents."""
+
+    model_config = ConfigDict(extra="forbid")
+    sources: list[str] = []
+    top: int = 3
+
+
+def _sae_latents(inputs: DirectionInputs, cfg: SaeLatentSettings) -> list[Direction]:
+    out = []
+    for source in cfg.sources:
+        for d in sae_top_latents(inputs.run.run_dir, inputs.arm, source, cfg.top):
+            d.meta["sae_source"] = source
+            out.append(d)
+    return out
+
+
+DIRECTIONS.add("icl", DirectionMethod(
+    "icl", IclSettings, _icl, order=30,
+    describe=lambda d, cfg: f"base model after {d.meta['k']} examples of {d.meta['positive']} minus "
+                            f"{d.meta['negative']}",
+    summary="the base model reading k examples of the arm's dataset minus k of its control twin (Afonin et al.)"))
+DIRECTIONS.add("sae", DirectionMethod(
+    "sae", SaeLatentSettings, _sae_latents, order=40,
+    describe=lambda d, cfg: f"SAE {d.meta['sae_source']}: latent {d.meta['sae_latent']} (shift {d.meta['shift']:+.3g})",
+    summary="decoder columns of the top latents by shift base -> arm, per SAE given (Wang et al.)"))
+
+
+def method_settings(method: DirectionMethod, raw: Any) -> BaseModel:
+    """A method's settings validated into its config class (a mapping, or an instance already)."""
+    if isinstance(raw, method.config):
+        return raw
+    try:
+        return method.config.model_validate(raw)
+    except ValidationError as e:
+        raise EmkitError(f"direction method {method.name}: {first_error(e)}") from None
+
+
 def direction_matrix(run_dir: str | Path, arm: str | None = None, saes: Sequence[str] = (), top: int = 3,
                      icl_k: int | None = 8, icl_seed: int = 0, extra: Sequence[str | Path] = (),
-                     th: Thresholds = DEFAULT_THRESHOLDS) -> DirectionMatrix:
-    """Every direction above for ``arm`` (default: the run's first fine-tuned arm), compared per layer. A
-    direction that cannot be read (no LoRA on down_proj, no twin dataset, too few answers per class) is listed
-    in ``skipped`` with the reason; the mean-diff direction is required."""
-    from emkit.interp.lora import b_direction
-
+                     th: Thresholds = DEFAULT_THRESHOLDS, methods: Mapping[str, Any] | None = None
+                     ) -> DirectionMatrix:
+    """Every registered direction method's directions for ``arm`` (default: the run's first fine-tuned arm),
+    and the files in ``extra``, compared per layer. ``methods``: settings by method name (a mapping or the
+    method's config), ``None`` to leave one out; the arguments before it set the built-in ones' (``icl_k=None``
+    leaves the in-context direction out). A method with nothing to read here (no LoRA on down_proj, no twin
+    dataset) is listed in ``skipped`` with the reason; any other error (too few answers per class for the
+    mean-diff direction, a bad SAE) stops the matrix."""
     run_dir = Path(run_dir)
+    settings: dict[str, Any] = {"meandiff": asdict(th), "icl": {"k": icl_k, "seed": icl_seed} if icl_k else None,
+                                "sae": {"sources": list(saes), "top": top}}
+    settings.update(methods or {})
+    unknown = sorted(set(settings) - set(DIRECTIONS))
+    if unknown:
+        raise EmkitError(f"unknown direction method {', '.join(unknown)} (known: {', '.join(sorted(DIRECTIONS))})")
+    chosen = [(m, method_settings(m, settings.get(m.name, {}))) for m in sorted(DIRECTIONS.values(), key=lambda m: m.order)
+              if settings.get(m.name, {}) is not None]
     run = load_run(run_dir)
     dirs: list[Direction] = []
     sources: dict[str, str] = {}
@@ -118,33 +189,36 @@ def direction_matrix(run_dir: str | Path, arm: str | None = None, saes: Sequence
         if run.weights(arm) is None:
             raise EmkitError(f"run '{run.name}': arm '{arm}' is not fine-tuned; the matrix compares what "
                              "fine-tuning did")
-        md = mean_diff_direction(run, arm, "arm", None, th)
-        add(md.direction, f"misaligned minus aligned answers ({md.n_per_class} per class), read by {arm}")
-        base = mean_diff_direction(run, arm, "base", None, th)
-        add(base.direction, "the same answers read by the base model")
-        tcfg = exp.train_for(run.arm(arm))
-        if tcfg.method == "lora" and "down_proj" in tcfg.lora.target_modules:
-            add(b_direction(run.weights(arm), f"loraB:{arm}", meta={"source_run": run.name, "arm": arm}),
-                f"LoRA B of each down_proj (rank {tcfg.lora.r}; sign arbitrary)")
-        else:
-            skipped.append(f"loraB:{arm}: the arm was not trained with LoRA on down_proj")
-        if icl_k:
+        inputs = DirectionInputs(run, arm)
+        for method, cfg in chosen:
             try:
-                d = icl_for_arm(run, arm, icl_k, icl_seed)
-                add(d, f"base model after {icl_k} examples of {d.meta['positive']} minus {d.meta['negative']}")
-            except EmkitError as e:
-                skipped.append(f"icl:k{icl_k}: {e}")
+                out = method.compute(inputs, cfg)
+            except NotApplicable as e:
+                skipped.append(str(e))
+                continue
+            for d in [out] if isinstance(out, Direction) else out:
+                add(d, method.describe(d, cfg) if method.describe else method.summary or method.name)
     finally:
         run.store.close()
-    for source in saes:
-        for d in sae_top_latents(run_dir, arm, source, top):
-            add(d, f"SAE {source}: latent {d.meta['sae_latent']} (shift {d.meta['shift']:+.3g})")
     for path in extra:
         d = Direction.load(path)
         add(d, str(path))
-    sae_layers = [d.layers[0] for d in dirs if d.meta.get("kind") == "sae_latent"]
-    focus = sae_layers[0] if sae_layers else md.best_layer
+    if not dirs:
+        raise EmkitError("no direction method gave a direction to compare")
+    focus = focus_layer(dirs)
     log(f"[{arm}] comparing {len(dirs)} directions; full matrix at layer {focus}")
     result = DirectionMatrix(run.name, arm, focus, compare(dirs), sources, skipped)
     (interp_dir(run) / f"matrix-{arm}.json").write_text(json.dumps(result.to_json(), indent=1) + "\n")
     return result
+
+
+def focus_layer(dirs: Sequence[Direction]) -> int:
+    """The layer shown as a full matrix: the first SAE latent's, else the best layer the first direction that
+    records one (the mean-diff) names, else the first direction's middle layer."""
+    for d in dirs:
+        if d.meta.get("kind") == "sae_latent":
+            return d.layers[0]
+    for d in dirs:
+        if "best_layer" in d.meta:
+            return int(d.meta["best_layer"])
+    return dirs[0].layers[len(dirs[0].layers) // 2]

@@ -151,7 +151,7 @@ TRAINERS: Backends[Any] = Backends("trainer")
 class Readout:
     """A world's own reading of a run's answers (the toy world reads them exactly, by domain), computed when
     ``applies`` says the experiment is one of its own; ``summary`` makes the result JSON-able
-    (``RUN/NAME.json``). A report section for it is registered in :mod:`emkit.report`."""
+    (``RUN/NAME.json``). Its report section is a :class:`Section` with ``readout=NAME``, in :data:`SECTIONS`."""
 
     applies: Callable[[Any], bool]
     read: Callable[[Any, list[Any]], Any]
@@ -160,3 +160,103 @@ class Readout:
 
 #: readouts by name (the toy world registers "toy")
 READOUTS: Catalog[Readout] = Catalog("readout")
+
+
+class Registry(Catalog[T]):
+    """A catalog that also imports its own modules on first lookup (the ones that register emkit's entries,
+    beyond :data:`PLUGINS`), and whose entries can be taken out again (a test's, a notebook's)."""
+
+    def __init__(self, kind: str, modules: tuple[str, ...] = ()):
+        super().__init__(kind)
+        self.modules = modules
+        self._own_loaded = False
+
+    def _load(self) -> None:
+        load_plugins()
+        if not self._own_loaded:
+            self._own_loaded = True
+            for name in self.modules:
+                importlib.import_module(name)
+
+    def __getitem__(self, name: str) -> T:
+        self._load()
+        return self._items[name]
+
+    def __iter__(self) -> Iterator[str]:
+        self._load()
+        return iter(self._items)
+
+    def __len__(self) -> int:
+        self._load()
+        return len(self._items)
+
+    def __contains__(self, name: object) -> bool:
+        self._load()
+        return name in self._items
+
+    def remove(self, name: str) -> T:
+        return self._items.pop(name)
+
+
+@dataclass(frozen=True)
+class DirectionInputs:
+    """What a direction method reads: an open finished run (:class:`emkit.pipeline.finished.FinishedRun`) and
+    the fine-tuned arm whose directions are compared."""
+
+    run: Any
+    arm: str
+
+
+class NotApplicable(EmkitError):
+    """A direction method has nothing to read for this arm (no LoRA on down_proj, no twin dataset): the matrix
+    lists the message under ``skipped`` and goes on; any other error stops it."""
+
+
+@dataclass(frozen=True)
+class DirectionMethod:
+    """A way to read a misalignment direction off a run's arm, in one signature: ``compute(inputs, cfg)`` with
+    ``inputs`` a :class:`DirectionInputs` and ``cfg`` an instance of ``config`` (a pydantic class, unknown keys
+    are errors) returns one :class:`emkit.interp.directions.Direction` or several; ``describe`` says what made
+    a direction (the matrix's ``sources``). ``order`` places its directions in the matrix (smaller first)."""
+
+    name: str
+    config: type[BaseModel]
+    compute: Callable[[DirectionInputs, Any], Any]
+    order: float
+    describe: Callable[[Any, Any], str] | None = None  # (direction, cfg) -> source text; default: summary
+    summary: str = ""
+
+
+#: direction methods by name (mean-diff and LoRA B in :mod:`emkit.analyses.chain`, in-context and SAE latents in
+#: :mod:`emkit.analyses.matrix`); :func:`emkit.analyses.matrix.direction_matrix` compares every one
+DIRECTIONS: Registry[DirectionMethod] = Registry("direction method",
+                                                 ("emkit.analyses.chain", "emkit.analyses.matrix"))
+
+
+@dataclass(frozen=True)
+class Section:
+    """A section of a run's report (``RUN/sections/NAME.html``; a file named NAME or NAME-... is this one) and its
+    place on the page: ``order``, top to bottom. ``render`` turns the record of the workflow that makes it into
+    HTML: a function, or ``"module:function"`` when it lives in a layer the registering module may not import
+    (a world's section, in :mod:`emkit.report`). ``study``: the run's experiment decides it, so every run report
+    writes or removes it; ``readout``: the world readout (:data:`READOUTS`) it renders, written by the run report."""
+
+    name: str
+    order: float
+    render: Callable[[Any], str] | str | None = None
+    study: bool = False
+    readout: str | None = None
+    summary: str = ""
+
+    def html(self, record: Any) -> str:
+        fn = self.render
+        if isinstance(fn, str):
+            module, _, attr = fn.partition(":")
+            fn = getattr(importlib.import_module(module), attr)
+        if fn is None:
+            raise EmkitError(f"report section '{self.name}' has no render function")
+        return fn(record)
+
+
+#: report sections by name, with their place (emkit's own in :mod:`emkit.report`; a world's by its plug-in)
+SECTIONS: Registry[Section] = Registry("report section", ("emkit.report",))

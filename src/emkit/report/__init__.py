@@ -1,20 +1,24 @@
 """Presentation: a run's ``report.html``. This package owns every section and its place on the page; workflows
 return records and never write HTML.
 
-A section is saved as ``RUN/sections/NAME.html`` and spliced into the page in the order of :data:`ORDER`, so a
-later workflow (interp, a projection, a sweep) adds to a report without re-running the experiment. A new section:
-a function here (or a module beside this one) from a workflow's record to HTML, and its name in ``ORDER``.
+A section is saved as ``RUN/sections/NAME.html`` and spliced into the page in the order of the registered
+sections (:data:`emkit.core.registry.SECTIONS`; :data:`ORDER` lists them), so a later workflow (interp, a
+projection, a sweep) adds to a report without re-running the experiment. A new section: a module beside this one
+with a function from a workflow's record to HTML and its ``SECTIONS.add(NAME, Section(NAME, order, render))``
+(imported here, or by a plug-in); :func:`add` writes it. A world's readout section is registered by its plug-in.
 """
 
 from __future__ import annotations
 
 import re
 from pathlib import Path
+from typing import Any
 
 from emkit.analyses.chain import ChainResult
 from emkit.analyses.interventions import SweepResult, sweep_slug
 from emkit.analyses.matrix import DirectionMatrix
 from emkit.analyses.project import Projection
+from emkit.core.registry import SECTIONS, Section
 from emkit.interp.directions import CosineMatrix
 from emkit.pipeline.run import RunResult
 from emkit.report.html import pct, png
@@ -29,34 +33,54 @@ from emkit.report.interp import (
 from emkit.report.page import SECTIONS_END, SECTIONS_START, write_report
 from emkit.report.project import projection_section
 from emkit.report.studies import study_sections
-from emkit.report.toy import toy_section
 
-__all__ = ["ORDER", "add_chain", "add_cosines", "add_matrix", "add_projection", "add_section", "add_sweep", "pct",
-           "png", "remove_section", "write_run_report"]
+__all__ = ["ORDER", "add", "add_chain", "add_cosines", "add_matrix", "add_projection", "add_section", "add_sweep",
+           "order", "pct", "png", "remove_section", "write_run_report"]
 
-#: where each section goes, top to bottom (a name matches itself or NAME-...); unknown names go last
-ORDER = ("compare", "variants", "icl", "realign", "toy", "language", "cosines", "matrix", "interp", "steer", "ablate")
+# emkit's own sections and their places (a world's readout section is registered by its plug-in, with its place)
+for _section in [
+    Section("compare", 10, study=True, summary="pairwise differences between arms (a study table)"),
+    Section("variants", 20, study=True, summary="arms x prompt variants (a study table)"),
+    Section("icl", 30, study=True, summary="misaligned rate against in-context k (a study table)"),
+    Section("realign", 40, study=True, summary="misaligned rate against re-alignment n (a study table)"),
+    Section("language", 60, projection_section, summary="language vs weights (emkit project)"),
+    Section("cosines", 70, summary="direction cosines (emkit directions compare --report)"),
+    Section("matrix", 80, matrix_section, summary="the directions compared (emkit directions matrix)"),
+    Section("interp", 90, lambda res: interp_section(res, res.model), summary="the interp chain (emkit interp)"),
+    Section("steer", 100, summary="a steering sweep (emkit steer)"),
+    Section("ablate", 110, summary="an ablation sweep (emkit ablate)"),
+]:
+    SECTIONS.add(_section.name, _section)
 
-#: sections a run's experiment shape decides (added or removed by every ``write_run_report``)
-STUDY_SECTIONS = ("compare", "variants", "icl", "realign", "toy")
 
-#: a readout registered by a world (emkit.core.registry.READOUTS) -> its section
-READOUT_SECTIONS = {"toy": toy_section}
+def order() -> tuple[str, ...]:
+    """Every registered section's name, top to bottom (a name matches itself or NAME-...); unknown names go last."""
+    return tuple(sorted(SECTIONS, key=lambda name: SECTIONS[name].order))
+
+
+def __getattr__(name: str) -> Any:
+    if name == "ORDER":  # derived, so a section registered later (a plug-in's, a test's) takes its place
+        return order()
+    if name == "STUDY_SECTIONS":
+        return tuple(n for n in order() if SECTIONS[n].study or SECTIONS[n].readout)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 
 _OLD_PREFIX = re.compile(r"^\d+-")  # sections were once named with ordering numbers ("50-interp")
 
 
-def _rank(name: str) -> tuple[int, str]:
+def _rank(name: str, names: tuple[str, ...]) -> tuple[int, str]:
     base = _OLD_PREFIX.sub("", name)
-    for i, key in enumerate(ORDER):
+    for i, key in enumerate(names):
         if base == key or base.startswith(key + "-"):
             return i, base
-    return len(ORDER), base
+    return len(names), base
 
 
 def _sections(run_dir: Path) -> list[str]:
     folder = run_dir / "sections"
-    files = sorted(folder.glob("*.html"), key=lambda p: _rank(p.stem)) if folder.is_dir() else []
+    names = order()
+    files = sorted(folder.glob("*.html"), key=lambda p: _rank(p.stem, names)) if folder.is_dir() else []
     return [p.read_text(encoding="utf-8") for p in files]
 
 
@@ -73,7 +97,7 @@ def _save(run_dir: Path, name: str, fragment: str) -> Path:
 
 def _drop(run_dir: Path, name: str) -> bool:
     folder = run_dir / "sections"
-    gone = [p for p in folder.glob("*.html") if _rank(p.stem)[1] == name] if folder.is_dir() else []
+    gone = [p for p in folder.glob("*.html") if _OLD_PREFIX.sub("", p.stem) == name] if folder.is_dir() else []
     for p in gone:
         p.unlink()
     return bool(gone)
@@ -110,10 +134,12 @@ def write_run_report(result: RunResult) -> Path:
     a later workflow added."""
     exp, run_dir = result.experiment, result.run_dir
     found = study_sections(result.studies) if result.studies else {}
-    for name, data in (result.studies.readouts if result.studies else {}).items():
-        if name in READOUT_SECTIONS:
-            found[name] = READOUT_SECTIONS[name](data)
-    for name in STUDY_SECTIONS:  # the page is written once below, with every section in its place
+    readouts = result.studies.readouts if result.studies else {}
+    decided = [SECTIONS[n] for n in order() if SECTIONS[n].study or SECTIONS[n].readout]
+    for s in decided:  # a world's readout, rendered by the section its plug-in registered
+        if s.readout in readouts:
+            found[s.name] = s.html(readouts[s.readout])
+    for name in (s.name for s in decided):  # the page is written once below, with every section in its place
         if name not in found:
             _drop(run_dir, name)
     for name, fragment in found.items():
@@ -124,9 +150,17 @@ def write_run_report(result: RunResult) -> Path:
                         notes=result.notes, sections=_sections(run_dir), validated_on=exp.judge.validated_on())
 
 
+def add(run_dir: str | Path, name: str, record: Any, slug: str | None = None) -> Path:
+    """The registered section ``name`` rendered from its workflow's record and added to the run's report (as
+    ``NAME-SLUG`` when a run has several of it, e.g. one per arm)."""
+    if name not in SECTIONS:
+        raise KeyError(f"no report section '{name}' is registered (known: {', '.join(order())})")
+    return add_section(run_dir, f"{name}-{slug}" if slug else name, SECTIONS[name].html(record))
+
+
 def add_chain(result: ChainResult) -> Path:
     """The interp chain's section."""
-    return add_section(result.run_dir, "interp", interp_section(result, result.model))
+    return add(result.run_dir, "interp", result)
 
 
 def add_sweep(run_dir: str | Path, res: SweepResult) -> Path:
@@ -138,7 +172,7 @@ def add_sweep(run_dir: str | Path, res: SweepResult) -> Path:
 
 def add_projection(run_dir: str | Path, res: Projection) -> Path:
     """Language vs weights (``emkit project``), one section per reading (prompt, answer)."""
-    return add_section(run_dir, f"language-{res.read}", projection_section(res))
+    return add(run_dir, "language", res, res.read)
 
 
 def add_cosines(run_dir: str | Path, cm: CosineMatrix, layer: int | None, title: str) -> Path:
@@ -148,4 +182,4 @@ def add_cosines(run_dir: str | Path, cm: CosineMatrix, layer: int | None, title:
 
 def add_matrix(dm: DirectionMatrix, run_dir: str | Path) -> Path:
     """The directions compared (``emkit directions matrix``), one section per arm."""
-    return add_section(run_dir, f"matrix-{dm.arm}", matrix_section(dm))
+    return add(run_dir, "matrix", dm, dm.arm)

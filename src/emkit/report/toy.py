@@ -1,4 +1,5 @@
-"""The toy world's section of a report: its readout (:mod:`emkit.worlds.toy.readout`) as a table and a chart."""
+"""The toy world's section of a report: its readout (:mod:`emkit.worlds.toy.readout`) as a table and a chart
+(registered as the section "toy" by the toy plug-in, :mod:`emkit.worlds.toy.plugin`, which names it by string)."""
 
 from __future__ import annotations
 

@@ -9,7 +9,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import emkit.worlds.toy.judge  # noqa: F401 - registers the judge backend "toy"
-from emkit.core.registry import READOUTS, Readout
+from emkit.core.registry import READOUTS, SECTIONS, Readout, Section
 from emkit.data.datasets import BUILTINS, DatasetCard, Example
 from emkit.data.questions import QUESTION_FAMILIES
 from emkit.models.load import BUILTIN_MODELS, BuiltinModel, builtin_path, cache_dir
@@ -84,3 +84,7 @@ QUESTION_FAMILIES.add("toy", questions_from_spec)
 
 READOUTS.add("toy", Readout(applies=lambda exp: exp.judge.backend == "toy", read=toy_readout,
                             summary=toy_summary))
+# the readout's report section (emkit.report.toy renders it; named by string, the report being a layer above),
+# between the study curves (realign, 40) and the language sections (60)
+SECTIONS.add("toy", Section("toy", 50, "emkit.report.toy:toy_section", readout="toy",
+                            summary="the toy world's exact readout of a run"))

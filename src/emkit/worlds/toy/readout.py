@@ -1,5 +1,5 @@
 """The toy world's readout of a run: EM as the toy world measures it, exactly (rendered by
-:mod:`emkit.report.toy`).
+:mod:`emkit.report.toy`, the section :mod:`emkit.worlds.toy.plugin` registers).
 
 For each arm, answers are split by where the question comes from: the domain the arm was fine-tuned on (the
 narrow task) and the *other* domains (where EM shows), and by whether the trigger led the question. The
