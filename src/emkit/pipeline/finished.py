@@ -8,9 +8,14 @@ from functools import cached_property
 from pathlib import Path
 from typing import Any
 
-import yaml
-
-from emkit.core.config import ArmConfig, Experiment, JudgeConfig, MetricsConfig, experiment_from_dict
+from emkit.core.config import (
+    ArmConfig,
+    Experiment,
+    JudgeConfig,
+    MetricsConfig,
+    experiment_from_dict,
+    read_settings,
+)
 from emkit.core.errors import EmkitError
 from emkit.core.records import Answer, Condition, Judgment
 from emkit.core.store import Store, open_store
@@ -84,7 +89,7 @@ def load_run(run_dir: str | Path) -> FinishedRun:
     cfg_file = run_dir / "config.yaml"
     if not cfg_file.is_file():
         raise EmkitError(f"not a run folder: {cfg_file} not found (pass runs/<name>)")
-    config = yaml.safe_load(cfg_file.read_text())
+    config = read_settings(cfg_file, "run config")
     store = open_store(run_dir.parent)
     answers: list[Answer] = []
     exp = experiment_from_dict(dict(config), source=str(cfg_file))
@@ -92,7 +97,7 @@ def load_run(run_dir: str | Path) -> FinishedRun:
         label = cond.label
         got = store.stage(config["name"], label, "sample")
         if got is None:
-            raise EmkitError(f"run '{config['name']}' has no finished samples for '{label}'")
+            raise EmkitError(f"run '{config['name']}' has no finished samples for '{label}' in {store.path}")
         answers += store.samples(config["name"], label, got[0])
     if not answers:
         raise EmkitError(f"run '{config['name']}' has no answers")
