@@ -13,6 +13,7 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
+from emkit.core.errors import EmkitError
 from emkit.core.records import Answer, Judgment
 
 SCHEMA = """
@@ -37,8 +38,7 @@ CREATE TABLE IF NOT EXISTS events (run TEXT, kind TEXT, data TEXT, at REAL);
 class Store:
     def __init__(self, path: str | Path):
         self.path = Path(path)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        self.db = sqlite3.connect(self.path, timeout=60, isolation_level=None, check_same_thread=False)
+        self.db = _connect(self.path)
         self.db.execute("PRAGMA journal_mode=WAL")
         self.db.executescript(SCHEMA)
         self._migrate()
@@ -178,6 +178,55 @@ class Store:
                 if rows.get(t):
                     marks = ",".join("?" * len(rows[t][0]))
                     self.db.executemany(f"INSERT OR REPLACE INTO {t} VALUES ({marks})", rows[t])
+
+
+#: the tables that make an SQLite file an emkit store (one of them is enough: older stores lack later ones)
+_OWN_TABLES = {"runs", "stages", "samples", "judgments"}
+
+
+def _connect(path: Path) -> sqlite3.Connection:
+    """A connection to the store at ``path`` (created if missing or empty); anything else there, or a file that
+    is not an intact SQLite database, is one EmkitError naming the file, never sqlite's traceback."""
+    if path.is_dir():
+        raise EmkitError(f"{path}: a folder, not an SQLite database (the emkit store is a file)")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        raise EmkitError(f"{path}: cannot create the store's folder ({e.strerror}: {e.filename})") from None
+    if path.is_file() and 0 < path.stat().st_size < 512:  # SQLite's smallest page; 0 bytes is a new database
+        raise EmkitError(f"{path}: not an SQLite database ({path.stat().st_size} bytes: truncated?)")
+    try:
+        db = sqlite3.connect(path, timeout=60, isolation_level=None, check_same_thread=False)
+    except sqlite3.Error as e:
+        raise EmkitError(f"{path}: cannot open the store ({e})") from None
+    try:
+        tables = {r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+        if tables and not tables & _OWN_TABLES:
+            raise EmkitError(f"{path}: an SQLite database of another program, not an emkit store (no emkit tables; "
+                             f"it has {', '.join(sorted(tables)[:5])})")
+        if tables and _truncated(path):
+            bad = db.execute("PRAGMA quick_check(1)").fetchone()[0]
+            if bad != "ok":
+                raise sqlite3.DatabaseError(bad)
+    except sqlite3.DatabaseError as e:
+        db.close()
+        raise EmkitError(f"{path}: not an SQLite database, or a damaged one ({e}; truncated?)") from None
+    except EmkitError:
+        db.close()
+        raise
+    return db
+
+
+def _truncated(path: Path) -> bool:
+    """Whether the file is shorter than its header says (a copy cut short): cheap, so checked on every open;
+    sqlite's quick_check then decides (the header may be a checkpoint ahead of another process's writes)."""
+    with path.open("rb") as f:
+        head = f.read(100)
+    if len(head) < 100 or head[24:28] != head[92:96]:  # no valid in-header size: sqlite uses the file's
+        return False
+    page = int.from_bytes(head[16:18], "big")
+    page = 65536 if page == 1 else page
+    return int.from_bytes(head[28:32], "big") * page > path.stat().st_size
 
 
 def open_store(output_dir: str | Path) -> Store:

@@ -80,6 +80,8 @@ def load_questions(spec: str, base_dir: str | Path = ".", system: str | None = N
             raise EmkitError(f"question set '{spec}' is neither built-in ({', '.join(BUILTIN_QUESTION_SETS)}"
                              f"{', ' + families if families else ''}) nor a file ({path} not found)")
         qs = _read_question_file(path)
+        if not qs:
+            raise EmkitError(f"{path}: no questions in the file (expected {{id, text}} per line or list item)")
     if system is not None:  # an experiment-wide system prompt applies where a question has none
         qs = [q if q.system is not None else Question(q.id, q.text, system) for q in qs]
     ids = [q.id for q in qs]

@@ -130,9 +130,30 @@ class Sae:
         return path
 
 
+def _read_json(path: Path) -> dict[str, Any]:
+    """An SAE's JSON file (cfg.json, emkit.json) as a mapping; a damaged one is one error naming it."""
+    try:
+        got = json.loads(path.read_bytes().decode("utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as e:
+        why = e.strerror if isinstance(e, OSError) else str(e).splitlines()[0]
+        raise EmkitError(f"{path}: not a readable JSON file ({why}; truncated?)") from None
+    if not isinstance(got, dict):
+        raise EmkitError(f"{path}: expected a JSON object, got {type(got).__name__}")
+    return got
+
+
+def _read_weights(path: Path) -> dict[str, torch.Tensor]:
+    """An SAE's tensors; a file cut short, or not safetensors at all, is one error naming it."""
+    try:
+        return load_file(str(path))
+    except Exception as e:  # noqa: BLE001 - safetensors raises SafetensorError, OSError, ... for a bad file
+        detail = str(e).splitlines()[0] if str(e) else type(e).__name__
+        raise EmkitError(f"{path}: truncated or not a safetensors file ({detail})") from None
+
+
 def _from_sparsify(folder: Path) -> Sae:
-    cfg = json.loads((folder / "cfg.json").read_text())
-    w = load_file(str(folder / "sae.safetensors"))
+    cfg = _read_json(folder / "cfg.json")
+    w = _read_weights(folder / "sae.safetensors")
     if cfg.get("activation", "topk") != "topk" or cfg.get("transcode") or cfg.get("skip_connection"):
         raise EmkitError(f"{folder}: only plain TopK sparse autoencoders are supported (cfg.json has "
                          f"activation={cfg.get('activation')}, transcode={cfg.get('transcode')}, "
@@ -140,13 +161,15 @@ def _from_sparsify(folder: Path) -> Sae:
     missing = {"encoder.weight", "encoder.bias", "W_dec", "b_dec"} - set(w)
     if missing:
         raise EmkitError(f"{folder / 'sae.safetensors'}: missing {sorted(missing)}")
+    if not isinstance(cfg.get("k"), int):
+        raise EmkitError(f"{folder / 'cfg.json'}: a sparsify SAE needs 'k', the active latents per token")
     return Sae(w["encoder.weight"].float(), w["encoder.bias"].float(), w["W_dec"].float(), w["b_dec"].float(),
                "topk", int(cfg["k"]))
 
 
 def _from_sae_lens(folder: Path) -> Sae:
-    cfg = json.loads((folder / "cfg.json").read_text())
-    w = load_file(str(folder / "sae_weights.safetensors"))
+    cfg = _read_json(folder / "cfg.json")
+    w = _read_weights(folder / "sae_weights.safetensors")
     kind = str(cfg.get("architecture") or cfg.get("activation_fn") or cfg.get("activation_fn_str") or "relu")
     kind = {"standard": "relu", "gated": "gated"}.get(kind, kind)
     k = cfg.get("k") or (cfg.get("activation_fn_kwargs") or {}).get("k")
@@ -188,7 +211,7 @@ def load_sae(source: str | Path, hookpoint: str | None = None) -> Sae:
         raise EmkitError(f"{folder}: no SAE here (looked for cfg.json with sae.safetensors or sae_weights.safetensors)"
                          + (f"; it holds SAEs for hookpoints {found}: pass one" if found else ""))
     record = folder / "emkit.json"
-    sae.meta = json.loads(record.read_text()) if record.is_file() else {}
+    sae.meta = _read_json(record) if record.exists() else {}
     sae.meta.setdefault("layer", _layer_of(hookpoint or folder.name))
     sae.meta.update(source=str(source), layout=layout)
     return sae

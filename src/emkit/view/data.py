@@ -82,10 +82,13 @@ class Catalog:
     def __init__(self, output_dir: str | Path):
         self.output_dir = Path(output_dir)
         path = self.output_dir / "emkit.sqlite"
-        if not path.is_file():
+        if not path.exists():
             raise EmkitError(f"no emkit store in {self.output_dir}: {path} not found (pass the output_dir of "
                              "your experiments, e.g. runs)")
+        if path.is_file() and path.stat().st_size == 0:  # Store would make it a new one; the view only reads
+            raise EmkitError(f"{path}: an empty file, not an SQLite database (no emkit tables)")
         self.path = path
+        self.open().close()  # a damaged store is one clear error now, before a page is served
 
     def open(self) -> Store:
         return Store(self.path)
