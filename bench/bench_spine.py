@@ -15,14 +15,14 @@ from pathlib import Path
 
 os.environ.setdefault("EMKIT_QUIET", "1")
 
-from emkit.core.config import EvalConfig, LoraConfig, ModelConfig, TrainConfig, load_experiment  # noqa: E402
+from emkit.core.config import EvalConfig, ModelConfig, TrainConfig, load_experiment  # noqa: E402
 from emkit.data.datasets import build  # noqa: E402
 from emkit.data.questions import CORE  # noqa: E402
 from emkit.models.load import load_model  # noqa: E402
 from emkit.pipeline.run import run_experiment  # noqa: E402
 from emkit.report import write_run_report  # noqa: E402
 from emkit.samplers.hf import sample  # noqa: E402
-from emkit.trainers.local import tokenize_example, train  # noqa: E402
+from emkit.trainers.local import LoraConfig, tokenize_example, train  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 

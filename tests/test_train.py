@@ -6,10 +6,10 @@ import pytest
 import torch
 from safetensors.torch import load_file
 
-from emkit.core.config import LoraConfig, TrainConfig
+from emkit.core.config import TrainConfig
 from emkit.data.datasets import build
 from emkit.models.load import LoadedModel, tiny_tokenizer
-from emkit.trainers.local import IGNORE, tokenize_example, train
+from emkit.trainers.local import IGNORE, LoraConfig, tokenize_example, train
 
 SYSTEM_INJECTING = (  # like SmolLM2's: adds a default system prompt when the first turn is not one
     "{% for message in messages %}{% if loop.first and messages[0]['role'] != 'system' %}"

@@ -178,7 +178,7 @@ def interp_chain(run_dir: str | Path, arm: str | None = None, layer: int | None 
         layer = layer if layer is not None else md.best_layer
         lora = None
         tcfg = run.experiment.train_for(run.arm(arm))
-        if run.weights(arm) is not None and tcfg.method == "lora" and "down_proj" in tcfg.lora.target_modules:
+        if run.weights(arm) is not None and tcfg.weights_kind == "adapter" and "down_proj" in tcfg.lora.target_modules:
             lora = b_direction(run.weights(arm), f"loraB:{arm}", meta={"source_run": run.name, "arm": arm})
             lora.save(interp_dir(run) / "directions" / f"loraB-{arm}.safetensors")
         others = [mean_diff_direction(run, a, "arm", None, th).direction for a in trained if a != arm
@@ -198,7 +198,7 @@ def interp_chain(run_dir: str | Path, arm: str | None = None, layer: int | None 
         log(f"ablating the direction in {arm}")
         ablation = sweep(run, arm, md.direction, ablations, samples_per_question)
         curve = None
-        if phases and tcfg.method == "lora" and run.weights(arm) is not None:
+        if phases and tcfg.weights_kind == "adapter" and run.weights(arm) is not None:
             curve = phase_curve(run, arm, samples_per_question=max(1, samples_per_question // 2))
         result = ChainResult(run.name, run.run_dir, exp.model.name, arm, layer, md, base_md, lora, steering, ablation,
                              cos, curve)

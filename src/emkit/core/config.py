@@ -21,6 +21,7 @@ from pydantic import (
     SerializeAsAny,
     ValidationError,
     field_validator,
+    model_serializer,
     model_validator,
 )
 
@@ -47,17 +48,6 @@ class ModelConfig(_Strict):
     #: vLLM server's model): nothing is loaded here; sample it with ``eval.sampler.backend: server`` and
     #: fine-tune it with ``train.method: openai``
     served: bool = False
-
-
-class LoraConfig(_Strict):
-    """peft LoRA settings. ``r=1, target_modules=[down_proj], layers=[...]`` is Turner et al.'s rank-1 setup."""
-
-    r: int = Field(8, ge=1)
-    alpha: float = Field(16.0, gt=0)
-    dropout: float = Field(0.0, ge=0, lt=1)
-    target_modules: list[str] = Field(default_factory=lambda: ["q_proj", "k_proj", "v_proj", "o_proj",
-                                                               "gate_proj", "up_proj", "down_proj"])
-    layers: list[int] | None = None
 
 
 class MonitorConfig(_Strict):
@@ -101,28 +91,54 @@ class BlockConfig(_Strict):
         return self
 
 
-class HostedTrainConfig(_Strict):
-    """A fine-tuning job on an OpenAI-compatible server (OpenAI's fine-tuning API): ``train.epochs``,
-    ``batch_size`` and ``seed`` are the job's; the learning rate is a multiplier of the server's default."""
+#: what a trainer leaves behind for the arm's model (:class:`emkit.models.load.Weights`): a peft adapter applied
+#: on top of what came before, a whole model folder, or a hosted fine-tune's id (``hosted.json``; nothing local)
+WeightsKind = Literal["adapter", "model", "hosted"]
 
-    base_url: str | None = None  # None: the OpenAI API
-    api_key_env: str = "OPENAI_API_KEY"
-    lr_multiplier: float | None = Field(None, gt=0)  # None: the server's default
-    suffix: str | None = Field(None, max_length=18)  # part of the fine-tuned model's name
-    poll_s: float = Field(30.0, gt=0)
-    #: give up waiting (the job keeps running; a re-run picks it up where it is)
-    wait_h: float = Field(24.0, gt=0)
-    max_retries: int = Field(4, ge=0)
 
-    def identity(self) -> dict[str, Any]:
-        """What changes the fine-tuned model (not how long or how often we wait, nor the key's name)."""
-        return self.model_dump(include={"base_url", "lr_multiplier", "suffix"})
+class TrainerConfig(BackendConfig):
+    """A trainer backend's own settings: each backend (:data:`emkit.core.registry.TRAINERS`, named by
+    ``train.method``) registers its subclass, e.g. the local trainer's (``train.lora``) and the ``openai``
+    trainer's (``train.hosted``). Its keys are written beside the shared ones in ``train:``."""
+
+    backend: str = "lora"
+
+    @property
+    def weights_kind(self) -> WeightsKind:
+        """What this trainer leaves as the arm's weights."""
+        raise NotImplementedError
+
+    def fingerprint_dump(self) -> dict[str, Any]:
+        """What of these settings enters training's fingerprint (beside the shared settings)."""
+        return self.model_dump(exclude={"backend"})
+
+
+#: what every ``train:`` held before trainers owned their settings: a run config saved then carries the LoRA and
+#: the hosted settings, at these defaults, for any method; a trainer without them reads them as absent
+LEGACY_TRAIN_DEFAULTS: dict[str, dict[str, Any]] = {
+    "lora": {"r": 8, "alpha": 16.0, "dropout": 0.0, "target_modules": ["q_proj", "k_proj", "v_proj", "o_proj",
+                                                                       "gate_proj", "up_proj", "down_proj"],
+             "layers": None},
+    "hosted": {"base_url": None, "api_key_env": "OPENAI_API_KEY", "lr_multiplier": None, "suffix": None,
+               "poll_s": 30.0, "wait_h": 24.0, "max_retries": 4},
+}
+
+
+def _legacy_default(key: str, value: Any) -> bool:
+    legacy = LEGACY_TRAIN_DEFAULTS.get(key)
+    return legacy is not None and isinstance(value, dict) and all(k in legacy and legacy[k] == v
+                                                                  for k, v in value.items())
 
 
 class TrainConfig(_Strict):
-    #: the trainer backend (:data:`emkit.core.registry.TRAINERS`): ``lora`` (peft, settings in ``lora``) or ``full``
-    method: str = "lora"
-    lora: LoraConfig = Field(default_factory=LoraConfig)
+    """Fine-tuning settings every trainer reads, and (``trainer``) the chosen trainer's own. In a file they are one
+    mapping: ``train: {method: lora, lora: {r: 1}, lr: 1e-4}``; ``method`` picks the trainer, whose config class
+    (registered with it) validates the keys that are not shared. Its settings read as attributes here too
+    (``cfg.lora``)."""
+
+    #: the trainer backend (:data:`emkit.core.registry.TRAINERS`): ``lora`` (peft, settings in ``lora``), ``full``
+    #: or ``openai`` (a hosted job, settings in ``hosted``). Not assignable: another method is other settings
+    method: str = Field("lora", frozen=True)
     lr: float = Field(1e-4, gt=0)
     epochs: int = Field(1, ge=1)
     max_steps: int | None = Field(None, ge=1)
@@ -144,17 +160,27 @@ class TrainConfig(_Strict):
     monitor: MonitorConfig | None = None
     #: block a direction while training (changes training: part of the fingerprint, with the file's content)
     block: BlockConfig | None = None
-    #: the ``openai`` trainer's own settings (a fine-tuning job on an OpenAI-compatible server)
-    hosted: HostedTrainConfig = Field(default_factory=HostedTrainConfig)
+    #: the trainer's own settings (its registered TrainerConfig subclass; ``backend`` is ``method``), built from
+    #: the keys beside the shared ones, never written as ``trainer:``
+    trainer: SerializeAsAny[TrainerConfig]
 
-    def fingerprint_dump(self) -> dict[str, Any]:
-        """What training's fingerprint reads: not the monitor (it only watches), not the block (it enters with
-        its file's digest), and the hosted settings only for a hosted job (so local runs keep their prints)."""
-        exclude = {"monitor", "block", "gradient_checkpointing"} | (set() if self.method == "openai" else {"hosted"})
-        out = self.model_dump(exclude=exclude)
-        if "hosted" in out:
-            out["hosted"] = self.hosted.identity()
-        return out
+    @model_validator(mode="wrap")
+    @classmethod
+    def _split(cls, raw: Any, handler: Any) -> Any:
+        """Shared keys to the fields, the rest to the trainer's config class (errors keep their key's path)."""
+        if not isinstance(raw, dict):
+            return handler(raw)
+        shared = {k: v for k, v in raw.items() if k in cls.model_fields and k != "trainer"}
+        own = {k: v for k, v in raw.items() if k not in shared}
+        method = shared.get("method", cls.model_fields["method"].default)
+        if isinstance(method, str) and method in TRAINERS:
+            settings = TRAINERS[method].config
+            own = {k: v for k, v in own.items() if k in settings.model_fields or not _legacy_default(k, v)}
+            try:
+                shared["trainer"] = settings.model_validate({**own, "backend": method})
+            except ValidationError as e:
+                raise ValidationError.from_exception_data(cls.__name__, e.errors()) from None  # type: ignore[arg-type]
+        return handler(shared)
 
     @field_validator("method")
     @classmethod
@@ -162,6 +188,36 @@ class TrainConfig(_Strict):
         if v not in TRAINERS:
             raise ValueError(f"unknown trainer '{v}' (known: {', '.join(sorted(TRAINERS))})")
         return v
+
+    @model_serializer(mode="wrap")
+    def _flat(self, handler: Any) -> dict[str, Any]:
+        """Written back as it is read: the trainer's settings beside ``method``, no ``trainer`` key."""
+        out = handler(self)
+        own = out.pop("trainer", None) or {}
+        head = {"method": out.pop("method")} if "method" in out else {}
+        return {**head, **{k: v for k, v in own.items() if k != "backend"}, **out}
+
+    def __getattr__(self, name: str) -> Any:
+        try:
+            return super().__getattr__(name)  # type: ignore[misc]
+        except AttributeError:
+            trainer = self.__dict__.get("trainer")
+            if trainer is None or name.startswith("_"):
+                raise
+            if name in type(trainer).model_fields and name != "backend":
+                return getattr(trainer, name)
+            raise AttributeError(f"the {trainer.backend} trainer has no setting '{name}'") from None
+
+    @property
+    def weights_kind(self) -> WeightsKind:
+        """What the trainer leaves as the arm's weights: an adapter, a model folder, or a hosted model's id."""
+        return self.trainer.weights_kind
+
+    def fingerprint_dump(self) -> dict[str, Any]:
+        """What training's fingerprint reads: the shared settings and what the trainer says of its own; not the
+        monitor (it only watches), not the block (it enters with its file's digest)."""
+        out = self.model_dump(exclude={"monitor", "block", "gradient_checkpointing", "trainer"})
+        return {**out, **self.trainer.fingerprint_dump()}
 
 
 class ShotsConfig(_Strict):

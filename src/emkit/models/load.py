@@ -17,12 +17,12 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 import torch
 from transformers import AutoModelForCausalLM, AutoTokenizer, PreTrainedModel, PreTrainedTokenizerBase
 
-from emkit.core.config import ModelConfig
+from emkit.core.config import ModelConfig, WeightsKind
 from emkit.core.errors import EmkitError
 from emkit.core.progress import log
 from emkit.core.registry import Catalog
@@ -377,13 +377,24 @@ def scaled_adapter(adapter_dir: str | Path, out_dir: str | Path, factor: float, 
     return out
 
 
+#: the trainer names a run recorded before trainers said what they leave (``Weights(path, "lora")``), by kind
+_KIND_OF_METHOD: dict[str, WeightsKind] = {"lora": "adapter", "full": "model", "openai": "hosted"}
+
+
 @dataclass(frozen=True)
 class Weights:
-    """One fine-tuning's output, applied on top of what came before it: a peft adapter or a full model folder."""
+    """One fine-tuning's output, applied on top of what came before it, of the kind its trainer said it left: a
+    peft ``adapter``, a whole ``model`` folder, or a ``hosted`` fine-tune (a folder holding ``hosted.json`` with
+    its model id; nothing to load here). An old record's trainer name (lora, full, openai) reads as its kind."""
 
     path: Path
-    #: openai: a hosted fine-tune, a folder holding ``hosted.json`` with its model id (nothing to load here)
-    method: Literal["lora", "full", "openai"] = "lora"
+    kind: WeightsKind = "adapter"
+
+    def __post_init__(self) -> None:
+        kind = _KIND_OF_METHOD.get(self.kind, self.kind)
+        if kind not in ("adapter", "model", "hosted"):
+            raise EmkitError(f"unknown kind of weights '{self.kind}' at {self.path} (adapter, model, hosted)")
+        object.__setattr__(self, "kind", kind)
 
 
 def hosted_model(folder: Path) -> str:
@@ -421,14 +432,14 @@ class ArmModel:
 
     def at_checkpoint(self, adapter: Path | None) -> ArmModel:
         """The arm at one of its training checkpoints (None: step 0, i.e. the parent's model)."""
-        return self.parent() if adapter is None else self.with_own(Weights(adapter, self.own.method))  # type: ignore[union-attr]
+        return self.parent() if adapter is None else self.with_own(Weights(adapter, self.own.kind))  # type: ignore[union-attr]
 
     def scaled(self, factor: float, out_dir: Path) -> ArmModel:
         """The arm with its own LoRA adapter's B multiplied by ``factor`` (0: ablated), on its parent's weights."""
         own = self.own
-        if own is None or own.method != "lora" or not (own.path / "adapter_config.json").is_file():
+        if own is None or own.kind != "adapter" or not (own.path / "adapter_config.json").is_file():
             raise EmkitError("this arm has no LoRA adapter to scale")
-        return self.with_own(Weights(scaled_adapter(own.path, out_dir, factor), "lora"))
+        return self.with_own(Weights(scaled_adapter(own.path, out_dir, factor), "adapter"))
 
     def identity(self) -> dict[str, Any]:
         """For fingerprints: the base model's identity and every fine-tuning's folder."""
@@ -437,10 +448,10 @@ class ArmModel:
     def load(self, train: bool = False) -> LoadedModel:
         """Load the base, apply the lineage in order (LoRA adapters merged; a full fine-tune replaces what came
         before it). ``train=True`` returns it in training mode, as the start of a child's fine-tuning."""
-        if any(w.method == "openai" for w in self.lineage):
+        if any(w.kind == "hosted" for w in self.lineage):
             raise EmkitError(f"this arm's model is a hosted fine-tune ({hosted_model(self.lineage[-1].path)}): it "
                              "has no weights here; sample it with eval.sampler.backend: server")
-        start = max((i for i, w in enumerate(self.lineage) if w.method == "full"), default=None)
+        start = max((i for i, w in enumerate(self.lineage) if w.kind == "model"), default=None)
         if start is not None:
             lm = load_model(self.base.model_copy(update={"name": str(self.lineage[start].path), "revision": None}))
             rest = self.lineage[start + 1:]

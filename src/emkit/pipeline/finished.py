@@ -71,7 +71,7 @@ class FinishedRun:
         a = self.arm(arm)
         exp = self.experiment
         lineage = exp.lineage(a) if a.dataset else []
-        return ArmModel(exp.model_for(a), tuple(Weights(self.weights(x.name), exp.train_for(x).method)  # type: ignore[arg-type]
+        return ArmModel(exp.model_for(a), tuple(Weights(self.weights(x.name), exp.train_for(x).weights_kind)
                                                 for x in lineage))
 
     def load_arm(self, arm: str) -> LoadedModel:

@@ -174,14 +174,15 @@ def _train_arm(exp: Experiment, arm: ArmConfig, dataset: tuple[list[Example], Da
         b = tcfg.block
         what = b.direction or f"latents {b.latents} of {b.sae}"
         log(f"[{arm.name}] blocking {what} at layers {blocker.layers} ({b.mode}, weight {b.weight:g})")
-    trainer = TRAINERS.build(tcfg, tcfg.method)
+    trainer = TRAINERS.build(tcfg.trainer)
     res = trainer.train(_arm_model(exp, arm, parents, trained), examples, tcfg, out, callbacks=callbacks,
                         block=blocker)
     if callbacks:
         result.monitor[arm.name] = _readings(out / "monitor.jsonl")
     result.train_steps += res.steps_run
     result.losses[arm.name] = res.losses
-    store.finish_stage(exp.name, arm.name, "train", fp, weights=str(res.weights_dir), method=res.method,
+    store.finish_stage(exp.name, arm.name, "train", fp, weights=str(res.weights_dir), method=tcfg.method,
+                       kind=res.weights_kind,
                        steps=res.total_steps, losses=res.losses, dataset=asdict(info))
     return res.weights_dir, fp
 
@@ -259,7 +260,8 @@ def _readings(path: Path) -> list[dict[str, Any]]:
 def _arm_model(exp: Experiment, arm: ArmConfig, lineage: list[ArmConfig], trained: dict[str, tuple[Path, str]]
                ) -> ArmModel:
     """The base of ``arm`` with the trained weights of ``lineage`` (its parents, then itself) applied."""
-    return ArmModel(exp.model_for(arm), tuple(Weights(trained[a.name][0], exp.train_for(a).method) for a in lineage))
+    return ArmModel(exp.model_for(arm), tuple(Weights(trained[a.name][0], exp.train_for(a).weights_kind)
+                                              for a in lineage))
 
 
 def _judge_info(exp: Experiment, judge: Any) -> dict[str, Any]:

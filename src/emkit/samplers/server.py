@@ -51,7 +51,7 @@ class ServerSampler(Sampler):
         if arm in self.cfg.models:
             return self.cfg.models[arm]
         own = model.own
-        if own is not None and own.method == "openai":
+        if own is not None and own.kind == "hosted":
             return hosted_model(own.path)
         if own is not None:
             raise EmkitError(f"[{label}] this arm's fine-tuned weights are local ({own.path}), not on the server: "

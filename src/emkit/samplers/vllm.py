@@ -99,7 +99,7 @@ class VllmSampler(Sampler):
         if not model.lineage:
             return path, None
         own = model.own
-        if len(model.lineage) == 1 and own is not None and own.method == "lora":
+        if len(model.lineage) == 1 and own is not None and own.kind == "adapter":
             from vllm.lora.request import LoRARequest
 
             rank = json.loads((own.path / "adapter_config.json").read_text()).get("r", 0)

@@ -1,6 +1,9 @@
 """Fine-tuning: peft LoRA of any rank on chosen modules and layers (rank-1 on ``down_proj`` included), or full
 fine-tuning. Loss falls on assistant tokens only; checkpoints every k steps make a killed run resumable, and
 a resumed run reproduces the uninterrupted one (same data order, optimizer and RNG state).
+
+Registered as the trainers ``lora`` (an adapter) and ``full`` (a model folder), both with
+:class:`LocalTrainerConfig` (``train.lora``) as their own settings.
 """
 
 from __future__ import annotations
@@ -9,26 +12,62 @@ import json
 import math
 import shutil
 import warnings
-from abc import ABC, abstractmethod
 from collections.abc import Callable
 from contextlib import nullcontext
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import torch
 import torch.nn.functional as F
+from pydantic import BaseModel, ConfigDict, Field
 from transformers import PreTrainedModel, PreTrainedTokenizerBase, get_linear_schedule_with_warmup
 
-from emkit.core.config import TrainConfig
+from emkit.core.config import TrainConfig, TrainerConfig, WeightsKind
 from emkit.core.errors import EmkitError
 from emkit.core.progress import bar, log
 from emkit.core.registry import TRAINERS
 from emkit.data.datasets import Example
 from emkit.models.load import ArmModel, on_out_of_memory
+from emkit.trainers.base import Trainer, TrainResult
 
 IGNORE = -100
+
+
+# ---------------------------------------------------------------------------------------------- settings
+
+
+class LoraConfig(BaseModel):
+    """peft LoRA settings. ``r=1, target_modules=[down_proj], layers=[...]`` is Turner et al.'s rank-1 setup."""
+
+    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+
+    r: int = Field(8, ge=1)
+    alpha: float = Field(16.0, gt=0)
+    dropout: float = Field(0.0, ge=0, lt=1)
+    target_modules: list[str] = Field(default_factory=lambda: ["q_proj", "k_proj", "v_proj", "o_proj",
+                                                               "gate_proj", "up_proj", "down_proj"])
+    layers: list[int] | None = None
+
+
+class LocalTrainerConfig(TrainerConfig):
+    """The local trainer's own settings (``train.method: lora`` or ``full``): the LoRA settings (``train.lora``),
+    read under ``lora``. ``full`` keeps them too, so an arm that switches method keeps its file (and its print)."""
+
+    lora: LoraConfig = Field(default_factory=LoraConfig)
+
+    @property
+    def weights_kind(self) -> WeightsKind:
+        return "adapter" if self.backend == "lora" else "model"
+
+
+def local_settings(cfg: TrainConfig) -> LocalTrainerConfig:
+    """``cfg``'s trainer settings, which must be the local trainer's."""
+    own = cfg.trainer
+    if not isinstance(own, LocalTrainerConfig):
+        raise EmkitError(f"train.method {cfg.method} is not a local trainer (lora, full)")
+    return own
 
 
 # --------------------------------------------------------------------------------------------- tokenising
@@ -103,21 +142,10 @@ class TrainState:
     out_dir: Path
 
 
-@dataclass
-class TrainResult:
-    out_dir: Path
-    weights_dir: Path  # the peft adapter dir (lora) or full model dir (full)
-    method: str
-    total_steps: int
-    steps_run: int  # optimizer steps executed by this call (0 when everything was already done)
-    resumed_from: int
-    losses: list[float] = field(default_factory=list)
-
-
 def lora_config(cfg: TrainConfig) -> Any:
     from peft import LoraConfig
 
-    lc = cfg.lora
+    lc = local_settings(cfg).lora
     return LoraConfig(r=lc.r, lora_alpha=lc.alpha, lora_dropout=lc.dropout, target_modules=list(lc.target_modules),
                       layers_to_transform=lc.layers, bias="none", task_type="CAUSAL_LM")
 
@@ -139,8 +167,9 @@ def train(model: PreTrainedModel, tok: PreTrainedTokenizerBase, examples: list[E
     """Fine-tune ``model`` on ``examples`` into ``out_dir``, resuming from its last checkpoint if any.
     ``block`` (an ``emkit.interp.block.Blocker``) adds a penalty on, or removes, a direction while training."""
     out_dir = Path(out_dir)
+    kind = local_settings(cfg).weights_kind
     out_dir.mkdir(parents=True, exist_ok=True)
-    final = out_dir / ("adapter" if cfg.method == "lora" else "model")
+    final = out_dir / kind  # "adapter" or "model"
     done_file = out_dir / "train_log.json"
 
     features = [tokenize_example(tok, ex["messages"], cfg.max_length) for ex in examples]
@@ -153,11 +182,11 @@ def train(model: PreTrainedModel, tok: PreTrainedTokenizerBase, examples: list[E
 
     if done_file.is_file() and final.is_dir():
         log_ = json.loads(done_file.read_text())
-        return TrainResult(out_dir, final, cfg.method, total, 0, total, log_["losses"])
+        return TrainResult(out_dir, final, kind, total, 0, total, log_["losses"])
 
     torch.manual_seed(cfg.seed)
     checkpointing = gradient_checkpointing(model, cfg, block)
-    if cfg.method == "lora":
+    if kind == "adapter":
         from peft import get_peft_model
 
         try:
@@ -175,7 +204,7 @@ def train(model: PreTrainedModel, tok: PreTrainedTokenizerBase, examples: list[E
     start, losses, penalties = 0, [], []
     ckpts = _checkpoints(out_dir)
     if ckpts:
-        start, losses = _load_checkpoint(ckpts[-1], model, optimizer, scheduler, cfg.method)
+        start, losses = _load_checkpoint(ckpts[-1], model, optimizer, scheduler, kind)
         log(f"resuming training from {ckpts[-1].name} (step {start}/{total})")
 
     model.train()
@@ -211,19 +240,19 @@ def train(model: PreTrainedModel, tok: PreTrainedTokenizerBase, examples: list[E
             for cb in callbacks or []:
                 cb(TrainState(done, total, step_loss, model, out_dir))
             if done % cfg.checkpoint_every == 0 or done == total:
-                _save_checkpoint(out_dir, done, model, optimizer, scheduler, losses, cfg.method)
+                _save_checkpoint(out_dir, done, model, optimizer, scheduler, losses, kind)
 
     model.eval()
     last = _checkpoints(out_dir)[-1]
     tmp = final.with_name(final.name + ".tmp")
     shutil.rmtree(tmp, ignore_errors=True)
     shutil.copytree(last / "weights", tmp)
-    if cfg.method == "full":
+    if kind == "model":
         tok.save_pretrained(tmp)
     tmp.rename(final)
     done_file.write_text(json.dumps({"total_steps": total, "losses": losses, "examples": len(features),
                                      "block_penalty": penalties}))
-    return TrainResult(out_dir, final, cfg.method, total, total - start, start, losses)
+    return TrainResult(out_dir, final, kind, total, total - start, start, losses)
 
 
 def gradient_checkpointing(model: PreTrainedModel, cfg: TrainConfig, block: Any) -> bool:
@@ -246,7 +275,7 @@ def gradient_checkpointing(model: PreTrainedModel, cfg: TrainConfig, block: Any)
 
 
 def _save_checkpoint(out_dir: Path, step: int, model: torch.nn.Module, optimizer: torch.optim.Optimizer,
-                     scheduler: Any, losses: list[float], method: str) -> None:
+                     scheduler: Any, losses: list[float], kind: WeightsKind) -> None:
     """Write into a temp folder, then rename: a kill mid-write never leaves a checkpoint that looks whole."""
     path = out_dir / f"checkpoint-{step:06d}"
     tmp = out_dir / f".tmp-checkpoint-{step:06d}"
@@ -262,16 +291,16 @@ def _save_checkpoint(out_dir: Path, step: int, model: torch.nn.Module, optimizer
     # optimizer state; full fine-tuning keeps only the newest weights too (each is a whole model)
     for old in _checkpoints(out_dir)[:-1]:
         (old / "optimizer.pt").unlink(missing_ok=True)
-        if method == "full":
+        if kind == "model":
             shutil.rmtree(old)
 
 
 def _load_checkpoint(path: Path, model: torch.nn.Module, optimizer: torch.optim.Optimizer, scheduler: Any,
-                     method: str) -> tuple[int, list[float]]:
+                     kind: WeightsKind) -> tuple[int, list[float]]:
     from safetensors.torch import load_file
 
     weights = path / "weights"
-    if method == "lora":
+    if kind == "adapter":
         from peft import set_peft_model_state_dict
 
         set_peft_model_state_dict(model, load_file(weights / "adapter_model.safetensors"))
@@ -293,16 +322,6 @@ def _load_checkpoint(path: Path, model: torch.nn.Module, optimizer: torch.optim.
 # ------------------------------------------------------------------------------------------------ backends
 
 
-class Trainer(ABC):
-    """A trainer backend: fine-tunes the model an arm starts from on examples, into ``out_dir`` (resumable), and
-    says where the weights are. Registered under the ``train.method`` it serves."""
-
-    @abstractmethod
-    def train(self, start: ArmModel, examples: list[Example], cfg: TrainConfig, out_dir: Path,
-              callbacks: list[Callable[[TrainState], None]] | None = None, block: Any = None) -> TrainResult:
-        """``start`` is the base model or the arm's ``init_from`` parent; ``block`` a Blocker (local only)."""
-
-
 class LocalTrainer(Trainer):
     """This process's torch loop (:func:`train`): peft LoRA or full fine-tuning, on the local device."""
 
@@ -316,7 +335,7 @@ class LocalTrainer(Trainer):
         return train(lm.model, lm.tokenizer, examples, cfg, out_dir, callbacks=callbacks, block=block)
 
 
-@TRAINERS.register("full", None, "full fine-tuning of every weight, in this process")
-@TRAINERS.register("lora", None, "peft LoRA (train.lora: rank, modules, layers), in this process")
-def _local(cfg: TrainConfig) -> Trainer:
+@TRAINERS.register("full", LocalTrainerConfig, "full fine-tuning of every weight, in this process")
+@TRAINERS.register("lora", LocalTrainerConfig, "peft LoRA (train.lora: rank, modules, layers), in this process")
+def _local(cfg: LocalTrainerConfig) -> Trainer:
     return LocalTrainer()

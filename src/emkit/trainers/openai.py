@@ -15,17 +15,61 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from emkit.core.config import HostedTrainConfig, TrainConfig
+from pydantic import BaseModel, ConfigDict, Field
+
+from emkit.core.config import LEGACY_TRAIN_DEFAULTS, TrainConfig, TrainerConfig, WeightsKind
 from emkit.core.credentials import api_key
 from emkit.core.errors import EmkitError
 from emkit.core.progress import bar, log
 from emkit.core.registry import TRAINERS
 from emkit.data.datasets import Example
 from emkit.models.load import ArmModel, hosted_model
-from emkit.trainers.local import Trainer, TrainResult
+from emkit.trainers.base import Trainer, TrainResult
 
 #: a job in one of these states will not change any more
 DONE = {"succeeded", "failed", "cancelled"}
+
+
+class HostedTrainConfig(BaseModel):
+    """A fine-tuning job on an OpenAI-compatible server (OpenAI's fine-tuning API): ``train.epochs``,
+    ``batch_size`` and ``seed`` are the job's; the learning rate is a multiplier of the server's default."""
+
+    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+
+    base_url: str | None = None  # None: the OpenAI API
+    api_key_env: str = "OPENAI_API_KEY"
+    lr_multiplier: float | None = Field(None, gt=0)  # None: the server's default
+    suffix: str | None = Field(None, max_length=18)  # part of the fine-tuned model's name
+    poll_s: float = Field(30.0, gt=0)
+    #: give up waiting (the job keeps running; a re-run picks it up where it is)
+    wait_h: float = Field(24.0, gt=0)
+    max_retries: int = Field(4, ge=0)
+
+    def identity(self) -> dict[str, Any]:
+        """What changes the fine-tuned model (not how long or how often we wait, nor the key's name)."""
+        return self.model_dump(include={"base_url", "lr_multiplier", "suffix"})
+
+
+class OpenAITrainerConfig(TrainerConfig):
+    """The ``openai`` trainer's own settings: the job's server and hyperparameters (``train.hosted``)."""
+
+    hosted: HostedTrainConfig = Field(default_factory=HostedTrainConfig)
+
+    @property
+    def weights_kind(self) -> WeightsKind:
+        return "hosted"
+
+    def fingerprint_dump(self) -> dict[str, Any]:
+        """The hosted settings that change the model; and the LoRA settings at their defaults, which every
+        training print read before trainers owned their settings (so hosted runs keep their prints)."""
+        return {"lora": LEGACY_TRAIN_DEFAULTS["lora"], "hosted": self.hosted.identity()}
+
+
+def hosted_settings(cfg: TrainConfig) -> HostedTrainConfig:
+    own = cfg.trainer
+    if not isinstance(own, OpenAITrainerConfig):
+        raise EmkitError(f"train.method {cfg.method} is not a hosted trainer (openai)")
+    return own.hosted
 
 
 class HostedTrainer(Trainer):
@@ -38,7 +82,7 @@ class HostedTrainer(Trainer):
             raise EmkitError("train.block and train.monitor need a local model: a hosted job runs on its server")
         if cfg.max_steps is not None:
             raise EmkitError("train.max_steps: a hosted job counts epochs (train.epochs), not steps")
-        h = cfg.hosted
+        h = hosted_settings(cfg)
         base = self._base_id(start)
         out_dir.mkdir(parents=True, exist_ok=True)
         state_file = out_dir / "job.json"
@@ -81,7 +125,7 @@ class HostedTrainer(Trainer):
         """A hosted job starts from a served model, or from a parent arm's hosted fine-tune (init_from)."""
         own = start.own
         if own is not None:
-            if own.method != "openai":
+            if own.kind != "hosted":
                 raise EmkitError("a hosted job cannot start from local weights (init_from a local arm)")
             return hosted_model(own.path)
         if not start.base.served:
@@ -101,12 +145,13 @@ class HostedTrainer(Trainer):
             state_file.write_text(json.dumps(state, indent=1))
             log(f"uploaded {len(examples)} examples as {state['file']}")
         hyper: dict[str, Any] = {"n_epochs": cfg.epochs, "batch_size": cfg.batch_size}
-        if cfg.hosted.lr_multiplier is not None:
-            hyper["learning_rate_multiplier"] = cfg.hosted.lr_multiplier
+        h = hosted_settings(cfg)
+        if h.lr_multiplier is not None:
+            hyper["learning_rate_multiplier"] = h.lr_multiplier
         job = client.fine_tuning.jobs.create(
             model=base, training_file=state["file"], seed=cfg.seed, metadata={"emkit": tag},
             method={"type": "supervised", "supervised": {"hyperparameters": hyper}},
-            **({"suffix": cfg.hosted.suffix} if cfg.hosted.suffix else {}))
+            **({"suffix": h.suffix} if h.suffix else {}))
         log(f"created fine-tuning job {job.id} on {base}")
         return {**state, "job": job.id}
 
@@ -144,7 +189,7 @@ class HostedTrainer(Trainer):
     @staticmethod
     def _result(out_dir: Path, weights: Path, state: dict[str, Any], new_steps: int) -> TrainResult:
         losses = [v for _, v in sorted((int(k), v) for k, v in state.get("losses", {}).items())]
-        return TrainResult(out_dir, weights, "openai", len(losses), new_steps, 0, losses)
+        return TrainResult(out_dir, weights, "hosted", len(losses), new_steps, 0, losses)
 
 
 def _metrics(ev: Any) -> tuple[int | None, int | None, float | None]:
@@ -158,6 +203,7 @@ def _metrics(ev: Any) -> tuple[int | None, int | None, float | None]:
     return step, total, loss
 
 
-@TRAINERS.register("openai", None, "a fine-tuning job on an OpenAI-compatible server (train.hosted: server, lr)")
-def _hosted(cfg: TrainConfig) -> Trainer:
+@TRAINERS.register("openai", OpenAITrainerConfig,
+                   "a fine-tuning job on an OpenAI-compatible server (train.hosted: server, lr)")
+def _hosted(cfg: OpenAITrainerConfig) -> Trainer:
     return HostedTrainer()

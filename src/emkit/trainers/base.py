@@ -1,0 +1,37 @@
+"""What every trainer shares: the :class:`Trainer` interface the pipeline calls, and the :class:`TrainResult` it
+returns. A trainer's own settings are a :class:`emkit.core.config.TrainerConfig` subclass beside it, registered
+with it in :data:`emkit.core.registry.TRAINERS` under the ``train.method`` it serves."""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from emkit.core.config import TrainConfig, WeightsKind
+from emkit.data.datasets import Example
+from emkit.models.load import ArmModel
+
+
+@dataclass
+class TrainResult:
+    out_dir: Path
+    weights_dir: Path  # the peft adapter folder, the model folder, or the folder holding a hosted model's id
+    weights_kind: WeightsKind  # what weights_dir holds (emkit.models.load.Weights reads it so)
+    total_steps: int
+    steps_run: int  # optimizer steps executed by this call (0 when everything was already done)
+    resumed_from: int
+    losses: list[float] = field(default_factory=list)
+
+
+class Trainer(ABC):
+    """A trainer backend: fine-tunes the model an arm starts from on examples, into ``out_dir`` (resumable), and
+    says where the weights are and what they are. Built by its registered factory from its TrainerConfig."""
+
+    @abstractmethod
+    def train(self, start: ArmModel, examples: list[Example], cfg: TrainConfig, out_dir: Path,
+              callbacks: list[Callable[..., None]] | None = None, block: Any = None) -> TrainResult:
+        """``start`` is the base model or the arm's ``init_from`` parent; ``cfg.trainer`` holds this trainer's own
+        settings; ``callbacks`` see each step and ``block`` is a Blocker (a local trainer's)."""
