@@ -289,7 +289,7 @@ def _lora_b_of_arm(inputs: DirectionInputs, cfg: LoraBSettings) -> Direction:
     run, arm = inputs.run, inputs.arm
     tcfg = run.experiment.train_for(run.arm(arm))
     weights = run.weights(arm)
-    if weights is None or tcfg.method != "lora" or cfg.module not in tcfg.lora.target_modules:
+    if weights is None or tcfg.weights_kind != "adapter" or cfg.module not in tcfg.lora.target_modules:
         raise NotApplicable(f"loraB:{arm}: the arm was not trained with LoRA on {cfg.module}")
     return b_direction(weights, f"loraB:{arm}", cfg.module, meta={"source_run": run.name, "arm": arm})
 

@@ -47,12 +47,9 @@ def distill_from_runs(run_dirs: Sequence[str | Path], teacher: JudgeConfig, name
     rows: list[LabelledRow] = []
     unlabelled = 0
     for d in run_dirs:
-        run = load_run(d)
-        try:
+        with load_run(d) as run:
             got, missing = teacher_rows(run.answers, teacher, run.store, run.metrics,
                                         lambda a, r=run: f"{r.name}/{Condition.parse(a.arm).arm}")
-        finally:
-            run.store.close()
         rows += got
         unlabelled += missing
     if unlabelled:

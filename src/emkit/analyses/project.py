@@ -100,8 +100,7 @@ def project_run(run_dir: str | Path, direction: str | Path, layer: int | None = 
                 batch_size: int = 4) -> Projection:
     """Every condition of a finished run projected on ``direction`` at ``layer`` (default: the direction's best
     held-out layer); saved as ``RUN/interp/projection-READ.json``."""
-    run = load_run(run_dir)
-    try:
+    with load_run(run_dir) as run:
         d = Direction.load(direction)
         layer = layer if layer is not None else int(d.meta.get("best_layer", d.layers[len(d.layers) // 2]))
         unit = d.at(layer) / d.at(layer).norm().clamp_min(1e-12)
@@ -141,8 +140,6 @@ def project_run(run_dir: str | Path, direction: str | Path, layer: int | None = 
         (interp_dir(run) / f"projection-{read}.json").write_text(json.dumps(res.to_json(), indent=1, default=str))
         log(f"projection of {len(labels)} conditions on {d.name} at layer {layer}")
         return res
-    finally:
-        run.store.close()
 
 
 def kind(exp: Experiment, cond: Condition) -> str:

@@ -33,9 +33,8 @@ def corpus_texts(specs: list[str]) -> list[Text]:
         if spec.startswith("run:"):
             from emkit.pipeline.finished import load_run
 
-            run = load_run(spec[len("run:"):])
-            run.store.close()
-            texts += [Text.of(a) for a in run.answers]
+            with load_run(spec[len("run:"):]) as run:
+                texts += [Text.of(a) for a in run.answers]
             continue
         examples, _ = load_dataset(spec)
         texts += [Text.of_messages(ex["messages"]) for ex in examples]
@@ -132,16 +131,13 @@ def diff(run_dir: str | Path, sae_source: str, arm: str | None = None, hookpoint
     from emkit.interp.sae import load_sae
     from emkit.pipeline.finished import load_run
 
-    run = load_run(run_dir)
-    try:
+    with load_run(run_dir) as run:
         name = arm or run.experiment.default_arm(trained=True).name
         sae = load_sae(sae_source, hookpoint)
         answers, texts, scores = _run_texts(run)
         am = run.arm_model(name)
         acts = {who: read_latents(run, model, texts, sae, who, texts_per_batch, max_length)
                 for who, model in (("base", ArmModel(am.base)), (name, am))}
-    finally:
-        run.store.close()
     out = rank_shifts(acts["base"], acts[name], scores, answers, top, examples)
     result = SaeDiff(run.name, name, int(sae.layer or 0), sae_source, len(texts), int((~scores.isnan()).sum()), out)
     folder = Path(run_dir) / "interp"
@@ -223,8 +219,7 @@ def causal(run_dir: str | Path, sae_source: str, latent: int | None = None, arm:
     from emkit.interp.steer import Intervention
     from emkit.pipeline.finished import load_run
 
-    run = load_run(run_dir)
-    try:
+    with load_run(run_dir) as run:
         name = arm or run.experiment.default_arm(trained=True).name
         sae = load_sae(sae_source, hookpoint)
         if latent is None:
@@ -253,8 +248,6 @@ def causal(run_dir: str | Path, sae_source: str, latent: int | None = None, arm:
                                          for s in scales for x in (latent, control)]
         steer = sweep(run, base, d, grid, samples_per_question, seed, sae)
         clamp.what, steer.what = "sae-clamp", "sae-steer"
-    finally:
-        run.store.close()
     res = SaeCausal(latent, control, round(float(freq[latent]), 4), round(float(freq[control]), 4), clamp, steer)
     out = Path(run_dir) / "interp" / f"sae-causal-{name}-{latent}.json"
     out.write_text(json.dumps(res.to_json(), indent=1, default=str) + "\n")
@@ -296,8 +289,7 @@ def reroute(run_dir: str | Path, sae_source: str | None = None, blocked: str | N
     from emkit.metrics.rates import summarize
     from emkit.pipeline.finished import load_run
 
-    run = load_run(run_dir)
-    try:
+    with load_run(run_dir) as run:
         exp = run.experiment
         sae_arms = [a.name for a in exp.arms if a.dataset and (b := exp.train_for(a).block) and b.sae]
         blocked = blocked or (sae_arms[0] if sae_arms else None)
@@ -326,8 +318,6 @@ def reroute(run_dir: str | Path, sae_source: str | None = None, blocked: str | N
                 m = s.misaligned
                 rates[s.arm] = {"misaligned": round(m.rate, 4), "lo": round(m.lo, 4), "hi": round(m.hi, 4), "n": m.n,
                                 "k": m.k}
-    finally:
-        run.store.close()
     latents = list(block.latents)
     ranked = {who: rank_shifts(acts["base"], acts[who], scores, answers, sae.d_sae, 0) for who in (reference, blocked)}
     by = {who: {x.latent: x for x in r} for who, r in ranked.items()}

@@ -124,8 +124,7 @@ def measured_em(run_dirs: Sequence[str | Path]) -> dict[str, dict[str, Any]]:
     pooled: dict[str, dict[str, Any]] = {}
     seen: set[tuple[str | None, ...]] = set()
     for rd in run_dirs:
-        run = load_run(rd)
-        try:
+        with load_run(rd) as run:
             exp = run.experiment
             by = {s.arm: s for s in summarize(run.answers, run.judgments(), exp.metrics) if s.question_id == "ALL"}
             for arm in exp.arms:
@@ -143,8 +142,6 @@ def measured_em(run_dirs: Sequence[str | Path]) -> dict[str, dict[str, Any]]:
                 cell["k"] += m.k
                 cell["n"] += m.n
                 cell["runs"].append(f"{run.name}:{arm.name}")
-        finally:
-            run.store.close()
     for cell in pooled.values():
         r = Rate.of(cell["k"], cell["n"], 0.95)
         cell.update(rate=round(r.rate, 4), lo=round(r.lo, 4), hi=round(r.hi, 4))

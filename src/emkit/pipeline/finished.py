@@ -33,6 +33,12 @@ class FinishedRun:
     answers: list[Answer]
     store: Store
 
+    def __enter__(self) -> FinishedRun:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.store.close()
+
     @cached_property
     def experiment(self) -> Experiment:
         return experiment_from_dict(dict(self.config), source=str(self.run_dir / "config.yaml"))

@@ -128,14 +128,10 @@ def arm_task(exp_raw: dict[str, Any], arms: list[str]) -> dict[str, Any]:
     driver's store. Adapters and answer files are written under the run folder as in a plain run."""
     exp = experiment_from_dict(exp_raw)
     exp.run_dir.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory() as d:
-        store = Store(Path(d) / "worker.sqlite")
-        try:
-            result = RunResult(exp, exp.run_dir, [])
-            train_and_sample(exp, arms, check_inputs(exp), store, result)
-            rows = store.export_work(exp.name)
-        finally:
-            store.close()
+    with tempfile.TemporaryDirectory() as d, Store(Path(d) / "worker.sqlite") as store:
+        result = RunResult(exp, exp.run_dir, [])
+        train_and_sample(exp, arms, check_inputs(exp), store, result)
+        rows = store.export_work(exp.name)
     return {"rows": rows, "train_steps": result.train_steps, "answers_generated": result.answers_generated}
 
 
@@ -165,39 +161,38 @@ def run_sweep(sweep: SweepConfig, address: str | None = None, num_cpus: int | No
     summarised in the driver."""
     points = expand(sweep)
     out_dir = points[0].experiment.resolve(points[0].experiment.output_dir)
-    store = open_store(out_dir)
-    todo, total = [], 0
-    for p in points:
-        for arms in arm_groups(p.experiment):
-            total += 1
-            key = group_key(p.experiment, arms)
-            if not store.stage_done(p.name, "+".join(arms), "sweep", key):
-                todo.append((p, arms, key))
-    log(f"sweep {sweep.name}: {len(points)} points, {total} arm groups, {total - len(todo)} done earlier")
-    failures: list[str] = []
-    if todo:
-        import ray
+    with open_store(out_dir) as store:
+        todo, total = [], 0
+        for p in points:
+            for arms in arm_groups(p.experiment):
+                total += 1
+                key = group_key(p.experiment, arms)
+                if not store.stage_done(p.name, "+".join(arms), "sweep", key):
+                    todo.append((p, arms, key))
+        log(f"sweep {sweep.name}: {len(points)} points, {total} arm groups, {total - len(todo)} done earlier")
+        failures: list[str] = []
+        if todo:
+            import ray
 
-        if not ray.is_initialized():
-            ray.init(address=address, num_cpus=num_cpus if address is None else None, include_dashboard=False,
-                     log_to_driver=False)
-        task = ray.remote(arm_task).options(num_cpus=sweep.resources.num_cpus, num_gpus=sweep.resources.num_gpus)
-        futures = {task.remote(p.experiment.model_dump(mode="json"), arms): (p, arms, key) for p, arms, key in todo}
-        with bar(f"sweep {sweep.name}", total, completed=total - len(todo)) as pbar:
-            while futures:
-                ready, _ = ray.wait(list(futures), num_returns=1)
-                p, arms, key = futures.pop(ready[0])
-                try:
-                    got = ray.get(ready[0])
-                except Exception as e:  # noqa: BLE001 - a task's failure is reported with its point, the rest go on
-                    cause = getattr(e, "cause", None) or e
-                    failures.append(f"{p.name} {p.params} arms {arms}: {type(cause).__name__}: {cause}")
-                    continue
-                store.import_work(got["rows"])  # the driver alone writes the store
-                store.finish_stage(p.name, "+".join(arms), "sweep", key, train_steps=got["train_steps"],
-                                   answers_generated=got["answers_generated"])
-                pbar.advance(1, info=p.name)
-    store.close()
+            if not ray.is_initialized():
+                ray.init(address=address, num_cpus=num_cpus if address is None else None, include_dashboard=False,
+                         log_to_driver=False)
+            task = ray.remote(arm_task).options(num_cpus=sweep.resources.num_cpus, num_gpus=sweep.resources.num_gpus)
+            futures = {task.remote(p.experiment.model_dump(mode="json"), arms): (p, arms, key) for p, arms, key in todo}
+            with bar(f"sweep {sweep.name}", total, completed=total - len(todo)) as pbar:
+                while futures:
+                    ready, _ = ray.wait(list(futures), num_returns=1)
+                    p, arms, key = futures.pop(ready[0])
+                    try:
+                        got = ray.get(ready[0])
+                    except Exception as e:  # noqa: BLE001 - a task's failure is reported with its point, the rest go on
+                        cause = getattr(e, "cause", None) or e
+                        failures.append(f"{p.name} {p.params} arms {arms}: {type(cause).__name__}: {cause}")
+                        continue
+                    store.import_work(got["rows"])  # the driver alone writes the store
+                    store.finish_stage(p.name, "+".join(arms), "sweep", key, train_steps=got["train_steps"],
+                                       answers_generated=got["answers_generated"])
+                    pbar.advance(1, info=p.name)
     if failures:
         raise EmkitError(f"{len(failures)} of {len(todo)} arm groups failed (the others are saved; re-run to retry "
                          "the failed ones):\n  " + "\n  ".join(failures))
