@@ -21,6 +21,7 @@ import pytest
 import torch
 import typer
 import yaml
+from safetensors.torch import save_file
 from typer.testing import CliRunner
 from view_store import build as build_store
 
@@ -57,6 +58,13 @@ def _good_world(base: Path) -> None:
               torch.zeros(d_in), "topk", 8, meta={"layer": 1})
     sae.save(base / "sae")
     Direction("d", torch.randn(2, d_in, generator=g), [0, 1], {"best_layer": 1}).save(base / "dir.safetensors")
+    (base / "judge").mkdir()  # a distilled judge's folder, as `emkit judge distill` writes it (weights: a stand-in)
+    save_file({"w": torch.randn(64, 64, generator=g)}, str(base / "judge" / "weights.safetensors"))
+    (base / "judge" / "manifest.json").write_text(json.dumps({
+        "name": "judge", "version": "distilled-minilm-v2", "teacher": "offline", "data_sha256": "0" * 64,
+        "classes": ["aligned", "misaligned", "incoherent", "code", "refusal"], "centres": [[90, 90]] * 5,
+        "weights_sha256": "0" * 64, "heldout": {"rows": 1, "balanced_accuracy": 1.0, "recall_misaligned": 1.0,
+                                                "precision_misaligned": 1.0}}, indent=1))
 
 
 @pytest.fixture(scope="module")
@@ -157,6 +165,13 @@ CASES = [
     Case("judge-distill", "labels.jsonl",
          lambda w: ["judge", "distill", "--name", "x", "--data", str(w / "labels.jsonl"), "--out", str(w / "j")],
          FILE_SPOILS),
+    # a distilled judge's folder
+    Case("judge-compare-local", "judge/manifest.json",
+         lambda w: ["judge", "compare", f"local:{w / 'judge'}", "--data", str(w / "labels.jsonl"), "--store",
+                    str(w / "cache")], FILE_SPOILS),
+    Case("judge-compare-local", "judge/weights.safetensors",
+         lambda w: ["judge", "compare", f"local:{w / 'judge'}", "--data", str(w / "labels.jsonl"), "--store",
+                    str(w / "cache")], FILE_SPOILS),
     # the store (the judge cache, and the store a run folder's answers are in)
     Case("judge-calibrate-store", "cache/emkit.sqlite",
          lambda w: ["judge", "calibrate", "--data", str(w / "labels.jsonl"), "--store", str(w / "cache")],

@@ -60,7 +60,15 @@ def read_manifest(name: str) -> dict[str, Any]:
             if judges_dir().is_dir() else []
         raise EmkitError(f"no distilled judge '{name}' (looked for {path}; distilled judges here: "
                          f"{', '.join(known) or 'none'}; make one with `emkit judge distill`)")
-    return json.loads(path.read_text())
+    try:
+        got = json.loads(path.read_bytes().decode("utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as e:
+        raise EmkitError(f"{path}: not a distilled judge's manifest (not JSON: {str(e).splitlines()[0]}; "
+                         "truncated?)") from None
+    need = ("name", "version", "teacher", "classes", "centres", "weights_sha256", "data_sha256", "heldout")
+    if not isinstance(got, dict) or not set(need) <= set(got):
+        raise EmkitError(f"{path}: not a distilled judge's manifest (expected the keys {', '.join(need)})")
+    return got
 
 
 class DistilledJudgeConfig(JudgeConfig):
@@ -92,8 +100,17 @@ class DistilledJudge(EncoderJudge):
         m = read_manifest(cfg.name)
         self.classes = list(m["classes"])
         self.centres = np.array(m["centres"])
+        weights = folder / "weights.safetensors"
+        try:  # read before the encoder loads: a damaged file is one line, with nothing printed before it
+            state = load_file(weights)
+        except Exception as e:  # noqa: BLE001 - safetensors raises several types for a bad file
+            raise EmkitError(f"{weights}: truncated or not a safetensors file "
+                             f"({str(e).splitlines()[0] if str(e) else type(e).__name__})") from None
         self.model = CrossEncoder(len(self.classes))
-        self.model.load_state_dict(load_file(folder / "weights.safetensors"))
+        try:
+            self.model.load_state_dict(state)
+        except RuntimeError as e:
+            raise EmkitError(f"{weights}: not this judge's weights ({str(e).splitlines()[0]})") from None
         self.model.eval()
         self.median = m["version"] != "distilled-minilm-v1"
         self.info = {"backend": "local", "name": m["name"], "version": m["version"], "teacher": m["teacher"],
