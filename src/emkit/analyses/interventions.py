@@ -7,25 +7,45 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Callable, Sequence
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from emkit.core.config import fingerprint
+from emkit.core.config import SamplerConfig, fingerprint
 from emkit.core.progress import log
 from emkit.core.records import Answer, Condition, Judgment
+from emkit.core.registry import SAMPLERS
 from emkit.data.questions import load_questions
 from emkit.interp.directions import Direction
 from emkit.interp.sae import Sae
 from emkit.interp.steer import Intervention, intervene, steering_grid
 from emkit.metrics.rates import Summary, summarize
-from emkit.models.load import LoadedModel
 from emkit.pipeline.finished import FinishedRun, load_run
-from emkit.samplers.hf import read_answers, sample
+from emkit.samplers.base import sampled_by
+from emkit.samplers.hf import HFSampler, HFSamplerConfig
 
 
 def direction_digest(d: Direction) -> str:
     return hashlib.sha256(d.vectors.float().numpy().tobytes() + str(d.layers).encode()).hexdigest()[:16]
+
+
+#: interventions that are no hook: nothing, or a weight edit (a scaled adapter) any backend can serve
+HOOK_FREE = ("none", "lora_scale")
+_NEEDS = {"steer": "steering", "random": "steering", "ablate": "ablation", "ablate_random": "ablation",
+          "clamp": "clamping"}
+
+
+def sweep_sampler(configured: SamplerConfig, interventions: Sequence[Intervention], arm: str) -> SamplerConfig:
+    """The sampler a sweep uses: ``eval.sampler`` when every intervention is hook-free (a LoRA scale, nothing),
+    else ``hf`` for all its conditions (hooks run only in the torch model; one backend, so the rows compare),
+    said in one line when that is not what ``eval.sampler`` names."""
+    needs = sorted({_NEEDS.get(iv.kind, iv.kind) for iv in interventions if iv.kind not in HOOK_FREE})
+    if not needs or configured.backend == "hf":
+        return configured
+    log(f"[{arm}] {' and '.join(needs)} need{'s' if len(needs) == 1 else ''} hooks: sampled with hf although "
+        f"eval.sampler is {configured.backend}")
+    return HFSamplerConfig()
 
 
 @dataclass
@@ -59,13 +79,14 @@ class SweepResult:
     judgments: dict[tuple[str, str], Judgment] = field(repr=False, default_factory=dict)
     generated: int = 0  # answers sampled by this call (0 on a cached re-run)
     what: str = "sweep"  # steer or ablate, for a saved sweep's file and report section
+    sampler: str = "hf"  # the backend that sampled the conditions
 
     def answers_of(self, row: SweepRow) -> list[Answer]:
         return [a for a in self.answers if a.arm == row.condition.label]
 
     def to_json(self) -> dict[str, Any]:
         return {"run": self.run, "arm": self.arm, "direction": self.direction,
-                "rows": [r.to_json() for r in self.rows], "generated": self.generated}
+                "rows": [r.to_json() for r in self.rows], "generated": self.generated, "sampler": self.sampler}
 
 
 def sweep(run: FinishedRun, arm: str, direction: Direction, interventions: Sequence[Intervention],
@@ -77,37 +98,34 @@ def sweep(run: FinishedRun, arm: str, direction: Direction, interventions: Seque
     ecfg = exp.eval.model_copy(update={"samples_per_question": samples_per_question or exp.eval.samples_per_question})
     questions = load_questions(ecfg.questions, exp.base_dir, ecfg.system_prompt)
     spec = run.arm_model(arm)
+    sampler_cfg = sweep_sampler(exp.eval.sampler, interventions, arm)
     base_fp = fingerprint("sweep", spec.identity(), ecfg.model_dump(), direction_digest(direction), seed,
-                          *(() if sae is None else (sae.digest(),)))
-    lm: LoadedModel | None = None
+                          *(() if sae is None else (sae.digest(),)), *sampled_by(sampler_cfg))
+    sampler = SAMPLERS.build(sampler_cfg)
     answers: list[Answer] = []
     generated = 0
-    want = len(questions) * ecfg.samples_per_question
-    for iv in interventions:
-        fp = fingerprint(base_fp, iv.kind, iv.layers, iv.scale, iv.source_layer,
-                         *(() if iv.latent is None else (iv.latent,)))
-        path = run.run_dir / "interp" / "sweeps" / arm / f"{fp}.jsonl"
-        label = Condition(arm, intervention=iv.label).label
-        have = read_answers(path)
-        if len(have) < want:
-            if iv.kind == "lora_scale":  # a weight edit: the arm's own adapter with B scaled, on its parents
-                model = spec.scaled(iv.scale, run.run_dir / "interp" / "adapters" / f"{arm}-x{iv.scale:g}").load()
-            else:
-                if lm is None:
-                    log(f"[{arm}] loading the model for the sweep")
-                    lm = spec.load()
-                model = lm
-            with intervene(model.model, iv, direction, seed, sae):
-                got = sample(model.model, model.tokenizer, questions, ecfg, label, path)
-            generated += len(got) - len(have)
-            have = got
-        answers += have
+    try:
+        for iv in interventions:
+            fp = fingerprint(base_fp, iv.kind, iv.layers, iv.scale, iv.source_layer,
+                             *(() if iv.latent is None else (iv.latent,)))
+            path = run.run_dir / "interp" / "sweeps" / arm / f"{fp}.jsonl"
+            # lora_scale is a weight edit: the arm's own adapter with B scaled, on its parents; the rest are hooks
+            model = (spec.scaled(iv.scale, run.run_dir / "interp" / "adapters" / f"{arm}-x{iv.scale:g}")
+                     if iv.kind == "lora_scale" else spec)
+            hooks = (sampler.hooked(lambda m, iv=iv: intervene(m, iv, direction, seed, sae))
+                     if isinstance(sampler, HFSampler) else nullcontext())
+            with hooks:
+                got = sampler.sample_missing(model, questions, ecfg, Condition(arm, intervention=iv.label).label, path)
+            generated += got.generated
+            answers += got.answers
+    finally:
+        sampler.close()
     judgments = run.judgments(answers)
     by_condition = {Condition.parse(s.arm): s for s in summarize(answers, judgments, exp.metrics)
                     if s.question_id == "ALL"}
     rows = [SweepRow(iv, c, by_condition[c]) for iv in interventions
             if (c := Condition(arm, intervention=iv.label))]
-    return SweepResult(run.name, arm, direction.name, rows, answers, judgments, generated)
+    return SweepResult(run.name, arm, direction.name, rows, answers, judgments, generated, sampler=sampler_cfg.backend)
 
 
 def steer_run(run_dir: str | Path, direction: str | Path, layers: Sequence[int], scales: Sequence[float],

@@ -12,13 +12,13 @@ from typing import Any
 
 from emkit.core.config import fingerprint
 from emkit.core.errors import EmkitError
-from emkit.core.progress import log
 from emkit.core.records import Answer, Condition
+from emkit.core.registry import SAMPLERS
 from emkit.data.questions import load_questions
 from emkit.interp.lora import Trajectory, checkpoint_adapters, trajectories
 from emkit.metrics.rates import Rate, summarize
 from emkit.pipeline.finished import FinishedRun
-from emkit.samplers.hf import read_answers, sample
+from emkit.samplers.base import sampled_by
 
 
 @dataclass
@@ -64,21 +64,20 @@ def phase_curve(run: FinishedRun, arm: str, samples_per_question: int = 4, every
     chosen += [c for i, c in enumerate(ckpts) if i % every == 0 or i == len(ckpts) - 1]
     ecfg = exp.eval.model_copy(update={"samples_per_question": samples_per_question})
     questions = load_questions(ecfg.questions, exp.base_dir, ecfg.system_prompt)
-    want = len(questions) * samples_per_question
     answers: list[Answer] = []
     generated = 0
-    for step, adapter in chosen:
-        at = model.at_checkpoint(adapter)
-        fp = fingerprint("phase", at.identity(), ecfg.model_dump())
-        path = run.run_dir / "interp" / "phases" / arm / f"step-{step:06d}-{fp}.jsonl"
-        have = read_answers(path)
-        if len(have) < want:
-            log(f"[{arm}] checkpoint {step}: sampling {want} answers")
-            lm = at.load()
-            got = sample(lm.model, lm.tokenizer, questions, ecfg, Condition(arm, step=step).label, path)
-            generated += len(got) - len(have)
-            have = got
-        answers += have
+    # a checkpoint is a LoRA adapter: any backend that serves adapters (hf, vllm) samples it as eval.sampler says
+    sampler = SAMPLERS.build(exp.eval.sampler)
+    try:
+        for step, adapter in chosen:
+            at = model.at_checkpoint(adapter)
+            fp = fingerprint("phase", at.identity(), ecfg.model_dump(), *sampled_by(exp.eval.sampler))
+            path = run.run_dir / "interp" / "phases" / arm / f"step-{step:06d}-{fp}.jsonl"
+            got = sampler.sample_missing(at, questions, ecfg, Condition(arm, step=step).label, path)
+            generated += got.generated
+            answers += got.answers
+    finally:
+        sampler.close()
     judgments = run.judgments(answers)
     by = {s.arm: s for s in summarize(answers, judgments, exp.metrics) if s.question_id == "ALL"}
     rows = [PhaseRow(step, s.misaligned, s.coherent, s.mean_aligned) for step, _ in chosen

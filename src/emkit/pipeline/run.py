@@ -28,7 +28,7 @@ from emkit.judges import judge_answers
 from emkit.metrics.rates import Summary, summarize, to_frame
 from emkit.models.load import BUILTIN_MODELS, ArmModel, Weights, load_tokenizer, model_identity, model_source
 from emkit.pipeline.studies import StudyTables, study_tables
-from emkit.samplers.hf import Sampler, read_answers
+from emkit.samplers.base import Sampler
 
 
 @dataclass
@@ -205,12 +205,11 @@ def _sample_arm(exp: Experiment, arm: ArmConfig, variant: VariantConfig | None, 
         log(f"[{label}] sampling: done earlier, skipped")
         return store.samples(exp.name, label, fp)
     path = exp.run_dir / "arms" / arm.name / f"samples-{fp}.jsonl"
-    before = len(read_answers(path))
-    answers = sampler.sample(model, questions, ecfg, label, path)
-    result.answers_generated += max(0, len(answers) - before)
-    store.add_samples(exp.name, fp, answers)
-    store.finish_stage(exp.name, label, "sample", fp, path=str(path), n=len(answers))
-    return answers
+    got = sampler.sample_missing(model, questions, ecfg, label, path)
+    result.answers_generated += got.generated
+    store.add_samples(exp.name, fp, got.answers)
+    store.finish_stage(exp.name, label, "sample", fp, path=str(path), n=len(got.answers))
+    return got.answers
 
 
 def _monitor(exp: Experiment, arm: ArmConfig, cfg: MonitorConfig, out: Path) -> Any:

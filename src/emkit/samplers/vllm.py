@@ -16,18 +16,19 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, Literal
 
 from pydantic import Field
 
-from emkit.core.config import EvalConfig, SamplerConfig
+from emkit.core.config import SamplerConfig
 from emkit.core.errors import EmkitError
-from emkit.core.progress import bar, log
-from emkit.core.records import Answer, Question
+from emkit.core.progress import log
 from emkit.core.registry import SAMPLERS
 from emkit.models.load import ArmModel, load_tokenizer, model_path
-from emkit.samplers.hf import Sampler, read_answers, render_prompt, reopen_answers
+from emkit.samplers.base import Context, Failed, Job, Pending, Sampler
+from emkit.samplers.prompts import prompt_ids
 
 
 class VllmSamplerConfig(SamplerConfig):
@@ -72,6 +73,7 @@ class VllmSampler(Sampler):
         self.cfg = cfg
         self._engine: tuple[str, Any] | None = None
         self._lora_ids: dict[str, int] = {}
+        self._prepared: tuple[Job, tuple[Any, Any, dict[str, list[int]]]] | None = None
 
     def engine(self, path: str) -> Any:
         if self._engine is None or self._engine[0] != path:
@@ -87,6 +89,7 @@ class VllmSampler(Sampler):
         return self._engine[1]
 
     def close(self) -> None:
+        self._prepared = None
         if self._engine is not None:
             shutdown(self._engine[1])
             self._engine = None
@@ -121,40 +124,37 @@ class VllmSampler(Sampler):
             tmp.rename(merged)
         return str(merged), None
 
-    def sample(self, model: ArmModel, questions: list[Question], cfg: EvalConfig, label: str,
-               out_path: Path) -> list[Answer]:
+    def prepared(self, job: Job) -> tuple[Any, Any, dict[str, list[int]]]:
+        """(engine, LoRARequest or None, prompt token ids by question id) for a job, made once per job."""
+        if self._prepared is None or self._prepared[0] is not job:
+            if job.model is None:
+                raise EmkitError(f"[{job.label}] the vllm sampler needs the arm's model")
+            path, lora = self.resolve(job.model, job.out_path)
+            llm = self.engine(path)
+            tok = load_tokenizer(job.model.base)
+            self._prepared = (job, (llm, lora, {q.id: prompt_ids(tok, q) for q in job.questions}))
+        return self._prepared[1]
+
+    def describe(self, job: Job) -> str:
+        return "vllm"
+
+    def context(self, job: Job) -> Context:
+        llm, _, ids = self.prepared(job)
+        return Context(max(len(v) for v in ids.values()), llm.llm_engine.model_config.max_model_len,
+                       "vLLM's max_model_len")
+
+    def generate(self, job: Job, pending: list[Pending]) -> Iterator[tuple[Pending, str | Failed]]:
         from vllm import SamplingParams
 
-        have = {(a.question_id, a.sample_idx): a for a in read_answers(out_path)}
-        pairs = [(q, i) for q in questions for i in range(cfg.samples_per_question)]
-        todo = [(k, q, i) for k, (q, i) in enumerate(pairs) if (q.id, i) not in have]
-        if todo:
-            path, lora = self.resolve(model, out_path)
-            llm = self.engine(path)
-            tok = load_tokenizer(model.base)
-            ids = {q.id: tok(render_prompt(tok, q), add_special_tokens=False)["input_ids"] for q in questions}
-            limit = llm.llm_engine.model_config.max_model_len
-            longest = max(len(v) for v in ids.values())
-            if longest + cfg.max_new_tokens > limit:
-                raise EmkitError(f"[{label}] the longest prompt is {longest} tokens; with max_new_tokens="
-                                 f"{cfg.max_new_tokens} it passes vLLM's max_model_len of {limit}")
-            with reopen_answers(out_path, have) as f, bar(f"sample {label} (vllm)", len(pairs),
-                                                           completed=len(pairs) - len(todo)) as pbar:
-                for start in range(0, len(todo), self.cfg.chunk):
-                    part = todo[start : start + self.cfg.chunk]
-                    seeds = [cfg.seed * 1_000_003 + k for k, _, _ in part]
-                    params = [SamplingParams(n=1, temperature=cfg.temperature, top_p=cfg.top_p if cfg.temperature
-                                             else 1.0, max_tokens=cfg.max_new_tokens, seed=s) for s in seeds]
-                    outs = llm.generate([{"prompt_token_ids": ids[q.id]} for _, q, _ in part], params,
-                                        lora_request=lora, use_tqdm=False)
-                    for (_, q, i), seed, out in zip(part, seeds, outs, strict=True):
-                        asked, system = q.original or (q.text, q.system)
-                        a = Answer(label, q.id, i, asked, system, out.outputs[0].text.strip(), seed)
-                        have[(q.id, i)] = a
-                        f.write(json.dumps(a.to_dict(), ensure_ascii=False) + "\n")
-                    f.flush()
-                    pbar.advance(len(part))
-        return [have[(q.id, i)] for q, i in pairs]
+        llm, lora, ids = self.prepared(job)
+        cfg = job.cfg
+        for start in range(0, len(pending), self.cfg.chunk):
+            part = pending[start : start + self.cfg.chunk]
+            params = [SamplingParams(n=1, temperature=cfg.temperature, top_p=cfg.top_p if cfg.temperature else 1.0,
+                                     max_tokens=cfg.max_new_tokens, seed=p.seed) for p in part]
+            outs = llm.generate([{"prompt_token_ids": ids[p.question.id]} for p in part], params,
+                                lora_request=lora, use_tqdm=False)
+            yield from ((p, out.outputs[0].text) for p, out in zip(part, outs, strict=True))
 
 
 @SAMPLERS.register("vllm", VllmSamplerConfig, "vLLM in this process (LoRA arms as LoRARequests); optional install")
