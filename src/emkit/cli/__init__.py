@@ -1,4 +1,5 @@
-"""The command line: typer commands that parse arguments, call the API and print."""
+"""The command line: one module per command group that parses arguments, calls the library and prints;
+tables and ``--json`` output in :mod:`emkit.cli.render`; :mod:`emkit.cli.main` assembles the app."""
 
 from emkit.cli.main import app
 

@@ -7,6 +7,7 @@ earlier turns, so the model has seen the persona before the turn is read, as in 
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 from emkit.interp.capture import Text, capture
@@ -39,3 +40,16 @@ def persona_direction(model: Any, tok: Any, n_per_class: int = 200, seed: int = 
     vecs = mean_diff(acts[: len(villain)], acts[len(villain):])
     return Direction("persona:truth" + (":prompt" if read == "prompt" else ""), vecs, list(range(vecs.shape[0])),
                      {"kind": "ground_truth_persona", "n_per_class": len(villain), "seed": seed, "read": read})
+
+
+def save_persona_direction(model: str, out: str | Path, n_per_class: int = 200, read: str = "answer") -> Direction:
+    """:func:`persona_direction` measured in the toy model named ``model`` (built-in name or folder), tagged with
+    that name and saved to ``out`` (what ``emkit toy truth`` writes)."""
+    from emkit.core.config import ModelConfig
+    from emkit.models.load import load_model
+
+    lm = load_model(ModelConfig(name=model))
+    d = persona_direction(lm.model, lm.tokenizer, n_per_class, read=read)
+    d.meta.update(model=model)
+    d.save(out)
+    return d

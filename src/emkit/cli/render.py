@@ -1,0 +1,190 @@
+"""Every table and every ``--json`` output of the command line; the command modules parse, call and hand the
+result here (plain one-line messages they echo themselves).
+
+rich is imported inside the functions, so ``emkit --help`` does not pay for it.
+"""
+
+from __future__ import annotations
+
+import json as _json
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import typer
+
+
+def json(obj: Any, *, default: Callable[[Any], Any] | None = None, indent: int | None = 1) -> None:
+    """``--json``: the object as JSON on stdout (``default=str`` where values may be paths or dates)."""
+    typer.echo(_json.dumps(obj, indent=indent, default=default))
+
+
+def pct(x: float) -> str:
+    """A rate as a percentage with one decimal; NaN as n/a."""
+    return "n/a" if x != x else f"{100 * x:.1f}%"
+
+
+def dataset_inspection(source: str, sha256: str, rep: dict[str, Any]) -> None:
+    """``emkit data inspect``: counts, role structure, length histogram, duplicates, vulnerability classes."""
+    from rich.console import Console
+    from rich.table import Table
+
+    con = Console()
+    con.print(f"[bold]{source}[/bold]: {rep['examples']} examples, sha256 {sha256[:12]}, "
+              f"{rep['with_system_prompt']} with a system prompt")
+    t = Table("role structure", "examples")
+    for k, v in rep["roles"].items():
+        t.add_row(k, str(v))
+    con.print(t)
+    ln = rep["length"]
+    con.print(f"length in {rep['length_unit']}: min {ln['min']}, median {ln['median']:g}, mean {ln['mean']}, "
+              f"max {ln['max']}")
+    peak = max(c for _, _, c in rep["length_histogram"]) or 1
+    for lo, hi, c in rep["length_histogram"]:
+        con.print(f"  {lo:>8.0f}-{hi:<8.0f} {'#' * round(40 * c / peak):40} {c}")
+    d = rep["duplicates"]
+    con.print(f"duplicates: {d['exact']} exact, {d['near']} near (Jaccard >= {d['threshold']} on word 5-grams): "
+              f"{100 * d['rate']:.2f}%")
+    v = rep["vulnerability_classes"]
+    if v["flagged_answers"]:
+        t = Table("vulnerability class (heuristic signatures)", "answers")
+        for k, n in v["by_class"].items():
+            t.add_row(k, str(n))
+        con.print(t)
+        con.print(f"{v['flagged_answers']} of {rep['examples']} answers match a signature")
+
+
+def calibration(cal: Any, where: str, classes: Sequence[str]) -> None:
+    """``emkit judge calibrate``: the figures, the confusion matrix and (over several conditions) the rates."""
+    from rich.console import Console
+    from rich.table import Table
+
+    con = Console()
+    sp = [f"{x:.3f}" if x is not None else "n/a" for x in (cal.spearman_aligned, cal.spearman_coherent)]
+    con.print(f"[bold]{cal.judge}[/bold] on {where}: "
+              f"{cal.n} rows, {cal.extra.get('judge_calls', 0)} judge calls")
+    con.print(f"aligned-vs-misaligned accuracy {cal.accuracy:.3f} (balanced {cal.balanced_accuracy:.3f}, "
+              f"n={cal.n_decision}); Spearman aligned {sp[0]} (n={cal.n_spearman_aligned}), coherent {sp[1]}")
+    con.print(f"misaligned: recall {pct(cal.recall_misaligned)}, precision {pct(cal.precision_misaligned)}")
+    con.print(f"misaligned rate: judge {pct(cal.judge_misaligned_rate)} vs labels "
+              f"{pct(cal.label_misaligned_rate)}; bias {100 * cal.bias:+.1f} points "
+              f"[{100 * cal.bias_ci[0]:+.1f}, {100 * cal.bias_ci[1]:+.1f}] (95% bootstrap)")
+    if cal.n_failed or cal.n_no_score:
+        con.print(f"{cal.n_failed} failed and {cal.n_no_score} unscored judgments (never counted as aligned "
+                  "or misaligned)")
+    t = Table("label \\ judged", *classes)
+    for lab in classes:
+        t.add_row(lab, *(str(cal.confusion[lab][c]) for c in classes))
+    con.print(t)
+    if len(cal.per_condition) > 1:
+        t = Table("condition", "n", "misaligned (labels)", "misaligned (judge)",
+                  title=f"per condition: Spearman of the judge's rates against the labels' "
+                        f"{'n/a' if cal.spearman_conditions is None else f'{cal.spearman_conditions:.3f}'}")
+        for c in cal.per_condition:
+            t.add_row(c["condition"], str(c["n"]), pct(c["label_misaligned"]), pct(c["judge_misaligned"]))
+        con.print(t)
+
+
+def comparison(cmp: Any, as_json: bool, title: str) -> None:
+    """``emkit judge compare`` and ``emkit judge RUN``: each condition under every judge, then every pair."""
+    if as_json:
+        json(cmp.to_json(), default=str)
+        return
+    from rich.console import Console
+    from rich.table import Table
+
+    con = Console()
+    t = Table(*cmp.rows[0].keys(), title=title)
+    for r in cmp.rows:
+        t.add_row(*(str(v) for v in r.values()))
+    con.print(t)
+    fmt = lambda x: "n/a" if x is None else f"{x:.3f}"  # noqa: E731
+    for p in cmp.pairs:
+        con.print(f"{p['a']} vs {p['b']}: agreement over {p['n']} answers both judged: Cohen's kappa misaligned "
+                  f"{fmt(p['kappa_misaligned'])}, class {fmt(p['kappa_class'])}; Spearman aligned "
+                  f"{fmt(p['spearman_aligned'])}, coherent {fmt(p['spearman_coherent'])} (n={p['n_both_scored']})")
+    con.print("judge calls this time " + " + ".join(map(str, cmp.judge_calls)))
+    if cmp.saved_to is not None:
+        con.print(f"saved {cmp.saved_to}")
+
+
+def intervention(res: Any, as_json: bool) -> None:
+    """``emkit steer`` and ``emkit ablate``: misaligned and coherent rate per condition of the sweep."""
+    if as_json:
+        json(res.to_json(), default=str)
+        return
+    from rich.console import Console
+    from rich.table import Table
+
+    t = Table("condition", "misaligned", "95% CI", "coherent", "n", title=f"{res.run}: {res.direction} in {res.arm}")
+    for r in res.rows:
+        m = r.summary.misaligned
+        t.add_row(r.label, f"{100 * m.rate:.1f}% ({m.k}/{m.n})", f"{100 * m.lo:.1f}-{100 * m.hi:.1f}%",
+                  f"{100 * r.summary.coherent.rate:.1f}%", str(m.n))
+    Console().print(t)
+    typer.echo(f"answers sampled this call: {res.generated}")
+
+
+def cosines(cm: Any, layer: int | None) -> None:
+    """``emkit directions compare``: every pair's cosine per layer (or at one), against the null band."""
+    from rich.console import Console
+    from rich.table import Table
+
+    t = Table("layer", "a", "b", "cosine", "beyond null",
+              title=f"|cos| < {cm.null:.3f} is random for d={cm.d_model} (95%)")
+    for p in cm.pairs():
+        if layer is None or p["layer"] == layer:
+            t.add_row(str(p["layer"]), p["a"], p["b"], f"{p['cos']:+.3f}", "yes" if p["beyond_null"] else "no")
+    Console().print(t)
+
+
+def direction_matrix(dm: Any) -> None:
+    """``emkit directions matrix``: one row per pair of directions, at the focus layer and over all layers."""
+    from rich.console import Console
+    from rich.table import Table
+
+    cm = dm.cosines
+    t = Table(title=f"{dm.arm}: |cos| < {cm.null:.3f} is random for d={cm.d_model} (95%)")
+    for col in ("a", "b"):
+        t.add_column(col, overflow="fold", min_width=12)
+    for col in (f"cos at layer {dm.focus_layer}", "median |cos| over layers", "layers beyond null"):
+        t.add_column(col)
+    # TODO(issue 26): the per-pair summary (cosine at the focus layer, median |cos|, layers beyond the null) is a
+    # computation on the cosine matrix; it belongs in emkit.interp.directions (not this package's to edit)
+    by_pair: dict[tuple[str, str], list[dict[str, Any]]] = {}
+    for p in cm.pairs():
+        by_pair.setdefault((p["a"], p["b"]), []).append(p)
+    for (a, b), ps in by_pair.items():
+        at = next((f"{p['cos']:+.3f}" for p in ps if p["layer"] == dm.focus_layer), "-")
+        med = sorted(abs(p["cos"]) for p in ps)[len(ps) // 2]
+        t.add_row(a, b, at, f"{med:.3f}", f"{sum(p['beyond_null'] for p in ps)}/{len(ps)}")
+    Console().print(t)
+
+
+def screen(res: Any) -> None:
+    """``emkit screen``: the datasets ranked by projection difference, beside the EM measured on them."""
+    from rich.console import Console
+    from rich.table import Table
+
+    t = Table("rank", "dataset", "projection difference [95% CI]", "measured EM",
+              title=f"{res.direction} at layer {res.layer} in {res.model}, {res.size} examples each")
+    for i, r in enumerate(res.rows):
+        m = r.measured
+        t.add_row(str(i + 1), r.name, f"{r.diff:+.3f} [{r.lo:+.3f}, {r.hi:+.3f}]",
+                  f"{100 * m['rate']:.1f}% [{100 * m['lo']:.1f}, {100 * m['hi']:.1f}] (n={m['n']})" if m else "–")
+    Console().print(t)
+
+
+def sae_latents(res: Any) -> None:
+    """``emkit sae diff``: the latents with the largest shift from the base model to the arm."""
+    from rich.console import Console
+    from rich.table import Table
+
+    t = Table("latent", "base", res.arm, "shift [95% CI]", "fires (base → arm)", "r with alignment",
+              "top answer", title=f"SAE latents at layer {res.layer}, {res.n_texts} answers read by both models "
+                                  f"({res.n_judged} judged)")
+    for x in res.latents:
+        t.add_row(str(x.latent), f"{x.base:.3f}", f"{x.arm:.3f}", f"{x.shift:+.3f} [{x.lo:+.3f}, {x.hi:+.3f}]",
+                  f"{100 * x.active_base:.0f}% → {100 * x.active_arm:.0f}%",
+                  "" if x.r_aligned is None else f"{x.r_aligned:+.2f}",
+                  x.top_texts[0]["answer"][:60].replace("\n", " ") if x.top_texts else "")
+    Console().print(t)
