@@ -58,6 +58,14 @@ def _good_world(base: Path) -> None:
               torch.zeros(d_in), "topk", 8, meta={"layer": 1})
     sae.save(base / "sae")
     Direction("d", torch.randn(2, d_in, generator=g), [0, 1], {"best_layer": 1}).save(base / "dir.safetensors")
+    (base / "adapter").mkdir()  # a peft adapter folder (B only matters here)
+    (base / "adapter" / "adapter_config.json").write_text(json.dumps({"peft_type": "LORA", "r": 2}))
+    save_file({"model.layers.0.mlp.down_proj.lora_B.weight": torch.randn(d_in, 2, generator=g)},
+              str(base / "adapter" / "adapter_model.safetensors"))
+    (base / "saeck" / "checkpoint").mkdir(parents=True)  # an SAE training folder with a checkpoint to resume
+    torch.save({"sae": {}, "opt": {}, "since_fired": torch.zeros(4), "state": {"step": 1, "tokens": 8,
+                "history": []}, "rng": torch.get_rng_state(), "config": {}, "d_in": d_in},
+               base / "saeck" / "checkpoint" / "state.pt")
     (base / "judge").mkdir()  # a distilled judge's folder, as `emkit judge distill` writes it (weights: a stand-in)
     save_file({"w": torch.randn(64, 64, generator=g)}, str(base / "judge" / "weights.safetensors"))
     (base / "judge" / "manifest.json").write_text(json.dumps({
@@ -165,6 +173,13 @@ CASES = [
     Case("judge-distill", "labels.jsonl",
          lambda w: ["judge", "distill", "--name", "x", "--data", str(w / "labels.jsonl"), "--out", str(w / "j")],
          FILE_SPOILS),
+    # an adapter folder, an SAE training checkpoint
+    Case("directions-scale-adapter", "adapter/adapter_model.safetensors",
+         lambda w: ["directions", "scale-adapter", str(w / "adapter"), "-o", str(w / "adapter2"), "--factor", "0"],
+         FILE_SPOILS),
+    Case("sae-train", "saeck/checkpoint/state.pt",
+         lambda w: ["sae", "train", "--model", "tiny-llama", "--layer", "1", "-o", str(w / "saeck"), "--corpus",
+                    "builtin:toy_bad?size=8", "--tokens", "64"], FILE_SPOILS),
     # a distilled judge's folder
     Case("judge-compare-local", "judge/manifest.json",
          lambda w: ["judge", "compare", f"local:{w / 'judge'}", "--data", str(w / "labels.jsonl"), "--store",
@@ -233,8 +248,6 @@ NOT_WALKED = {
     "data list": "reads no file", "data card": "reads no file", "data build": "writes a file",
     "models list": "reads no file", "judge calibration-set": "writes a file", "toy build": "writes a folder",
     "toy truth": "reads a model folder (the model loader's errors)",
-    "sae train": "reads datasets (walked through data validate) and writes a folder",
-    "directions scale-adapter": "reads a peft adapter folder (the model loader's errors)",
     "directions matrix": "needs a trained arm before it reads its SAE (load_sae is walked through sae info)",
 }
 

@@ -17,7 +17,7 @@ from emkit.core.errors import EmkitError
 from emkit.core.progress import log
 from emkit.core.records import Answer
 from emkit.interp.capture import Text
-from emkit.interp.sae import Sae, SaeTraining, train_sae
+from emkit.interp.sae import Sae, SaeTraining, check_checkpoint, train_sae
 from emkit.models.load import ArmModel
 from emkit.pipeline.finished import FinishedRun
 
@@ -48,6 +48,7 @@ def train(model: str, layer: int, corpus: list[str], cfg: SaeTraining, out: str 
     """Train a TopK SAE on ``model`` (optionally with a peft ``adapter``, merged) at ``layer`` over the corpus."""
     from emkit.models.load import load_model
 
+    check_checkpoint(out)  # a damaged checkpoint is one clear error before the model loads
     texts = corpus_texts(corpus)
     lm = load_model(ModelConfig(name=model), adapter=adapter, merge=adapter is not None)
     lm.model.eval()

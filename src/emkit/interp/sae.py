@@ -407,7 +407,7 @@ def fit_sae(batches: Iterable[torch.Tensor], d_in: int, cfg: SaeTraining, out: s
     state: dict[str, Any] = {"step": 0, "tokens": 0, "history": []}
     ckpt = out / "checkpoint"
     if (ckpt / "state.pt").is_file():
-        saved = torch.load(ckpt / "state.pt", weights_only=False)
+        saved = _read_checkpoint(ckpt / "state.pt")
         if saved["config"] != asdict(cfg) or saved["d_in"] != d_in:
             raise EmkitError(f"{ckpt}: a checkpoint of other settings ({saved['config']}); delete it to start over")
         sae.load_state_dict(saved["sae"])
@@ -478,7 +478,30 @@ def _checkpoint(ckpt: Path, sae: torch.nn.Module, opt: torch.optim.Optimizer, si
 def resume_point(out: str | Path) -> int:
     """How many batches a checkpoint under ``out`` has read (0 when there is none)."""
     p = Path(out) / "checkpoint" / "state.pt"
-    return int(torch.load(p, weights_only=False)["state"]["step"]) if p.is_file() else 0
+    return int(_read_checkpoint(p)["state"]["step"]) if p.is_file() else 0
+
+
+def check_checkpoint(out: str | Path) -> None:
+    """A cheap look at the checkpoint under ``out`` before a model loads to resume it: a folder in its place, or a
+    file cut short or of other bytes (torch saves a zip archive), is one error naming it."""
+    import zipfile
+
+    p = Path(out) / "checkpoint" / "state.pt"
+    if p.exists() and (not p.is_file() or not zipfile.is_zipfile(p)):
+        what = "a folder" if p.is_dir() else f"{p.stat().st_size} bytes, not a torch archive"
+        raise EmkitError(f"{p}: truncated or not an emkit SAE checkpoint ({what}); delete it to start over")
+
+
+def _read_checkpoint(path: Path) -> dict[str, Any]:
+    """A training checkpoint; one cut short (a kill while saving an older emkit's) is one error naming it."""
+    try:
+        saved = torch.load(path, weights_only=False)
+    except Exception as e:  # noqa: BLE001 - torch.load raises many types for a damaged file
+        raise EmkitError(f"{path}: truncated or not an emkit SAE checkpoint ({type(e).__name__}: "
+                         f"{str(e).splitlines()[0] if str(e) else 'no detail'}); delete it to start over") from None
+    if not isinstance(saved, dict) or not {"sae", "opt", "state", "config", "d_in"} <= set(saved):
+        raise EmkitError(f"{path}: not an emkit SAE checkpoint; delete it to start over")
+    return saved
 
 
 def train_sae(model: torch.nn.Module, tok: Any, texts: Sequence[Text], layer: int, cfg: SaeTraining,

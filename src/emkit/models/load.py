@@ -361,7 +361,10 @@ def scaled_adapter(adapter_dir: str | Path, out_dir: str | Path, factor: float, 
     if not ((src / "adapter_config.json").is_file() and weights.is_file()):
         raise EmkitError(f"not a peft adapter folder: {src} (looked for adapter_config.json and "
                          "adapter_model.safetensors)")
-    state = load_file(weights)
+    try:
+        state = load_file(weights)
+    except Exception as e:  # noqa: BLE001 - safetensors raises several types for a bad file
+        raise EmkitError(f"{weights}: truncated or not a safetensors file ({str(e).splitlines()[0]})") from None
     if not any((m := LORA_KEY.match(k)) and m.group("ab") == "B" for k in state):
         raise EmkitError(f"{weights}: no lora_A/lora_B weights found")
     tmp = out.with_name(out.name + ".tmp")
