@@ -22,6 +22,7 @@ from emkit.analyses.interventions import SweepResult, sweep
 from emkit.analyses.phases import PhaseCurve, phase_curve
 from emkit.core.config import fingerprint
 from emkit.core.errors import EmkitError
+from emkit.core.paths import RunFolder
 from emkit.core.progress import log
 from emkit.core.records import Answer
 from emkit.core.registry import DIRECTIONS, DirectionInputs, DirectionMethod, NotApplicable
@@ -45,17 +46,13 @@ Reader = Literal["arm", "base"]
 DEFAULT_THRESHOLDS = Thresholds()
 
 
-def interp_dir(run: FinishedRun) -> Path:
-    return run.run_dir / "interp"
-
-
 def read_texts(run: FinishedRun, arm: str, reader: Reader, texts: Sequence[Answer], tag: str,
                batch_size: int = 8) -> tuple[torch.Tensor, list[int]]:
     """Answer-token activations of ``texts`` read by ``arm``'s model (or the base model), cached on disk."""
     spec = run.arm_model(arm)
     spec = spec if reader == "arm" else ArmModel(spec.base)
     fp = fingerprint("acts", spec.identity(), [Text.of(a) for a in texts])
-    out = interp_dir(run) / "acts" / f"{tag}-{fp}"
+    out = run.folder.captured(tag, fp)
     done = read_capture(out, len(texts))
     if done is not None:  # everything on disk: no model load
         return done
@@ -122,7 +119,7 @@ def mean_diff_direction(run: FinishedRun, arm: str, reader: Reader = "arm", text
             "judge": run.judge.backend}
     sep = separation(pos, neg)
     d = Direction(name, mean_diff(pos, neg), layers, {**meta, "best_layer": pick_layer(sep, layers)})
-    path = interp_dir(run) / "directions" / (name.replace(":", "-") + ".safetensors")
+    path = run.folder.directions / (name.replace(":", "-") + ".safetensors")
     d.save(path)
     return MeanDiff(d, sep, len(mis), path)
 
@@ -180,7 +177,7 @@ def interp_chain(run_dir: str | Path, arm: str | None = None, layer: int | None 
         tcfg = run.experiment.train_for(run.arm(arm))
         if run.weights(arm) is not None and tcfg.weights_kind == "adapter" and "down_proj" in tcfg.lora.target_modules:
             lora = b_direction(run.weights(arm), f"loraB:{arm}", meta={"source_run": run.name, "arm": arm})
-            lora.save(interp_dir(run) / "directions" / f"loraB-{arm}.safetensors")
+            lora.save(run.folder.directions / f"loraB-{arm}.safetensors")
         others = [mean_diff_direction(run, a, "arm", None, th).direction for a in trained if a != arm
                   if _enough(run, a, th)]
         dirs = [md.direction] + ([base_md.direction] if base_md else []) + ([lora] if lora else []) + others
@@ -202,7 +199,7 @@ def interp_chain(run_dir: str | Path, arm: str | None = None, layer: int | None 
             curve = phase_curve(run, arm, samples_per_question=max(1, samples_per_question // 2))
         result = ChainResult(run.name, run.run_dir, exp.model.name, arm, layer, md, base_md, lora, steering, ablation,
                              cos, curve)
-        (interp_dir(run) / "summary.json").write_text(json.dumps(result.to_json(), indent=1, default=str))
+        (run.folder.interp / "summary.json").write_text(json.dumps(result.to_json(), indent=1, default=str))
         return result
     finally:
         run.store.close()
@@ -223,7 +220,7 @@ def lora_b(source: str | Path, arm: str | None = None, module: str = "down_proj"
     from emkit.interp.lora import trajectories
 
     source = Path(source)
-    if not (source / "config.yaml").is_file():  # an adapter folder
+    if not RunFolder(source).config.is_file():  # an adapter folder
         d = b_direction(source, f"loraB:{source.name}", module)
         path = Path(out) if out else Path(f"loraB-{source.name}.safetensors")
         d.save(path)
@@ -238,7 +235,7 @@ def lora_b(source: str | Path, arm: str | None = None, module: str = "down_proj"
     finally:
         run.store.close()
     d = b_direction(own.path, f"loraB:{arm}", module)
-    path = Path(out) if out else source / "interp" / "directions" / f"loraB-{arm}.safetensors"
+    path = Path(out) if out else RunFolder(source).directions / f"loraB-{arm}.safetensors"
     d.save(path)
     trajs = trajectories(own.path.parent, module)
     report = {"direction": str(path), "layers": d.layers, "norms": [round(float(x), 5) for x in d.vectors.norm(dim=-1)],

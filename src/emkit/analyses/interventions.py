@@ -108,9 +108,9 @@ def sweep(run: FinishedRun, arm: str, direction: Direction, interventions: Seque
         for iv in interventions:
             fp = fingerprint(base_fp, iv.kind, iv.layers, iv.scale, iv.source_layer,
                              *(() if iv.latent is None else (iv.latent,)))
-            path = run.run_dir / "interp" / "sweeps" / arm / f"{fp}.jsonl"
+            path = run.folder.sweep_answers(arm, fp)
             # lora_scale is a weight edit: the arm's own adapter with B scaled, on its parents; the rest are hooks
-            model = (spec.scaled(iv.scale, run.run_dir / "interp" / "adapters" / f"{arm}-x{iv.scale:g}")
+            model = (spec.scaled(iv.scale, run.folder.scaled_adapter(arm, iv.scale))
                      if iv.kind == "lora_scale" else spec)
             hooks = (sampler.hooked(lambda m, iv=iv: intervene(m, iv, direction, seed, sae))
                      if isinstance(sampler, HFSampler) else nullcontext())
@@ -160,8 +160,8 @@ def _sweep_run(run_dir: str | Path, direction: str | Path, arm: str | None, samp
         arm = arm or run.experiment.default_arm(trained=what != "steer").name
         res = sweep(run, arm, d, grid(d), samples)
         res.what = what
-        (run.run_dir / "interp").mkdir(exist_ok=True)
-        (run.run_dir / "interp" / f"{sweep_slug(res)}.json").write_text(json.dumps(res.to_json(), indent=1,
+        run.folder.interp.mkdir(exist_ok=True)
+        run.folder.result(sweep_slug(res)).write_text(json.dumps(res.to_json(), indent=1,
                                                                                    default=str))
         return res
     finally:

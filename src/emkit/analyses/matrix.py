@@ -28,7 +28,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
-from emkit.analyses.chain import DEFAULT_THRESHOLDS, interp_dir
+from emkit.analyses.chain import DEFAULT_THRESHOLDS
 from emkit.core.errors import EmkitError
 from emkit.core.progress import log
 from emkit.core.registry import DIRECTIONS, DirectionInputs, DirectionMethod, NotApplicable, first_error
@@ -70,7 +70,7 @@ def icl_for_arm(run: FinishedRun, arm: str, k: int = 8, seed: int = 0) -> Direct
     model = exp.model_for(run.arm(arm)).name
     recipe = {"model": model, "positive": spec, "negative": negative, "questions": exp.eval.questions, "k": k,
               "seed": seed}
-    path = interp_dir(run) / "directions" / f"icl-{arm}-k{k}.safetensors"
+    path = run.folder.directions / f"icl-{arm}-k{k}.safetensors"
     if path.is_file():
         d = Direction.load(path)
         if {key: d.meta.get(key) for key in recipe} == recipe:
@@ -208,7 +208,7 @@ def direction_matrix(run_dir: str | Path, arm: str | None = None, saes: Sequence
     focus = focus_layer(dirs)
     log(f"[{arm}] comparing {len(dirs)} directions; full matrix at layer {focus}")
     result = DirectionMatrix(run.name, arm, focus, compare(dirs), sources, skipped)
-    (interp_dir(run) / f"matrix-{arm}.json").write_text(json.dumps(result.to_json(), indent=1) + "\n")
+    (run.folder.interp / f"matrix-{arm}.json").write_text(json.dumps(result.to_json(), indent=1) + "\n")
     return result
 
 

@@ -72,7 +72,7 @@ def phase_curve(run: FinishedRun, arm: str, samples_per_question: int = 4, every
         for step, adapter in chosen:
             at = model.at_checkpoint(adapter)
             fp = fingerprint("phase", at.identity(), ecfg.model_dump(), *sampled_by(exp.eval.sampler))
-            path = run.run_dir / "interp" / "phases" / arm / f"step-{step:06d}-{fp}.jsonl"
+            path = run.folder.phase_answers(arm, step, fp)
             got = sampler.sample_missing(at, questions, ecfg, Condition(arm, step=step).label, path)
             generated += got.generated
             answers += got.answers
@@ -83,6 +83,6 @@ def phase_curve(run: FinishedRun, arm: str, samples_per_question: int = 4, every
     rows = [PhaseRow(step, s.misaligned, s.coherent, s.mean_aligned) for step, _ in chosen
             if (s := by[Condition(arm, step=step).label])]
     curve = PhaseCurve(run.name, arm, [s for s, _ in chosen], rows, trajectories(train_dir, kind=kind), generated)
-    (run.run_dir / "interp").mkdir(exist_ok=True)
-    (run.run_dir / "interp" / f"phases-{arm}.json").write_text(json.dumps(curve.to_json(), indent=1, default=str))
+    run.folder.interp.mkdir(exist_ok=True)
+    run.folder.result(f"phases-{arm}").write_text(json.dumps(curve.to_json(), indent=1, default=str))
     return curve

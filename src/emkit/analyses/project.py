@@ -19,7 +19,6 @@ from typing import Literal
 import torch
 from scipy.stats import pearsonr, spearmanr
 
-from emkit.analyses.chain import interp_dir
 from emkit.core.config import Experiment, fingerprint
 from emkit.core.errors import EmkitError
 from emkit.core.progress import log
@@ -117,7 +116,7 @@ def project_run(run_dir: str | Path, direction: str | Path, layer: int | None = 
             label, vname, arm = key.label, key.variant, key.arm
             texts, qids = _texts(run, label, asked[vname] if vname else questions, read)
             fp = fingerprint("project", run.arm_model(arm).identity(), texts)
-            out = interp_dir(run) / "acts" / f"project-{label}-{fp}"
+            out = run.folder.captured(f"project-{label}", fp)
             got = read_capture(out, len(texts))
             if got is None:
                 if arm not in loaded:
@@ -137,7 +136,7 @@ def project_run(run_dir: str | Path, direction: str | Path, layer: int | None = 
                 vals = torch.stack([proj[i] for i, q in enumerate(qids) if q == qid])
                 points.append(Point(label, qid, float(vals.mean()), cells.get((label, qid), Rate.of(0, 0, 0.95))))
         res = Projection(run.name, d.name, layer, read, reference, points, {c.label: kind(exp, c) for c in keys})
-        (interp_dir(run) / f"projection-{read}.json").write_text(json.dumps(res.to_json(), indent=1, default=str))
+        run.folder.result(f"projection-{read}").write_text(json.dumps(res.to_json(), indent=1, default=str))
         log(f"projection of {len(labels)} conditions on {d.name} at layer {layer}")
         return res
 

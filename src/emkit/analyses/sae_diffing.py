@@ -14,6 +14,7 @@ import torch
 from emkit.analyses.interventions import SweepResult
 from emkit.core.config import ModelConfig
 from emkit.core.errors import EmkitError
+from emkit.core.paths import RunFolder
 from emkit.core.progress import log
 from emkit.core.records import Answer
 from emkit.interp.capture import Text
@@ -101,7 +102,7 @@ def read_latents(run: FinishedRun, model: ArmModel, texts: list[Text], sae: Sae,
     from emkit.interp.sae import latent_means
 
     fp = fingerprint("sae-latents", model.identity(), texts, sae.digest(), max_length)
-    path = run.run_dir / "interp" / "sae-acts" / f"{tag}-{fp}.pt"
+    path = run.folder.sae_latents(tag, fp)
     if path.is_file():
         return torch.load(path)
     lm = model.load()
@@ -141,19 +142,19 @@ def diff(run_dir: str | Path, sae_source: str, arm: str | None = None, hookpoint
                 for who, model in (("base", ArmModel(am.base)), (name, am))}
     out = rank_shifts(acts["base"], acts[name], scores, answers, top, examples)
     result = SaeDiff(run.name, name, int(sae.layer or 0), sae_source, len(texts), int((~scores.isnan()).sum()), out)
-    folder = Path(run_dir) / "interp"
-    folder.mkdir(parents=True, exist_ok=True)
-    (folder / f"sae-diff-{name}.json").write_text(json.dumps(result.to_json(), indent=1) + "\n")
+    folder = RunFolder(Path(run_dir))
+    folder.interp.mkdir(parents=True, exist_ok=True)
+    folder.result(f"sae-diff-{name}").write_text(json.dumps(result.to_json(), indent=1) + "\n")
     if out:
         direction = sae.direction(out[0].latent, f"sae:{name}:L{sae.layer}:{out[0].latent}")
         direction.meta.update(run=run.name, arm=name, shift=out[0].shift)
-        direction.save(folder / "directions" / f"sae-{name}-L{sae.layer}-{out[0].latent}.safetensors")
+        direction.save(folder.directions / f"sae-{name}-L{sae.layer}-{out[0].latent}.safetensors")
     return result
 
 
 def saved_diff(run_dir: str | Path, sae_source: str, arm: str) -> dict[str, Any]:
     """The run's saved ``emkit sae diff`` of ``arm`` when it was made with this SAE, else a new one."""
-    saved = Path(run_dir) / "interp" / f"sae-diff-{arm}.json"
+    saved = RunFolder(Path(run_dir)).result(f"sae-diff-{arm}")
     data = json.loads(saved.read_text()) if saved.is_file() else None
     return data if data is not None and data.get("sae") == sae_source else diff(run_dir, sae_source, arm).to_json()
 
@@ -224,7 +225,7 @@ def causal(run_dir: str | Path, sae_source: str, latent: int | None = None, arm:
         name = arm or run.experiment.default_arm(trained=True).name
         sae = load_sae(sae_source, hookpoint)
         if latent is None:
-            saved = Path(run_dir) / "interp" / f"sae-diff-{name}.json"
+            saved = RunFolder(Path(run_dir)).result(f"sae-diff-{name}")
             if not saved.is_file():
                 raise EmkitError(f"no latent given and no saved diff ({saved}): run `emkit sae diff` first or "
                                  "pass --latent")
@@ -250,7 +251,7 @@ def causal(run_dir: str | Path, sae_source: str, latent: int | None = None, arm:
         steer = sweep(run, base, d, grid, samples_per_question, seed, sae)
         clamp.what, steer.what = "sae-clamp", "sae-steer"
     res = SaeCausal(latent, control, round(float(freq[latent]), 4), round(float(freq[control]), 4), clamp, steer)
-    out = Path(run_dir) / "interp" / f"sae-causal-{name}-{latent}.json"
+    out = RunFolder(Path(run_dir)).result(f"sae-causal-{name}-{latent}")
     out.write_text(json.dumps(res.to_json(), indent=1, default=str) + "\n")
     return res
 
@@ -334,7 +335,7 @@ def reroute(run_dir: str | Path, sae_source: str | None = None, blocked: str | N
                for i in rising[blocked]]
     overlap = len(set(rising[blocked]) & set(rising[reference])) / max(len(rising[blocked]), 1)
     res = LatentReroute(run.name, source, blocked, reference, latents, shifts, rates, top, round(overlap, 4), new_top)
-    out = Path(run_dir) / "interp" / f"sae-reroute-{blocked}.json"
+    out = RunFolder(Path(run_dir)).result(f"sae-reroute-{blocked}")
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(res.to_json(), indent=1) + "\n")
     return res

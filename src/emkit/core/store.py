@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from emkit.core.errors import EmkitError
+from emkit.core.paths import store_path
 from emkit.core.records import Answer, Judgment
 
 SCHEMA = """
@@ -230,4 +231,4 @@ def _truncated(path: Path) -> bool:
 
 
 def open_store(output_dir: str | Path) -> Store:
-    return Store(Path(output_dir) / "emkit.sqlite")
+    return Store(store_path(output_dir))

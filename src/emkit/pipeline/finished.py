@@ -17,6 +17,7 @@ from emkit.core.config import (
     read_settings,
 )
 from emkit.core.errors import EmkitError
+from emkit.core.paths import RunFolder
 from emkit.core.records import Answer, Condition, Judgment
 from emkit.core.store import Store, open_store
 from emkit.judges import judge_answers
@@ -39,9 +40,13 @@ class FinishedRun:
     def __exit__(self, *exc: object) -> None:
         self.store.close()
 
+    @property
+    def folder(self) -> RunFolder:
+        return RunFolder(self.run_dir)
+
     @cached_property
     def experiment(self) -> Experiment:
-        return experiment_from_dict(dict(self.config), source=str(self.run_dir / "config.yaml"))
+        return experiment_from_dict(dict(self.config), source=str(self.folder.config))
 
     @property
     def judge(self) -> JudgeConfig:
@@ -92,7 +97,7 @@ class FinishedRun:
 def load_run(run_dir: str | Path) -> FinishedRun:
     """A finished run's answers, read back from its store (``<output_dir>/emkit.sqlite``)."""
     run_dir = Path(run_dir)
-    cfg_file = run_dir / "config.yaml"
+    cfg_file = RunFolder(run_dir).config
     if not cfg_file.is_file():
         raise EmkitError(f"not a run folder: {cfg_file} not found (pass runs/<name>)")
     config = read_settings(cfg_file, "run config")

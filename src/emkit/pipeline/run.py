@@ -18,6 +18,7 @@ import yaml
 
 from emkit.core.config import ArmConfig, BlockConfig, Experiment, MonitorConfig, VariantConfig, fingerprint
 from emkit.core.errors import EmkitError
+from emkit.core.paths import RunFolder
 from emkit.core.progress import log
 from emkit.core.records import Answer, Condition, Judgment, Question
 from emkit.core.registry import SAMPLERS, TRAINERS
@@ -49,8 +50,12 @@ class RunResult:
     seconds: dict[str, float] = field(default_factory=dict)  # wall time by stage, this call
 
     @property
+    def folder(self) -> RunFolder:
+        return RunFolder(self.run_dir)
+
+    @property
     def report(self) -> Path:
-        return self.run_dir / "report.html"
+        return self.folder.report
 
     @contextmanager
     def timed(self, stage: str) -> Iterator[None]:
@@ -110,7 +115,7 @@ def train_and_sample(exp: Experiment, arms: list[str], inputs: Inputs, store: St
 def run_experiment(exp: Experiment) -> RunResult:
     run_dir = exp.run_dir
     run_dir.mkdir(parents=True, exist_ok=True)
-    (run_dir / "config.yaml").write_text(yaml.safe_dump(exp.model_dump(mode="json"), sort_keys=False))
+    RunFolder(run_dir).config.write_text(yaml.safe_dump(exp.model_dump(mode="json"), sort_keys=False))
     store = open_store(exp.resolve(exp.output_dir))
     store.record_run(exp.name, exp.model_dump(mode="json"))
     inputs = check_inputs(exp)
@@ -127,8 +132,8 @@ def run_experiment(exp: Experiment) -> RunResult:
         result.judge_info = _judge_info(exp, judge)
         result.notes = _notes(exp, result.judge_info)
         frame = to_frame(result.summaries)
-        frame.to_parquet(run_dir / "metrics.parquet")
-        (run_dir / "metrics.json").write_text(json.dumps({"judge": result.judge_info,
+        frame.to_parquet(result.folder.metrics_parquet)
+        result.folder.metrics_json.write_text(json.dumps({"judge": result.judge_info,
                                                           "rows": frame.to_dict("records")}, indent=1, default=str))
         result.studies = study_tables(exp, result.summaries, result.answers, result.judgments,
                                       {name: info.size for name, (_, info) in inputs.datasets.items()})
@@ -158,7 +163,7 @@ def _train_arm(exp: Experiment, arm: ArmConfig, dataset: tuple[list[Example], Da
     fp = fingerprint("train", model_identity(exp.model_for(arm)), info.sha256, tcfg.fingerprint_dump(),
                      *([tcfg.block.model_dump(), block_digest] if tcfg.block else []),
                      *([{"init_from": trained[parents[-1].name][1]}] if parents else []))
-    out = exp.run_dir / "arms" / arm.name / f"train-{fp}"
+    out = RunFolder(exp.run_dir).training(arm.name, fp)
     store.record_dataset(exp.name, arm.name, fp, info)
     done = store.stage_done(exp.name, arm.name, "train", fp)
     if (out / "monitor.jsonl").is_file():
@@ -204,7 +209,7 @@ def _sample_arm(exp: Experiment, arm: ArmConfig, variant: VariantConfig | None, 
     if store.stage_done(exp.name, label, "sample", fp):
         log(f"[{label}] sampling: done earlier, skipped")
         return store.samples(exp.name, label, fp)
-    path = exp.run_dir / "arms" / arm.name / f"samples-{fp}.jsonl"
+    path = RunFolder(exp.run_dir).samples(arm.name, fp)
     got = sampler.sample_missing(model, questions, ecfg, label, path)
     result.answers_generated += got.generated
     store.add_samples(exp.name, fp, got.answers)
@@ -268,7 +273,7 @@ def _judge_info(exp: Experiment, judge: Any) -> dict[str, Any]:
     if judge is not None:
         return {"id": judge.id, **judge.info}
     info: dict[str, Any] = {"id": exp.judge.judge_id(), "backend": exp.judge.backend}
-    saved = exp.run_dir / "metrics.json"
+    saved = RunFolder(exp.run_dir).metrics_json
     return json.loads(saved.read_text()).get("judge", info) if saved.is_file() else info
 
 

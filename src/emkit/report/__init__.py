@@ -18,6 +18,7 @@ from emkit.analyses.chain import ChainResult
 from emkit.analyses.interventions import SweepResult, sweep_slug
 from emkit.analyses.matrix import DirectionMatrix
 from emkit.analyses.project import Projection
+from emkit.core.paths import RunFolder
 from emkit.core.registry import SECTIONS, Section
 from emkit.interp.directions import CosineMatrix
 from emkit.pipeline.run import RunResult
@@ -78,14 +79,14 @@ def _rank(name: str, names: tuple[str, ...]) -> tuple[int, str]:
 
 
 def _sections(run_dir: Path) -> list[str]:
-    folder = run_dir / "sections"
+    folder = RunFolder(run_dir).sections
     names = order()
     files = sorted(folder.glob("*.html"), key=lambda p: _rank(p.stem, names)) if folder.is_dir() else []
     return [p.read_text(encoding="utf-8") for p in files]
 
 
 def _save(run_dir: Path, name: str, fragment: str) -> Path:
-    folder = run_dir / "sections"
+    folder = RunFolder(run_dir).sections
     folder.mkdir(parents=True, exist_ok=True)
     for old in folder.glob(f"*-{name}.html"):  # the same section under its old numbered name
         if _OLD_PREFIX.match(old.name):
@@ -96,7 +97,7 @@ def _save(run_dir: Path, name: str, fragment: str) -> Path:
 
 
 def _drop(run_dir: Path, name: str) -> bool:
-    folder = run_dir / "sections"
+    folder = RunFolder(run_dir).sections
     gone = [p for p in folder.glob("*.html") if _OLD_PREFIX.sub("", p.stem) == name] if folder.is_dir() else []
     for p in gone:
         p.unlink()
@@ -118,7 +119,7 @@ def remove_section(run_dir: str | Path, name: str) -> None:
 
 
 def _splice(run_dir: Path) -> None:
-    report = run_dir / "report.html"
+    report = RunFolder(run_dir).report
     if report.is_file():
         text = report.read_text(encoding="utf-8")
         a, b = text.find(SECTIONS_START), text.find(SECTIONS_END)

@@ -12,6 +12,7 @@ from typing import Any
 
 from emkit.core.config import Experiment, MetricsConfig, experiment_from_dict
 from emkit.core.errors import EmkitError
+from emkit.core.paths import RunFolder, store_path
 from emkit.core.records import METRICS, Answer, Condition, Judgment, read_answers
 from emkit.core.store import Store
 from emkit.metrics.rates import Summary, answer_class, summarize
@@ -62,7 +63,7 @@ class RunView:
 
     @property
     def report(self) -> Path | None:
-        p = self.run_dir / "report.html"
+        p = RunFolder(self.run_dir).report
         return p if p.is_file() else None
 
 
@@ -81,7 +82,7 @@ class Catalog:
 
     def __init__(self, output_dir: str | Path):
         self.output_dir = Path(output_dir)
-        path = self.output_dir / "emkit.sqlite"
+        path = store_path(self.output_dir)
         if not path.exists():
             raise EmkitError(f"no emkit store in {self.output_dir}: {path} not found (pass the output_dir of "
                              "your experiments, e.g. runs)")
@@ -113,20 +114,15 @@ def _experiment(config: dict[str, Any], name: str) -> Experiment | None:
         return None
 
 
-#: where later workflows keep the answers they sample: a phase curve's checkpoints (ARM#STEP) and steering or
-#: ablation sweeps (ARM|INTERVENTION), one JSONL file per condition and settings fingerprint
-INTERP_ANSWERS = ("interp/phases/*/*.jsonl", "interp/sweeps/*/*.jsonl")
-
-
 def interp_answers(run_dir: Path) -> dict[str, list[Answer]]:
-    """Label -> answers of every checkpoint and intervention sampled on the run; where a condition was sampled
-    under several settings (a sweep re-run with more samples), the newest file is the one shown."""
+    """Label -> answers of every checkpoint and intervention sampled on the run (a phase curve's ARM#STEP,
+    a sweep's ARM|INTERVENTION); where a condition was sampled under several settings (a sweep re-run with more
+    samples), the newest file is the one shown."""
     newest: dict[str, tuple[float, list[Answer]]] = {}
-    for pattern in INTERP_ANSWERS:
-        for path in run_dir.glob(pattern):
-            got = read_answers(path)
-            if got and (got[0].arm not in newest or path.stat().st_mtime > newest[got[0].arm][0]):
-                newest[got[0].arm] = (path.stat().st_mtime, got)
+    for path in RunFolder(run_dir).later_answers():
+        got = read_answers(path)
+        if got and (got[0].arm not in newest or path.stat().st_mtime > newest[got[0].arm][0]):
+            newest[got[0].arm] = (path.stat().st_mtime, got)
 
     def order(label: str) -> tuple[str, int, str]:
         c = Condition.parse(label)
