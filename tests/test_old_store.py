@@ -23,7 +23,7 @@ from emkit.pipeline.finished import load_run
 from emkit.pipeline.run import run_experiment
 from emkit.samplers import hf
 from emkit.trainers import local
-from emkit.view.data import Catalog
+from emkit.view.data import RunIndex
 
 FIXTURE = Path(__file__).parent / "data" / "store-425f805"
 #: where commit 425f805 wrote the fixture: the old store names this folder in absolute paths
@@ -139,7 +139,7 @@ def test_rerun_redoes_nothing_and_gives_the_saved_metrics(old: Path, nothing_red
 
 
 def test_view_reads_the_old_run(old: Path) -> None:
-    cat = Catalog(old / "store")
+    cat = RunIndex(old / "store")
     assert cat.run_names() == ["t"]
     view = cat.run("t")
     assert [c.label for c in view.conditions] == LABELS

@@ -18,7 +18,7 @@ from test_run import write_exp
 
 from emkit.core.errors import EmkitError
 from emkit.view.app import export
-from emkit.view.data import Catalog, short_judge
+from emkit.view.data import RunIndex, short_judge
 
 
 @pytest.fixture(scope="module")
@@ -27,7 +27,7 @@ def store_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def test_catalog_numbers_equal_sql(store_dir: Path) -> None:
-    cat = Catalog(store_dir)
+    cat = RunIndex(store_dir)
     assert sorted(cat.run_names()) == ["alpha", "beta"]
     alpha = cat.run("alpha")
     assert [c.label for c in alpha.conditions] == ["base", "ft", "base@evil", "ft@evil", "ft#4",
@@ -48,7 +48,7 @@ def test_catalog_numbers_equal_sql(store_dir: Path) -> None:
 
 def test_missing_store_is_one_clear_error(tmp_path: Path) -> None:
     with pytest.raises(EmkitError, match="no emkit store in .*emkit.sqlite not found"):
-        Catalog(tmp_path)
+        RunIndex(tmp_path)
 
 
 def test_export_writes_every_page_escaped(store_dir: Path, tmp_path: Path) -> None:
@@ -112,7 +112,7 @@ def test_inspect_logs_read_back(store_dir: Path, tmp_path: Path) -> None:
 
     from emkit.view.inspect_log import write_inspect_logs
 
-    run = Catalog(store_dir).run("alpha")
+    run = RunIndex(store_dir).run("alpha")
     files = write_inspect_logs(run, tmp_path / "logs")
     assert len(files) == len(run.conditions)
     want = view_store.misaligned_counts(store_dir, "alpha")
@@ -151,7 +151,7 @@ def test_a_real_run_in_the_view(tmp_path: Path, judge_server: ScriptedJudge) -> 
     export(out, tmp_path / "site")
     page = (tmp_path / "site" / "run-t.html").read_text()
     assert "<h2>Arms</h2>" in page and "<h2>Resolved config</h2>" in page and "data:image/png;base64" in page
-    got = {s.arm: (s.misaligned.k, s.misaligned.n) for s in Catalog(out).run("t").overall(Catalog(out).run("t").judge)}
+    got = {s.arm: (s.misaligned.k, s.misaligned.n) for s in RunIndex(out).run("t").overall(RunIndex(out).run("t").judge)}
     assert got == view_store.misaligned_counts(out, "t") and sum(n for _, n in got.values()) > 0
     for arm, (k, n) in got.items():
         assert f"data-k={k} data-n={n} data-cond='{arm}'" in page

@@ -19,7 +19,7 @@ import view_store
 from test_view import start_server
 
 from emkit.view.app import export
-from emkit.view.data import Catalog
+from emkit.view.data import RunIndex
 
 CHROMIUM = os.environ.get("EMKIT_CHROMIUM", "/usr/bin/chromium")
 if not Path(CHROMIUM).is_file():
@@ -73,7 +73,7 @@ class Page:
 
 def check_all_pages(browser, base: str, store: Path, shots: Path | None) -> None:
     tab = Page(browser, shots)
-    runs = Catalog(store).runs()
+    runs = RunIndex(store).runs()
     counts = {r.name: view_store.misaligned_counts(store, r.name) for r in runs}
 
     # the index: one row per arm or arm@variant (checkpoints and interventions are on the run page), each rate as
@@ -198,7 +198,7 @@ def test_inspect_view_shows_the_logs(browser, store_dir: Path, tmp_path: Path) -
 
     from emkit.view.inspect_log import write_inspect_logs
 
-    run = Catalog(store_dir).runs()[0]
+    run = RunIndex(store_dir).runs()[0]
     write_inspect_logs(run, tmp_path / "logs")
     port = _free_port()
     inspect = Path(sys.executable).parent / "inspect"

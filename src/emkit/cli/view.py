@@ -24,7 +24,7 @@ def view(output_dir: Annotated[Path, typer.Argument(help="the experiments' outpu
     side. Served on 127.0.0.1 until Ctrl-C, or written out with --export / --inspect-log."""
     from emkit.view.app import export as export_pages
     from emkit.view.app import serve
-    from emkit.view.data import Catalog
+    from emkit.view.data import RunIndex
 
     if export is None and inspect_log is None:
         return serve(output_dir, port, open_browser)
@@ -35,7 +35,7 @@ def view(output_dir: Annotated[Path, typer.Argument(help="the experiments' outpu
 
         # TODO(issue 26): the loop over the store's runs belongs in emkit.view.inspect_log (not this package's to
         # edit), e.g. write_store_inspect_logs(output_dir, folder)
-        catalog = Catalog(output_dir)
-        files = [f for run in catalog.runs() for f in write_inspect_logs(run, inspect_log)]
+        index = RunIndex(output_dir)
+        files = [f for run in index.runs() for f in write_inspect_logs(run, inspect_log)]
         typer.echo(f"wrote {len(files)} inspect_ai logs to {inspect_log} (see them: inspect view --log-dir "
                    f"{inspect_log})")

@@ -15,7 +15,7 @@ from starlette.routing import Route
 
 from emkit.core.errors import EmkitError
 from emkit.core.progress import log
-from emkit.view.data import Catalog, RunView, slug
+from emkit.view.data import RunIndex, RunView, slug
 from emkit.view.pages import answers_page, compare_page, index_page, run_page
 
 
@@ -34,17 +34,17 @@ def page_names(runs: list[RunView]) -> list[str]:
     return ["index.html", "compare.html"] + [f"{kind}-{r.slug}.html" for r in runs for kind in ("run", "answers")]
 
 
-def render(catalog: Catalog, name: str, runs: list[RunView] | None = None) -> str | None:
+def render(index: RunIndex, name: str, runs: list[RunView] | None = None) -> str | None:
     """The page with this file name, or None if there is none; ``runs``: the store already read (an export)."""
     if name in ("", "index.html", "compare.html"):
-        runs = catalog.runs() if runs is None else runs
-        return compare_page(runs) if name == "compare.html" else index_page(runs, str(catalog.output_dir))
+        runs = index.runs() if runs is None else runs
+        return compare_page(runs) if name == "compare.html" else index_page(runs, str(index.output_dir))
     m = re.fullmatch(r"(run|answers)-(.+)\.html", name)
     if m is None:
         return None
     if runs is None:
-        named = next((n for n in catalog.run_names() if slug(n) == m.group(2)), None)
-        runs = [] if named is None else [catalog.run(named)]
+        named = next((n for n in index.run_names() if slug(n) == m.group(2)), None)
+        runs = [] if named is None else [index.run(named)]
     run = next((r for r in runs if r.slug == m.group(2)), None)
     if run is None:
         return None
@@ -52,14 +52,14 @@ def render(catalog: Catalog, name: str, runs: list[RunView] | None = None) -> st
 
 
 def make_app(output_dir: str | Path) -> Starlette:
-    catalog = Catalog(output_dir)
+    index = RunIndex(output_dir)
 
     def handle(request: Request) -> HTMLResponse | RedirectResponse:
         # a plain function: Starlette runs it in a worker thread, so reading the store never stalls the server
         name = request.path_params.get("name", "")
         if name == "":
             return RedirectResponse("index.html")
-        got = render(catalog, name)
+        got = render(index, name)
         if got is None:
             return HTMLResponse(f"<!doctype html><title>not found</title><p>No page {name!r} in this store: "
                                 "<a href='index.html'>the runs</a>.</p>", status_code=404)
@@ -70,13 +70,13 @@ def make_app(output_dir: str | Path) -> Starlette:
 
 def export(output_dir: str | Path, out: str | Path) -> list[Path]:
     """Every page as a plain file in ``out``."""
-    catalog = Catalog(output_dir)
+    index = RunIndex(output_dir)
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
-    runs = catalog.runs()
+    runs = index.runs()
     written = [out / name for name in page_names(runs)]
     for path in written:
-        path.write_text(render(catalog, path.name, runs) or "", encoding="utf-8")
+        path.write_text(render(index, path.name, runs) or "", encoding="utf-8")
     log(f"wrote {len(written)} pages to {out} (open {out / 'index.html'})")
     return written
 

@@ -77,7 +77,7 @@ def short_judge(jid: str) -> str:
     return f"{head}:{fp[:8]}" if sep else jid
 
 
-class Catalog:
+class RunIndex:
     """Every run in one output folder's store."""
 
     def __init__(self, output_dir: str | Path):
