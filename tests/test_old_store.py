@@ -108,7 +108,7 @@ def test_finished_run_reads_back(old: Path, nothing_redone: None) -> None:
         assert run.weights("ft") == adapter and adapter.is_dir()
         assert run.weights("base") is None
         # every verdict comes from the cache (the judge cannot be built): 13 distinct answers x 2 metrics
-        judged = run.judgments()
+        judged = run.judged()
         keys = {a.judge_key for a in run.answers}
         assert len(keys) == 13 and len(judged) == 26 and set(judged) == {(k, m) for k in keys
                                                                            for m in ("aligned", "coherent")}

@@ -286,7 +286,7 @@ def test_replicate_arms_are_pooled_into_one_condition() -> None:
 
 
 def test_a_section_the_experiment_no_longer_calls_for_is_removed(tmp_path: Path) -> None:
-    from emkit.pipeline.run import RunResult
+    from emkit.pipeline.finished import FinishedRun
     from emkit.pipeline.studies import study_tables
     from emkit.report import add_section
 
@@ -297,7 +297,7 @@ def test_a_section_the_experiment_no_longer_calls_for_is_removed(tmp_path: Path)
     exp = _exp()
     tables = study_tables(exp, [], [], {}, {})
     assert not tables.icl and not tables.differences
-    write_run_report(RunResult(exp, tmp_path, [], studies=tables))
+    write_run_report(FinishedRun(exp.name, tmp_path, exp.model_dump(mode="json"), [], studies=tables))
     html = (tmp_path / "report.html").read_text()
     assert "In-context" not in html and "<h2>Interp</h2>" in html and not (tmp_path / "sections/12-icl.html").exists()
 

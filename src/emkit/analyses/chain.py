@@ -104,7 +104,7 @@ def mean_diff_direction(run: FinishedRun, arm: str, reader: Reader = "arm", text
     """
     sources = list(texts_from or run.labels(arm))
     pool = [a for a in run.answers if a.arm in sources]
-    judgments = run.judgments(pool)
+    judgments = run.judged(pool)
     mis, ali = split_by_judgment(pool, judgments, th)
     mis, ali = balance(mis, ali, seed)
     if len(mis) < 2:
@@ -162,8 +162,7 @@ def interp_chain(run_dir: str | Path, arm: str | None = None, layer: int | None 
                  steer_arm: str | None = None, extra: Sequence[str | Path] = (), phases: bool = True,
                  th: Thresholds = DEFAULT_THRESHOLDS, texts_from: Sequence[str] | None = None) -> ChainResult:
     """Run the chain on a finished run (default arm: the first fine-tuned one; steering: the first base arm)."""
-    run = load_run(run_dir)
-    try:
+    with load_run(run_dir) as run:
         exp = run.experiment
         trained = [a.name for a in exp.arms if a.dataset]
         if arm is None and not trained:
@@ -201,14 +200,12 @@ def interp_chain(run_dir: str | Path, arm: str | None = None, layer: int | None 
                              cos, curve)
         (run.folder.interp / "summary.json").write_text(json.dumps(result.to_json(), indent=1, default=str))
         return result
-    finally:
-        run.store.close()
 
 
 def _enough(run: FinishedRun, arm: str, th: Thresholds) -> bool:
     labels = run.labels(arm)
     pool = [a for a in run.answers if a.arm in labels]
-    mis, ali = split_by_judgment(pool, run.judgments(pool), th)
+    mis, ali = split_by_judgment(pool, run.judged(pool), th)
     return min(len(mis), len(ali)) >= 2
 
 
@@ -225,15 +222,12 @@ def lora_b(source: str | Path, arm: str | None = None, module: str = "down_proj"
         path = Path(out) if out else Path(f"loraB-{source.name}.safetensors")
         d.save(path)
         return d, path, []
-    run = load_run(source)
-    try:
+    with load_run(source) as run:
         exp = run.experiment
         arm = arm or exp.default_arm(trained=True).name
         own = run.arm_model(arm).own
         if own is None:
             raise EmkitError(f"run '{run.name}' has no trained arm {arm}")
-    finally:
-        run.store.close()
     d = b_direction(own.path, f"loraB:{arm}", module)
     path = Path(out) if out else RunFolder(source).directions / f"loraB-{arm}.safetensors"
     d.save(path)

@@ -48,7 +48,7 @@ def distill_from_runs(run_dirs: Sequence[str | Path], teacher: JudgeConfig, name
     unlabelled = 0
     for d in run_dirs:
         with load_run(d) as run:
-            got, missing = teacher_rows(run.answers, teacher, run.store, run.metrics,
+            got, missing = teacher_rows(run.answers, teacher, run.opened, run.metrics,
                                         lambda a, r=run: f"{r.name}/{Condition.parse(a.arm).arm}")
         rows += got
         unlabelled += missing

@@ -120,7 +120,7 @@ def sweep(run: FinishedRun, arm: str, direction: Direction, interventions: Seque
             answers += got.answers
     finally:
         sampler.close()
-    judgments = run.judgments(answers)
+    judgments = run.judged(answers)
     by_condition = {Condition.parse(s.arm): s for s in summarize(answers, judgments, exp.metrics)
                     if s.question_id == "ALL"}
     rows = [SweepRow(iv, c, by_condition[c]) for iv in interventions
@@ -155,8 +155,7 @@ def sweep_slug(res: SweepResult) -> str:
 def _sweep_run(run_dir: str | Path, direction: str | Path, arm: str | None, samples: int, what: str,
                grid: Callable[[Direction], list[Intervention]]) -> SweepResult:
     d = Direction.load(direction)
-    run = load_run(run_dir)
-    try:
+    with load_run(run_dir) as run:
         arm = arm or run.experiment.default_arm(trained=what != "steer").name
         res = sweep(run, arm, d, grid(d), samples)
         res.what = what
@@ -164,5 +163,3 @@ def _sweep_run(run_dir: str | Path, direction: str | Path, arm: str | None, samp
         run.folder.result(sweep_slug(res)).write_text(json.dumps(res.to_json(), indent=1,
                                                                                    default=str))
         return res
-    finally:
-        run.store.close()

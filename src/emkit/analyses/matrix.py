@@ -183,7 +183,7 @@ def direction_matrix(run_dir: str | Path, arm: str | None = None, saes: Sequence
         dirs.append(d)
         sources[d.name] = source
 
-    try:
+    with run:
         exp = run.experiment
         arm = arm or exp.default_arm(trained=True).name
         if run.weights(arm) is None:
@@ -198,8 +198,6 @@ def direction_matrix(run_dir: str | Path, arm: str | None = None, saes: Sequence
                 continue
             for d in [out] if isinstance(out, Direction) else out:
                 add(d, method.describe(d, cfg) if method.describe else method.summary or method.name)
-    finally:
-        run.store.close()
     for path in extra:
         d = Direction.load(path)
         add(d, str(path))

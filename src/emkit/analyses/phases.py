@@ -78,7 +78,7 @@ def phase_curve(run: FinishedRun, arm: str, samples_per_question: int = 4, every
             answers += got.answers
     finally:
         sampler.close()
-    judgments = run.judgments(answers)
+    judgments = run.judged(answers)
     by = {s.arm: s for s in summarize(answers, judgments, exp.metrics) if s.question_id == "ALL"}
     rows = [PhaseRow(step, s.misaligned, s.coherent, s.mean_aligned) for step, _ in chosen
             if (s := by[Condition(arm, step=step).label])]

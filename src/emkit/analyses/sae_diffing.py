@@ -118,7 +118,7 @@ def _run_texts(run: FinishedRun) -> tuple[list[Answer], list[Text], torch.Tensor
     score (NaN where there is none)."""
     labels = [lab for a in run.experiment.arms for lab in run.labels(a.name)]
     answers = [a for a in run.answers if a.arm in labels]
-    judged = run.judgments(answers)
+    judged = run.judged(answers)
     scores = torch.tensor([float("nan") if (j := judged.get((a.judge_key, "aligned"))) is None or j.score is None
                            else float(j.score) for a in answers])
     return answers, [Text.of(a) for a in answers], scores
@@ -312,7 +312,7 @@ def reroute(run_dir: str | Path, sae_source: str | None = None, blocked: str | N
         models = {"base": ArmModel(run.arm_model(blocked).base), reference: run.arm_model(reference),
                   blocked: run.arm_model(blocked)}
         acts = {who: read_latents(run, m, texts, sae, who) for who, m in models.items()}
-        judged = run.judgments(answers)
+        judged = run.judged(answers)
         rates = {}
         for s in summarize([a for a in answers if a.arm in (reference, blocked, exp.default_arm(False).name)],
                            judged, exp.metrics):

@@ -126,13 +126,13 @@ def measured_em(run_dirs: Sequence[str | Path]) -> dict[str, dict[str, Any]]:
     for rd in run_dirs:
         with load_run(rd) as run:
             exp = run.experiment
-            by = {s.arm: s for s in summarize(run.answers, run.judgments(), exp.metrics) if s.question_id == "ALL"}
+            by = {s.arm: s for s in summarize(run.answers, run.judged(), exp.metrics) if s.question_id == "ALL"}
             for arm in exp.arms:
                 if not (arm.dataset or "").startswith("builtin:") or arm.name not in by:
                     continue
                 if exp.train_for(arm).block is not None or arm.init_from is not None:
                     continue  # a blocked or continued fine-tune measures something else
-                stages = tuple((run.store.stage(run.name, arm.name, st) or (None,))[0] for st in ("train", "sample"))
+                stages = tuple((run.opened.stage(run.name, arm.name, st) or (None,))[0] for st in ("train", "sample"))
                 if None not in stages and stages in seen:
                     continue
                 seen.add(stages)

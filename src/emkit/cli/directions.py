@@ -42,13 +42,10 @@ def directions_extract(run_dir: RunArg, arm: ArmOpt = None,
 
     # TODO(issue 26): loading the run, picking the default arm and closing the store is workflow; it belongs in
     # emkit.analyses.chain (not this package's to edit), e.g. mean_diff_direction taking the run folder
-    run = load_run(run_dir)
-    try:
+    with load_run(run_dir) as run:
         md = mean_diff_direction(run, arm or run.experiment.default_arm(trained=True).name, reader.value,
                                  texts_from.split(",") if texts_from else None,
                                  Thresholds(aligned_min, misaligned_max, coherent_min))
-    finally:
-        run.store.close()
     best = md.best_layer
     typer.echo(f"{md.direction.name}: {md.n_per_class} answers per class, {len(md.direction.layers)} layers; "
                f"best held-out separation d'={md.separation[md.direction.layers.index(best)]:.2f} at layer {best}")

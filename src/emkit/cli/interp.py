@@ -126,11 +126,8 @@ def phases(run_dir: RunArg, arm: ArmOpt = None, samples: SamplesOpt = 2,
 
     # TODO(issue 26): loading the run, picking the default arm and closing the store is workflow; it belongs in
     # emkit.analyses.phases (not this package's to edit), e.g. phase_curve taking the run folder
-    run = load_run(run_dir)
-    try:
+    with load_run(run_dir) as run:
         pc = phase_curve(run, arm or run.experiment.default_arm(trained=True).name, samples, every)
-    finally:
-        run.store.close()
     if as_json:
         render.json(pc.to_json(), default=str)
         return

@@ -50,13 +50,8 @@ def judge_calibrate(judge: JudgeOpt = "offline",
 
     cfg = parse_judge(judge, base_url, api_key_env, max_calls, backoff_s=backoff_s)
     rows = [r for f in data for r in read_labelled(f)] if data else builtin_rows(split.value)
-    # TODO(issue 26): opening and closing the judge cache around calibrate() is workflow; emkit.analyses.agreement
-    # (not this package's to edit) could take the store's folder
-    st = open_store(store)
-    try:
+    with open_store(store) as st:
         cal = calibrate(cfg, rows, st)
-    finally:
-        st.close()
     if as_json:
         source = [str(f) for f in data] if data else f"builtin:{split.value}"
         render.json({"data": source, **cal.to_json()}, default=str)
@@ -126,13 +121,8 @@ def _comparison(run_dir: Path, judges: list[Any], as_json: bool) -> None:
     from emkit.analyses.agreement import compare_judges
     from emkit.pipeline.finished import load_run
 
-    # TODO(issue 26): loading the run and closing its store around compare_judges() is workflow; it belongs in
-    # emkit.analyses.agreement (not this package's to edit), e.g. compare_judges taking the run folder
-    run = load_run(run_dir)
-    try:
+    with load_run(run_dir) as run:
         cmp = compare_judges(run, *(pick(run) for pick in judges))
-    finally:
-        run.store.close()
     render.comparison(cmp, as_json, f"run {cmp.run}: {len(cmp.judges)} judges side by side")
 
 
@@ -160,12 +150,8 @@ def judge_compare(targets: Annotated[list[str], typer.Argument(
 
         if not targets:
             raise EmkitError("name at least one judge to compare with the labels")
-        # TODO(issue 26): the store's open/close around compare_on_labels() belongs in emkit.analyses.agreement
-        st = open_store(store)
-        try:
+        with open_store(store) as st:
             cmp = compare_on_labels([r for f in data for r in read_labelled(f)], [spec(t) for t in targets], st)
-        finally:
-            st.close()
         render.comparison(cmp, as_json, "labelled answers: the labels and each judge, per condition")
         return
     if len(targets) < 3:

@@ -1,12 +1,19 @@
-"""A finished run read back from its folder and store: what later workflows (re-judging, interp, studies on
-an earlier run) start from. Its arms' models come from one resolver (:class:`emkit.models.load.ArmModel`)."""
+"""A run as one record: its folder, its experiment, its answers and what was measured on them. ``emkit run``
+returns one (with what that call did), :func:`load_run` reads one back for later workflows (re-judging, interp,
+studies on an earlier run), the view reads one per page, and the report is written from one. Its arms' models
+come from one resolver (:class:`emkit.models.load.ArmModel`).
+
+Nothing heavy is imported here (judges and models load torch): the view reads runs without them."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from emkit.core.config import (
     ArmConfig,
@@ -20,25 +27,69 @@ from emkit.core.errors import EmkitError
 from emkit.core.paths import RunFolder
 from emkit.core.records import Answer, Condition, Judgment
 from emkit.core.store import Store, open_store
-from emkit.judges import judge_answers
-from emkit.models.load import ArmModel, LoadedModel, Weights
+
+if TYPE_CHECKING:
+    from emkit.metrics.rates import Summary
+    from emkit.models.load import ArmModel, LoadedModel
+    from emkit.pipeline.studies import StudyTables
 
 
 @dataclass
 class FinishedRun:
-    """A finished run read back from its folder and store: what later stages (re-judging, interp) start from."""
+    """A run: where it lives, its config and answers; once measured (``emkit run``), its own judge's verdicts,
+    summaries, studies and training curves; and what the call that returned it did (zero for a run read back)."""
 
     name: str
     run_dir: Path
     config: dict[str, Any]
     answers: list[Answer]
-    store: Store
+    #: the store, open while a workflow reads weights or the judge cache through the run (``with load_run(...)``)
+    store: Store | None = None
+    # measured: the run's own judge on its answers, and what follows from the verdicts
+    judgments: dict[tuple[str, str], Judgment] = field(default_factory=dict, repr=False)
+    summaries: list[Summary] = field(default_factory=list, repr=False)
+    judge_info: dict[str, Any] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
+    studies: StudyTables | None = None
+    losses: dict[str, list[float]] = field(default_factory=dict)
+    monitor: dict[str, list[dict[str, Any]]] = field(default_factory=dict)  # per arm: direction readings by step
+    # what the call that returned this record did
+    train_steps: int = 0  # optimizer steps run
+    answers_generated: int = 0
+    judge_calls: int = 0
+    seconds: dict[str, float] = field(default_factory=dict)  # wall time by stage
+
+    @classmethod
+    def of(cls, exp: Experiment) -> FinishedRun:
+        """An experiment's run before anything is read or done (``emkit run`` fills it in)."""
+        run = cls(exp.name, exp.run_dir, exp.model_dump(mode="json"), [])
+        run.__dict__["experiment"] = exp  # the cached_property's value: the experiment as given
+        return run
 
     def __enter__(self) -> FinishedRun:
         return self
 
     def __exit__(self, *exc: object) -> None:
-        self.store.close()
+        if self.store is not None:
+            self.store.close()
+
+    @contextmanager
+    def timed(self, stage: str) -> Iterator[None]:
+        t0 = time.perf_counter()
+        try:
+            yield
+        finally:
+            self.seconds[stage] = self.seconds.get(stage, 0.0) + time.perf_counter() - t0
+
+    @property
+    def report(self) -> Path:
+        return self.folder.report
+
+    @property
+    def opened(self) -> Store:
+        if self.store is None:
+            raise EmkitError(f"run '{self.name}' was read without its store: open it with load_run")
+        return self.store
 
     @property
     def folder(self) -> RunFolder:
@@ -72,13 +123,15 @@ class FinishedRun:
         """The arm's trained weights (adapter or model folder), or None for an arm without a dataset."""
         if self.arm(arm).dataset is None:
             return None
-        got = self.store.stage(self.name, arm, "train")
+        got = self.opened.stage(self.name, arm, "train")
         if got is None or not Path(got[1]["weights"]).is_dir():
             raise EmkitError(f"run '{self.name}': arm '{arm}' has no finished training (run `emkit run` first)")
         return Path(got[1]["weights"])
 
     def arm_model(self, arm: str) -> ArmModel:
         """The arm's model as a record: base plus its ``init_from`` lineage's weights (see ArmModel)."""
+        from emkit.models.load import ArmModel, Weights
+
         a = self.arm(arm)
         exp = self.experiment
         lineage = exp.lineage(a) if a.dataset else []
@@ -88,32 +141,55 @@ class FinishedRun:
     def load_arm(self, arm: str) -> LoadedModel:
         return self.arm_model(arm).load()
 
-    def judgments(self, answers: list[Answer] | None = None) -> dict[tuple[str, str], Judgment]:
+    def judged(self, answers: list[Answer] | None = None) -> dict[tuple[str, str], Judgment]:
         """The run's judge on these answers (default: the run's), through the cache."""
-        got, _ = judge_answers(self.answers if answers is None else answers, self.store, self.judge)
+        from emkit.judges import judge_answers
+
+        got, _ = judge_answers(self.answers if answers is None else answers, self.opened, self.judge)
         return got
 
 
 def load_run(run_dir: str | Path) -> FinishedRun:
-    """A finished run's answers, read back from its store (``<output_dir>/emkit.sqlite``)."""
+    """A finished run read back from its folder and store (``<output_dir>/emkit.sqlite``), which it keeps open
+    until closed (``with load_run(...) as run``): every condition its experiment asks for must have answers."""
     run_dir = Path(run_dir)
     cfg_file = RunFolder(run_dir).config
     if not cfg_file.is_file():
         raise EmkitError(f"not a run folder: {cfg_file} not found (pass runs/<name>)")
     config = read_settings(cfg_file, "run config")
-    store = open_store(run_dir.parent)
-    answers: list[Answer] = []
     exp = experiment_from_dict(dict(config), source=str(cfg_file))
-    for cond, _ in exp.condition_keys():
-        label = cond.label
-        got = store.stage(config["name"], label, "sample")
-        if got is None:
-            raise EmkitError(f"run '{config['name']}' has no finished samples for '{label}' in {store.path}")
-        answers += store.samples(config["name"], label, got[0])
-    if not answers:
-        raise EmkitError(f"run '{config['name']}' has no answers")
-    run = FinishedRun(config["name"], run_dir, config, answers, store)
-    run.__dict__["experiment"] = exp  # parsed above already: the cached_property's value
+    store = open_store(run_dir.parent)
+    try:
+        run = read_run(store, config["name"], run_dir, config, exp)
+    except BaseException:
+        store.close()
+        raise
+    run.store = store
     return run
 
 
+def read_run(store: Store, name: str, run_dir: Path, config: dict[str, Any] | None = None,
+             exp: Experiment | None = None) -> FinishedRun:
+    """A run's answers from a store. With its experiment (``exp``), the conditions it asks for, each required;
+    without (the view, which also shows runs an older emkit wrote), every condition sampled, in the order they
+    finished. The config is the run folder's, or the one the store recorded."""
+    if config is None:
+        config = store.run_config(name)
+        if config is None:
+            raise EmkitError(f"no run named '{name}' in {store.path}")
+    answers: list[Answer] = []
+    if exp is not None:
+        for cond, _ in exp.condition_keys():
+            got = store.stage(name, cond.label, "sample")
+            if got is None:
+                raise EmkitError(f"run '{name}' has no finished samples for '{cond.label}' in {store.path}")
+            answers += store.samples(name, cond.label, got[0])
+        if not answers:
+            raise EmkitError(f"run '{name}' has no answers")
+    else:
+        for label, fp in store.sampled_conditions(name):
+            answers += store.samples(name, label, fp)
+    run = FinishedRun(name, run_dir, config, answers)
+    if exp is not None:
+        run.__dict__["experiment"] = exp  # parsed already: the cached_property's value
+    return run

@@ -35,7 +35,8 @@ from emkit.core.errors import EmkitError
 from emkit.core.progress import bar, log
 from emkit.core.registry import first_error
 from emkit.core.store import Store, open_store
-from emkit.pipeline.run import RunResult, check_inputs, run_experiment, train_and_sample
+from emkit.pipeline.finished import FinishedRun
+from emkit.pipeline.run import check_inputs, run_experiment, train_and_sample
 
 
 class Resources(BaseModel):
@@ -129,7 +130,7 @@ def arm_task(exp_raw: dict[str, Any], arms: list[str]) -> dict[str, Any]:
     exp = experiment_from_dict(exp_raw)
     exp.run_dir.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory() as d, Store(Path(d) / "worker.sqlite") as store:
-        result = RunResult(exp, exp.run_dir, [])
+        result = FinishedRun.of(exp)
         train_and_sample(exp, arms, check_inputs(exp), store, result)
         rows = store.export_work(exp.name)
     return {"rows": rows, "train_steps": result.train_steps, "answers_generated": result.answers_generated}
@@ -139,7 +140,7 @@ def arm_task(exp_raw: dict[str, Any], arms: list[str]) -> dict[str, Any]:
 class SweepResult:
     sweep: SweepConfig
     points: list[Point]
-    results: dict[str, RunResult]  # point name -> its run
+    results: dict[str, FinishedRun]  # point name -> its run
     tasks_run: int  # arm groups computed by this call (the rest were done earlier)
 
     def frame(self) -> pd.DataFrame:

@@ -7,10 +7,7 @@ judge. It returns data (and writes data files); :func:`emkit.report.write_run_re
 from __future__ import annotations
 
 import json
-import time
-from collections.abc import Iterator
-from contextlib import contextmanager
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
@@ -20,50 +17,17 @@ from emkit.core.config import ArmConfig, BlockConfig, Experiment, MonitorConfig,
 from emkit.core.errors import EmkitError
 from emkit.core.paths import RunFolder
 from emkit.core.progress import log
-from emkit.core.records import Answer, Condition, Judgment, Question
+from emkit.core.records import Answer, Condition, Question
 from emkit.core.registry import SAMPLERS, TRAINERS
 from emkit.core.store import Store, open_store
 from emkit.data.datasets import DatasetInfo, Example, check_lengths, load_dataset
 from emkit.data.questions import ask, load_questions
 from emkit.judges import judge_answers
-from emkit.metrics.rates import Summary, summarize, to_frame
+from emkit.metrics.rates import summarize, to_frame
 from emkit.models.load import BUILTIN_MODELS, ArmModel, Weights, load_tokenizer, model_identity, model_source
-from emkit.pipeline.studies import StudyTables, study_tables
+from emkit.pipeline.finished import FinishedRun
+from emkit.pipeline.studies import study_tables
 from emkit.samplers.base import Sampler
-
-
-@dataclass
-class RunResult:
-    experiment: Experiment
-    run_dir: Path
-    summaries: list[Summary]
-    answers: list[Answer] = field(default_factory=list, repr=False)
-    judgments: dict[tuple[str, str], Judgment] = field(default_factory=dict, repr=False)
-    judge_info: dict[str, Any] = field(default_factory=dict)
-    notes: list[str] = field(default_factory=list)
-    studies: StudyTables | None = None
-    train_steps: int = 0  # optimizer steps run by this call
-    answers_generated: int = 0
-    judge_calls: int = 0
-    losses: dict[str, list[float]] = field(default_factory=dict)
-    monitor: dict[str, list[dict[str, Any]]] = field(default_factory=dict)  # per arm: direction readings by step
-    seconds: dict[str, float] = field(default_factory=dict)  # wall time by stage, this call
-
-    @property
-    def folder(self) -> RunFolder:
-        return RunFolder(self.run_dir)
-
-    @property
-    def report(self) -> Path:
-        return self.folder.report
-
-    @contextmanager
-    def timed(self, stage: str) -> Iterator[None]:
-        t0 = time.perf_counter()
-        try:
-            yield
-        finally:
-            self.seconds[stage] = self.seconds.get(stage, 0.0) + time.perf_counter() - t0
 
 
 @dataclass
@@ -91,7 +55,7 @@ def check_inputs(exp: Experiment) -> Inputs:
     return Inputs(questions, asked, datasets, blockers)
 
 
-def train_and_sample(exp: Experiment, arms: list[str], inputs: Inputs, store: Store, result: RunResult) -> None:
+def train_and_sample(exp: Experiment, arms: list[str], inputs: Inputs, store: Store, result: FinishedRun) -> None:
     """Train (where there is a dataset) and sample the named arms, in experiment order; an arm's ``init_from``
     parents must be among them. The sweep runs this for a group of arms on a worker, against its own store."""
     sampler: Sampler = SAMPLERS.build(exp.eval.sampler)
@@ -112,33 +76,32 @@ def train_and_sample(exp: Experiment, arms: list[str], inputs: Inputs, store: St
         sampler.close()
 
 
-def run_experiment(exp: Experiment) -> RunResult:
+def run_experiment(exp: Experiment) -> FinishedRun:
     run_dir = exp.run_dir
     run_dir.mkdir(parents=True, exist_ok=True)
     RunFolder(run_dir).config.write_text(yaml.safe_dump(exp.model_dump(mode="json"), sort_keys=False))
-    store = open_store(exp.resolve(exp.output_dir))
-    store.record_run(exp.name, exp.model_dump(mode="json"))
-    inputs = check_inputs(exp)
-    result = RunResult(exp, run_dir, [])
-    train_and_sample(exp, [a.name for a in exp.arms], inputs, store, result)
+    with open_store(exp.resolve(exp.output_dir)) as store:
+        store.record_run(exp.name, exp.model_dump(mode="json"))
+        inputs = check_inputs(exp)
+        result = FinishedRun.of(exp)
+        train_and_sample(exp, [a.name for a in exp.arms], inputs, store, result)
 
-    with result.timed("judge"):
-        result.judgments, judge = judge_answers(result.answers, store, exp.judge)
-    result.judge_calls = judge.calls if judge else 0
-    store.event(exp.name, "run", train_steps=result.train_steps, answers_generated=result.answers_generated,
-                judge_calls=result.judge_calls)
-    with result.timed("metrics"):
-        result.summaries = summarize(result.answers, result.judgments, exp.metrics)
-        result.judge_info = _judge_info(exp, judge)
-        result.notes = _notes(exp, result.judge_info)
-        frame = to_frame(result.summaries)
-        frame.to_parquet(result.folder.metrics_parquet)
-        result.folder.metrics_json.write_text(json.dumps({"judge": result.judge_info,
-                                                          "rows": frame.to_dict("records")}, indent=1, default=str))
-        result.studies = study_tables(exp, result.summaries, result.answers, result.judgments,
-                                      {name: info.size for name, (_, info) in inputs.datasets.items()})
-        result.studies.save(run_dir)
-    store.close()
+        with result.timed("judge"):
+            result.judgments, judge = judge_answers(result.answers, store, exp.judge)
+        result.judge_calls = judge.calls if judge else 0
+        store.event(exp.name, "run", train_steps=result.train_steps, answers_generated=result.answers_generated,
+                    judge_calls=result.judge_calls)
+        with result.timed("metrics"):
+            result.summaries = summarize(result.answers, result.judgments, exp.metrics)
+            result.judge_info = _judge_info(exp, judge)
+            result.notes = _notes(exp, result.judge_info)
+            frame = to_frame(result.summaries)
+            frame.to_parquet(result.folder.metrics_parquet)
+            result.folder.metrics_json.write_text(json.dumps({"judge": result.judge_info,
+                                                              "rows": frame.to_dict("records")}, indent=1, default=str))
+            result.studies = study_tables(exp, result.summaries, result.answers, result.judgments,
+                                          {name: info.size for name, (_, info) in inputs.datasets.items()})
+            result.studies.save(run_dir)
     return result
 
 
@@ -154,7 +117,7 @@ def _check_lengths(exp: Experiment, datasets: dict[str, tuple[list[Example], Dat
 
 
 def _train_arm(exp: Experiment, arm: ArmConfig, dataset: tuple[list[Example], DatasetInfo],
-               blocking: tuple[Any, str] | None, store: Store, result: RunResult,
+               blocking: tuple[Any, str] | None, store: Store, result: FinishedRun,
                trained: dict[str, tuple[Path, str]]) -> tuple[Path, str]:
     examples, info = dataset
     tcfg = exp.train_for(arm)
@@ -201,7 +164,7 @@ def _question_key(q: Question) -> dict[str, Any]:
 
 
 def _sample_arm(exp: Experiment, arm: ArmConfig, variant: VariantConfig | None, questions: list[Question],
-                model: ArmModel, sampler: Sampler, train_fp: str, store: Store, result: RunResult) -> list[Answer]:
+                model: ArmModel, sampler: Sampler, train_fp: str, store: Store, result: FinishedRun) -> list[Answer]:
     label = Condition(arm.name, variant.name if variant else None).label
     ecfg = exp.eval_for(variant)
     fp = fingerprint("sample", model_identity(exp.model_for(arm)), train_fp, ecfg.fingerprint_dump(),

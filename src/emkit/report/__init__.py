@@ -21,7 +21,7 @@ from emkit.analyses.project import Projection
 from emkit.core.paths import RunFolder
 from emkit.core.registry import SECTIONS, Section
 from emkit.interp.directions import CosineMatrix
-from emkit.pipeline.run import RunResult
+from emkit.pipeline.finished import FinishedRun
 from emkit.report.html import pct, png
 from emkit.report.interp import (
     bars,
@@ -130,7 +130,7 @@ def _splice(run_dir: Path) -> None:
                           encoding="utf-8")
 
 
-def write_run_report(result: RunResult) -> Path:
+def write_run_report(result: FinishedRun) -> Path:
     """The run's page, with the study sections its experiment calls for (stale ones removed) and every section
     a later workflow added."""
     exp, run_dir = result.experiment, result.run_dir

@@ -16,6 +16,7 @@ from emkit.core.paths import RunFolder, store_path
 from emkit.core.records import METRICS, Answer, Condition, Judgment, read_answers
 from emkit.core.store import Store
 from emkit.metrics.rates import Summary, answer_class, summarize
+from emkit.pipeline.finished import FinishedRun, read_run
 
 
 @dataclass
@@ -34,10 +35,11 @@ class JudgedAnswer:
 
 @dataclass
 class RunView:
-    name: str
+    """A run as the view shows it: the run's own record (:class:`FinishedRun`, read without its experiment so
+    runs an older emkit wrote still show), its later answers, and every judge's verdicts beside the run's own."""
+
+    run: FinishedRun
     slug: str  # its pages' file names: run-SLUG.html, answers-SLUG.html
-    config: dict[str, Any]
-    run_dir: Path
     metrics: MetricsConfig
     judge: str  # the run's own judge (its config's); first among ``judges``
     judges: list[str]  # every judge with verdicts on this run's answers
@@ -45,6 +47,18 @@ class RunView:
     answers: list[JudgedAnswer]
     #: judge -> summaries (one "ALL" row per condition label, then one per question)
     summaries: dict[str, list[Summary]] = field(default_factory=dict)
+
+    @property
+    def name(self) -> str:
+        return self.run.name
+
+    @property
+    def config(self) -> dict[str, Any]:
+        return self.run.config
+
+    @property
+    def run_dir(self) -> Path:
+        return self.run.run_dir
 
     @property
     def model(self) -> str:
@@ -63,7 +77,7 @@ class RunView:
 
     @property
     def report(self) -> Path | None:
-        p = RunFolder(self.run_dir).report
+        p = self.run.report
         return p if p.is_file() else None
 
 
@@ -104,7 +118,7 @@ class RunIndex:
 
     def run(self, name: str) -> RunView:
         with self.open() as st:
-            return read_run(st, name, self.output_dir / name)
+            return read_view(st, name, self.output_dir / name)
 
 
 def _experiment(config: dict[str, Any], name: str) -> Experiment | None:
@@ -131,18 +145,13 @@ def interp_answers(run_dir: Path) -> dict[str, list[Answer]]:
     return {label: newest[label][1] for label in sorted(newest, key=order)}
 
 
-def read_run(st: Store, name: str, run_dir: Path) -> RunView:
-    config = st.run_config(name)
-    if config is None:
-        raise EmkitError(f"no run named '{name}' in {st.path}")
+def read_view(st: Store, name: str, run_dir: Path) -> RunView:
+    run = read_run(st, name, run_dir)  # every sampled condition, in the order they finished
+    config = run.config
     exp = _experiment(config, name)
     metrics = exp.metrics if exp else MetricsConfig()
     own = exp.judge.judge_id() if exp else ""
-    # the sampled conditions, in the order the run sampled them; each at the fingerprint it finished with
-    stages = st.sampled_conditions(name)
-    answers: list[Answer] = []
-    for label, fp in stages:
-        answers += st.samples(name, label, fp)
+    answers = list(run.answers)
     extra = interp_answers(run_dir)
     answers += [a for got in extra.values() for a in got]
     keys = list(dict.fromkeys(a.judge_key for a in answers))
@@ -161,8 +170,12 @@ def read_run(st: Store, name: str, run_dir: Path) -> RunView:
             ja, jc = judged[jid].get((a.judge_key, "aligned")), judged[jid].get((a.judge_key, "coherent"))
             verdicts[jid] = (ja.score if ja else None, jc.score if jc else None, answer_class(ja, jc, metrics))
         rows.append(JudgedAnswer(a, Condition.parse(a.arm), verdicts))
-    return RunView(name=name, slug=slug(name), config=config, run_dir=run_dir, metrics=metrics,
+    if own in judged:  # the run's own judge on its own answers, as emkit run measured them
+        mine = {a.judge_key for a in run.answers}
+        run.judgments = {k: j for k, j in judged[own].items() if k[0] in mine}
+    return RunView(run=run, slug=slug(name), metrics=metrics,
                    judge=judges[0] if judges else own, judges=judges,
-                   conditions=[Condition.parse(label) for label, _ in stages] + [Condition.parse(x) for x in extra],
+                   conditions=list(dict.fromkeys(Condition.parse(a.arm) for a in run.answers))
+                   + [Condition.parse(x) for x in extra],
                    answers=rows,
                    summaries={jid: summarize(answers, judged[jid], metrics) for jid in judges})
