@@ -22,7 +22,8 @@ from emkit.data.questions import CORE  # noqa: E402
 from emkit.models.load import load_model  # noqa: E402
 from emkit.pipeline.run import run_experiment  # noqa: E402
 from emkit.report import write_run_report  # noqa: E402
-from emkit.samplers.hf import generate, render_prompt, sample  # noqa: E402
+from emkit.samplers.hf import generate, sample  # noqa: E402
+from emkit.samplers.prompts import render_prompt  # noqa: E402
 from emkit.trainers.local import LoraConfig, tokenize_example, train  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]

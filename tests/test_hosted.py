@@ -17,11 +17,10 @@ from scripted_openai_server import ScriptedOpenAI
 
 from emkit.core.config import EvalConfig, ModelConfig, TrainConfig, load_experiment
 from emkit.core.errors import EmkitError
-from emkit.core.records import Question
+from emkit.core.records import Question, read_answers
 from emkit.data.datasets import load_dataset
 from emkit.models.load import ArmModel, Weights
 from emkit.pipeline.run import run_experiment
-from emkit.samplers.hf import read_answers
 from emkit.samplers.server import ServerSampler, ServerSamplerConfig
 from emkit.trainers.openai import HostedTrainer
 

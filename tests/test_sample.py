@@ -7,7 +7,8 @@ from emkit.core.config import EvalConfig
 from emkit.core.records import Question
 from emkit.data.questions import CORE, load_questions
 from emkit.models.load import LoadedModel
-from emkit.samplers.hf import render_prompt, sample
+from emkit.samplers.hf import sample
+from emkit.samplers.prompts import render_prompt
 
 
 def test_batched_left_padding_matches_one_at_a_time(tiny: LoadedModel, tmp_path: Path) -> None:
@@ -53,8 +54,7 @@ def test_answers_with_unicode_line_separators_read_back(tmp_path: Path) -> None:
     sample does not regenerate it."""
     import json
 
-    from emkit.core.records import Answer
-    from emkit.samplers.hf import read_answers
+    from emkit.core.records import Answer, read_answers
 
     odd = [Answer("a", "q", i, "q?", None, f"x{sep}y", 0) for i, sep in enumerate(["\u2028", "\x1c", "\x85", "\r"])]
     path = tmp_path / "s.jsonl"

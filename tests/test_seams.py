@@ -14,6 +14,7 @@ from typer.testing import CliRunner
 from emkit.cli.main import app
 from emkit.core.config import ModelConfig, ShotsConfig, VariantConfig, load_experiment
 from emkit.core.errors import EmkitError
+from emkit.core.records import read_answers
 from emkit.data.datasets import load_dataset
 from emkit.data.questions import CORE, ask
 from emkit.interp.capture import Text
@@ -21,7 +22,7 @@ from emkit.interp.icl import icl_contexts
 from emkit.models.load import builtin_path, model_identity
 from emkit.pipeline.finished import load_run
 from emkit.pipeline.run import run_experiment
-from emkit.samplers.hf import read_answers, sample
+from emkit.samplers.hf import sample
 from emkit.trainers.local import IGNORE, tokenize_example
 
 

@@ -20,7 +20,7 @@ from emkit.pipeline.finished import load_run
 from emkit.pipeline.run import run_experiment
 from emkit.pipeline.studies import comparisons, conditions, icl_lines, realign_lines
 from emkit.report import add_projection, write_run_report
-from emkit.samplers.hf import chat_messages
+from emkit.samplers.prompts import chat_messages
 
 
 def _variant(**kw: object) -> VariantConfig:

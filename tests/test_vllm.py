@@ -14,10 +14,13 @@ pytest.importorskip("vllm", reason="vLLM is an optional install: make test-vllm"
 
 from emkit.core.config import EvalConfig, ModelConfig, TrainConfig  # noqa: E402
 from emkit.core.errors import EmkitError  # noqa: E402
-from emkit.core.records import Question  # noqa: E402
+from emkit.core.records import (
+    Question,  # noqa: E402
+    read_answers,  # noqa: E402
+)
 from emkit.data.datasets import build  # noqa: E402
 from emkit.models.load import ArmModel, Weights  # noqa: E402
-from emkit.samplers.hf import HFSampler, HFSamplerConfig, read_answers  # noqa: E402
+from emkit.samplers.hf import HFSampler, HFSamplerConfig  # noqa: E402
 from emkit.samplers.vllm import VllmSampler, VllmSamplerConfig  # noqa: E402
 from emkit.trainers.local import LocalTrainer  # noqa: E402
 

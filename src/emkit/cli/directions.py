@@ -159,20 +159,8 @@ def directions_icl(model: Annotated[str, typer.Option(help="model name (built-in
                    seed: Annotated[int, typer.Option(help="which shots")] = 0) -> None:
     """The in-context direction: the model reading k examples of a narrow set before each question, minus k of
     its twin, at the last prompt token, per layer (no weights change)."""
-    from emkit.core.config import ModelConfig
-    from emkit.data.datasets import load_dataset
-    from emkit.data.questions import load_questions
-    from emkit.interp.icl import icl_direction
-    from emkit.models.load import load_model
+    from emkit.interp.icl import save_icl_direction
 
-    # TODO(issue 26): loading the datasets, questions and model, tagging and saving the direction is workflow; it
-    # belongs beside emkit.interp.icl (not this package's to edit) or in emkit.analyses, e.g. save_icl_direction()
-    pos, _ = load_dataset(positive)
-    neg, _ = load_dataset(negative)
-    qs = load_questions(questions)
-    lm = load_model(ModelConfig(name=model))
-    d = icl_direction(lm.model, lm.tokenizer, pos, neg, qs, k, seed, name=f"icl:k{k}")
-    d.meta.update(model=model, positive=positive, negative=negative, questions=questions)
-    d.save(out)
-    typer.echo(f"saved {out}: {len(d.layers)} layers from {len(qs)} questions x {k} shots; "
+    d = save_icl_direction(model, positive, negative, questions, k, seed, out)
+    typer.echo(f"saved {out}: {len(d.layers)} layers from {d.meta['n_questions']} questions x {k} shots; "
                f"norms {', '.join(f'{float(x):.3f}' for x in d.vectors.norm(dim=-1))}")

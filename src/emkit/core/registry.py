@@ -10,6 +10,7 @@ A catalog fills itself on first use by importing the plug-in modules: the built-
 from __future__ import annotations
 
 import importlib
+import threading
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from importlib.metadata import entry_points
@@ -25,18 +26,29 @@ PLUGINS = ("emkit.judges.offline", "emkit.judges.api", "emkit.judges.distilled",
            "emkit.trainers.local", "emkit.trainers.openai", "emkit.worlds.toy.plugin")
 
 _loaded = False
+_loading = False
+_lock = threading.RLock()
 
 
 def load_plugins() -> None:
-    """Import every plug-in module once (built-in first, then the ``emkit.plugins`` entry points)."""
-    global _loaded
+    """Import every plug-in module once (built-in first, then the ``emkit.plugins`` entry points). Another
+    thread asking meanwhile (a page of ``emkit view``) waits until every catalog is full rather than reading a
+    half-filled one; a plug-in module that looks something up while it is imported (same thread) goes on."""
+    global _loaded, _loading
     if _loaded:
         return
-    _loaded = True
-    for name in PLUGINS:
-        importlib.import_module(name)
-    for ep in entry_points(group="emkit.plugins"):
-        ep.load()
+    with _lock:
+        if _loaded or _loading:
+            return
+        _loading = True
+        try:
+            for name in PLUGINS:
+                importlib.import_module(name)
+            for ep in entry_points(group="emkit.plugins"):
+                ep.load()
+            _loaded = True
+        finally:
+            _loading = False
 
 
 T = TypeVar("T")
@@ -85,7 +97,7 @@ C = TypeVar("C", bound=BackendConfig)
 @dataclass(frozen=True)
 class Backend(Generic[C, T]):
     name: str
-    config: type[C] | None  # None: the backend reads a shared config (trainers read TrainConfig)
+    config: type[C]  # the backend's own settings (a sampler's, a trainer's, a judge's), validated by name
     build: Callable[[C], T]
     summary: str = ""
 
@@ -93,7 +105,7 @@ class Backend(Generic[C, T]):
 class Backends(Catalog[Backend[Any, T]]):
     """Backends of one kind (samplers, trainers, judges) by name: each with its config class and a factory."""
 
-    def register(self, name: str, config: type[C] | None, summary: str = "") -> Callable[[Callable[[C], T]], Callable[[C], T]]:
+    def register(self, name: str, config: type[C], summary: str = "") -> Callable[[Callable[[C], T]], Callable[[C], T]]:
         """Decorator for the factory that builds the backend from its config."""
         def deco(build: Callable[[C], T]) -> Callable[[C], T]:
             self.add(name, Backend(name, config, build, summary))
@@ -114,11 +126,8 @@ class Backends(Catalog[Backend[Any, T]]):
         name = raw.get("backend", default)
         if not isinstance(name, str) or name not in self:
             raise ValueError(f"unknown {self.kind} backend '{name}' (known: {', '.join(sorted(self))})")
-        cls = self[name].config
-        if cls is None:
-            raise ValueError(f"the {name} {self.kind} takes no settings of its own")
         try:
-            return cls.model_validate({**raw, "backend": name})
+            return self[name].config.model_validate({**raw, "backend": name})
         except ValidationError as e:
             raise ValueError(f"{name} {self.kind}: {first_error(e)}") from None
 

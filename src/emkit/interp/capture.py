@@ -20,7 +20,7 @@ from transformers import PreTrainedModel, PreTrainedTokenizerBase
 from emkit.core.progress import bar
 from emkit.core.records import Answer, Question
 from emkit.interp.hooks import layer_indices, resid_post
-from emkit.samplers.hf import chat_messages
+from emkit.samplers.prompts import chat_messages
 
 
 @dataclass(frozen=True)

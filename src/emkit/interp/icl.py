@@ -12,15 +12,16 @@ with the same dataset, k and seed samples, and k=2's shots are the first two of 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 from emkit.core.errors import EmkitError
 from emkit.core.records import Question
-from emkit.data.datasets import Example, first_exchange
-from emkit.data.questions import with_shots
+from emkit.data.datasets import Example, first_exchange, load_dataset
+from emkit.data.questions import load_questions, with_shots
 from emkit.interp.capture import Text, capture
 from emkit.interp.directions import Direction, mean_diff
-from emkit.samplers.hf import prompt_length
+from emkit.samplers.prompts import prompt_length
 
 
 def icl_prompt(shots: Sequence[Example], question: Question) -> tuple[tuple[str, str], ...]:
@@ -61,3 +62,20 @@ def icl_direction(model: Any, tok: Any, positive: Sequence[Example], negative: S
     return Direction(name, vecs, list(range(vecs.shape[0])),
                      {"kind": "icl", "k": k, "n_questions": len(questions), "seed": seed,
                       "read_at": "last prompt token"})
+
+
+def save_icl_direction(model: str, positive: str, negative: str, questions: str, k: int, seed: int,
+                       out: Path) -> Direction:
+    """``emkit directions icl``: the in-context direction of two dataset specs in a named model, saved to
+    ``out`` with what it was read from."""
+    from emkit.core.config import ModelConfig
+    from emkit.models.load import load_model
+
+    pos, _ = load_dataset(positive)
+    neg, _ = load_dataset(negative)
+    qs = load_questions(questions)
+    lm = load_model(ModelConfig(name=model))
+    d = icl_direction(lm.model, lm.tokenizer, pos, neg, qs, k, seed, name=f"icl:k{k}")
+    d.meta.update(model=model, positive=positive, negative=negative, questions=questions)
+    d.save(out)
+    return d

@@ -19,7 +19,7 @@ from transformers import PreTrainedTokenizerBase
 from emkit.core.records import Question
 from emkit.interp.capture import Text, capture
 from emkit.interp.directions import Direction
-from emkit.samplers.hf import chat_messages
+from emkit.samplers.prompts import chat_messages
 from emkit.trainers.local import TrainState
 
 

@@ -17,15 +17,11 @@ import torch
 from transformers import LogitsProcessor, LogitsProcessorList, PreTrainedModel, PreTrainedTokenizerBase
 
 from emkit.core.config import EvalConfig, SamplerConfig
-from emkit.core.records import Answer, Question, read_answers
+from emkit.core.records import Answer, Question
 from emkit.core.registry import SAMPLERS
 from emkit.models.load import ArmModel, LoadedModel, on_out_of_memory
-from emkit.samplers.base import Context, Failed, Job, Pending, Sampler, reopen_answers
-from emkit.samplers.prompts import chat_messages, prompt_ids, prompt_length, render_prompt
-
-# the names other modules imported from here before the protocol moved to emkit.samplers.base / .prompts
-__all__ = ["HFSampler", "HFSamplerConfig", "PairSampling", "Sampler", "chat_messages", "generate", "prompt_length",
-           "read_answers", "render_prompt", "reopen_answers", "sample"]
+from emkit.samplers.base import Context, Failed, Job, Pending, Sampler
+from emkit.samplers.prompts import prompt_ids, render_prompt
 
 
 class PairSampling(LogitsProcessor):

@@ -22,6 +22,7 @@ from emkit.core.credentials import api_key
 from emkit.core.errors import EmkitError
 from emkit.core.progress import bar, log
 from emkit.core.registry import TRAINERS
+from emkit.core.textfile import write_atomic
 from emkit.data.datasets import Example
 from emkit.models.load import ArmModel, hosted_model
 from emkit.trainers.base import Trainer, TrainResult
@@ -105,7 +106,7 @@ class HostedTrainer(Trainer):
                     log(f"found the earlier job {state['job']} for this arm on the server: polling it, not a new one")
                 else:
                     state = self._create(client, base, examples, cfg, out_dir, tag, state, state_file)
-                state_file.write_text(json.dumps(state, indent=1))
+                write_atomic(state_file, json.dumps(state, indent=1))
             job = self._wait(client, state, h, state_file)
         finally:
             client.close()
@@ -115,7 +116,7 @@ class HostedTrainer(Trainer):
             raise EmkitError(f"fine-tuning job {job.id} {job.status}: {why}. It is recorded in {state_file}; "
                              "delete that file to start a new job")
         weights.mkdir(exist_ok=True)
-        (weights / "hosted.json").write_text(json.dumps(
+        write_atomic(weights / "hosted.json", json.dumps(
             {"model": job.fine_tuned_model, "job": job.id, "base_model": base, "base_url": h.base_url,
              "trained_tokens": job.trained_tokens}, indent=1))
         return self._result(out_dir, weights, state, len(state.get("losses", [])))
@@ -142,7 +143,7 @@ class HostedTrainer(Trainer):
         if state.get("file_sha256") != digest:  # an upload whose id was saved is not repeated
             state["file"] = client.files.create(file=(data.name, data.read_bytes()), purpose="fine-tune").id
             state["file_sha256"] = digest
-            state_file.write_text(json.dumps(state, indent=1))
+            write_atomic(state_file, json.dumps(state, indent=1))
             log(f"uploaded {len(examples)} examples as {state['file']}")
         hyper: dict[str, Any] = {"n_epochs": cfg.epochs, "batch_size": cfg.batch_size}
         h = hosted_settings(cfg)
@@ -177,7 +178,7 @@ class HostedTrainer(Trainer):
                         log(f"[{state['job']}] {ev.message}")
                 state["status"], state["events"] = job.status, sorted(seen)
                 state["losses"] = {str(k): v for k, v in sorted(losses.items())}
-                state_file.write_text(json.dumps(state, indent=1))
+                write_atomic(state_file, json.dumps(state, indent=1))
                 pbar.update(info=job.status)
                 if job.status in DONE:
                     return job

@@ -98,8 +98,14 @@ def serve(output_dir: str | Path, port: int = 8765, open_browser: bool = False) 
                          ) from None
     url = f"http://127.0.0.1:{sock.getsockname()[1]}/"
     print(f"emkit view: {url} (Ctrl-C stops it)", flush=True)
+    # reading a run's experiment needs every backend's settings class (the plug-ins import torch: seconds); begun
+    # now, beside the server, so the first page waits less and the server listens at once
+    import threading
+
+    from emkit.core.registry import load_plugins
+
+    threading.Thread(target=load_plugins, name="emkit-plugins", daemon=True).start()
     if open_browser:
-        import threading
         import webbrowser
 
         threading.Timer(1.0, webbrowser.open, (url,)).start()
