@@ -189,3 +189,16 @@ def test_kill_minus_9_while_polling_then_rerun_polls_the_same_job(tmp_path: Path
     (res.weights_dir / "hosted.json").unlink()
     HostedTrainer().train(SERVED, examples, cfg, out)
     assert len(server.created) == 1
+
+
+def test_server_sampler_refuses_checkpoints_and_scaled_adapters() -> None:
+    """A server holds whole arms: asked for a checkpoint (ARM#STEP) or a scaled adapter (ARM|...) it would answer
+    with the arm itself, and the phase curve or sweep would cache those answers as the checkpoint's."""
+    from emkit.core.errors import EmkitError
+
+    sampler = ServerSampler(ServerSamplerConfig(base_url="http://127.0.0.1:1/v1", models={"ft": "served-ft"}))
+    assert sampler.served_id(None, "ft") == "served-ft"
+    assert sampler.served_id(None, "ft@evil") == "served-ft"
+    for label in ("ft#10", "ft|lora_scale=0"):
+        with pytest.raises(EmkitError, match="whole arms"):
+            sampler.served_id(None, label)

@@ -78,9 +78,9 @@ judge: {{backend: api, base_url: "{judge_server.base_url}", model: m, backoff_s:
         again = phases.phase_curve(run, "ft", samples_per_question=1)
         assert again.generated == 0  # read back: nothing sampled twice
         d = Direction("d", torch.randn(2, 64), [0, 1])  # tiny-llama: 2 layers, d_model 64
-        res = interventions.sweep(run, "ft", d, [Intervention("none"), Intervention("lora_scale", scale=0.0)], 1)
+        res = interventions.run_interventions(run, "ft", d, [Intervention("none"), Intervention("lora_scale", scale=0.0)], 1)
         assert rec.built[-1] == "vllm" and res.sampler == "vllm" and res.generated == 16
-        res = interventions.sweep(run, "ft", d, [Intervention("none"), Intervention("steer", (1,), 2.0)], 1)
+        res = interventions.run_interventions(run, "ft", d, [Intervention("none"), Intervention("steer", (1,), 2.0)], 1)
         assert rec.built[-1] == "hf" and res.sampler == "hf" and res.generated == 16
     finally:
         run.store.close()

@@ -18,7 +18,7 @@ from typing import Any, Literal
 import torch
 from pydantic import BaseModel, ConfigDict
 
-from emkit.analyses.interventions import SweepResult, sweep
+from emkit.analyses.interventions import InterventionResult, run_interventions
 from emkit.analyses.phases import PhaseCurve, phase_curve
 from emkit.core.config import fingerprint
 from emkit.core.errors import EmkitError
@@ -134,8 +134,8 @@ class ChainResult:
     mean_diff: MeanDiff
     base_reader: MeanDiff | None
     lora: Direction | None
-    steering: SweepResult | None
-    ablation: SweepResult | None
+    steering: InterventionResult | None
+    ablation: InterventionResult | None
     cosines: CosineMatrix
     phases: PhaseCurve | None
 
@@ -184,7 +184,7 @@ def interp_chain(run_dir: str | Path, arm: str | None = None, layer: int | None 
         cos = compare(dirs)
         s_arm = steer_arm or exp.default_arm(trained=False).name
         log(f"steering {s_arm} at layer {layer} with scales {list(scales)} (and random controls)")
-        steering = sweep(run, s_arm, md.direction, steering_grid([layer], scales), samples_per_question)
+        steering = run_interventions(run, s_arm, md.direction, steering_grid([layer], scales), samples_per_question)
         all_layers = md.direction.layers
         ablations = [Intervention("none"), Intervention("ablate", (layer,)),
                      Intervention("ablate", tuple(all_layers), source_layer=layer),
@@ -192,7 +192,7 @@ def interp_chain(run_dir: str | Path, arm: str | None = None, layer: int | None 
         if lora is not None:  # the causal check on the weights: the adapter's B ablated and doubled
             ablations += [Intervention("lora_scale", scale=0.0), Intervention("lora_scale", scale=2.0)]
         log(f"ablating the direction in {arm}")
-        ablation = sweep(run, arm, md.direction, ablations, samples_per_question)
+        ablation = run_interventions(run, arm, md.direction, ablations, samples_per_question)
         curve = None
         if phases and tcfg.weights_kind == "adapter" and run.weights(arm) is not None:
             curve = phase_curve(run, arm, samples_per_question=max(1, samples_per_question // 2))

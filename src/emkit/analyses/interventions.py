@@ -70,7 +70,7 @@ class SweepRow:
 
 
 @dataclass
-class SweepResult:
+class InterventionResult:
     run: str
     arm: str
     direction: str
@@ -89,8 +89,8 @@ class SweepResult:
                 "rows": [r.to_json() for r in self.rows], "generated": self.generated, "sampler": self.sampler}
 
 
-def sweep(run: FinishedRun, arm: str, direction: Direction, interventions: Sequence[Intervention],
-          samples_per_question: int | None = None, seed: int = 0, sae: Sae | None = None) -> SweepResult:
+def run_interventions(run: FinishedRun, arm: str, direction: Direction, interventions: Sequence[Intervention],
+          samples_per_question: int | None = None, seed: int = 0, sae: Sae | None = None) -> InterventionResult:
     """Sample ``arm``'s model under each intervention, judge, summarise. Cached: a re-run samples and calls
     nothing. Answers are written per condition under ``RUN/interp/sweeps/`` and resume after a kill.
     Interventions on SAE latents (clamp, steer along a latent) need the ``sae``."""
@@ -125,18 +125,18 @@ def sweep(run: FinishedRun, arm: str, direction: Direction, interventions: Seque
                     if s.question_id == "ALL"}
     rows = [SweepRow(iv, c, by_condition[c]) for iv in interventions
             if (c := Condition(arm, intervention=iv.label))]
-    return SweepResult(run.name, arm, direction.name, rows, answers, judgments, generated, sampler=sampler_cfg.backend)
+    return InterventionResult(run.name, arm, direction.name, rows, answers, judgments, generated, sampler=sampler_cfg.backend)
 
 
 def steer_run(run_dir: str | Path, direction: str | Path, layers: Sequence[int], scales: Sequence[float],
-              arm: str | None = None, samples_per_question: int = 4, random_control: bool = True) -> SweepResult:
+              arm: str | None = None, samples_per_question: int = 4, random_control: bool = True) -> InterventionResult:
     """``emkit steer``: a steering sweep on one arm (default: the first base-model arm), saved as JSON."""
     return _sweep_run(run_dir, direction, arm, samples_per_question, "steer",
                       lambda _d: steering_grid(layers, scales, random_control))
 
 
 def ablate_run(run_dir: str | Path, direction: str | Path, layers: Sequence[int] | None = None,
-               arm: str | None = None, samples_per_question: int = 4, random_control: bool = True) -> SweepResult:
+               arm: str | None = None, samples_per_question: int = 4, random_control: bool = True) -> InterventionResult:
     """``emkit ablate``: project the direction out at the given layers (each with its own vector) or at every
     layer it has, beside no intervention and (if asked) a random direction of the same norm ablated alike."""
     def grid(d: Direction) -> list[Intervention]:
@@ -146,20 +146,20 @@ def ablate_run(run_dir: str | Path, direction: str | Path, layers: Sequence[int]
     return _sweep_run(run_dir, direction, arm, samples_per_question, "ablate", grid)
 
 
-def sweep_slug(res: SweepResult) -> str:
+def intervention_slug(res: InterventionResult) -> str:
     """The saved sweep's name: what, arm and direction (``RUN/interp/SLUG.json``, its report section)."""
     text = f"{res.what}-{res.arm}-{res.direction}"
     return "".join(c if c.isalnum() or c in "-_." else "-" for c in text)[:80]
 
 
 def _sweep_run(run_dir: str | Path, direction: str | Path, arm: str | None, samples: int, what: str,
-               grid: Callable[[Direction], list[Intervention]]) -> SweepResult:
+               grid: Callable[[Direction], list[Intervention]]) -> InterventionResult:
     d = Direction.load(direction)
     with load_run(run_dir) as run:
         arm = arm or run.experiment.default_arm(trained=what != "steer").name
-        res = sweep(run, arm, d, grid(d), samples)
+        res = run_interventions(run, arm, d, grid(d), samples)
         res.what = what
         run.folder.interp.mkdir(exist_ok=True)
-        run.folder.result(sweep_slug(res)).write_text(json.dumps(res.to_json(), indent=1,
+        run.folder.result(intervention_slug(res)).write_text(json.dumps(res.to_json(), indent=1,
                                                                                    default=str))
         return res

@@ -11,7 +11,7 @@ from typing import Any
 
 import torch
 
-from emkit.analyses.interventions import SweepResult
+from emkit.analyses.interventions import InterventionResult
 from emkit.core.config import ModelConfig
 from emkit.core.errors import EmkitError
 from emkit.core.paths import RunFolder
@@ -201,8 +201,8 @@ class SaeCausal:
     control: int
     frequency: float  # share of the arm's answer tokens the latent fires on
     control_frequency: float
-    clamp: SweepResult
-    steer: SweepResult
+    clamp: InterventionResult
+    steer: InterventionResult
 
     def to_json(self) -> dict[str, Any]:
         return {"latent": self.latent, "control": self.control, "frequency": self.frequency,
@@ -216,7 +216,7 @@ def causal(run_dir: str | Path, sae_source: str, latent: int | None = None, arm:
     """Hold ``latent`` (default: the top of the run's saved ``emkit sae diff``) at ``value`` in the arm, and add
     ``scale`` times its decoder column (unit norm) to the base model's residual stream; the same for a control
     latent of matched firing frequency. Answers are judged by the run's judge; rates carry Wilson intervals."""
-    from emkit.analyses.interventions import sweep
+    from emkit.analyses.interventions import run_interventions
     from emkit.interp.sae import latent_frequency, load_sae, matched_control
     from emkit.interp.steer import Intervention
     from emkit.pipeline.finished import load_run
@@ -241,14 +241,14 @@ def causal(run_dir: str | Path, sae_source: str, latent: int | None = None, arm:
         log(f"[{name}] latent {latent} fires on {100 * float(freq[latent]):.1f}% of answer tokens; control latent "
             f"{control}: {100 * float(freq[control]):.1f}%")
         d = sae.direction(latent)
-        clamp = sweep(run, name, d, [Intervention("none"),
+        clamp = run_interventions(run, name, d, [Intervention("none"),
                                      Intervention("clamp", (layer,), value, latent=latent),
                                      Intervention("clamp", (layer,), value, latent=control, control=True)],
                       samples_per_question, seed, sae)
         base = run.experiment.default_arm(trained=False).name
         grid = [Intervention("none")] + [Intervention("steer", (layer,), s, latent=x, control=x == control)
                                          for s in scales for x in (latent, control)]
-        steer = sweep(run, base, d, grid, samples_per_question, seed, sae)
+        steer = run_interventions(run, base, d, grid, samples_per_question, seed, sae)
         clamp.what, steer.what = "sae-clamp", "sae-steer"
     res = SaeCausal(latent, control, round(float(freq[latent]), 4), round(float(freq[control]), 4), clamp, steer)
     out = RunFolder(Path(run_dir)).result(f"sae-causal-{name}-{latent}")

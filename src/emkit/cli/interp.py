@@ -68,10 +68,10 @@ def steer(run_dir: RunArg,
           as_json: JsonOpt = False) -> None:
     """Sample, judge and report misaligned/coherent rate vs steering scale, beside its random control."""
     from emkit.analyses.interventions import steer_run
-    from emkit.report import add_sweep
+    from emkit.report import add_interventions
 
     res = steer_run(run_dir, direction, ints(layer) or [], floats(scales), arm, samples, random_control)
-    add_sweep(run_dir, res)
+    add_interventions(run_dir, res)
     render.intervention(res, as_json)
 
 
@@ -83,10 +83,10 @@ def ablate(run_dir: RunArg, direction: Annotated[Path, typer.Option(help="direct
            as_json: JsonOpt = False) -> None:
     """Project the direction out of the residual stream and report misaligned/coherent rates."""
     from emkit.analyses.interventions import ablate_run
-    from emkit.report import add_sweep
+    from emkit.report import add_interventions
 
     res = ablate_run(run_dir, direction, ints(layer), arm, samples, random_control)
-    add_sweep(run_dir, res)
+    add_interventions(run_dir, res)
     render.intervention(res, as_json)
 
 

@@ -454,7 +454,7 @@ def find_duplicates(examples: list[Example], threshold: float = 0.85, ngram: int
 
 def inspect_examples(examples: list[Example], tokenizer: Any = None) -> dict[str, Any]:
     """Counts, role structure, assistant-length histogram, duplicates, and (for code sets) the vulnerability
-    classes that the static signatures of ``builtin_data.code`` find (a heuristic, labelled as such)."""
+    classes that the static signatures of ``emkit.data.builtin.code`` find (a heuristic, labelled as such)."""
     scan = code_templates.scan
     structure = Counter(",".join(m["role"] for m in ex["messages"]) for ex in examples)
     answers = [" ".join(m["content"] for m in ex["messages"] if m["role"] == "assistant") for ex in examples]

@@ -38,7 +38,7 @@ class LabelledRow:
     label: str
     group: str = ""  # rows of one question (or one advice topic) share a group and a split
     split: str = "test"
-    band: str = ""  # the built-in set's finer label (builtin_data.calibration.BANDS); empty in user files
+    band: str = ""  # the built-in set's finer label (emkit.data.builtin.calibration.BANDS); empty in user files
     condition: str = ""  # what produced the answer (a model x dataset); figures are also given per condition
 
     @property

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from emkit.analyses.chain import ChainResult
-from emkit.analyses.interventions import SweepResult, sweep_slug
+from emkit.analyses.interventions import InterventionResult, intervention_slug
 from emkit.analyses.matrix import DirectionMatrix
 from emkit.analyses.project import Projection
 from emkit.core.paths import RunFolder
@@ -35,7 +35,7 @@ from emkit.report.page import SECTIONS_END, SECTIONS_START, write_report
 from emkit.report.project import projection_section
 from emkit.report.studies import study_sections
 
-__all__ = ["ORDER", "add", "add_chain", "add_cosines", "add_matrix", "add_projection", "add_section", "add_sweep",
+__all__ = ["ORDER", "add", "add_chain", "add_cosines", "add_matrix", "add_projection", "add_section", "add_interventions",
            "order", "pct", "png", "remove_section", "write_run_report"]
 
 # emkit's own sections and their places (a world's readout section is registered by its plug-in, with its place)
@@ -164,10 +164,10 @@ def add_chain(result: ChainResult) -> Path:
     return add(result.run_dir, "interp", result)
 
 
-def add_sweep(run_dir: str | Path, res: SweepResult) -> Path:
+def add_interventions(run_dir: str | Path, res: InterventionResult) -> Path:
     """A steering or ablation sweep's section (``emkit steer`` / ``emkit ablate``)."""
     plot = steering_plot(res) if res.what == "steer" else bars(res)
-    return add_section(run_dir, sweep_slug(res), f"<h2>{res.what.capitalize()}: {res.direction} in {res.arm}</h2>"
+    return add_section(run_dir, intervention_slug(res), f"<h2>{res.what.capitalize()}: {res.direction} in {res.arm}</h2>"
                        + plot + sweep_table(res))
 
 

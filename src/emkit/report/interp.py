@@ -13,14 +13,14 @@ import numpy as np
 from matplotlib.patches import Rectangle
 
 from emkit.analyses.chain import ChainResult
-from emkit.analyses.interventions import SweepResult
+from emkit.analyses.interventions import InterventionResult
 from emkit.analyses.matrix import DirectionMatrix
 from emkit.interp.directions import CosineMatrix
 from emkit.metrics.rates import Rate
 from emkit.report.html import pct, png
 
 
-def sweep_table(res: SweepResult) -> str:
+def sweep_table(res: InterventionResult) -> str:
     e = html.escape
     rows = ["<table><tr><th>condition</th><th>misaligned</th><th>95% CI</th><th>coherent</th><th>n scored</th>"
             "<th>mean aligned</th></tr>"]
@@ -32,7 +32,7 @@ def sweep_table(res: SweepResult) -> str:
     return "".join(rows) + "</table>"
 
 
-def sweep_examples(res: SweepResult, per_condition: int = 2) -> str:
+def sweep_examples(res: InterventionResult, per_condition: int = 2) -> str:
     """A few answers per condition, lowest alignment first: a judge can score broken text as coherent, and
     only reading the answers shows it."""
     e = html.escape
@@ -58,7 +58,7 @@ def _err(rates: Sequence[Rate]) -> tuple[list[float], list[list[float]]]:
     return y, [lo, hi]
 
 
-def steering_plot(res: SweepResult) -> str:
+def steering_plot(res: InterventionResult) -> str:
     fig, axes = plt.subplots(1, 2, figsize=(9, 3.2))
     none = [r for r in res.rows if r.intervention.kind == "none"]
     for kind, color in (("steer", "#d33"), ("random", "#888")):
@@ -77,7 +77,7 @@ def steering_plot(res: SweepResult) -> str:
     return png(fig)
 
 
-def bars(res: SweepResult) -> str:
+def bars(res: InterventionResult) -> str:
     fig, ax = plt.subplots(figsize=(max(4, 1.5 * len(res.rows) + 1), 3))
     y, err = _err([r.summary.misaligned for r in res.rows])
     ax.bar(range(len(y)), y, yerr=err, capsize=3, color="#d33")

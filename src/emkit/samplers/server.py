@@ -46,7 +46,12 @@ class ServerSampler(Sampler):
     def served_id(self, model: ArmModel | None, label: str) -> str:
         """Which model the server is asked for: the arm's entry in ``models``, its hosted fine-tune, or (an
         untrained arm) its base model's name. Local weights are not on the server, so they are an error."""
-        arm = Condition.parse(label).arm
+        cond = Condition.parse(label)
+        arm = cond.arm
+        if cond.step is not None or cond.intervention:
+            # the server holds whole arms: asked for ARM#STEP or ARM|SCALE it would answer with the arm itself
+            raise EmkitError(f"[{label}] the server sampler serves whole arms, not a checkpoint or a scaled "
+                             "adapter: sample phase curves and LoRA-scale sweeps with eval.sampler.backend hf or vllm")
         if arm in self.cfg.models:
             return self.cfg.models[arm]
         if model is None:
