@@ -124,7 +124,7 @@ def compare_answers(name: str, answers: list[Answer], judges: list[JudgeConfig],
 def compare_judges(run: FinishedRun, *judges: JudgeConfig) -> Comparison:
     """Judges on a finished run's answers, per arm; saved as ``RUN/judges-A__B[__C...].json``."""
     cmp = compare_answers(run.name, run.answers, list(judges), run.opened, run.metrics)
-    cmp.saved_to = run.run_dir / f"judges-{'__'.join(j.replace(':', '-').replace('/', '-') for j in cmp.judges)}.json"
+    cmp.saved_to = run.folder.judges(cmp.judges)
     cmp.saved_to.write_text(json.dumps(cmp.to_json(), indent=1))
     return cmp
 

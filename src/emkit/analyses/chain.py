@@ -198,7 +198,7 @@ def interp_chain(run_dir: str | Path, arm: str | None = None, layer: int | None 
             curve = phase_curve(run, arm, samples_per_question=max(1, samples_per_question // 2))
         result = ChainResult(run.name, run.run_dir, exp.model.name, arm, layer, md, base_md, lora, steering, ablation,
                              cos, curve)
-        (run.folder.interp / "summary.json").write_text(json.dumps(result.to_json(), indent=1, default=str))
+        run.folder.result("summary").write_text(json.dumps(result.to_json(), indent=1, default=str))
         return result
 
 

@@ -20,6 +20,7 @@ from emkit.cli.common import (
     errors_as_one_line,
 )
 from emkit.core.errors import EmkitError
+from emkit.core.paths import RunFolder
 
 directions_app = typer.Typer(no_args_is_help=True,
                              help="Misalignment directions: extract (mean-diff), LoRA B vectors, compare (cosine).")
@@ -95,7 +96,7 @@ def directions_compare(files: Annotated[list[Path], typer.Argument(help="two or 
     if report is not None:
         from emkit.report import add_cosines
 
-        if not (report / "config.yaml").is_file():
+        if not RunFolder(report).config.is_file():
             raise EmkitError(f"--report: not a run folder: {report}")
         shown = layer if layer is not None else dirs[0].meta.get("best_layer")  # the first direction's best
         add_cosines(report, cm, shown, title)
@@ -131,7 +132,7 @@ def directions_matrix(run_dir: RunArg, arm: ArmOpt = None,
     render.direction_matrix(dm)
     for s in dm.skipped:
         typer.echo(f"not compared: {s}")
-    typer.echo(f"report: {(run_dir / 'report.html').resolve()}")
+    typer.echo(f"report: {RunFolder(run_dir).report.resolve()}")
 
 
 @directions_app.command("scale-adapter")

@@ -23,6 +23,7 @@ from emkit.cli.common import (
     floats,
     ints,
 )
+from emkit.core.paths import RunFolder
 
 
 @errors_as_one_line
@@ -54,7 +55,7 @@ def interp(run_dir: RunArg, arm: ArmOpt = None,
                 f"coherent {100 * r.summary.coherent.rate:.1f}%" for r in sw.rows))
     typer.echo("cosines at layer " + str(res.layer) + f" (null ±{res.cosines.null:.3f}): " + "; ".join(
         f"{p['a']} vs {p['b']} {p['cos']:+.3f}" for p in res.cosines.pairs() if p["layer"] == res.layer))
-    typer.echo(f"report: {(run_dir / 'report.html').resolve()}")
+    typer.echo(f"report: {RunFolder(run_dir).report.resolve()}")
 
 
 @errors_as_one_line

@@ -4,13 +4,14 @@ a file means changing one line, and a reader sees the whole folder on one screen
 ```
 <output_dir>/emkit.sqlite                          the store, shared by every run in the folder
 <output_dir>/<name>/config.yaml                    the experiment as run
-                    metrics.json, metrics.parquet  summaries; report.html
+                    metrics.json, metrics.parquet  summaries; report.html; comparisons.json
+                    judges-<A>__<B>.json           judges side by side
                     arms/<arm>/train-<fp>/         weights and checkpoints of one training
                     arms/<arm>/samples-<fp>.jsonl  one condition's answers (<arm> may be ARM@VARIANT)
                     interp/directions/             directions (safetensors)
                     interp/acts/, interp/sae-acts/ captured activations, SAE latents (caches)
                     interp/phases/<arm>/step-<step>-<fp>.jsonl, interp/sweeps/<arm>/<fp>.jsonl
-                    interp/<analysis>.json         each analysis's result (phases-ARM, sae-diff-ARM, ...)
+                    interp/<analysis>.json         each analysis's result (phases-ARM, sae-diff-ARM, summary, ...)
                     sections/<section>.html        report sections added after the run
 ```
 """
@@ -82,6 +83,19 @@ class RunFolder:
     def result(self, name: str) -> Path:
         """An analysis's saved result, ``interp/NAME.json``."""
         return self.interp / f"{name}.json"
+
+    @property
+    def comparisons(self) -> Path:
+        """The pairwise differences between arms (``comparisons.json``)."""
+        return self.path / "comparisons.json"
+
+    def judges(self, judge_ids: list[str]) -> Path:
+        """Judges side by side on the run's answers (``judges-A__B.json``)."""
+        return self.path / f"judges-{'__'.join(j.replace(':', '-').replace('/', '-') for j in judge_ids)}.json"
+
+    def monitor(self, arm: str, fingerprint: str) -> Path:
+        """A training's direction readings by step, beside its weights."""
+        return self.training(arm, fingerprint) / "monitor.jsonl"
 
     def phase_answers(self, arm: str, step: int, fingerprint: str) -> Path:
         return self.interp / "phases" / arm / f"step-{step:06d}-{fingerprint}.jsonl"

@@ -126,18 +126,19 @@ def _train_arm(exp: Experiment, arm: ArmConfig, dataset: tuple[list[Example], Da
     fp = fingerprint("train", model_identity(exp.model_for(arm)), info.sha256, tcfg.fingerprint_dump(),
                      *([tcfg.block.model_dump(), block_digest] if tcfg.block else []),
                      *([{"init_from": trained[parents[-1].name][1]}] if parents else []))
-    out = RunFolder(exp.run_dir).training(arm.name, fp)
+    folder = RunFolder(exp.run_dir)
+    out = folder.training(arm.name, fp)
     store.record_dataset(exp.name, arm.name, fp, info)
     done = store.stage_done(exp.name, arm.name, "train", fp)
-    if (out / "monitor.jsonl").is_file():
-        result.monitor[arm.name] = _readings(out / "monitor.jsonl")
+    if folder.monitor(arm.name, fp).is_file():
+        result.monitor[arm.name] = _readings(folder.monitor(arm.name, fp))
     if done and Path(done["weights"]).is_dir():
         log(f"[{arm.name}] training: done earlier ({done['steps']} steps), skipped")
         result.losses[arm.name] = done["losses"]
         return Path(done["weights"]), fp
     log(f"[{arm.name}] training {tcfg.method} on {info.name} ({info.size} examples, sha256 {info.sha256[:12]})"
         + (f", continuing from {arm.init_from}" if parents else ""))
-    callbacks = [_monitor(exp, arm, tcfg.monitor, out)] if tcfg.monitor is not None else []
+    callbacks = [_monitor(exp, arm, tcfg.monitor, folder.monitor(arm.name, fp))] if tcfg.monitor is not None else []
     if tcfg.block is not None:
         b = tcfg.block
         what = b.direction or f"latents {b.latents} of {b.sae}"
@@ -146,7 +147,7 @@ def _train_arm(exp: Experiment, arm: ArmConfig, dataset: tuple[list[Example], Da
     res = trainer.train(_arm_model(exp, arm, parents, trained), examples, tcfg, out, callbacks=callbacks,
                         block=blocker)
     if callbacks:
-        result.monitor[arm.name] = _readings(out / "monitor.jsonl")
+        result.monitor[arm.name] = _readings(folder.monitor(arm.name, fp))
     result.train_steps += res.steps_run
     result.losses[arm.name] = res.losses
     store.finish_stage(exp.name, arm.name, "train", fp, weights=str(res.weights_dir), method=tcfg.method,
@@ -180,7 +181,7 @@ def _sample_arm(exp: Experiment, arm: ArmConfig, variant: VariantConfig | None, 
     return got.answers
 
 
-def _monitor(exp: Experiment, arm: ArmConfig, cfg: MonitorConfig, out: Path) -> Any:
+def _monitor(exp: Experiment, arm: ArmConfig, cfg: MonitorConfig, log_file: Path) -> Any:
     from emkit.interp.directions import Direction
     from emkit.interp.monitor import DirectionMonitor, probe_texts
 
@@ -190,7 +191,7 @@ def _monitor(exp: Experiment, arm: ArmConfig, cfg: MonitorConfig, out: Path) -> 
         d.at(layer)  # a layer the direction lacks is an error now, not at step k
     questions = load_questions(exp.eval.questions, exp.base_dir, exp.eval.system_prompt)
     return DirectionMonitor(load_tokenizer(exp.model_for(arm)), probe_texts(questions), d, layers, cfg.every,
-                            out / "monitor.jsonl")
+                            log_file)
 
 
 def _blocker(exp: Experiment, b: BlockConfig) -> tuple[Any, str]:

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from emkit.core.config import Experiment, VariantConfig
+from emkit.core.paths import RunFolder
 from emkit.core.records import Answer, Condition, Judgment
 from emkit.core.registry import READOUTS
 from emkit.metrics.rates import Difference, Rate, Summary, class_counts, difference, holm
@@ -120,7 +121,7 @@ class StudyTables:
 
     def save(self, run_dir: Path) -> None:
         """The tables as JSON beside the run (``comparisons.json``, each readout's ``NAME.json``)."""
-        path = run_dir / "comparisons.json"
+        path = RunFolder(run_dir).comparisons
         if self.differences:
             path.write_text(json.dumps([_diff_json(d) for d in self.differences], indent=1))
         for name, data in self.readouts.items():
