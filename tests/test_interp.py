@@ -37,13 +37,12 @@ from emkit.interp import (
     project_out,
     read_adapter,
     resid_post,
-    scaled_adapter,
     split_by_judgment,
     trajectories,
 )
 from emkit.interp.capture import read_capture
 from emkit.judges import judge_id
-from emkit.models.load import LoadedModel
+from emkit.models.load import LoadedModel, scaled_adapter
 from emkit.pipeline.finished import load_run
 from emkit.pipeline.run import run_experiment
 from emkit.report import add_chain, write_run_report

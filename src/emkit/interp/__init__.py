@@ -19,9 +19,8 @@ from emkit.interp.directions import (
 from emkit.interp.hooks import add_to_resid, decoder_layers, project_out, resid_post
 from emkit.interp.lora import LoraModule, b_direction, read_adapter, trajectories
 from emkit.interp.steer import Intervention, intervene, steering_grid
-from emkit.models.load import scaled_adapter
 
 __all__ = ["CosineMatrix", "Direction", "Intervention", "LoraModule", "Text", "Thresholds", "add_to_resid",
            "b_direction", "balance", "capture", "compare", "cosine", "decoder_layers", "encode", "intervene",
-           "mean_diff", "null_band", "project_out", "random_like", "read_adapter", "resid_post", "scaled_adapter",
+           "mean_diff", "null_band", "project_out", "random_like", "read_adapter", "resid_post",
            "split_by_judgment", "steering_grid", "trajectories"]

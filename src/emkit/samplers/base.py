@@ -23,8 +23,7 @@ from emkit.core.progress import bar
 from emkit.core.records import Answer, Question, read_answers
 from emkit.models.load import ArmModel
 
-__all__ = ["Context", "Failed", "Job", "Pending", "Sampled", "Sampler", "pair_seed", "read_answers",
-           "reopen_answers", "sampled_by"]
+__all__ = ["Context", "Failed", "Job", "Pending", "Sampled", "Sampler", "pair_seed", "reopen_answers", "sampled_by"]
 
 
 def pair_seed(seed: int, k: int) -> int:
