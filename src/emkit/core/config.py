@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+from abc import abstractmethod
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -104,9 +105,10 @@ class TrainerConfig(BackendConfig):
     backend: str = "lora"
 
     @property
+    @abstractmethod
     def weights_kind(self) -> WeightsKind:
-        """What this trainer leaves as the arm's weights."""
-        raise NotImplementedError
+        """What this trainer leaves as the arm's weights (each trainer says; pydantic's metaclass is an ABCMeta,
+        so a trainer config that does not cannot be built)."""
 
     def fingerprint_dump(self) -> dict[str, Any]:
         """What of these settings enters training's fingerprint (beside the shared settings)."""
