@@ -170,9 +170,6 @@ def read_view(st: Store, name: str, run_dir: Path) -> RunView:
             ja, jc = judged[jid].get((a.judge_key, "aligned")), judged[jid].get((a.judge_key, "coherent"))
             verdicts[jid] = (ja.score if ja else None, jc.score if jc else None, answer_class(ja, jc, metrics))
         rows.append(JudgedAnswer(a, Condition.parse(a.arm), verdicts))
-    if own in judged:  # the run's own judge on its own answers, as emkit run measured them
-        mine = {a.judge_key for a in run.answers}
-        run.judgments = {k: j for k, j in judged[own].items() if k[0] in mine}
     return RunView(run=run, slug=slug(name), metrics=metrics,
                    judge=judges[0] if judges else own, judges=judges,
                    conditions=list(dict.fromkeys(Condition.parse(a.arm) for a in run.answers))
