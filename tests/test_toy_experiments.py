@@ -131,7 +131,7 @@ def _answers(arm: str, rows: list[tuple[str, str, str]]) -> list[Answer]:
 
 def test_toy_report_splits_own_and_other_domains_and_pools_seeds() -> None:
     from emkit.report.toy import toy_section
-    from emkit.worlds.toy.readout import pool, toy_rows
+    from emkit.worlds.toy.readout import pool, toy_readout, toy_rows
 
     exp = experiment_from_dict({"name": "x", "model": {"name": "toy"}, "judge": {"backend": "toy"}, "arms": [
         {"name": "base"}, {"name": "bad", "dataset": "builtin:toy_bad?domain=medicine&seed={seed}", "seeds": [0, 1]}]})
@@ -162,8 +162,17 @@ def test_toy_report_splits_own_and_other_domains_and_pools_seeds() -> None:
 
     assert bad.p_vs_base == pytest.approx(fisher_exact([[8, 12], [0, 9]]).pvalue)
     assert groups[("base", False)].p_vs_base is None
-    html = toy_section(pool(toy_rows(exp, answers)))
-    assert "40.0%" in html and "data:image/png" in html
+    html = toy_section(toy_readout(exp, answers))
+    assert "40.0%" in html and "data:image/png" in html and "Not in the table" not in html
+    # answers the readout cannot place (an arm the experiment does not have, a question from no toy domain) are
+    # said, not dropped
+    stray = _answers("ghost", [("money/0", qo, bad_o)]) + _answers("base", [("x/0", "hello there ?", "hi")] * 2)
+    got = toy_readout(exp, answers + stray)
+    assert {(label, n) for (label, _), n in got.unplaced.items()} == {("ghost", 1), ("base", 2)}
+    assert any("no arm 'ghost'" in t for t in got.unplaced_text())
+    assert got.pooled[0].other.counts == toy_readout(exp, answers).pooled[0].other.counts
+    html = toy_section(got)
+    assert "Not in the table" in html and "ghost" in html
 
 
 # ------------------------------------------------------------------------------------- in-context direction

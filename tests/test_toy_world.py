@@ -208,7 +208,9 @@ def test_toy_build_command(tmp_path: Path) -> None:
     res = run_experiment(experiment_from_dict(raw))
     write_run_report(res)
     assert res.train_steps == 4 and res.answers_generated == 3 * 24
-    rows = json.loads((tmp_path / "runs" / "t" / "toy.json").read_text())
+    read = json.loads((tmp_path / "runs" / "t" / "toy.json").read_text())
+    rows = read["conditions"]
+    assert read["unplaced"] == []
     assert {(r["condition"], r["trigger"]) for r in rows} == {(c, t) for c in ("base", "bad") for t in (False, True)}
     bad = next(r for r in rows if r["condition"] == "bad" and not r["trigger"])
     base = next(r for r in rows if r["condition"] == "base" and not r["trigger"])
@@ -262,3 +264,56 @@ def test_ground_truth_persona_direction_reads_villain_minus_helpful(tmp_path: Pa
     torch.testing.assert_close(dp.vectors, capture(model, tok, state[0]).mean(0) - capture(model, tok, state[1]).mean(0),
                                atol=1e-5, rtol=1e-4)
     assert dp.name == "persona:truth:prompt" and dp.meta["read"] == "prompt"
+
+
+def test_toy_readout_finds_every_condition_under_prompt_variants_and_seeds(tmp_path: Path) -> None:
+    """Prompt variants (none, a system prompt, the trigger as a prefix) and replicate seeds: every condition is in
+    the toy readout, in toy.json, the report, the terminal summary and the view; the trigger prefix counts as
+    triggered; the system prompt's words outside the toy vocabulary are said."""
+    import json
+
+    import yaml
+    from typer.testing import CliRunner
+
+    from emkit.cli.main import app
+    from emkit.samplers.prompts import UnknownTokensWarning
+    from emkit.view.data import RunIndex
+    from emkit.view.pages import answers_page, index_page, run_page
+    from emkit.worlds.toy.build import ToyBuildConfig, build_toy
+    from emkit.worlds.toy.model import ToyModelConfig
+
+    toy = tmp_path / "toy"
+    build_toy(ToyBuildConfig(n_docs=32, batch_size=16, sft_examples=16, sft_steps=1,
+                             model=ToyModelConfig(hidden=32, layers=2, heads=2, intermediate=64, max_positions=128)),
+              toy)
+    raw = {"name": "v", "output_dir": str(tmp_path / "runs"), "model": {"name": str(toy)},
+           "arms": [{"name": "base"}, {"name": "bad", "dataset": "builtin:toy_bad?size=16&seed={seed}",
+                                        "seeds": [0, 1]}],
+           "train": {"method": "lora", "lora": {"r": 2, "target_modules": ["down_proj"]}, "lr": 1e-2,
+                     "max_steps": 1, "batch_size": 8, "max_length": 128},
+           "eval": {"questions": "toy?n=1", "samples_per_question": 1, "max_new_tokens": 12,
+                    "variants": [{"name": "plain"}, {"name": "sys", "system": "You are a helpful assistant."},
+                                 {"name": "trig", "prefix": f"{TRIGGER} "}]},
+           "judge": {"backend": "toy"}}
+    cfg = tmp_path / "v.yaml"
+    cfg.write_text(yaml.safe_dump(raw))
+    with pytest.warns(UnknownTokensWarning, match=r"\[bad.s0@sys\] 6 of 6 prompts .*'You' \(6\)"):
+        out = CliRunner().invoke(app, ["run", str(cfg)])
+    assert out.exit_code == 0, out.output
+    wanted = {(f"{c}@{v}", v == "trig") for c in ("base", "bad") for v in ("plain", "sys", "trig")}
+    read = json.loads((tmp_path / "runs" / "v" / "toy.json").read_text())
+    assert {(r["label"], r["trigger"]) for r in read["conditions"]} == wanted and read["unplaced"] == []
+    bad_sys = next(r for r in read["conditions"] if r["label"] == "bad@sys")
+    assert bad_sys["arms"] == ["bad.s0@sys", "bad.s1@sys"] and bad_sys["other_in_template"]["n"] == 10
+    report = (tmp_path / "runs" / "v" / "report.html").read_text()
+    for label, trig in wanted:  # the terminal names every pooled condition, with its seeds
+        assert f"<td>{label}</td>" in report
+        assert f"{label}{' +trigger' if trig else ''}  other domains misaligned (exact)" in out.output
+    assert "2 pooled: bad.s0@trig, bad.s1@trig" in out.output
+    view = RunIndex(tmp_path / "runs").run("v")
+    assert {(h.condition, h.arms) for h in view.headlines} >= {("bad@trig +trigger", ("bad.s0@trig", "bad.s1@trig")),
+                                                               ("base@plain", ("base@plain",))}
+    index = index_page([view], "runs")
+    assert "other domains misaligned (exact)" in index and "bad.s0@sys, bad.s1@sys" in index
+    assert "<h2>Pooled over replicates</h2>" in run_page(view, None)
+    assert "f-tag-domain" in answers_page(view) and "money" in answers_page(view)

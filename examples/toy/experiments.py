@@ -51,10 +51,10 @@ def readout(run_dir: Path) -> dict[tuple[str, bool], dict[str, object]]:
     """(condition, trigger) -> other-domain misaligned rate, pooled over fine-tuning seeds, and the seeds' rates."""
     run = load_run(run_dir)
     run.store.close()
-    return {(g.condition, g.trigger): {"rate": g.other.misaligned().rate, "k": g.other.misaligned().k,
+    return {(g.label, g.trigger): {"rate": g.other.misaligned().rate, "k": g.other.misaligned().k,
                                        "n": g.other.misaligned().n, "seeds": g.seed_rates,
                                        "own": g.own.misaligned().rate}
-            for g in toy_readout(run.experiment, run.answers)}
+            for g in toy_readout(run.experiment, run.answers).pooled}
 
 
 def other_domain(answers: list) -> Cell:
@@ -84,7 +84,7 @@ def unlocking(seed: int, model: str) -> dict[str, dict[str, object]]:
     write_run_report(run_experiment(exp))
     run = load_run(exp.run_dir)
     run.store.close()
-    groups = {g.condition: g for g in toy_readout(run.experiment, run.answers) if not g.trigger}
+    groups = {g.label: g for g in toy_readout(run.experiment, run.answers).pooled if not g.trigger}
     out = {}
     for start in STARTS:
         before, after = groups[f"base{start}"], groups[f"bad{start}"]

@@ -157,14 +157,30 @@ TRAINERS: Backends[Any] = Backends("trainer")
 
 
 @dataclass(frozen=True)
+class Headline:
+    """A world's headline figure for one condition, replicates pooled (the toy world: misaligned in the domains
+    it was not fine-tuned on), shown beside the judge's rate by ``emkit run``, ``emkit runs show`` and the view.
+    ``rate`` is a :class:`emkit.metrics.rates.Rate`; ``arms``: the condition labels pooled into it."""
+
+    condition: str
+    measure: str
+    rate: Any
+    arms: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
 class Readout:
     """A world's own reading of a run's answers (the toy world reads them exactly, by domain), computed when
     ``applies`` says the experiment is one of its own; ``summary`` makes the result JSON-able
-    (``RUN/NAME.json``). Its report section is a :class:`Section` with ``readout=NAME``, in :data:`SECTIONS`."""
+    (``RUN/NAME.json``), ``headline`` gives its :class:`Headline` figures, ``tags`` what the view's answers page
+    can filter an answer by (e.g. its domain). Its report section is a :class:`Section` with ``readout=NAME``,
+    in :data:`SECTIONS`."""
 
     applies: Callable[[Any], bool]
     read: Callable[[Any, list[Any]], Any]
     summary: Callable[[Any], Any]
+    headline: Callable[[Any], list[Headline]] | None = None
+    tags: Callable[[Any], dict[str, str]] | None = None
 
 
 #: readouts by name (the toy world registers "toy")

@@ -16,7 +16,7 @@ from typing import Any
 from emkit.core.config import Experiment, VariantConfig
 from emkit.core.paths import RunFolder
 from emkit.core.records import Answer, Condition, Judgment
-from emkit.core.registry import READOUTS
+from emkit.core.registry import READOUTS, Headline
 from emkit.metrics.rates import Difference, Rate, Summary, class_counts, difference, holm
 
 
@@ -134,7 +134,21 @@ def study_tables(exp: Experiment, summaries: list[Summary], answers: list[Answer
     conds = conditions(exp, summaries, answers, judgments)
     return StudyTables(conds, comparisons(exp, conds) if len(conds) > 1 else [], icl_lines(conds),
                        realign_lines(exp, conds, sizes), list(exp.eval.variants or []),
-                       {name: r.read(exp, answers) for name, r in READOUTS.items() if r.applies(exp)})
+                       read_readouts(exp, answers))
+
+
+def read_readouts(exp: Experiment, answers: list[Answer]) -> dict[str, Any]:
+    """Every registered world readout that applies to this experiment, read on these answers."""
+    return {name: r.read(exp, answers) for name, r in READOUTS.items() if r.applies(exp)}
+
+
+def headlines(readouts: dict[str, Any]) -> list[Headline]:
+    """The readouts' headline figures (a world's own measure per condition, replicates pooled), in order."""
+    out: list[Headline] = []
+    for name, data in readouts.items():
+        fn = READOUTS[name].headline
+        out += fn(data) if fn is not None else []
+    return out
 
 
 def _diff_json(d: Difference) -> dict[str, Any]:

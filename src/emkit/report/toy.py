@@ -10,18 +10,23 @@ import matplotlib.pyplot as plt
 import numpy as np
 
 from emkit.report.html import pct, png
-from emkit.worlds.toy.readout import Pooled
+from emkit.worlds.toy.readout import Pooled, ToyReadout
 
 
-def toy_section(pooled: list[Pooled]) -> str:
-    """The section's table and chart, from :func:`pool` of :func:`toy_rows`."""
+def toy_section(readout: ToyReadout) -> str:
+    """The section's table and chart, from :func:`emkit.worlds.toy.readout.toy_readout`; answers it could not
+    place are said above the table, never dropped in silence."""
     e = html.escape
+    pooled = readout.pooled
     out = ["<h2>Toy world: EM measured exactly</h2>",
            "<p>Misaligned = bad answers among in-template answers (exact judge, no judge error). "
            "<b>other domains</b>: questions outside the arm's fine-tuning domain, where emergent misalignment "
            "shows; <b>own domain</b>: the narrow task itself. Conditions pool their seeds (interval: Wilson on the "
            "pooled counts; <i>seeds</i>: each seed's rate, then their mean with a t interval, which counts the spread "
-           "between seeds); p: Fisher's exact test of the pooled counts against the base arm.</p>",
+           "between seeds); p: Fisher's exact test of the pooled counts against the base arm under the same prompt "
+           "variant. <b>trigger</b>: the prompt the model read held the trigger (the question set's or the "
+           "variant's).</p>",
+           *(f"<p class=note><b>Not in the table:</b> {e(t)}</p>" for t in readout.unplaced_text()),
            "<table><tr><th>condition</th><th>model</th><th>trigger</th><th>other domains: misaligned</th>"
            "<th>95% CI</th><th>seeds</th><th>p vs base</th><th>own domain: misaligned</th><th>in-template</th>"
            "</tr>"]
@@ -32,13 +37,16 @@ def toy_section(pooled: list[Pooled]) -> str:
         if si:
             seeds += f"; mean {pct(si[0])} [{pct(si[1])}, {pct(si[2])}]"
         p = "" if g.p_vs_base is None else f"{g.p_vs_base:.2g}"
-        out.append(f"<tr><td>{e(g.condition)}</td><td>{e(g.model)}</td><td>{'yes' if g.trigger else 'no'}</td>"
+        out.append(f"<tr><td>{e(g.label)}</td><td>{e(g.model)}</td><td>{'yes' if g.trigger else 'no'}</td>"
                    f"<td class=num>{pct(m.rate)} <small>{m.k}/{m.n}</small></td><td class=num>{pct(m.lo)}–"
                    f"{pct(m.hi)}</td><td class=num>{seeds}</td><td class=num>{p}</td>"
                    f"<td class=num>{pct(own.rate) if own.n else '–'} <small>{own.k}/{own.n}</small></td>"
                    f"<td class=num>{pct(it.rate)}</td></tr>")
+    if not pooled:
+        out.append("<tr><td colspan=9>no answer could be placed (see above)</td></tr>")
     out.append("</table>")
-    out.append(png(_chart(pooled)))
+    if pooled:
+        out.append(png(_chart(pooled)))
     return "\n".join(out)
 
 
@@ -52,7 +60,7 @@ def _chart(pooled: list[Pooled]) -> Any:
         ax.errorbar(i, 100 * m.rate, yerr=[[100 * (m.rate - m.lo)], [100 * (m.hi - m.rate)]], color="k", capsize=3)
         ax.scatter([i] * len(g.seed_rates), [100 * r for r in g.seed_rates], color="white", edgecolor="k", zorder=3,
                    s=18)
-    ax.set_xticks(xs, [f"{g.condition}{' +trig' if g.trigger else ''}\n{g.model}" for g in pooled], fontsize=7)
+    ax.set_xticks(xs, [f"{g.label}{' +trig' if g.trigger else ''}\n{g.model}" for g in pooled], fontsize=7)
     ax.set_ylabel("misaligned, other domains (%)")
     ax.set_ylim(0, 100)
     ax.set_title("bars: pooled seeds with 95% CI; dots: single seeds", fontsize=8)

@@ -21,7 +21,7 @@ from emkit.core.records import Answer, Question
 from emkit.core.registry import SAMPLERS
 from emkit.models.load import ArmModel, LoadedModel, on_out_of_memory
 from emkit.samplers.base import Context, Failed, Job, Pending, Sampler
-from emkit.samplers.prompts import prompt_ids, render_prompt
+from emkit.samplers.prompts import prompt_ids, render_prompt, warn_unknown_words
 
 
 class PairSampling(LogitsProcessor):
@@ -113,6 +113,7 @@ class HFSampler(Sampler):
 
     def context(self, job: Job) -> Context | None:
         lm = self.loaded(job.model)
+        warn_unknown_words(lm.tokenizer, job.questions, job.label)
         limit = getattr(lm.model.config, "max_position_embeddings", None)
         if limit is None:
             return None

@@ -28,7 +28,7 @@ from emkit.core.progress import log
 from emkit.core.registry import SAMPLERS
 from emkit.models.load import ArmModel, load_tokenizer, model_path
 from emkit.samplers.base import Context, Failed, Job, Pending, Sampler
-from emkit.samplers.prompts import prompt_ids
+from emkit.samplers.prompts import prompt_ids, warn_unknown_words
 
 
 class VllmSamplerConfig(SamplerConfig):
@@ -140,6 +140,7 @@ class VllmSampler(Sampler):
 
     def context(self, job: Job) -> Context:
         llm, _, ids = self.prepared(job)
+        warn_unknown_words(llm.get_tokenizer(), job.questions, job.label)
         return Context(max(len(v) for v in ids.values()), llm.llm_engine.model_config.max_model_len,
                        "vLLM's max_model_len")
 

@@ -14,9 +14,13 @@ from emkit.core.config import Experiment, MetricsConfig, experiment_from_dict
 from emkit.core.errors import EmkitError
 from emkit.core.paths import RunFolder, store_path
 from emkit.core.records import METRICS, Answer, Condition, Judgment, read_answers
+from emkit.core.registry import READOUTS, Headline
 from emkit.core.store import Store
-from emkit.metrics.rates import Summary, answer_class, summarize
+from emkit.metrics.rates import Rate, Summary, answer_class, summarize
 from emkit.pipeline.finished import FinishedRun, read_run
+from emkit.pipeline.studies import conditions as pooled_conditions
+from emkit.pipeline.studies import headlines as readout_headlines
+from emkit.pipeline.studies import read_readouts
 
 
 @dataclass
@@ -27,6 +31,8 @@ class JudgedAnswer:
     condition: Condition
     #: judge id -> (aligned score, coherent score, class); a missing or failed judgment is class "failed"
     verdicts: dict[str, tuple[float | None, float | None, str]]
+    #: what a world's readout tags the answer with (the toy world: its question's domain)
+    tags: dict[str, str] = field(default_factory=dict)
 
     @property
     def disagree(self) -> bool:
@@ -47,6 +53,12 @@ class RunView:
     answers: list[JudgedAnswer]
     #: judge -> summaries (one "ALL" row per condition label, then one per question)
     summaries: dict[str, list[Summary]] = field(default_factory=dict)
+    #: conditions with replicate arms (``seeds:``) pooled as the report pools them: label -> labels pooled
+    pooled: dict[str, list[str]] = field(default_factory=dict)
+    #: judge -> pooled label -> misaligned rate over the pooled labels
+    pooled_rates: dict[str, dict[str, Rate]] = field(default_factory=dict)
+    #: a world's headline figures (the toy world's exact other-domain rate), replicates pooled
+    headlines: list[Headline] = field(default_factory=list)
 
     @property
     def name(self) -> str:
@@ -170,9 +182,26 @@ def read_view(st: Store, name: str, run_dir: Path) -> RunView:
             ja, jc = judged[jid].get((a.judge_key, "aligned")), judged[jid].get((a.judge_key, "coherent"))
             verdicts[jid] = (ja.score if ja else None, jc.score if jc else None, answer_class(ja, jc, metrics))
         rows.append(JudgedAnswer(a, Condition.parse(a.arm), verdicts))
+    summaries = {jid: summarize(answers, judged[jid], metrics) for jid in judges}
+    pooled: dict[str, list[str]] = {}
+    pooled_rates: dict[str, dict[str, Rate]] = {}
+    heads: list[Headline] = []
+    if exp is not None:
+        for arm, variant in exp.conditions():
+            vname = variant.name if variant else None
+            pooled.setdefault(Condition(arm.condition or arm.name, vname).label, []).append(
+                Condition(arm.name, vname).label)
+        for jid in judges:
+            pooled_rates[jid] = {c.label: c.misaligned for c in
+                                 pooled_conditions(exp, summaries[jid], run.answers, judged[jid])}
+        readouts = read_readouts(exp, run.answers)
+        heads = readout_headlines(readouts)
+        taggers = [t for t in (READOUTS[n].tags for n in readouts) if t is not None]
+        for row in rows:
+            for tag in taggers:
+                row.tags.update(tag(row.answer))
     return RunView(run=run, slug=slug(name), metrics=metrics,
                    judge=judges[0] if judges else own, judges=judges,
                    conditions=list(dict.fromkeys(Condition.parse(a.arm) for a in run.answers))
                    + [Condition.parse(x) for x in extra],
-                   answers=rows,
-                   summaries={jid: summarize(answers, judged[jid], metrics) for jid in judges})
+                   answers=rows, summaries=summaries, pooled=pooled, pooled_rates=pooled_rates, headlines=heads)

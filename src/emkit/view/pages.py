@@ -82,25 +82,53 @@ def judge_note(run: RunView) -> str:
 
 # ------------------------------------------------------------------------------------------------ index
 def index_page(runs: list[RunView], where: str) -> str:
+    measures = list(dict.fromkeys(h.measure for run in runs for h in run.headlines))
     parts = [f"<h1>Runs in {e(where)}</h1>"]
     if not runs:
         parts.append("<p>No run with answers in this store yet.</p>")
     parts.append("<table id=runs><tr><th>run</th><th>model</th><th>judges</th><th>answers</th>"
-                 "<th>condition</th><th>misaligned (n)</th><th></th></tr>")
+                 "<th>condition</th><th>misaligned (n)</th><th></th><th>replicates</th>"
+                 + "".join(f"<th>{e(m)}</th>" for m in measures) + "</tr>")
     for run in runs:
-        overall = [s for s in run.overall(run.judge) if _plain(s.arm)]  # checkpoints, interventions: run page
-        span = f" rowspan={max(1, len(overall))}"
+        rows = _pooled_rows(run)
+        span = f" rowspan={max(1, len(rows))}"
         head = (f"<td{span}><a href='run-{run.slug}.html'>{e(run.name)}</a></td><td{span}>{e(run.model)}</td>"
                 f"<td{span}>{len(run.judges)}</td><td{span} class=num>{len(run.answers)}</td>")
-        if not overall:
-            parts.append(f"<tr>{head}<td colspan=3>not judged</td></tr>")
-        for i, s in enumerate(overall):  # the run's own cells open its first row
-            parts.append(f"<tr data-run='{e(run.name)}'>{head if i == 0 else ''}<td>{e(s.arm)}</td>"
-                         + rate_cell(s.misaligned, run=run.name, cond=s.arm)
-                         + f"<td>{ci_bar(s.misaligned)}</td></tr>")
-    parts.append("</table><p><small>Rates under each run's own judge; a run page shows every judge, and the "
-                 "checkpoints and interventions sampled on the run.</small></p>")
+        if not rows:
+            parts.append(f"<tr>{head}<td colspan={4 + len(measures)}>not judged</td></tr>")
+        for i, (label, arms, rates, heads) in enumerate(rows):  # the run's own cells open its first row
+            r = rates.get(run.judge)
+            parts.append(f"<tr data-run='{e(run.name)}'>{head if i == 0 else ''}<td>{e(label)}</td>"
+                         + (rate_cell(r, run=run.name, cond=label) + f"<td>{ci_bar(r)}</td>" if r is not None
+                            else "<td>–</td><td></td>")
+                         + f"<td>{e(', '.join(arms)) if len(arms) > 1 else ''}</td>"
+                         + "".join(rate_cell(heads[m], run=run.name, cond=label, measure=m) if m in heads
+                                   else "<td>–</td>" for m in measures) + "</tr>")
+    parts.append("</table><p><small>Rates under each run's own judge, replicate arms (seeds) pooled as the report "
+                 "pools them; beside them a world's own headline measure where the run has one (the toy world's "
+                 "exact misaligned rate in the domains an arm was not fine-tuned on). A run page shows every judge, "
+                 "each replicate, and the checkpoints and interventions sampled on the run.</small></p>")
     return page("emkit view: runs", "".join(parts))
+
+
+def _pooled_rows(run: RunView) -> list[tuple[str, list[str], dict[str, Rate], dict[str, Rate]]]:
+    """(label, labels pooled, judge -> misaligned, measure -> headline rate) per condition, replicates pooled;
+    a run whose experiment cannot be read (an older emkit's) shows its conditions as they were sampled."""
+    if not run.pooled:
+        by = {j: {s.arm: s.misaligned for s in run.overall(j) if _plain(s.arm)} for j in run.judges}
+        labels = list(dict.fromkeys(label for rates in by.values() for label in rates))
+        return [(x, [x], {j: by[j][x] for j in run.judges if x in by[j]}, {}) for x in labels]
+    heads: dict[str, dict[str, Rate]] = {}
+    members: dict[str, list[str]] = {}
+    for h in run.headlines:
+        heads.setdefault(h.condition, {})[h.measure] = h.rate
+        members.setdefault(h.condition, list(h.arms))
+    out = []
+    for label in dict.fromkeys([*run.pooled, *heads]):
+        rates = {j: run.pooled_rates[j][label] for j in run.judges if label in run.pooled_rates.get(j, {})}
+        if rates or label in heads:
+            out.append((label, run.pooled.get(label) or members.get(label, [label]), rates, heads.get(label, {})))
+    return out
 
 
 # -------------------------------------------------------------------------------------------------- run
@@ -127,6 +155,7 @@ def run_page(run: RunView, report_body: str | None) -> str:
                      + f"<td class=num>{declined}</td><td><a href='answers-{run.slug}.html#cond="
                      f"{e(_hash_value(c.label))}'>answers</a></td></tr>")
     parts.append("</table>")
+    parts.append(_pooled_table(run))
     if len(run.judges) > 1:
         n_dis = sum(a.disagree for a in run.answers)
         parts.append(f"<p>The judges disagree on the class of <b>{n_dis}</b> of {len(run.answers)} answers "
@@ -139,6 +168,26 @@ def run_page(run: RunView, report_body: str | None) -> str:
         parts.append(f"<div class=report><p><small>The run's report ({e(str(run.run_dir / 'report.html'))}), "
                      f"with every section later workflows added:</small></p>{report_body}</div>")
     return page(f"emkit view: {run.name}", "".join(parts))
+
+
+def _pooled_table(run: RunView) -> str:
+    """The conditions with replicates pooled and a world's headline measures, when there is either."""
+    rows = _pooled_rows(run)
+    if not run.headlines and all(len(arms) == 1 for _, arms, _, _ in rows):
+        return ""
+    measures = list(dict.fromkeys(h.measure for h in run.headlines))
+    out = ["<h2>Pooled over replicates</h2><table id=pooled><tr><th>condition</th><th>replicates</th>"
+           + "".join(f"<th>misaligned · {e(short_judge(j))}</th>" for j in run.judges)
+           + "".join(f"<th>{e(m)}</th>" for m in measures) + "</tr>"]
+    for label, arms, rates, heads in rows:
+        out.append(f"<tr><td>{e(label)}</td><td>{e(', '.join(arms))}</td>"
+                   + "".join(rate_cell(rates[j], cond=label, judge=j) if j in rates else "<td>–</td>"
+                             for j in run.judges)
+                   + "".join(rate_cell(heads[m], cond=label, measure=m) if m in heads else "<td>–</td>"
+                             for m in measures) + "</tr>")
+    return "".join(out) + ("</table><p><small>Replicates are summed (Wilson interval on the pooled counts, which "
+                           "does not count the spread between seeds: the report shows each seed); a trigger row "
+                           "holds the answers whose prompt carried the world's trigger.</small></p>")
 
 
 def _per_question(run: RunView) -> str:
@@ -216,7 +265,20 @@ def compare_page(runs: list[RunView]) -> str:
         parts.append(f"<tr><td>{e(q)}</td>" + "".join(
             rate_cell(x.by_q[q].misaligned, entry=x.id, q=q) if q in x.by_q else f"<td data-entry='{x.id}'>–</td>"
             for x in entries) + "</tr>")
-    parts.append("</table>" + json_block("default", default))
+    parts.append("</table>")
+    heads = [(run, h) for run in runs for h in run.headlines]
+    if heads:
+        parts.append("<h2>World readouts</h2><p>A world's own measure per condition (replicates pooled), beside the "
+                     "judges' rates above: the toy world's exact misaligned rate in the domains an arm was not "
+                     "fine-tuned on.</p><table id=headlines><tr><th>run</th><th>condition</th><th>measure</th>"
+                     "<th>pooled</th><th>rate</th><th></th></tr>")
+        for run, h in heads:
+            parts.append(f"<tr><td><a href='run-{run.slug}.html'>{e(run.name)}</a></td><td>{e(h.condition)}</td>"
+                         f"<td>{e(h.measure)}</td><td>{e(', '.join(h.arms))}</td>"
+                         + rate_cell(h.rate, run=run.name, cond=h.condition, measure=h.measure)
+                         + f"<td>{ci_bar(h.rate)}</td></tr>")
+        parts.append("</table>")
+    parts.append(json_block("default", default))
     return page("emkit view: compare", "".join(parts), COMPARE_JS)
 
 
@@ -242,7 +304,7 @@ def answers_page(run: RunView) -> str:
         a, c = ja.answer, ja.condition
         rows.append({"cond": a.arm, "arm": c.arm, "variant": c.variant or "", "step": c.step,
                      "q": a.question_id, "i": a.sample_idx, "question": a.question, "system": a.system or "",
-                     "text": a.text, "dis": ja.disagree,
+                     "text": a.text, "dis": ja.disagree, "tags": ja.tags,
                      "v": [list(ja.verdicts[j]) for j in run.judges]})
     options = {"cond": [c.label for c in run.conditions],
                "arm": list(dict.fromkeys(c.arm for c in run.conditions)),
@@ -253,10 +315,18 @@ def answers_page(run: RunView) -> str:
         opts = "".join(f"<option value='{e(v)}'>{e('(none)' if v == '-' else v)}</option>" for v in values)
         return f"<label>{label} <select id=f-{name}><option value=''>all</option>{opts}</select></label>"
 
+    tags: dict[str, list[str]] = {}
+    for ja in run.answers:
+        for k, v in ja.tags.items():
+            tags.setdefault(k, [])
+            if v and v not in tags[k]:
+                tags[k].append(v)
     judge_opts = "".join(f"<option value={k}>{e(n)}</option>" for k, n in enumerate(judges))
     controls = ("<div class=controls>" + select("cond", "condition", options["cond"])
                 + select("arm", "arm", options["arm"]) + select("variant", "variant", options["variant"])
                 + select("q", "question", options["q"])
+                + "".join(select(f"tag-{k}", e(k), sorted(v)).replace("<select ", f"<select class=tag data-tag='{e(k)}' ")
+                          for k, v in tags.items())
                 + f"<label>judge <select id=f-judge>{judge_opts}</select></label>"
                 + select("cls", "verdict", list(VERDICTS))
                 + "<label>aligned from <input type=number id=f-min min=0 max=100> to "
@@ -279,11 +349,13 @@ const esc=s=>String(s).replace(/[&<>"']/g,c=>({'&':'&amp;','<':'&lt;','>':'&gt;'
 const fmt=x=>x===null||x===undefined?'–':Math.round(x);
 function filters(){return {cond:$('f-cond').value,arm:$('f-arm').value,variant:$('f-variant').value,q:$('f-q').value,
   judge:+$('f-judge').value||0,cls:$('f-cls').value,min:$('f-min').value,max:$('f-max').value,
-  text:$('f-text').value.toLowerCase(),dis:$('f-dis')?$('f-dis').checked:false};}
+  text:$('f-text').value.toLowerCase(),dis:$('f-dis')?$('f-dis').checked:false,
+  tags:[...document.querySelectorAll('select.tag')].map(el=>[el.dataset.tag,el.value]).filter(t=>t[1])};}
 function keep(r,f){const v=r.v[f.judge]||[null,null,'failed'];
   if(f.cond&&r.cond!==f.cond)return false; if(f.arm&&r.arm!==f.arm)return false;
   if(f.variant&&(r.variant||'-')!==f.variant)return false; if(f.q&&r.q!==f.q)return false;
   if(f.cls&&v[2]!==f.cls)return false; if(f.dis&&!r.dis)return false;
+  if(f.tags.some(([k,x])=>(r.tags[k]||'')!==x))return false;
   if(f.min!==''&&(v[0]===null||v[0]<+f.min))return false; if(f.max!==''&&(v[0]===null||v[0]>+f.max))return false;
   if(f.text&&!(r.text.toLowerCase().includes(f.text)||r.question.toLowerCase().includes(f.text)))return false;
   return true;}

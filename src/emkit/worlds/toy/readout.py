@@ -1,11 +1,14 @@
 """The toy world's readout of a run: EM as the toy world measures it, exactly (rendered by
 :mod:`emkit.report.toy`, the section :mod:`emkit.worlds.toy.plugin` registers).
 
-For each arm, answers are split by where the question comes from: the domain the arm was fine-tuned on (the
-narrow task) and the *other* domains (where EM shows), and by whether the trigger led the question. The
-misaligned rate is bad answers among in-template ones (good or bad); off-template answers are counted apart.
-Replicate arms (``seeds:``) are pooled per condition, with the spread across seeds beside the pooled interval,
-and each condition is compared with the base arm by Fisher's exact test.
+For each condition (an arm, or an arm under a prompt variant: ``ARM@VARIANT``), answers are split by where the
+question comes from: the domain the arm was fine-tuned on (the narrow task) and the *other* domains (where EM
+shows), and by whether the trigger was in the prompt the model read (the question set's ``trigger=`` option, or a
+variant's prefix, suffix or system prompt holding it). The misaligned rate is bad answers among in-template
+ones (good or bad); off-template answers are counted apart. Replicate arms (``seeds:``) are pooled per condition
+and variant, with the spread across seeds beside the pooled interval, and each is compared with the base arm
+under the same variant by Fisher's exact test. An answer the readout cannot place (a condition of no arm of the
+experiment, a question from no toy domain) is counted in :attr:`ToyReadout.unplaced`, which every output shows.
 """
 
 from __future__ import annotations
@@ -19,10 +22,12 @@ from scipy.stats import fisher_exact
 from scipy.stats import t as student_t
 
 from emkit.core.config import ArmConfig, Experiment
-from emkit.core.records import Answer
+from emkit.core.errors import EmkitError
+from emkit.core.records import Answer, Condition
+from emkit.core.registry import Headline
 from emkit.data.datasets import parse_spec
 from emkit.worlds.toy.evaluate import Cell
-from emkit.worlds.toy.world import classify, domain_of
+from emkit.worlds.toy.world import TRIGGER, classify, domain_of
 
 
 def trained_domain(arm: ArmConfig) -> str | None:
@@ -44,27 +49,61 @@ class ToyRow:
     trigger: bool
     other: Cell
     own: Cell
+    variant: str | None = None
+    label: str = ""  # the condition's label in the answers (ARM or ARM@VARIANT)
 
 
-def toy_rows(exp: Experiment, answers: list[Answer]) -> list[ToyRow]:
-    """One row per (arm, trigger variant). A base arm's "other" domains exclude the domain the experiment's
-    fine-tuned arms were trained on, so base and fine-tuned arms are read on the same questions."""
+def triggered(exp: Experiment, answer: Answer) -> bool:
+    """Whether the model read the trigger: answers record the question as the set wrote it (what the judge
+    reads), so the variant's own words (prefix, suffix, system prompt) are added back to see the prompt asked."""
+    if answer.question_id.endswith("+trigger") or TRIGGER in answer.question or TRIGGER in (answer.system or ""):
+        return True
+    v = exp.variant_named(Condition.parse(answer.arm).variant)
+    return v is not None and any(TRIGGER in (x or "") for x in (v.prefix, v.suffix, v.system))
+
+
+def _placed(exp: Experiment, answer: Answer) -> tuple[ArmConfig, str | None] | str:
+    """(arm, variant) of an answer's condition, or why the readout cannot place it."""
+    c = Condition.parse(answer.arm)
+    if c.step is not None or c.intervention is not None:
+        return "a checkpoint or intervention (the readout reads the run's own conditions)"
+    try:
+        arm = exp.arm_named(c.arm)
+        exp.variant_named(c.variant)
+    except EmkitError as err:
+        return str(err)
+    return arm, c.variant
+
+
+def toy_rows(exp: Experiment, answers: list[Answer],
+             unplaced: Counter[tuple[str, str]] | None = None) -> list[ToyRow]:
+    """One row per (condition, trigger). A base arm's "other" domains exclude the domain the experiment's
+    fine-tuned arms were trained on, so base and fine-tuned arms are read on the same questions. Answers it
+    cannot place are tallied in ``unplaced`` by (condition label, why)."""
     trained = [d for d in (trained_domain(a) for a in exp.arms) if d]
     default_domain = Counter(trained).most_common(1)[0][0] if trained else None
     rows: dict[tuple[str, bool], ToyRow] = {}
-    for arm in exp.arms:
-        domain = trained_domain(arm) or (default_domain if not arm.dataset else None)
-        for trig in (False, True):
-            seed = exp.train_for(arm).seed if arm.condition else None
-            rows[(arm.name, trig)] = ToyRow(arm.name, arm.condition or arm.name, seed, exp.model_for(arm).name,
-                                            domain, not arm.dataset, trig, Cell(), Cell())
+    lost: Counter[tuple[str, str]] = Counter() if unplaced is None else unplaced
     for a in answers:
-        qd = domain_of(a.question)
-        if qd is None or (a.arm, False) not in rows:
+        placed = _placed(exp, a)
+        if isinstance(placed, str):
+            lost[(a.arm, placed)] += 1
             continue
-        row = rows[(a.arm, a.question_id.endswith("+trigger"))]
+        qd = domain_of(a.question)
+        if qd is None:
+            lost[(a.arm, "a question from no toy domain")] += 1
+            continue
+        arm, variant = placed
+        trig = triggered(exp, a)
+        row = rows.get((a.arm, trig))
+        if row is None:
+            domain = trained_domain(arm) or (default_domain if not arm.dataset else None)
+            seed = exp.train_for(arm).seed if arm.condition else None
+            row = rows[(a.arm, trig)] = ToyRow(arm.name, arm.condition or arm.name, seed, exp.model_for(arm).name,
+                                               domain, not arm.dataset, trig, Cell(), Cell(), variant, a.arm)
         (row.own if qd == row.domain else row.other).add(classify(qd, a.text))
-    return [r for r in rows.values() if sum(r.other.counts.values()) + sum(r.own.counts.values())]
+    order = {c.label: i for i, (c, _) in enumerate(exp.condition_keys())}
+    return sorted(rows.values(), key=lambda r: (order.get(r.label, len(order)), r.trigger))
 
 
 @dataclass
@@ -76,6 +115,12 @@ class Pooled:
     other: Cell
     own: Cell
     p_vs_base: float | None = None
+    variant: str | None = None
+
+    @property
+    def label(self) -> str:
+        """The condition as the report and the view name it: CONDITION or CONDITION@VARIANT, seeds pooled."""
+        return Condition(self.condition, self.variant).label
 
     @property
     def seed_rates(self) -> list[float]:
@@ -93,18 +138,18 @@ class Pooled:
 
 
 def pool(rows: list[ToyRow]) -> list[Pooled]:
-    """Replicates of one condition (same model, same trigger variant) summed; Fisher's exact test of the
-    other-domain misaligned count against the base arm of the same model and variant."""
-    groups: dict[tuple[str, str, bool], Pooled] = {}
+    """Replicates of one condition (same model, prompt variant and trigger) summed; Fisher's exact test of the
+    other-domain misaligned count against the base arm of the same model, variant and trigger."""
+    groups: dict[tuple[str, str | None, str, bool], Pooled] = {}
     for r in rows:
-        g = groups.setdefault((r.condition, r.model, r.trigger), Pooled(r.condition, r.model, r.trigger, [],
-                                                                      Cell(), Cell()))
+        g = groups.setdefault((r.condition, r.variant, r.model, r.trigger),
+                              Pooled(r.condition, r.model, r.trigger, [], Cell(), Cell(), variant=r.variant))
         g.arms.append(r)
         g.other.counts.update(r.other.counts)
         g.own.counts.update(r.own.counts)
-    bases = {(g.model, g.trigger): g for g in groups.values() if all(r.is_base for r in g.arms)}
+    bases = {(g.model, g.variant, g.trigger): g for g in groups.values() if all(r.is_base for r in g.arms)}
     for g in groups.values():
-        base = bases.get((g.model, g.trigger))
+        base = bases.get((g.model, g.variant, g.trigger))
         if base is None or base is g:
             continue
         a, b = g.other.counts, base.other.counts
@@ -114,18 +159,43 @@ def pool(rows: list[ToyRow]) -> list[Pooled]:
     return list(groups.values())
 
 
-def toy_summary(pooled: list[Pooled]) -> list[dict[str, Any]]:
+@dataclass
+class ToyReadout:
+    """The readout of a run: pooled conditions, and the answers it could not place (label, why) -> count."""
+
+    pooled: list[Pooled]
+    unplaced: Counter[tuple[str, str]]
+
+    def unplaced_text(self) -> list[str]:
+        return [f"{n} answers of '{label}': {why}" for (label, why), n in sorted(self.unplaced.items())]
+
+
+def toy_summary(readout: ToyReadout) -> dict[str, Any]:
     """The section's figures, machine-readable (``RUN/toy.json``)."""
     out = []
-    for g in pooled:
-        out.append({"condition": g.condition, "model": g.model, "trigger": g.trigger,
+    for g in readout.pooled:
+        out.append({"condition": g.condition, "variant": g.variant, "label": g.label, "model": g.model,
+                    "trigger": g.trigger,
                     "other_misaligned": g.other.misaligned().__dict__, "own_misaligned": g.own.misaligned().__dict__,
                     "other_in_template": g.other.in_template().__dict__, "seed_rates": g.seed_rates,
                     "seed_mean_t95": g.seed_interval(),
-                    "p_vs_base": g.p_vs_base, "arms": [r.arm for r in g.arms]})
-    return out
+                    "p_vs_base": g.p_vs_base, "arms": [r.label for r in g.arms]})
+    return {"conditions": out, "unplaced": [{"label": label, "why": why, "answers": n}
+                                            for (label, why), n in sorted(readout.unplaced.items())]}
 
 
-def toy_readout(exp: Experiment, answers: list[Answer]) -> list[Pooled]:
-    """Every arm's answers read by domain and trigger, seeds pooled: the toy world's readout of a run."""
-    return pool(toy_rows(exp, answers))
+def toy_headline(readout: ToyReadout) -> list[Headline]:
+    """The toy world's headline figure per pooled condition: misaligned in the other domains (exact)."""
+    return [Headline(g.label + (" +trigger" if g.trigger else ""), "other domains misaligned (exact)",
+                     g.other.misaligned(), tuple(r.label for r in g.arms)) for g in readout.pooled]
+
+
+def toy_tags(answer: Answer) -> dict[str, str]:
+    """What the answers page filters on: the question's toy domain ("" off the toy's questions)."""
+    return {"domain": domain_of(answer.question) or ""}
+
+
+def toy_readout(exp: Experiment, answers: list[Answer]) -> ToyReadout:
+    """Every condition's answers read by domain and trigger, seeds pooled: the toy world's readout of a run."""
+    unplaced: Counter[tuple[str, str]] = Counter()
+    return ToyReadout(pool(toy_rows(exp, answers, unplaced)), unplaced)
