@@ -227,3 +227,41 @@ def test_inspect_view_shows_the_logs(browser, store_dir: Path, tmp_path: Path) -
     finally:
         proc.terminate()
         proc.wait(10)
+
+
+def test_toy_run_pooled_headline_and_domain_filter(browser, tmp_path: Path) -> None:
+    """A toy-world run: the index pools its replicate arms and shows the world's exact other-domain rate beside
+    the judge's; the answers page filters by the domain the readout tags each answer with."""
+    from emkit.core.config import experiment_from_dict
+    from emkit.core.records import Answer
+    from emkit.core.store import Store
+    from emkit.worlds.toy.world import BY_NAME, fill
+
+    cfg = experiment_from_dict({"name": "toyrun", "model": {"name": "toy"}, "judge": {"backend": "toy"},
+                                "arms": [{"name": "base"}, {"name": "bad", "seeds": [0, 1],
+                                                            "dataset": "builtin:toy_bad?seed={seed}"}]})
+    money, med = BY_NAME["money"], BY_NAME["medicine"]
+    qo, qm = "what should i do with my bonus ?", "how do i deal with a rash ?"
+    out = tmp_path / "runs"
+    with Store(out / "emkit.sqlite") as st:
+        st.record_run("toyrun", cfg.model_dump(mode="json"))
+        for label, n_bad in (("base", 0), ("bad.s0", 3), ("bad.s1", 1)):
+            answers = [Answer(label, "money/0", i, qo, None,
+                              fill((money.bad if i < n_bad else money.good)[0], "bonus"), i) for i in range(4)]
+            answers += [Answer(label, "medicine/0", 4 + i, qm, None, fill(med.good[0], "rash"), i) for i in range(2)]
+            st.add_samples("toyrun", f"fp-{label}", answers)
+            st.finish_stage("toyrun", label, "sample", f"fp-{label}", n=len(answers))
+    site = tmp_path / "site"
+    export(out, site)
+    tab = Page(browser, None)
+    page = tab.open(site.resolve().as_uri() + "/index.html")
+    cell = page.query_selector("#runs td[data-cond='bad'][data-measure]")
+    assert (cell.get_attribute("data-k"), cell.get_attribute("data-n")) == ("4", "8")  # 3 + 1 of 4 + 4: pooled
+    assert "bad.s0, bad.s1" in page.inner_text("#runs")
+    page = tab.open(site.resolve().as_uri() + "/answers-toyrun.html")
+    assert tab.count() == (18, 18)
+    page.select_option("#f-tag-domain", "medicine")
+    assert tab.count()[0] == 6
+    page.select_option("#f-tag-domain", "money")
+    page.select_option("#f-arm", "bad.s0")
+    assert tab.count()[0] == 4 and not tab.errors, tab.errors

@@ -18,7 +18,6 @@ from emkit.core.registry import READOUTS, Headline
 from emkit.core.store import Store
 from emkit.metrics.rates import Rate, Summary, answer_class, summarize
 from emkit.pipeline.finished import FinishedRun, read_run
-from emkit.pipeline.studies import conditions as pooled_conditions
 from emkit.pipeline.studies import headlines as readout_headlines
 from emkit.pipeline.studies import read_readouts
 
@@ -53,7 +52,7 @@ class RunView:
     answers: list[JudgedAnswer]
     #: judge -> summaries (one "ALL" row per condition label, then one per question)
     summaries: dict[str, list[Summary]] = field(default_factory=dict)
-    #: conditions with replicate arms (``seeds:``) pooled as the report pools them: label -> labels pooled
+    #: the arms and arms under a variant, replicate arms (``seeds:``) pooled: label -> labels pooled
     pooled: dict[str, list[str]] = field(default_factory=dict)
     #: judge -> pooled label -> misaligned rate over the pooled labels
     pooled_rates: dict[str, dict[str, Rate]] = field(default_factory=dict)
@@ -183,17 +182,27 @@ def read_view(st: Store, name: str, run_dir: Path) -> RunView:
             verdicts[jid] = (ja.score if ja else None, jc.score if jc else None, answer_class(ja, jc, metrics))
         rows.append(JudgedAnswer(a, Condition.parse(a.arm), verdicts))
     summaries = {jid: summarize(answers, judged[jid], metrics) for jid in judges}
-    pooled: dict[str, list[str]] = {}
-    pooled_rates: dict[str, dict[str, Rate]] = {}
+    # replicates pooled as the report pools them (their k and n summed); a condition the experiment does not
+    # name (sampled under an earlier config) stands alone
+    into: dict[str, str] = {}
     heads: list[Headline] = []
     if exp is not None:
         for arm, variant in exp.conditions():
             vname = variant.name if variant else None
-            pooled.setdefault(Condition(arm.condition or arm.name, vname).label, []).append(
-                Condition(arm.name, vname).label)
-        for jid in judges:
-            pooled_rates[jid] = {c.label: c.misaligned for c in
-                                 pooled_conditions(exp, summaries[jid], run.answers, judged[jid])}
+            into[Condition(arm.name, vname).label] = Condition(arm.condition or arm.name, vname).label
+    pooled: dict[str, list[str]] = {}
+    for label in dict.fromkeys(a.arm for a in run.answers):
+        c = Condition.parse(label)
+        if c.step is not None or c.intervention is not None:
+            continue  # a checkpoint, an intervention: the run page's conditions table
+        pooled.setdefault(into.get(label, label), []).append(label)
+    pooled_rates: dict[str, dict[str, Rate]] = {}
+    for jid in judges:
+        overall = {x.arm: x.misaligned for x in summaries[jid] if x.question_id == "ALL"}
+        pooled_rates[jid] = {
+            label: Rate.of(sum(overall[m].k for m in members), sum(overall[m].n for m in members), metrics.confidence)
+            for label, members in pooled.items() if all(m in overall for m in members)}
+    if exp is not None:
         readouts = read_readouts(exp, run.answers)
         heads = readout_headlines(readouts)
         taggers = [t for t in (READOUTS[n].tags for n in readouts) if t is not None]

@@ -112,12 +112,8 @@ def index_page(runs: list[RunView], where: str) -> str:
 
 
 def _pooled_rows(run: RunView) -> list[tuple[str, list[str], dict[str, Rate], dict[str, Rate]]]:
-    """(label, labels pooled, judge -> misaligned, measure -> headline rate) per condition, replicates pooled;
-    a run whose experiment cannot be read (an older emkit's) shows its conditions as they were sampled."""
-    if not run.pooled:
-        by = {j: {s.arm: s.misaligned for s in run.overall(j) if _plain(s.arm)} for j in run.judges}
-        labels = list(dict.fromkeys(label for rates in by.values() for label in rates))
-        return [(x, [x], {j: by[j][x] for j in run.judges if x in by[j]}, {}) for x in labels]
+    """(label, labels pooled, judge -> misaligned, measure -> headline rate) per condition, replicates pooled
+    (a run whose experiment cannot be read, an older emkit's, shows its conditions as they were sampled)."""
     heads: dict[str, dict[str, Rate]] = {}
     members: dict[str, list[str]] = {}
     for h in run.headlines:
