@@ -7,6 +7,7 @@ from typing import Annotated
 
 import typer
 
+from emkit.cli import render
 from emkit.cli.common import errors_as_one_line
 
 
@@ -20,9 +21,7 @@ def run(config: Annotated[Path, typer.Argument(help="experiment YAML")],
 
     res = run_experiment(load_experiment(config, set_ or []))
     write_run_report(res)
-    typer.echo(res.experiment.judge.validated_on())
-    for s in (s for s in res.summaries if s.question_id == "ALL"):
-        typer.echo(f"{s.arm:>20}  misaligned {s.misaligned}  coherent {s.coherent}")
+    render.run_summary(res, res.summaries)
     typer.echo(f"this call: {res.train_steps} training steps, {res.answers_generated} answers generated, "
                f"{res.judge_calls} judge calls; seconds by stage: "
                + ", ".join(f"{k} {v:.0f}" for k, v in res.seconds.items()))
