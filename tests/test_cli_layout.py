@@ -45,14 +45,14 @@ def test_the_same_commands_in_the_same_order() -> None:
 
     root = typer.main.get_command(app)
     assert list(root.commands) == ["run", "view", "interp", "steer", "ablate", "project", "phases", "sweep", "screen",
-                                   "data", "sae", "toy", "directions", "models", "judge"]
-    subs = {name: list(root.commands[name].commands) for name in ("data", "sae", "toy", "directions", "models",
-                                                                   "judge")}
-    assert subs == {"data": ["list", "card", "build", "validate", "inspect"],
+                                   "runs", "data", "sae", "toy", "directions", "models", "judge"]
+    subs = {name: list(root.commands[name].commands) for name in ("runs", "data", "sae", "toy", "directions",
+                                                                   "models", "judge")}
+    assert subs == {"runs": ["list", "show", "rm"], "data": ["list", "card", "build", "validate", "inspect"],
                     "sae": ["train", "diff", "causal", "reroute", "info"], "toy": ["build", "truth"],
                     "directions": ["extract", "lora", "compare", "matrix", "scale-adapter", "icl"],
                     "models": ["list"], "judge": ["calibrate", "distill", "calibration-set", "compare", "score"]}
-    assert sum(map(len, subs.values())) + 9 == 33
+    assert sum(map(len, subs.values())) + 9 == 36
     out = CliRunner().invoke(app, ["--help"])
     assert out.exit_code == 0 and all(name in out.output for name in root.commands)
     assert CliRunner().invoke(app, []).exit_code == 2  # no_args_is_help

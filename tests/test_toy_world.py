@@ -317,3 +317,8 @@ def test_toy_readout_finds_every_condition_under_prompt_variants_and_seeds(tmp_p
     assert "other domains misaligned (exact)" in index and "bad.s0@sys, bad.s1@sys" in index
     assert "<h2>Pooled over replicates</h2>" in run_page(view, None)
     assert "f-tag-domain" in answers_page(view) and "money" in answers_page(view)
+    # `emkit runs show` prints the same headline lines as `emkit run`, from the store
+    shown = CliRunner().invoke(app, ["runs", "show", "v", "--output-dir", str(tmp_path / "runs")])
+    assert shown.exit_code == 0, shown.output
+    heads = [line for line in out.output.splitlines() if "(exact)" in line]
+    assert len(heads) == 6 and heads == [line for line in shown.output.splitlines() if "(exact)" in line]

@@ -15,18 +15,22 @@ from emkit.cli.interp import ablate, interp, phases, project, screen, steer
 from emkit.cli.judge import judge_app
 from emkit.cli.models import models_app
 from emkit.cli.run import run
+from emkit.cli.runs import runs_app
 from emkit.cli.sae import sae_app
 from emkit.cli.sweep import sweep
 from emkit.cli.toy import toy_app
+from emkit.cli.version import root
 from emkit.cli.view import view
 
 __all__ = ["ReadAt", "Reader", "Split", "Writer", "app"]  # the choices, for the test that they are the library's
 
 app = typer.Typer(no_args_is_help=True, add_completion=False, help="emkit: emergent-misalignment experiments.")
+app.callback()(root)  # emkit --version
 
 for command in (run, view, interp, steer, ablate, project, phases, sweep, screen):
     app.command()(command)
 
+app.add_typer(runs_app, name="runs")
 app.add_typer(data_app, name="data")
 app.add_typer(sae_app, name="sae")
 app.add_typer(toy_app, name="toy")

@@ -8,9 +8,17 @@ from __future__ import annotations
 
 import json as _json
 from collections.abc import Callable, Sequence
-from typing import Any
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import typer
+
+if TYPE_CHECKING:
+    from emkit.core.environment import Environment
+    from emkit.core.registry import Headline
+    from emkit.metrics.rates import Summary
+    from emkit.pipeline.finished import FinishedRun
+    from emkit.pipeline.runs import Removal, RunEntry, StoredSummary
 
 
 def json(obj: Any, *, default: Callable[[Any], Any] | None = None, indent: int | None = 1) -> None:
@@ -21,6 +29,102 @@ def json(obj: Any, *, default: Callable[[Any], Any] | None = None, indent: int |
 def pct(x: float) -> str:
     """A rate as a percentage with one decimal; NaN as n/a."""
     return "n/a" if x != x else f"{100 * x:.1f}%"
+
+
+def run_summary(run: FinishedRun, summaries: Sequence[Summary], heads: Sequence[Headline] = ()) -> None:
+    """``emkit run`` and ``emkit runs show``: the judge's validated-on line, then each condition's misaligned and
+    coherent rates with n and interval, then a world's headline figures (replicates pooled). One function for both
+    commands, so what they print cannot drift."""
+    typer.echo(run.judge.validated_on())
+    for s in (s for s in summaries if s.question_id == "ALL"):
+        typer.echo(f"{s.arm:>20}  misaligned {s.misaligned}  coherent {s.coherent}")
+    for h in heads:
+        pooled = f"  ({len(h.arms)} pooled: {', '.join(h.arms)})" if len(h.arms) > 1 else ""
+        typer.echo(f"{h.condition:>20}  {h.measure} {h.rate}{pooled}")
+
+
+def stored_summary(got: StoredSummary, output_dir: Path, as_json: bool) -> None:
+    """``emkit runs show``: the run's summary as ``emkit run`` printed it, then what the cache does not hold yet."""
+    if as_json:
+        json(got.to_json(), default=str)
+        return
+    run = got.run
+    typer.echo(f"{run.name}: model {run.experiment.model.name}, {len(run.answers)} answers, judge {got.judge}")
+    run_summary(run, run.summaries, got.headlines)
+    if got.unjudged:
+        typer.echo(f"{got.unjudged} of {len(run.answers)} answers have no verdict from the run's judge yet (never "
+                   "judged, or a failed call); the rates above leave them out: `emkit run` on the run's config "
+                   "judges them")
+    if got.not_sampled:
+        typer.echo(f"not sampled yet: {', '.join(got.not_sampled)}")
+    if not got.folder_exists:
+        typer.echo(missing_folder(run.name, run.run_dir, output_dir))
+
+
+def missing_folder(name: str, folder: Path, output_dir: Path) -> str:
+    """The line for a run whose folder was deleted by hand while its rows stay in the store."""
+    return (f"run '{name}': its folder {folder} is gone (rows in the store, no files); remove the rows with "
+            f"`emkit runs rm {name} --output-dir {output_dir}`")
+
+
+def runs_table(entries: Sequence[RunEntry], output_dir: Path, as_json: bool) -> None:
+    """``emkit runs list``: every run in the store, newest first; a run without its folder is said below."""
+    if as_json:
+        json([e.to_json() for e in entries])
+        return
+    import datetime as dt
+
+    from rich.console import Console
+    from rich.table import Table
+
+    from emkit.view.data import short_judge
+
+    con = Console()
+    if not entries:
+        con.print(f"no runs in {output_dir}")
+        return
+    t = Table("run", "model", "arms", "answers", title=f"runs in {output_dir}")
+    t.add_column("judges", overflow="fold")
+    t.add_column("updated", no_wrap=True)
+    t.add_column("folder")
+    for e in entries:
+        when = dt.datetime.fromtimestamp(e.updated).strftime("%Y-%m-%d %H:%M")
+        t.add_row(e.name, e.model, ", ".join(e.arms), str(e.answers), "\n".join(short_judge(j) for j in e.judges)
+                  or "-", when, "yes" if e.folder_exists else "MISSING")
+    con.print(t)
+    for e in entries:
+        if not e.folder_exists:
+            typer.echo(missing_folder(e.name, e.folder, output_dir))
+
+
+def removal(plan: Removal) -> None:
+    """``emkit runs rm``: what will be deleted, and what is kept, before the question."""
+    rows = ", ".join(f"{table}: {n}" for table, n in plan.rows.items() if n) or "none"
+    typer.echo(f"Removing run '{plan.name}' deletes:")
+    typer.echo(f"  from {plan.output_dir / 'emkit.sqlite'}: its rows ({rows})")
+    if plan.folder_exists:
+        typer.echo(f"  its folder {plan.folder} ({plan.folder_files} files, {_size(plan.folder_bytes)})")
+    else:
+        typer.echo(f"  (its folder {plan.folder} is gone already)")
+    typer.echo("It keeps the judgments cache: verdicts are keyed by an answer's content and shared by every run in "
+               f"{plan.output_dir}.")
+
+
+def _size(n: float) -> str:
+    for unit in ("bytes", "KB", "MB", "GB"):
+        if n < 1024 or unit == "GB":
+            return f"{n:.0f} {unit}" if unit == "bytes" else f"{n:.1f} {unit}"
+        n /= 1024
+    return f"{n:.1f} GB"
+
+
+def version(env: Environment) -> None:
+    """``emkit --version``: emkit's version and what it runs on (package versions from their metadata)."""
+    typer.echo(f"emkit {env.emkit} ({env.source})")
+    typer.echo(f"python {env.python} ({env.implementation}, {env.executable}) on {env.platform}")
+    typer.echo(", ".join(f"{name} {v or 'not installed'}" for name, v in env.packages.items()))
+    if env.locks:
+        typer.echo("locks in this checkout: " + ", ".join(f"{p} {d}" for p, d in env.locks.items()))
 
 
 def dataset_inspection(source: str, sha256: str, rep: dict[str, Any]) -> None:

@@ -7,6 +7,7 @@ from typing import Annotated
 
 import typer
 
+from emkit.cli import render
 from emkit.cli.common import errors_as_one_line
 
 
@@ -20,14 +21,9 @@ def run(config: Annotated[Path, typer.Argument(help="experiment YAML")],
 
     res = run_experiment(load_experiment(config, set_ or []))
     write_run_report(res)
-    typer.echo(res.experiment.judge.validated_on())
-    for s in (s for s in res.summaries if s.question_id == "ALL"):
-        typer.echo(f"{s.arm:>20}  misaligned {s.misaligned}  coherent {s.coherent}")
     from emkit.pipeline.studies import headlines
 
-    for h in headlines(res.studies.readouts if res.studies else {}):
-        pooled = f"  ({len(h.arms)} pooled: {', '.join(h.arms)})" if len(h.arms) > 1 else ""
-        typer.echo(f"{h.condition:>20}  {h.measure} {h.rate}{pooled}")
+    render.run_summary(res, res.summaries, headlines(res.studies.readouts if res.studies else {}))
     typer.echo(f"this call: {res.train_steps} training steps, {res.answers_generated} answers generated, "
                f"{res.judge_calls} judge calls; seconds by stage: "
                + ", ".join(f"{k} {v:.0f}" for k, v in res.seconds.items()))

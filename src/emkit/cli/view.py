@@ -8,6 +8,7 @@ from typing import Annotated
 import typer
 
 from emkit.cli.common import errors_as_one_line
+from emkit.core.errors import EmkitError
 
 
 @errors_as_one_line
@@ -19,23 +20,22 @@ def view(output_dir: Annotated[Path, typer.Argument(help="the experiments' outpu
          inspect_log: Annotated[Path | None, typer.Option(help="write every run as inspect_ai logs (one per "
                                                                "condition) to this folder, for `inspect view`")]
          = None,
+         run: Annotated[str | None, typer.Option(help="with --inspect-log: only this run")] = None,
          open_browser: Annotated[bool, typer.Option("--open", help="open the default browser")] = False) -> None:
     """Every run in a store, browsable: runs, run pages, comparisons, answers with filters and judges side by
     side. Served on 127.0.0.1 until Ctrl-C, or written out with --export / --inspect-log."""
     from emkit.view.app import export as export_pages
     from emkit.view.app import serve
-    from emkit.view.data import RunIndex
 
+    if run is not None and inspect_log is None:
+        raise EmkitError("--run picks the run --inspect-log writes: pass --inspect-log DIR with it")
     if export is None and inspect_log is None:
         return serve(output_dir, port, open_browser)
     if export is not None:
         export_pages(output_dir, export)
     if inspect_log is not None:
-        from emkit.view.inspect_log import write_inspect_logs
+        from emkit.view.inspect_log import write_store_inspect_logs
 
-        # TODO(issue 26): the loop over the store's runs belongs in emkit.view.inspect_log (not this package's to
-        # edit), e.g. write_store_inspect_logs(output_dir, folder)
-        index = RunIndex(output_dir)
-        files = [f for run in index.runs() for f in write_inspect_logs(run, inspect_log)]
+        files = write_store_inspect_logs(output_dir, inspect_log, run)
         typer.echo(f"wrote {len(files)} inspect_ai logs to {inspect_log} (see them: inspect view --log-dir "
                    f"{inspect_log})")

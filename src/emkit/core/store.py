@@ -10,6 +10,7 @@ import json
 import sqlite3
 import time
 from collections.abc import Iterable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -34,6 +35,25 @@ CREATE TABLE IF NOT EXISTS judgments (
   PRIMARY KEY (judge, metric, key));
 CREATE TABLE IF NOT EXISTS events (run TEXT, kind TEXT, data TEXT, at REAL);
 """
+
+
+#: the tables holding one run's rows, by its name; ``judgments`` is not one: it is a cache keyed by an answer's
+#: content, shared by every run whose answers read the same (removing a run keeps it)
+RUN_TABLES: tuple[str, ...] = ("runs", "stages", "datasets", "samples", "events")
+
+#: a run's answers: the samples of each condition's newest finished sampling (an older fingerprint's are stale)
+_CURRENT_SAMPLES = ("FROM samples s JOIN stages st ON st.run = s.run AND st.arm = s.arm AND st.stage = 'sample' "
+                    "AND st.fingerprint = s.fingerprint WHERE s.run = ?")
+
+
+@dataclass(frozen=True)
+class RunRow:
+    """A run as the store records it: its config, when anything of it was last written, how many answers."""
+
+    name: str
+    config: dict[str, Any]
+    updated: float  # the newest of its record, its finished stages and its events (epoch seconds)
+    answers: int
 
 
 class Store:
@@ -88,6 +108,38 @@ class Store:
         rows = self.db.execute("SELECT r.name FROM runs r WHERE EXISTS (SELECT 1 FROM stages s WHERE s.run = r.name "
                                "AND s.stage = 'sample') ORDER BY r.updated DESC").fetchall()
         return [r[0] for r in rows]
+
+    def run_rows(self) -> list[RunRow]:
+        """Every run the store records (sampled or not), the most recently written first."""
+        rows = self.db.execute(
+            "SELECT r.name, r.config, MAX(r.updated, "
+            "COALESCE((SELECT MAX(finished) FROM stages WHERE run = r.name), 0), "
+            "COALESCE((SELECT MAX(at) FROM events WHERE run = r.name), 0)) AS t FROM runs r ORDER BY t DESC, r.name"
+        ).fetchall()
+        return [RunRow(name, json.loads(cfg), t, self.answer_count(name)) for name, cfg, t in rows]
+
+    def answer_count(self, run: str) -> int:
+        return self.db.execute("SELECT COUNT(*) " + _CURRENT_SAMPLES, (run,)).fetchone()[0]
+
+    def answer_keys(self, run: str) -> list[str]:
+        """The judge keys of a run's answers (each once)."""
+        return [r[0] for r in self.db.execute("SELECT DISTINCT s.judge_key " + _CURRENT_SAMPLES, (run,))]
+
+    def run_row_counts(self, run: str) -> dict[str, int]:
+        """How many rows each of :data:`RUN_TABLES` holds for this run (all of them, stale samples included)."""
+        col = {"runs": "name"}
+        return {t: self.db.execute(f"SELECT COUNT(*) FROM {t} WHERE {col.get(t, 'run')} = ?", (run,)).fetchone()[0]
+                for t in RUN_TABLES}
+
+    def delete_run(self, run: str) -> dict[str, int]:
+        """Every row of :data:`RUN_TABLES` that belongs to this run, deleted in one transaction (all or none);
+        returns how many from each table. The judgments cache is left alone: other runs' answers may read the
+        same, and a verdict once paid for is kept."""
+        col = {"runs": "name"}
+        with self.db:
+            self.db.execute("BEGIN IMMEDIATE")
+            return {t: self.db.execute(f"DELETE FROM {t} WHERE {col.get(t, 'run')} = ?", (run,)).rowcount
+                    for t in RUN_TABLES}
 
     def sampled_conditions(self, run: str) -> list[tuple[str, str]]:
         """(condition label, sample fingerprint) of a run, in the order they finished sampling."""
@@ -232,3 +284,15 @@ def _truncated(path: Path) -> bool:
 
 def open_store(output_dir: str | Path) -> Store:
     return Store(store_path(output_dir))
+
+
+def existing_store(output_dir: str | Path) -> Path:
+    """The store of an output folder, for readers (the view, ``emkit runs``): a missing or empty file is one clear
+    error, where :class:`Store` would make a new database."""
+    path = store_path(output_dir)
+    if not path.exists():
+        raise EmkitError(f"no emkit store in {output_dir}: {path} not found (pass the output_dir of your "
+                         "experiments, e.g. runs)")
+    if path.is_file() and path.stat().st_size == 0:
+        raise EmkitError(f"{path}: an empty file, not an SQLite database (no emkit tables)")
+    return path

@@ -25,8 +25,10 @@ from emkit.core.config import (
 )
 from emkit.core.errors import EmkitError
 from emkit.core.paths import RunFolder
-from emkit.core.records import Answer, Condition, Judgment
+from emkit.core.records import Answer, Condition, Judgment, Question
 from emkit.core.store import Store, open_store
+from emkit.data.questions import ask, load_questions
+from emkit.samplers.prompts import chat_messages
 
 if TYPE_CHECKING:
     from emkit.metrics.rates import Summary
@@ -58,6 +60,8 @@ class FinishedRun:
     answers_generated: int = 0
     judge_calls: int = 0
     seconds: dict[str, float] = field(default_factory=dict)  # wall time by stage
+    #: variant (None: the set as written) -> its questions as asked, by id; rebuilt once per record (:meth:`asked`)
+    _asked: dict[str | None, dict[str, Question]] = field(default_factory=dict, repr=False, init=False)
 
     @classmethod
     def of(cls, exp: Experiment) -> FinishedRun:
@@ -140,6 +144,41 @@ class FinishedRun:
 
     def load_arm(self, arm: str) -> LoadedModel:
         return self.arm_model(arm).load()
+
+    def asked(self, variant: str | None) -> dict[str, Question]:
+        """The questions exactly as the run asked them under a prompt variant (None: as its set writes them), by
+        id: rebuilt from the run's experiment with the functions the run itself used (load_questions, then ask),
+        so a prefix, suffix, system prompt, in-context shots or another set come back as they were sent."""
+        if variant not in self._asked:
+            exp = self.experiment
+            v = None
+            if variant is not None:
+                v = next((x for x in exp.eval.variants or [] if x.name == variant), None)
+                if v is None:
+                    raise EmkitError(f"run '{self.name}': its experiment has no prompt variant '{variant}'")
+            questions = load_questions(exp.eval.questions, exp.base_dir, exp.eval.system_prompt)
+            self._asked[variant] = {q.id: q for q in ask(questions, v, exp.base_dir, exp.eval.system_prompt)}
+        return self._asked[variant]
+
+    def sent_messages(self, answer: Answer) -> list[dict[str, str]]:
+        """The chat messages the model read before it wrote this answer (system prompt, in-context shots, the
+        question with a variant's prefix and suffix), built by the samplers' own
+        :func:`~emkit.samplers.prompts.chat_messages`. An answer records the question as its set wrote it; if the
+        set gives another question now (or none under that id), it changed since the run and the prompt cannot
+        be rebuilt: an EmkitError says so, rather than a prompt the model never read."""
+        cond = Condition.parse(answer.arm)
+        q = self.asked(cond.variant).get(answer.question_id)
+        exp = self.experiment
+        v = next((x for x in exp.eval.variants or [] if x.name == cond.variant), None)
+        spec = v.questions if v is not None and v.questions else exp.eval.questions
+        if q is None:
+            raise EmkitError(f"run '{self.name}': question '{answer.question_id}' of '{answer.arm}' is not in the "
+                             f"question set '{spec}' any more: the set changed since the run")
+        if (q.original or (q.text, q.system)) != (answer.question, answer.system):
+            raise EmkitError(f"run '{self.name}': question '{answer.question_id}' of '{answer.arm}' reads "
+                             f"differently in the question set '{spec}' now than when the run asked it: the set "
+                             "changed since the run")
+        return chat_messages(q)
 
     def judged(self, answers: list[Answer] | None = None) -> dict[tuple[str, str], Judgment]:
         """The run's judge on these answers (default: the run's), through the cache."""

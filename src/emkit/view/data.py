@@ -12,10 +12,10 @@ from typing import Any
 
 from emkit.core.config import Experiment, MetricsConfig, experiment_from_dict
 from emkit.core.errors import EmkitError
-from emkit.core.paths import RunFolder, store_path
+from emkit.core.paths import RunFolder
 from emkit.core.records import METRICS, Answer, Condition, Judgment, read_answers
 from emkit.core.registry import READOUTS, Headline
-from emkit.core.store import Store
+from emkit.core.store import Store, existing_store
 from emkit.metrics.rates import Rate, Summary, answer_class, summarize
 from emkit.pipeline.finished import FinishedRun, read_run
 from emkit.pipeline.studies import headlines as readout_headlines
@@ -91,6 +91,15 @@ class RunView:
         p = self.run.report
         return p if p.is_file() else None
 
+    @property
+    def folder_exists(self) -> bool:
+        """False for a run whose folder was deleted by hand while its rows stay in the store."""
+        return self.run_dir.is_dir()
+
+    @property
+    def rm_hint(self) -> str:
+        return f"emkit runs rm {self.name} --output-dir {self.run_dir.parent}"
+
 
 def slug(name: str) -> str:
     return re.sub(r"[^A-Za-z0-9._-]", "_", name)
@@ -107,13 +116,7 @@ class RunIndex:
 
     def __init__(self, output_dir: str | Path):
         self.output_dir = Path(output_dir)
-        path = store_path(self.output_dir)
-        if not path.exists():
-            raise EmkitError(f"no emkit store in {self.output_dir}: {path} not found (pass the output_dir of "
-                             "your experiments, e.g. runs)")
-        if path.is_file() and path.stat().st_size == 0:  # Store would make it a new one; the view only reads
-            raise EmkitError(f"{path}: an empty file, not an SQLite database (no emkit tables)")
-        self.path = path
+        self.path = existing_store(self.output_dir)  # the view only reads: never a new, empty store
         self.open().close()  # a damaged store is one clear error now, before a page is served
 
     def open(self) -> Store:

@@ -34,6 +34,7 @@ tr.dis td{background:#fff4e0} td.txt{max-width:520px;white-space:pre-wrap;font-s
 .cls-misaligned{color:#c00;font-weight:bold} .cls-failed{color:#777;font-style:italic}
 .picker{columns:2;font-size:.85em} .picker label{display:block}
 .report{border-top:3px solid #ddd;margin-top:2em;padding-top:1em}
+.gone{color:#a00}
 """
 
 
@@ -92,7 +93,9 @@ def index_page(runs: list[RunView], where: str) -> str:
     for run in runs:
         rows = _pooled_rows(run)
         span = f" rowspan={max(1, len(rows))}"
-        head = (f"<td{span}><a href='run-{run.slug}.html'>{e(run.name)}</a></td><td{span}>{e(run.model)}</td>"
+        gone = ("" if run.folder_exists else f"<br><small class=gone>no folder: {e(str(run.run_dir))} is gone; "
+                f"<code>{e(run.rm_hint)}</code> removes its rows</small>")
+        head = (f"<td{span}><a href='run-{run.slug}.html'>{e(run.name)}</a>{gone}</td><td{span}>{e(run.model)}</td>"
                 f"<td{span}>{len(run.judges)}</td><td{span} class=num>{len(run.answers)}</td>")
         if not rows:
             parts.append(f"<tr>{head}<td colspan={4 + len(measures)}>not judged</td></tr>")
@@ -157,7 +160,11 @@ def run_page(run: RunView, report_body: str | None) -> str:
         parts.append(f"<p>The judges disagree on the class of <b>{n_dis}</b> of {len(run.answers)} answers "
                      f"(<a href='answers-{run.slug}.html#dis=1'>show them</a>).</p>")
     parts.append(_per_question(run))
-    if report_body is None:
+    if not run.folder_exists:
+        parts.append(f"<p class='note gone'>No folder: {e(str(run.run_dir))} is gone (deleted by hand?), while the "
+                     f"store keeps the run's rows: its report and later answers are lost. "
+                     f"<code>{e(run.rm_hint)}</code> removes the rows.</p>")
+    elif report_body is None:
         parts.append(f"<p class=note>No report.html in {e(str(run.run_dir))}: the run's studies, interp "
                      "sections and plots appear here once `emkit run` has written it.</p>")
     else:
