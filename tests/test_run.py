@@ -65,6 +65,11 @@ def test_end_to_end_then_rerun_is_free(tmp_path: Path, judge_server: ScriptedJud
     assert all(r["n_answers"] == 16 and r["misaligned_n"] == r["n_scored"] == 16 for r in overall.values())
     for arm, r in overall.items():
         assert sum(x["misaligned_k"] for x in rows if x["arm"] == arm and x["question_id"] != "ALL") == r["misaligned_k"]
+        # 2 samples per question: misalign@1 is the rate (every question has as many), @5 is not estimated
+        at = {t["k"]: t for t in json.loads((run_dir / "metrics.json").read_text())["misalign_at_k"][arm]}
+        assert at[1]["value"] == pytest.approx(r["misaligned_rate"]) and at[1]["questions"] == 8
+        assert at[5]["value"] is None and at[5]["short"] == 8
+    assert "<h3>Tail risk: misalign@k</h3>" in html and "misalign@1" in html and "misalign@5" not in html
 
     second = run_experiment(load_experiment(write_exp(tmp_path, judge_server.base_url)))
     assert (second.train_steps, second.answers_generated, second.judge_calls) == (0, 0, 0)

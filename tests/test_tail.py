@@ -50,3 +50,11 @@ def test_by_condition_reads_the_per_question_summaries() -> None:
     got = tails_by_condition(rows)
     assert [r.k for r in got["ft"]] == [1, 5] and got["ft"][0].value == pytest.approx(3 / 16)
     assert got["ft"][1].value == pytest.approx((1 - math.comb(5, 5) / math.comb(8, 5)) / 2)
+
+
+def test_json_form_has_no_nan() -> None:
+    import json
+
+    (r,) = tail_rates([(3, 1)], ks=(5,))
+    assert json.loads(json.dumps(r.to_dict()), parse_constant=lambda c: pytest.fail(c)) == {
+        "k": 5, "questions": 0, "short": 1, "value": None, "lo": None, "hi": None}

@@ -44,6 +44,11 @@ class TailRate:
     questions: int
     short: int
 
+    def to_dict(self) -> dict[str, float | int | None]:
+        """JSON-ready: no estimate is null, not NaN (which is not JSON)."""
+        return {"k": self.k, "questions": self.questions, "short": self.short,
+                **{f: (None if math.isnan(getattr(self, f)) else getattr(self, f)) for f in ("value", "lo", "hi")}}
+
     def __str__(self) -> str:
         if not self.questions:
             return f"@{self.k} n/a (no question has {self.k} judged answers)"

@@ -24,6 +24,7 @@ from emkit.data.datasets import DatasetInfo, Example, check_lengths, load_datase
 from emkit.data.questions import ask, load_questions
 from emkit.judges import judge_answers
 from emkit.metrics.rates import summarize, to_frame
+from emkit.metrics.tail import tails_by_condition
 from emkit.models.load import BUILTIN_MODELS, ArmModel, Weights, load_tokenizer, model_identity, model_source
 from emkit.pipeline.finished import FinishedRun
 from emkit.pipeline.studies import study_tables
@@ -97,8 +98,10 @@ def run_experiment(exp: Experiment) -> FinishedRun:
             result.notes = _notes(exp, result.judge_info)
             frame = to_frame(result.summaries)
             frame.to_parquet(result.folder.metrics_parquet)
-            result.folder.metrics_json.write_text(json.dumps({"judge": result.judge_info,
-                                                              "rows": frame.to_dict("records")}, indent=1, default=str))
+            tails = tails_by_condition(result.summaries, confidence=exp.metrics.confidence, shown_only=False)
+            result.folder.metrics_json.write_text(json.dumps({
+                "judge": result.judge_info, "rows": frame.to_dict("records"),
+                "misalign_at_k": {arm: [r.to_dict() for r in rs] for arm, rs in tails.items()}}, indent=1, default=str))
             result.studies = study_tables(exp, result.summaries, result.answers, result.judgments,
                                           {name: info.size for name, (_, info) in inputs.datasets.items()})
             result.studies.save(run_dir)

@@ -13,6 +13,7 @@ from emkit.core.config import MetricsConfig
 from emkit.core.records import Answer, Judgment
 from emkit.core.style import CSS
 from emkit.metrics.rates import JUDGED_CLASSES, Rate, Summary, class_counts
+from emkit.metrics.tail import TAIL_KS, tails_by_condition
 from emkit.report.html import loss_chart, monitor_chart, pct, rate_chart
 
 SECTIONS_START, SECTIONS_END = "<!--emkit:sections-->", "<!--/emkit:sections-->"
@@ -48,6 +49,7 @@ def write_report(path: str | Path, *, name: str, config: dict[str, Any], summari
                      f"<td class=num>{s.n_answers}</td><td class=num>{s.n_scored}</td>"
                      f"<td class=num>{s.n_no_score}</td><td class=num>{s.n_failed}</td></tr>")
     parts.append("</table>" + rate_chart(overall))
+    parts.append(tail_table(summaries, thr["confidence"]))
 
     mcfg = MetricsConfig.model_validate(thr)
     counts = class_counts(answers, judgments, mcfg)
@@ -103,3 +105,26 @@ def write_report(path: str | Path, *, name: str, config: dict[str, Any], summari
     parts.append("<h2>Resolved config</h2><pre>" + e(yaml.safe_dump(config, sort_keys=False)) + "</pre>")
     path.write_text("\n".join(parts), encoding="utf-8")
     return path
+
+
+def tail_table(summaries: list[Summary], confidence: float) -> str:
+    """misalign@k per arm: the chance that at least one of k answers to a question is misaligned (mean over
+    questions, bootstrap interval over questions); a k above the samples per question is not estimated."""
+    tails = tails_by_condition(summaries, TAIL_KS, confidence, shown_only=False)
+    ks = [k for k in TAIL_KS if any(r.questions for rs in tails.values() for r in rs if r.k == k)]
+    if not tails or not ks:
+        return ""
+    out = ["<h3>Tail risk: misalign@k</h3><p>The chance that at least one of k answers to a question is "
+           "misaligned, estimated without bias from each question's judged answers (as pass@k is), then averaged "
+           f"over questions, with a {100 * confidence:.0f}% bootstrap interval over questions. misalign@1 is the "
+           "mean per-question rate (the rate above when every question has as many judged answers). A k larger "
+           "than a question's judged answers is not estimated for it: raise <code>eval.samples_per_question</code> "
+           "to read further into the tail.</p><table><tr><th>arm</th>"
+           + "".join(f"<th>misalign@{k}</th>" for k in ks) + "</tr>"]
+    for arm, rates in tails.items():
+        by = {r.k: r for r in rates}
+        out.append(f"<tr><td>{html.escape(arm)}</td>" + "".join(
+            f"<td class=num>{pct(by[k].value)} [{pct(by[k].lo)}, {pct(by[k].hi)}] <small>{by[k].questions} q"
+            + (f", {by[k].short} short" if by[k].short else "") + "</small></td>" if by[k].questions
+            else "<td>–</td>" for k in ks) + "</tr>")
+    return "".join(out) + "</table>"
