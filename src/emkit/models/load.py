@@ -17,15 +17,16 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
-
-import torch
-from transformers import AutoModelForCausalLM, AutoTokenizer, PreTrainedModel, PreTrainedTokenizerBase
+from typing import TYPE_CHECKING, Any
 
 from emkit.core.config import ModelConfig, WeightsKind
 from emkit.core.errors import EmkitError
 from emkit.core.progress import log
 from emkit.core.registry import Catalog
+
+if TYPE_CHECKING:  # torch and transformers load in the functions that need them: listing built-ins stays fast
+    import torch
+    from transformers import PreTrainedModel, PreTrainedTokenizerBase
 
 CHATML_TEMPLATE = (
     "{% for message in messages %}{{'<|im_start|>' + message['role'] + '\n' + message['content'] + "
@@ -63,6 +64,9 @@ def _smollm2_source() -> tuple[Path, str]:
 
 def _build_smollm2(out: Path) -> None:
     """Dequantise the GGUF (Q4_1) once and save plain fp32 safetensors; ~30 s here, then ~1 s per load."""
+    import torch
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
     if importlib.util.find_spec("gguf") is None:
         raise EmkitError("loading a GGUF file needs the package gguf: pip install gguf")
     folder, name = _smollm2_source()
@@ -100,7 +104,8 @@ def tiny_tokenizer() -> PreTrainedTokenizerBase:
 
 def _build_tiny(arch: str) -> Callable[[Path], None]:
     def build(out: Path) -> None:
-        from transformers import LlamaConfig, Qwen2Config
+        import torch
+        from transformers import AutoModelForCausalLM, LlamaConfig, Qwen2Config
 
         tok = tiny_tokenizer()
         cls = {"llama": LlamaConfig, "qwen2": Qwen2Config}[arch]
@@ -163,6 +168,8 @@ def builtin_path(name: str) -> Path:
 
 
 def resolve_device(device: str) -> torch.device:
+    import torch
+
     if device in ("auto", "spread"):
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
     return torch.device(device)
@@ -171,7 +178,8 @@ def resolve_device(device: str) -> torch.device:
 def weights_estimate(path: str, revision: str | None, dtype: torch.dtype) -> tuple[int, int]:
     """(parameters, bytes of the weights in ``dtype``), from the config alone: the model is built on the meta
     device, so nothing is allocated and the count is exact (tied embeddings counted once)."""
-    from transformers import AutoConfig
+    import torch
+    from transformers import AutoConfig, AutoModelForCausalLM
 
     config = AutoConfig.from_pretrained(path, revision=revision)
     with torch.device("meta"):
@@ -183,6 +191,8 @@ def weights_estimate(path: str, revision: str | None, dtype: torch.dtype) -> tup
 def placement(device: str, need: int) -> tuple[torch.device, str | None, str]:
     """Where the weights go: (device, accelerate device_map or None, a line saying so). ``auto`` spreads over
     every GPU when the weights do not fit the first one's free memory (with 10% kept for activations)."""
+    import torch
+
     dev = resolve_device(device)
     if dev.type != "cuda":
         return dev, None, f"on {dev}"
@@ -204,6 +214,8 @@ def placement(device: str, need: int) -> tuple[torch.device, str | None, str]:
 @contextmanager
 def on_out_of_memory(doing: str, fixes: str) -> Iterator[None]:
     """A GPU out-of-memory error inside becomes one that names the settings to change."""
+    import torch
+
     try:
         yield
     except torch.OutOfMemoryError:
@@ -211,6 +223,8 @@ def on_out_of_memory(doing: str, fixes: str) -> Iterator[None]:
 
 
 def resolve_dtype(dtype: str, device: torch.device) -> torch.dtype:
+    import torch
+
     if dtype == "auto":  # bf16 is ~300x slower than fp32 on CPUs without AMX: fp32 there
         return torch.bfloat16 if device.type == "cuda" else torch.float32
     return getattr(torch, dtype)
@@ -250,6 +264,8 @@ def _load_error(cfg: ModelConfig, source: str, path: str, e: OSError) -> EmkitEr
 
 def load_tokenizer(cfg: ModelConfig) -> PreTrainedTokenizerBase:
     """The tokenizer alone (for counting tokens), with the same checks as :func:`load_model`."""
+    from transformers import AutoTokenizer
+
     source, path = model_path(cfg)
     try:
         tok = AutoTokenizer.from_pretrained(path, revision=cfg.revision)
@@ -264,6 +280,8 @@ def load_tokenizer(cfg: ModelConfig) -> PreTrainedTokenizerBase:
 
 def load_model(cfg: ModelConfig, adapter: str | Path | None = None, merge: bool = False) -> LoadedModel:
     """Load a causal LM and its tokenizer; optionally apply a peft adapter (merged for fast sampling)."""
+    from transformers import AutoModelForCausalLM
+
     source, path = model_path(cfg)
     device = resolve_device(cfg.device)
     dtype = resolve_dtype(cfg.dtype, device)
