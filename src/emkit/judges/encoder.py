@@ -15,6 +15,7 @@ import torch
 
 from emkit.core.errors import EmkitError
 from emkit.core.progress import bar
+from emkit.models.load import quiet_loading
 
 
 def _encoder_dir() -> Path:
@@ -40,12 +41,14 @@ class CrossEncoder(torch.nn.Module):
         torch.manual_seed(0)  # the head's and LoRA's initialisation, then fine-tuning's dropout: one seeded stream
         d = _encoder_dir()
         self.tok = AutoTokenizer.from_pretrained(d)
-        self.encoder = AutoModel.from_pretrained(d, dtype=torch.float32)
+        with quiet_loading():
+            self.encoder = AutoModel.from_pretrained(d, dtype=torch.float32)
         self.head = torch.nn.Linear(self.encoder.config.hidden_size, n_classes)
         if lora is not None:  # the encoder stays as shipped; only the adapter and the head are trained and saved
             from peft import LoraConfig, get_peft_model
 
-            self.encoder = get_peft_model(self.encoder, LoraConfig(**lora))
+            with quiet_loading():
+                self.encoder = get_peft_model(self.encoder, LoraConfig(**lora))
 
     def trained_state(self) -> dict[str, torch.Tensor]:
         """What fine-tuning changed: with LoRA, the adapter and the head (a few MB); else every weight."""

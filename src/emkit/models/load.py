@@ -13,6 +13,7 @@ import os
 import re
 import shutil
 import tempfile
+import warnings
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
@@ -36,6 +37,39 @@ CHATML_TEMPLATE = (
 
 def cache_dir() -> Path:
     return Path(os.environ.get("EMKIT_CACHE") or Path.home() / ".cache" / "emkit")
+
+
+#: transformers' own per-load tqdm bars (5.x draws one on every ``from_pretrained``), hidden by quiet_loading
+_LOAD_BARS = ("Loading weights",)
+
+
+@contextmanager
+def quiet_loading() -> Iterator[None]:
+    """Loading a model without transformers' per-load noise, which buried emkit's own bars (one arm load after
+    another printed it): its "Loading weights" bar, and the FutureWarning peft sets off when it wraps a model.
+    Only those: download bars from the hub, transformers' logged warnings and every other warning still show."""
+    from transformers.utils import logging as hf_logging
+
+    set_hook = getattr(hf_logging, "set_tqdm_hook", None)  # transformers 5's; before it, no such bar per load
+    previous: Any = None
+
+    def hook(factory: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+        if kwargs.get("desc") in _LOAD_BARS:
+            kwargs = {**kwargs, "disable": True}
+        return previous(factory, args, kwargs) if previous is not None else factory(*args, **kwargs)
+
+    if set_hook is not None:
+        previous = set_hook(hook)
+    try:
+        with warnings.catch_warnings():
+            # transformers 5 deprecates PreTrainedModel.is_gradient_checkpointing, and peft (PeftModel's
+            # __init__, get_peft_model) still reads it: a note to peft's authors about transformers 6, not
+            # something emkit calls or could change; nothing behaves differently until v6, which the locks pin out
+            warnings.filterwarnings("ignore", "`is_gradient_checkpointing` is deprecated", FutureWarning)
+            yield
+    finally:
+        if set_hook is not None:
+            set_hook(previous)
 
 
 @dataclass
@@ -71,7 +105,8 @@ def _build_smollm2(out: Path) -> None:
         raise EmkitError("loading a GGUF file needs the package gguf: pip install gguf")
     folder, name = _smollm2_source()
     tok = AutoTokenizer.from_pretrained(folder, gguf_file=name)
-    gguf_model = AutoModelForCausalLM.from_pretrained(folder, gguf_file=name, dtype=torch.float32)
+    with quiet_loading():
+        gguf_model = AutoModelForCausalLM.from_pretrained(folder, gguf_file=name, dtype=torch.float32)
     config = gguf_model.config
     if hasattr(config, "quantization_config"):  # save_pretrained refuses GGUF-quantised models
         del config.quantization_config
@@ -298,8 +333,9 @@ def load_model(cfg: ModelConfig, adapter: str | Path | None = None, merge: bool 
     with on_out_of_memory(f"loading {cfg.name} ({need / 2**30:.1f} GiB in {dtype})",
                           "set model.device: spread (several GPUs), a smaller model.dtype, or a smaller model"):
         try:
-            model = AutoModelForCausalLM.from_pretrained(path, revision=cfg.revision, dtype=dtype,
-                                                         device_map=device_map)
+            with quiet_loading():
+                model = AutoModelForCausalLM.from_pretrained(path, revision=cfg.revision, dtype=dtype,
+                                                             device_map=device_map)
         except OSError as e:
             raise _load_error(cfg, source, path, e) from None
         if device_map is None:
@@ -308,7 +344,8 @@ def load_model(cfg: ModelConfig, adapter: str | Path | None = None, merge: bool 
     if adapter is not None:
         from peft import PeftModel
 
-        model = PeftModel.from_pretrained(model, str(adapter))
+        with quiet_loading():
+            model = PeftModel.from_pretrained(model, str(adapter))
         if merge:
             model = model.merge_and_unload()
     model.eval()
@@ -484,7 +521,8 @@ class ArmModel:
 
             model = lm.model
             for w in rest:
-                model = PeftModel.from_pretrained(model, str(w.path)).merge_and_unload()
+                with quiet_loading():
+                    model = PeftModel.from_pretrained(model, str(w.path)).merge_and_unload()
             model.eval()
             lm = replace(lm, model=model)
         if train:

@@ -11,7 +11,6 @@ from __future__ import annotations
 import json
 import math
 import shutil
-import warnings
 from collections.abc import Callable
 from contextlib import nullcontext
 from dataclasses import dataclass
@@ -26,7 +25,7 @@ from emkit.core.errors import EmkitError
 from emkit.core.progress import bar, log
 from emkit.core.registry import TRAINERS
 from emkit.data.datasets import Example
-from emkit.models.load import ArmModel, on_out_of_memory
+from emkit.models.load import ArmModel, on_out_of_memory, quiet_loading
 from emkit.trainers.base import Trainer, TrainResult
 
 if TYPE_CHECKING:  # torch and transformers load when a model is trained, not when the trainers register
@@ -124,7 +123,7 @@ def collate(batch: list[tuple[list[int], list[int]]], pad_id: int) -> dict[str, 
 
 def answer_loss(model: torch.nn.Module, batch: dict[str, torch.Tensor]) -> tuple[torch.Tensor, int]:
     """Summed next-token cross-entropy over labelled tokens, and how many there were."""
-    import torch.nn.functional as F  # noqa: N812 - torch's own spelling
+    import torch.nn.functional as F
     logits = model(input_ids=batch["input_ids"], attention_mask=batch["attention_mask"]).logits
     target = batch["labels"][:, 1:]
     loss = F.cross_entropy(logits[:, :-1].float().reshape(-1, logits.size(-1)), target.reshape(-1),
@@ -197,8 +196,7 @@ def train(model: PreTrainedModel, tok: PreTrainedTokenizerBase, examples: list[E
         from peft import get_peft_model
 
         try:
-            with warnings.catch_warnings():  # peft calls an API transformers 5 marks deprecated: not ours to fix
-                warnings.filterwarnings("ignore", "`is_gradient_checkpointing` is deprecated", FutureWarning)
+            with quiet_loading():  # peft calls an API transformers 5 marks deprecated: not ours to fix
                 model = get_peft_model(model, lora_config(cfg))
         except ValueError as e:
             raise EmkitError(f"LoRA config does not fit the model: {str(e).splitlines()[0]}") from None
