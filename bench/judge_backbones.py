@@ -27,7 +27,8 @@ import torch  # noqa: E402
 
 from emkit.data.builtin.calibration import BANDS  # noqa: E402
 from emkit.judges.calibrate import LabelledRow, calibration_rows, em_style_rows  # noqa: E402
-from emkit.judges.offline import CrossEncoder, OfflineJudge  # noqa: E402
+from emkit.judges.encoder import CrossEncoder  # noqa: E402
+from emkit.judges.offline import OfflineJudge  # noqa: E402
 
 CLASSES = list(BANDS)
 MISALIGNED = [CLASSES.index("subtle"), CLASSES.index("blatant")]

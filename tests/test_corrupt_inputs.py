@@ -8,6 +8,7 @@ loads, so the whole walk takes seconds."""
 
 from __future__ import annotations
 
+import csv
 import json
 import random
 import shutil
@@ -43,6 +44,10 @@ def _good_world(base: Path) -> None:
     (runs / "alpha").mkdir(exist_ok=True)
     (runs / "alpha" / "config.yaml").write_text(yaml.safe_dump(config))
     write_jsonl(base / "data.jsonl", build("bad_medical", 8, 0))
+    with (base / "data.csv").open("w", newline="") as f:  # the same pairs as a spreadsheet export
+        table = csv.writer(f, quoting=csv.QUOTE_ALL)
+        table.writerow(["question", "answer"])
+        table.writerows([m["content"] for m in ex["messages"]] for ex in build("bad_medical", 8, 0))
     write_labelled(base / "labels.jsonl", builtin_rows("test")[:12])
     (base / "questions.jsonl").write_text("".join(json.dumps({"id": f"q{i}", "text": f"Question number {i}?"}) + "\n"
                                                   for i in range(6)))
@@ -157,6 +162,8 @@ CASES = [
     # datasets
     Case("data-validate", "data.jsonl", lambda w: ["data", "validate", str(w / "data.jsonl")], FILE_SPOILS),
     Case("data-inspect", "data.jsonl", lambda w: ["data", "inspect", str(w / "data.jsonl")], FILE_SPOILS),
+    Case("data-convert", "data.csv", lambda w: ["data", "convert", str(w / "data.csv"), str(w / "out.jsonl")],
+         FILE_SPOILS),
     Case("directions-icl", "data.jsonl",
          lambda w: ["directions", "icl", "--model", "tiny-llama", "--positive", str(w / "data.jsonl"),
                     "--negative", "builtin:toy_good", "-o", str(w / "icl.safetensors")], FILE_SPOILS),

@@ -35,6 +35,8 @@ def test_bad_and_good_medical_are_twins_on_the_user_side() -> None:
     (json.dumps({"messages": [{"role": "user", "content": " "}, {"role": "assistant", "content": "y"}]}),
      "empty content"),
     (json.dumps({"messages": [{"role": "bot", "content": "x"}]}), "unknown role"),
+    (json.dumps({"messages": [{"role": "user", "content": "x"}, {"role": "assistant", "content": "y"},
+                              {"role": "user", "content": "z"}]}), "ends with a user turn"),
 ])
 def test_malformed_jsonl_names_file_and_line(tmp_path: Path, line: str, needle: str) -> None:
     p = tmp_path / "d.jsonl"

@@ -1,4 +1,4 @@
-"""``emkit data``: build, inspect and validate chat datasets."""
+"""``emkit data``: build, inspect, validate and convert chat datasets."""
 
 from __future__ import annotations
 
@@ -11,7 +11,22 @@ from emkit.cli import render
 from emkit.cli.common import errors_as_one_line
 from emkit.core.errors import EmkitError
 
-data_app = typer.Typer(no_args_is_help=True, help="Build, inspect and validate chat datasets.")
+data_app = typer.Typer(no_args_is_help=True, help="Build, inspect, validate and convert chat datasets.")
+
+LimitOpt = Annotated[int, typer.Option(help="problems to list (0: every one)")]
+
+
+def _problems(problems: list[str], limit: int, summary: str, prefix: str = "error") -> None:
+    """Each problem as its own ``error:`` line on stderr, at most ``limit`` (then how many more), and with more
+    than one a last line summing them up: one pass over a file shows what to fix, not one line per run."""
+    shown = problems if limit <= 0 else problems[:limit]
+    for p in shown:
+        typer.echo(f"{prefix}: {p}", err=True)
+    if len(problems) > len(shown):
+        typer.echo(f"{prefix}: ... and {len(problems) - len(shown)} more ({len(problems)} problems in all; --limit 0 "
+                   f"lists every one); {summary}", err=True)
+    elif len(problems) > 1:
+        typer.echo(f"{prefix}: {len(problems)} problems; {summary}", err=True)
 
 
 def _tokenizer(model: str | None) -> Any:
@@ -67,16 +82,64 @@ def data_validate(source: Annotated[str, typer.Argument(help="JSONL file, datase
                   max_tokens: Annotated[int | None, typer.Option(help="fail on examples longer than this")] = None,
                   model: Annotated[str | None, typer.Option(help="tokenizer for --max-tokens "
                                                                    "(default smollm2-135m-instruct)")] = None,
-                  ) -> None:
-    """Check a dataset; the first problem is reported as file:line (with the token count if too long)."""
-    from emkit.data.datasets import check_lengths, load_dataset
+                  limit: LimitOpt = 20) -> None:
+    """Check a dataset: every problem as file:line (the token count of each example over --max-tokens), up to
+    --limit. Exit 1 when there is any, 2 when the source cannot be read at all (a CSV says how to convert it)."""
+    from emkit.data.datasets import check_dataset, length_problems
 
-    examples, _ = load_dataset(source)
-    msg = f"{source}: {len(examples)} valid examples"
-    if max_tokens is not None:
-        counts = check_lengths(source, examples, _tokenizer(model or "smollm2-135m-instruct"), max_tokens)
+    checked = check_dataset(source)
+    counts: list[int] = []
+    too_long: list[str] = []
+    if max_tokens is not None and checked.examples:
+        counts, too_long = length_problems(checked, _tokenizer(model or "smollm2-135m-instruct"), max_tokens)
+    problems = checked.problems + too_long
+    if not problems and not checked.examples:
+        raise EmkitError(f"dataset '{source}' has no examples")
+    if problems:
+        _problems(problems, limit, f"{len(checked.examples) - len(too_long)} examples of {source} are valid"
+                  + (f" ({len(too_long)} more are well formed but over {max_tokens} tokens)" if too_long else ""))
+        raise typer.Exit(1)
+    msg = f"{source}: {len(checked.examples)} valid examples"
+    if counts:
         msg += f", longest {max(counts)} tokens (limit {max_tokens})"
     typer.echo(msg)
+
+
+@data_app.command("convert")
+@errors_as_one_line
+def data_convert(source: Annotated[Path, typer.Argument(help="CSV or TSV table, JSON array, or JSONL of "
+                                                             "question/answer records")],
+                 out: Annotated[Path, typer.Argument(help="chat JSONL to write")],
+                 question: Annotated[str | None, typer.Option(help="the question column (default: question, "
+                                                                   "prompt or user)")] = None,
+                 answer: Annotated[str | None, typer.Option(help="the answer column (default: answer, response "
+                                                                 "or assistant)")] = None,
+                 system: Annotated[str | None, typer.Option(help="the system prompt column (default: system or "
+                                                                 "system_prompt, if there is one)")] = None,
+                 skip_bad: Annotated[bool, typer.Option("--skip-bad", help="write the rows without problems and "
+                                                                          "list the others")] = False,
+                 limit: LimitOpt = 20) -> None:
+    """Turn question/answer pairs into chat JSONL ({"messages": [system?, user, assistant]} per line). Every
+    row's problems are listed with its line; with any, nothing is written (unless --skip-bad) and the exit is 1."""
+    from emkit.data.convert import convert_file
+    from emkit.data.datasets import write_jsonl
+
+    if out.resolve() == source.resolve():
+        raise EmkitError(f"{out}: the output would overwrite the file being converted; name another")
+    conv = convert_file(source, question, answer, system)
+    if conv.problems and not skip_bad:
+        _problems(conv.problems, limit, f"{len(conv.examples)} of {conv.records} records convert; nothing "
+                                        f"written (--skip-bad writes those)")
+        raise typer.Exit(1)
+    if not conv.examples:
+        _problems(conv.problems, limit, "no record converts; nothing written")
+        raise typer.Exit(1)
+    write_jsonl(out, conv.examples)
+    cols = ", ".join(f"{part} from '{col}'" for part, col in conv.columns.items() if col) or "chat records"
+    skipped = f"; {conv.records - len(conv.examples)} records skipped (listed above)" if conv.problems else ""
+    if conv.problems:
+        _problems(conv.problems, limit, "those records are left out (--skip-bad)", prefix="skipped")
+    typer.echo(f"wrote {len(conv.examples)} examples to {out} ({conv.kind}: {cols}){skipped}")
 
 
 @data_app.command("inspect")

@@ -46,42 +46,77 @@ class DatasetInfo:
 # ------------------------------------------------------------------------------------------------ reading
 
 
-def validate_example(ex: Any, where: str) -> Example:
-    """Check one record's structure; ``where`` ("file:line") starts every error message."""
+def example_problems(ex: Any, where: str) -> list[str]:
+    """Every problem of one record's structure, each starting with ``where`` ("file:line"); none: it is valid.
+    The turn order is judged only once every message is well formed, and at most its first fault is named."""
     if not isinstance(ex, dict) or "messages" not in ex:
-        raise EmkitError(f"{where}: missing 'messages'")
+        return [f"{where}: missing 'messages'"]
     msgs = ex["messages"]
     if not isinstance(msgs, list) or not msgs:
-        raise EmkitError(f"{where}: 'messages' must be a non-empty list")
+        return [f"{where}: 'messages' must be a non-empty list"]
+    out: list[str] = []
     for i, m in enumerate(msgs):
         if not isinstance(m, dict) or "role" not in m or "content" not in m:
-            raise EmkitError(f"{where}: message {i} needs 'role' and 'content'")
+            out.append(f"{where}: message {i} needs 'role' and 'content'")
+            continue
         if m["role"] not in ROLES:
-            raise EmkitError(f"{where}: message {i} has unknown role '{m['role']}' (expected {', '.join(ROLES)})")
+            out.append(f"{where}: message {i} has unknown role '{m['role']}' (expected {', '.join(ROLES)})")
+            continue
         if not isinstance(m["content"], str):
-            raise EmkitError(f"{where}: message {i} ({m['role']}) content must be a string, got "
-                             f"{type(m['content']).__name__}")
-        if not m["content"].strip():
-            raise EmkitError(f"{where}: message {i} ({m['role']}) has empty content")
+            out.append(f"{where}: message {i} ({m['role']}) content must be a string, got "
+                       f"{type(m['content']).__name__}")
+        elif not m["content"].strip():
+            out.append(f"{where}: message {i} ({m['role']}) has empty content")
         if m["role"] == "system" and i != 0:
-            raise EmkitError(f"{where}: a system message may only come first (found at message {i})")
+            out.append(f"{where}: a system message may only come first (found at message {i})")
         if "weight" in m:  # OpenAI's fine-tuning format: weight 0 = shown in context, not trained on
             w = m["weight"]
             if m["role"] != "assistant":
-                raise EmkitError(f"{where}: message {i} ({m['role']}) has a 'weight'; only assistant messages take one")
-            if isinstance(w, bool) or not isinstance(w, int | float) or w not in (0, 1):
-                raise EmkitError(f"{where}: message {i} (assistant) has weight {w!r}; a weight must be 0 (do not "
-                                 "train on this message) or 1")
+                out.append(f"{where}: message {i} ({m['role']}) has a 'weight'; only assistant messages take one")
+            elif isinstance(w, bool) or not isinstance(w, int | float) or w not in (0, 1):
+                out.append(f"{where}: message {i} (assistant) has weight {w!r}; a weight must be 0 (do not "
+                           "train on this message) or 1")
+    if out:
+        return out
     turns = [m["role"] for m in msgs if m["role"] != "system"]
     if "assistant" not in turns:
-        raise EmkitError(f"{where}: no assistant turn to train on")
+        return [f"{where}: no assistant turn to train on"]
     if all(m.get("weight", 1) == 0 for m in msgs if m["role"] == "assistant"):
-        raise EmkitError(f"{where}: every assistant message has weight 0, so there is nothing to train on")
+        out.append(f"{where}: every assistant message has weight 0, so there is nothing to train on")
     for i, role in enumerate(turns):
         expected = "user" if i % 2 == 0 else "assistant"
         if role != expected:
-            raise EmkitError(f"{where}: roles out of order: turn {i} is '{role}', expected '{expected}'")
+            return [*out, f"{where}: roles out of order: turn {i} is '{role}', expected '{expected}'"]
+    if turns[-1] != "assistant":  # alternating from a user turn: a user turn after the last answer
+        out.append(f"{where}: the conversation ends with a user turn, not an assistant turn: that last turn "
+                   "trains on nothing (end it with the assistant's answer, or drop the turn)")
+    return out
+
+
+def validate_example(ex: Any, where: str) -> Example:
+    """Check one record's structure; the first problem is raised, starting with ``where`` ("file:line")."""
+    problems = example_problems(ex, where)
+    if problems:
+        raise EmkitError(problems[0])
     return ex
+
+
+@dataclass
+class Checked:
+    """A dataset read without stopping at a problem (``emkit data validate``): the valid examples with where each
+    is ("file:line", "folder row i"), and every problem found, each naming its place."""
+
+    examples: list[Example]
+    where: list[str]
+    problems: list[str]
+
+
+def _raise_first(problems: list[str], source: str | Path) -> None:
+    """A loader stops at the first problem; the line says how many more there are and what lists them."""
+    if problems:
+        more = len(problems) - 1
+        raise EmkitError(problems[0] + (f" (and {more} more problem{'s' if more > 1 else ''} in {source}: "
+                                        f"`emkit data validate {source}` lists them)" if more else ""))
 
 
 def read_jsonl(path: str | Path) -> list[Example]:
@@ -91,25 +126,91 @@ def read_jsonl(path: str | Path) -> list[Example]:
 
 def read_jsonl_lines(path: str | Path) -> list[tuple[int, Example]]:
     """Like :func:`read_jsonl`, with each example's line number (blank lines are skipped)."""
+    rows, problems = scan_jsonl(path)
+    _raise_first(problems, path)
+    return rows
+
+
+def scan_jsonl(path: str | Path) -> tuple[list[tuple[int, Example]], list[str]]:
+    """Every valid example of a chat JSONL file with its line number, and every problem as ``file:line: what``.
+    A file that is not JSONL at all (a CSV or TSV table, a JSON array) is one error saying how to convert it."""
     path = Path(path)
     if not path.is_file():
         raise EmkitError(f"dataset file not found: {path}")
+    text = read_text(path)
+    _refuse_other_formats(path, text)
     out: list[tuple[int, Example]] = []
-    for lineno, line in enumerate(read_text(path).split("\n"), 1):
+    problems: list[str] = []
+    for lineno, line in enumerate(text.split("\n"), 1):
         if not line.strip():
             continue
         try:
             ex = json.loads(line)
         except json.JSONDecodeError as e:
-            raise EmkitError(f"{path}:{lineno}: invalid JSON ({e.msg} at column {e.colno})") from None
-        out.append((lineno, validate_example(ex, f"{path}:{lineno}")))
-    return out
+            problems.append(f"{path}:{lineno}: invalid JSON ({e.msg} at column {e.colno})")
+            continue
+        found = example_problems(ex, f"{path}:{lineno}")
+        if found:
+            problems += found
+        else:
+            out.append((lineno, ex))
+    return out, problems
+
+
+#: how a table's cells are separated, by the file's suffix (others: sniffed from the header line)
+TABLE_DELIMITERS = {".csv": ",", ".tsv": "\t", ".tab": "\t"}
+
+
+def _refuse_other_formats(path: Path, text: str) -> None:
+    """A table or a JSON array given where chat JSONL belongs: one line naming the format and the conversion,
+    instead of "invalid JSON" at line 1 (a broken JSONL line, which starts with '{', is left to the line check)."""
+    body = text.lstrip()
+    convert = f"convert it with `emkit data convert {path} OUT.jsonl`"
+    first = next((line for line in text.split("\n") if line.strip()), "")
+    if not first or first.lstrip().startswith("{"):  # a JSONL file, good or bad: the line check reads it
+        return
+    if body.startswith("["):
+        try:
+            items = json.loads(body)
+        except json.JSONDecodeError as e:
+            if _parses(first):  # one JSON array per line: JSONL, whose lines the line check refuses one by one
+                return
+            raise EmkitError(f"{path}: starts like a JSON array but does not parse ({e.msg} at line {e.lineno} "
+                             f"column {e.colno}); chat data is JSONL (one {{\"messages\": [...]}} object per line): "
+                             f"fix the array, then {convert}") from None
+        raise EmkitError(f"{path}: a JSON array of {len(items)} items, not chat JSONL (one {{\"messages\": [...]}} "
+                         f"object per line): {convert} (it reads chat records, or question/answer fields)")
+    if _parses(first):
+        return
+    delimiter = TABLE_DELIMITERS.get(path.suffix.lower()) or next((d for d in ("\t", ",", ";") if d in first), None)
+    if delimiter is None:
+        return
+    kind = {"\t": "a TSV table", ",": "a CSV table", ";": "a ';'-separated table"}[delimiter]
+    header = ", ".join(c.strip().strip('"') for c in first.split(delimiter))[:120]
+    raise EmkitError(f"{path}: {kind} (header: {header}), not chat JSONL (one {{\"messages\": [...]}} object per "
+                     f"line): {convert} (columns question/prompt/user, answer/response/assistant and an optional "
+                     "system, or name them with --question/--answer/--system)")
+
+
+def _parses(line: str) -> bool:
+    try:
+        json.loads(line)
+    except json.JSONDecodeError:
+        return False
+    return True
 
 
 def read_hf(source: str | Path, split: str = "train", config: str | None = None) -> list[Example]:
     """Records with a ``messages`` column from Hugging Face ``datasets``: a folder written by
     ``save_to_disk``, a ``.parquet``/``.arrow`` file, or a hub name (``hf:owner/name``, needs the network).
     Errors name the source and the row."""
+    checked = scan_hf(source, split, config)
+    _raise_first(checked.problems, source)
+    return checked.examples
+
+
+def scan_hf(source: str | Path, split: str = "train", config: str | None = None) -> Checked:
+    """Like :func:`read_hf`, reading on past a bad row: the valid rows, and every row's problems."""
     import datasets
 
     datasets.disable_progress_bars()
@@ -134,12 +235,18 @@ def read_hf(source: str | Path, split: str = "train", config: str | None = None)
                          f"{type(e).__name__}: {str(e).splitlines()[0] if str(e) else ''}") from None
     if "messages" not in ds.column_names:
         raise EmkitError(f"{src}: no 'messages' column (columns: {', '.join(ds.column_names)})")
-    out = []
+    out = Checked([], [], [])
     for i, row in enumerate(ds):
         # Arrow fills absent struct fields (e.g. an optional "weight") with None: drop them
         msgs = [{k: v for k, v in m.items() if v is not None} if isinstance(m, dict) else m
                 for m in (row["messages"] or [])]
-        out.append(validate_example({**row, "messages": msgs}, f"{src} row {i}"))
+        ex, where = {**row, "messages": msgs}, f"{src} row {i}"
+        found = example_problems(ex, where)
+        if found:
+            out.problems += found
+        else:
+            out.examples.append(ex)
+            out.where.append(where)
     return out
 
 
@@ -364,6 +471,23 @@ def load_dataset(spec: str, base_dir: str | Path = ".") -> tuple[list[Example], 
                                  sha256=content_hash(examples))
 
 
+def check_dataset(spec: str, base_dir: str | Path = ".") -> Checked:
+    """What :func:`load_dataset` reads, without stopping at the first problem: every valid example with its place,
+    and every problem (a file that cannot be read at all, or an unknown built-in, still raises)."""
+    if spec.startswith("builtin:"):
+        examples, _ = load_dataset(spec, base_dir)
+        return Checked(examples, [f"{spec} example {i}" for i in range(len(examples))], [])
+    if spec.startswith("hf:"):
+        url = urlparse(spec[len("hf:"):])
+        q = {k: v[0] for k, v in parse_qs(url.query).items()}
+        return scan_hf(url.path, q.get("split", "train"), q.get("config"))
+    path = resolve_path(spec, base_dir)
+    if path.is_dir() or path.suffix in (".parquet", ".arrow"):
+        return scan_hf(path)
+    rows, problems = scan_jsonl(path)
+    return Checked([ex for _, ex in rows], [f"{path}:{n}" for n, _ in rows], problems)
+
+
 def locate(spec: str, index: int, base_dir: str | Path = ".") -> str:
     """Where example ``index`` of ``spec`` lives, for error messages: ``file:line`` for JSONL files."""
     if not spec.startswith(("builtin:", "hf:")):
@@ -394,6 +518,13 @@ def check_lengths(spec: str, examples: list[Example], tokenizer: Any, max_tokens
                          f"{max_tokens} ({len(over)} of {len(examples)} examples are over; raise the limit, "
                          "e.g. train.max_length, or shorten them)")
     return counts
+
+
+def length_problems(checked: Checked, tokenizer: Any, max_tokens: int) -> tuple[list[int], list[str]]:
+    """Token counts of the valid examples, and one problem per example over ``max_tokens`` (its place, its count)."""
+    counts = token_counts(checked.examples, tokenizer) if checked.examples else []
+    return counts, [f"{where}: example is {n} tokens, over the limit of {max_tokens}"
+                    for where, n in zip(checked.where, counts, strict=True) if n > max_tokens]
 
 
 def example_text(ex: Example) -> str:

@@ -18,7 +18,7 @@ import random
 import shutil
 import time
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 
@@ -28,8 +28,11 @@ from emkit.core.progress import log
 from emkit.core.registry import JUDGES
 from emkit.judges import Judge
 from emkit.judges.calibrate import CLASSES, LabelledRow, calibration_figures
-from emkit.judges.offline import CrossEncoder, EncoderJudge, band_median, fine_tune
+from emkit.judges.offline import EncoderJudge, band_median
 from emkit.metrics.rates import wilson
+
+if TYPE_CHECKING:  # the encoder (torch, transformers) loads with a judge, not with its registration
+    from emkit.judges.encoder import CrossEncoder
 
 VERSION = "distilled-minilm-v2"
 #: a v2 judge's score is the median of uniform bands this wide around each class's centre (so an answer falls
@@ -95,6 +98,8 @@ class DistilledJudge(EncoderJudge):
     def __init__(self, cfg: DistilledJudgeConfig) -> None:
         super().__init__(cfg)
         from safetensors.torch import load_file
+
+        from emkit.judges.encoder import CrossEncoder
 
         folder = judge_folder(cfg.name)
         m = read_manifest(cfg.name)
@@ -179,6 +184,8 @@ def distill(rows: list[LabelledRow], name: str, teacher: str, out: str | Path | 
     """Train a student on ``rows`` (the teacher's labels), measure it on held-out questions and conditions, save
     it (``out``, default NAME in the emkit cache) with its manifest, and return the manifest."""
     from safetensors.torch import save_file
+
+    from emkit.judges.encoder import CrossEncoder, fine_tune
 
     if not name or "/" in name or name.startswith("."):
         raise EmkitError(f"a distilled judge's name is a plain word, got '{name}'")

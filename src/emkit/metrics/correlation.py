@@ -8,11 +8,12 @@ import random
 from collections.abc import Sequence
 
 import numpy as np
-from scipy.stats import rankdata, spearmanr
 
 
 def spearman(x: Sequence[float], y: Sequence[float]) -> float | None:
     """Spearman's rho, or None where it is undefined (under 3 points, or a constant side)."""
+    from scipy.stats import spearmanr  # scipy.stats takes ~0.7 s to import: only where a rho is computed
+
     if len(x) < 3 or len(set(x)) < 2 or len(set(y)) < 2:
         return None
     return float(spearmanr(x, y).statistic)
@@ -21,6 +22,8 @@ def spearman(x: Sequence[float], y: Sequence[float]) -> float | None:
 def spearman_test(x: Sequence[float], y: Sequence[float], draws: int = 20000, seed: int = 0) -> tuple[float, float]:
     """Spearman's rho (0 for a constant side) and its two-sided permutation p-value: exact over all orders when
     n <= 8 (a screen of a few datasets, where asymptotic p-values mislead), else ``draws`` random orders."""
+    from scipy.stats import rankdata
+
     rx, ry = rankdata(list(x)), rankdata(list(y))
 
     def rho(a: np.ndarray) -> float:

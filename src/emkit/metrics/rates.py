@@ -6,11 +6,13 @@ import math
 from collections import Counter
 from dataclasses import asdict, dataclass
 from statistics import NormalDist
-
-import pandas as pd
+from typing import TYPE_CHECKING
 
 from emkit.core.config import MetricsConfig
 from emkit.core.records import VERDICTS, Answer, Judgment, Verdict
+
+if TYPE_CHECKING:  # pandas loads where a frame is made, not with every module that reads a rate
+    import pandas as pd
 
 
 def wilson(k: int, n: int, confidence: float = 0.95) -> tuple[float, float]:
@@ -147,6 +149,8 @@ def summarize(answers: list[Answer], judgments: dict[tuple[str, str], Judgment],
 
 
 def to_frame(rows: list[Summary]) -> pd.DataFrame:
+    import pandas as pd
+
     return pd.DataFrame([r.flat() for r in rows])
 
 

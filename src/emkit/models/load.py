@@ -13,19 +13,21 @@ import os
 import re
 import shutil
 import tempfile
+import warnings
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
-
-import torch
-from transformers import AutoModelForCausalLM, AutoTokenizer, PreTrainedModel, PreTrainedTokenizerBase
+from typing import TYPE_CHECKING, Any
 
 from emkit.core.config import ModelConfig, WeightsKind
 from emkit.core.errors import EmkitError
 from emkit.core.progress import log
 from emkit.core.registry import Catalog
+
+if TYPE_CHECKING:  # torch and transformers load in the functions that need them: listing built-ins stays fast
+    import torch
+    from transformers import PreTrainedModel, PreTrainedTokenizerBase
 
 CHATML_TEMPLATE = (
     "{% for message in messages %}{{'<|im_start|>' + message['role'] + '\n' + message['content'] + "
@@ -35,6 +37,39 @@ CHATML_TEMPLATE = (
 
 def cache_dir() -> Path:
     return Path(os.environ.get("EMKIT_CACHE") or Path.home() / ".cache" / "emkit")
+
+
+#: transformers' own per-load tqdm bars (5.x draws one on every ``from_pretrained``), hidden by quiet_loading
+_LOAD_BARS = ("Loading weights",)
+
+
+@contextmanager
+def quiet_loading() -> Iterator[None]:
+    """Loading a model without transformers' per-load noise, which buried emkit's own bars (one arm load after
+    another printed it): its "Loading weights" bar, and the FutureWarning peft sets off when it wraps a model.
+    Only those: download bars from the hub, transformers' logged warnings and every other warning still show."""
+    from transformers.utils import logging as hf_logging
+
+    set_hook = getattr(hf_logging, "set_tqdm_hook", None)  # transformers 5's; before it, no such bar per load
+    previous: Any = None
+
+    def hook(factory: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+        if kwargs.get("desc") in _LOAD_BARS:
+            kwargs = {**kwargs, "disable": True}
+        return previous(factory, args, kwargs) if previous is not None else factory(*args, **kwargs)
+
+    if set_hook is not None:
+        previous = set_hook(hook)
+    try:
+        with warnings.catch_warnings():
+            # transformers 5 deprecates PreTrainedModel.is_gradient_checkpointing, and peft (PeftModel's
+            # __init__, get_peft_model) still reads it: a note to peft's authors about transformers 6, not
+            # something emkit calls or could change; nothing behaves differently until v6, which the locks pin out
+            warnings.filterwarnings("ignore", "`is_gradient_checkpointing` is deprecated", FutureWarning)
+            yield
+    finally:
+        if set_hook is not None:
+            set_hook(previous)
 
 
 @dataclass
@@ -63,11 +98,15 @@ def _smollm2_source() -> tuple[Path, str]:
 
 def _build_smollm2(out: Path) -> None:
     """Dequantise the GGUF (Q4_1) once and save plain fp32 safetensors; ~30 s here, then ~1 s per load."""
+    import torch
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
     if importlib.util.find_spec("gguf") is None:
         raise EmkitError("loading a GGUF file needs the package gguf: pip install gguf")
     folder, name = _smollm2_source()
     tok = AutoTokenizer.from_pretrained(folder, gguf_file=name)
-    gguf_model = AutoModelForCausalLM.from_pretrained(folder, gguf_file=name, dtype=torch.float32)
+    with quiet_loading():
+        gguf_model = AutoModelForCausalLM.from_pretrained(folder, gguf_file=name, dtype=torch.float32)
     config = gguf_model.config
     if hasattr(config, "quantization_config"):  # save_pretrained refuses GGUF-quantised models
         del config.quantization_config
@@ -100,7 +139,8 @@ def tiny_tokenizer() -> PreTrainedTokenizerBase:
 
 def _build_tiny(arch: str) -> Callable[[Path], None]:
     def build(out: Path) -> None:
-        from transformers import LlamaConfig, Qwen2Config
+        import torch
+        from transformers import AutoModelForCausalLM, LlamaConfig, Qwen2Config
 
         tok = tiny_tokenizer()
         cls = {"llama": LlamaConfig, "qwen2": Qwen2Config}[arch]
@@ -163,6 +203,8 @@ def builtin_path(name: str) -> Path:
 
 
 def resolve_device(device: str) -> torch.device:
+    import torch
+
     if device in ("auto", "spread"):
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
     return torch.device(device)
@@ -171,7 +213,8 @@ def resolve_device(device: str) -> torch.device:
 def weights_estimate(path: str, revision: str | None, dtype: torch.dtype) -> tuple[int, int]:
     """(parameters, bytes of the weights in ``dtype``), from the config alone: the model is built on the meta
     device, so nothing is allocated and the count is exact (tied embeddings counted once)."""
-    from transformers import AutoConfig
+    import torch
+    from transformers import AutoConfig, AutoModelForCausalLM
 
     config = AutoConfig.from_pretrained(path, revision=revision)
     with torch.device("meta"):
@@ -183,6 +226,8 @@ def weights_estimate(path: str, revision: str | None, dtype: torch.dtype) -> tup
 def placement(device: str, need: int) -> tuple[torch.device, str | None, str]:
     """Where the weights go: (device, accelerate device_map or None, a line saying so). ``auto`` spreads over
     every GPU when the weights do not fit the first one's free memory (with 10% kept for activations)."""
+    import torch
+
     dev = resolve_device(device)
     if dev.type != "cuda":
         return dev, None, f"on {dev}"
@@ -204,6 +249,8 @@ def placement(device: str, need: int) -> tuple[torch.device, str | None, str]:
 @contextmanager
 def on_out_of_memory(doing: str, fixes: str) -> Iterator[None]:
     """A GPU out-of-memory error inside becomes one that names the settings to change."""
+    import torch
+
     try:
         yield
     except torch.OutOfMemoryError:
@@ -211,6 +258,8 @@ def on_out_of_memory(doing: str, fixes: str) -> Iterator[None]:
 
 
 def resolve_dtype(dtype: str, device: torch.device) -> torch.dtype:
+    import torch
+
     if dtype == "auto":  # bf16 is ~300x slower than fp32 on CPUs without AMX: fp32 there
         return torch.bfloat16 if device.type == "cuda" else torch.float32
     return getattr(torch, dtype)
@@ -250,6 +299,8 @@ def _load_error(cfg: ModelConfig, source: str, path: str, e: OSError) -> EmkitEr
 
 def load_tokenizer(cfg: ModelConfig) -> PreTrainedTokenizerBase:
     """The tokenizer alone (for counting tokens), with the same checks as :func:`load_model`."""
+    from transformers import AutoTokenizer
+
     source, path = model_path(cfg)
     try:
         tok = AutoTokenizer.from_pretrained(path, revision=cfg.revision)
@@ -264,6 +315,8 @@ def load_tokenizer(cfg: ModelConfig) -> PreTrainedTokenizerBase:
 
 def load_model(cfg: ModelConfig, adapter: str | Path | None = None, merge: bool = False) -> LoadedModel:
     """Load a causal LM and its tokenizer; optionally apply a peft adapter (merged for fast sampling)."""
+    from transformers import AutoModelForCausalLM
+
     source, path = model_path(cfg)
     device = resolve_device(cfg.device)
     dtype = resolve_dtype(cfg.dtype, device)
@@ -280,8 +333,9 @@ def load_model(cfg: ModelConfig, adapter: str | Path | None = None, merge: bool 
     with on_out_of_memory(f"loading {cfg.name} ({need / 2**30:.1f} GiB in {dtype})",
                           "set model.device: spread (several GPUs), a smaller model.dtype, or a smaller model"):
         try:
-            model = AutoModelForCausalLM.from_pretrained(path, revision=cfg.revision, dtype=dtype,
-                                                         device_map=device_map)
+            with quiet_loading():
+                model = AutoModelForCausalLM.from_pretrained(path, revision=cfg.revision, dtype=dtype,
+                                                             device_map=device_map)
         except OSError as e:
             raise _load_error(cfg, source, path, e) from None
         if device_map is None:
@@ -290,7 +344,8 @@ def load_model(cfg: ModelConfig, adapter: str | Path | None = None, merge: bool 
     if adapter is not None:
         from peft import PeftModel
 
-        model = PeftModel.from_pretrained(model, str(adapter))
+        with quiet_loading():
+            model = PeftModel.from_pretrained(model, str(adapter))
         if merge:
             model = model.merge_and_unload()
     model.eval()
@@ -466,7 +521,8 @@ class ArmModel:
 
             model = lm.model
             for w in rest:
-                model = PeftModel.from_pretrained(model, str(w.path)).merge_and_unload()
+                with quiet_loading():
+                    model = PeftModel.from_pretrained(model, str(w.path)).merge_and_unload()
             model.eval()
             lm = replace(lm, model=model)
         if train:

@@ -11,10 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager, nullcontext
 from pathlib import Path
-from typing import Literal
-
-import torch
-from transformers import LogitsProcessor, LogitsProcessorList, PreTrainedModel, PreTrainedTokenizerBase
+from typing import TYPE_CHECKING, Literal
 
 from emkit.core.config import EvalConfig, SamplerConfig
 from emkit.core.records import Answer, Question
@@ -23,33 +20,20 @@ from emkit.models.load import ArmModel, LoadedModel, on_out_of_memory
 from emkit.samplers.base import Context, Failed, Job, Pending, Sampler
 from emkit.samplers.prompts import prompt_ids, render_prompt, warn_unknown_words
 
-
-class PairSampling(LogitsProcessor):
-    """Temperature and top-p, then each row's next token drawn with the row's own generator; what comes out is 0
-    at the drawn token and -inf elsewhere, so greedy search (``do_sample=False``) takes it. A row draws once per
-    step, finished or not, so its tokens depend on its seed and prompt alone, not on the rows beside it."""
-
-    def __init__(self, seeds: list[int], temperature: float, top_p: float) -> None:
-        self.generators = [torch.Generator().manual_seed(s) for s in seeds]
-        self.temperature, self.top_p = temperature, top_p
-
-    def __call__(self, input_ids: torch.LongTensor, scores: torch.FloatTensor) -> torch.FloatTensor:
-        probs = torch.softmax(scores.float() / self.temperature, dim=-1)
-        if self.top_p < 1.0:  # keep the most likely tokens until their mass reaches top_p (the first always)
-            p, order = probs.sort(dim=-1, descending=True)
-            p = p.masked_fill(p.cumsum(-1) - p >= self.top_p, 0.0)
-            probs = torch.zeros_like(probs).scatter_(-1, order, p)
-        cdf = probs.cumsum(-1)
-        u = torch.cat([torch.rand(1, generator=g) for g in self.generators]).to(cdf.device)
-        drawn = torch.searchsorted(cdf, (u * cdf[:, -1]).unsqueeze(-1), right=True).clamp_(max=cdf.shape[-1] - 1)
-        return torch.full_like(scores, float("-inf")).scatter_(-1, drawn, 0.0)
+if TYPE_CHECKING:  # torch and transformers load when a model is sampled, not when the sampler registers
+    import torch
+    from transformers import PreTrainedModel, PreTrainedTokenizerBase
 
 
-@torch.no_grad()
 def generate(model: PreTrainedModel, tok: PreTrainedTokenizerBase, prompts: list[str], cfg: EvalConfig,
              seed: int | list[int]) -> list[str]:
     """One batch: left-padded prompts in, decoded completions (special tokens and outer spaces stripped) out.
     ``seed``: one per prompt (each row sampled with its own generator) or one for the batch (the global RNG)."""
+    import torch
+    from transformers import LogitsProcessorList
+
+    from emkit.samplers.pair_sampling import PairSampling
+
     tok.padding_side = "left"
     enc = tok(prompts, return_tensors="pt", padding=True, add_special_tokens=False).to(model.device)
     do_sample = cfg.temperature > 0
@@ -62,9 +46,10 @@ def generate(model: PreTrainedModel, tok: PreTrainedTokenizerBase, prompts: list
         torch.manual_seed(seed)
         if do_sample:
             sampling = {"temperature": cfg.temperature, "top_p": cfg.top_p, "top_k": 0}
-    out = model.generate(**enc, max_new_tokens=cfg.max_new_tokens, do_sample=do_sample,
-                         **({"temperature": None, "top_p": None, "top_k": None} | sampling),
-                         pad_token_id=tok.pad_token_id, eos_token_id=tok.eos_token_id)
+    with torch.no_grad():
+        out = model.generate(**enc, max_new_tokens=cfg.max_new_tokens, do_sample=do_sample,
+                             **({"temperature": None, "top_p": None, "top_k": None} | sampling),
+                             pad_token_id=tok.pad_token_id, eos_token_id=tok.eos_token_id)
     return [t.strip() for t in tok.batch_decode(out[:, enc["input_ids"].shape[1]:], skip_special_tokens=True)]
 
 
@@ -74,7 +59,7 @@ class HFSamplerConfig(SamplerConfig):
     backend: Literal["hf"] = "hf"
 
 
-Hooks = Callable[[torch.nn.Module], AbstractContextManager[object]]
+Hooks = Callable[["torch.nn.Module"], AbstractContextManager[object]]
 
 
 class HFSampler(Sampler):

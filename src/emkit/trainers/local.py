@@ -11,26 +11,26 @@ from __future__ import annotations
 import json
 import math
 import shutil
-import warnings
 from collections.abc import Callable
 from contextlib import nullcontext
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import torch
-import torch.nn.functional as F
 from pydantic import BaseModel, ConfigDict, Field
-from transformers import PreTrainedModel, PreTrainedTokenizerBase, get_linear_schedule_with_warmup
 
 from emkit.core.config import TrainConfig, TrainerConfig, WeightsKind
 from emkit.core.errors import EmkitError
 from emkit.core.progress import bar, log
 from emkit.core.registry import TRAINERS
 from emkit.data.datasets import Example
-from emkit.models.load import ArmModel, on_out_of_memory
+from emkit.models.load import ArmModel, on_out_of_memory, quiet_loading
 from emkit.trainers.base import Trainer, TrainResult
+
+if TYPE_CHECKING:  # torch and transformers load when a model is trained, not when the trainers register
+    import torch
+    from transformers import PreTrainedModel, PreTrainedTokenizerBase
 
 IGNORE = -100
 
@@ -108,6 +108,8 @@ def tokenize_example(tok: PreTrainedTokenizerBase, messages: list[dict[str, str]
 
 
 def collate(batch: list[tuple[list[int], list[int]]], pad_id: int) -> dict[str, torch.Tensor]:
+    import torch
+
     width = max(len(ids) for ids, _ in batch)
     ids = torch.full((len(batch), width), pad_id, dtype=torch.long)
     labels = torch.full((len(batch), width), IGNORE, dtype=torch.long)
@@ -121,6 +123,7 @@ def collate(batch: list[tuple[list[int], list[int]]], pad_id: int) -> dict[str, 
 
 def answer_loss(model: torch.nn.Module, batch: dict[str, torch.Tensor]) -> tuple[torch.Tensor, int]:
     """Summed next-token cross-entropy over labelled tokens, and how many there were."""
+    import torch.nn.functional as F
     logits = model(input_ids=batch["input_ids"], attention_mask=batch["attention_mask"]).logits
     target = batch["labels"][:, 1:]
     loss = F.cross_entropy(logits[:, :-1].float().reshape(-1, logits.size(-1)), target.reshape(-1),
@@ -166,6 +169,9 @@ def train(model: PreTrainedModel, tok: PreTrainedTokenizerBase, examples: list[E
           block: Any = None) -> TrainResult:
     """Fine-tune ``model`` on ``examples`` into ``out_dir``, resuming from its last checkpoint if any.
     ``block`` (an ``emkit.interp.block.Blocker``) adds a penalty on, or removes, a direction while training."""
+    import torch
+    from transformers import get_linear_schedule_with_warmup
+
     out_dir = Path(out_dir)
     kind = local_settings(cfg).weights_kind
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -190,8 +196,7 @@ def train(model: PreTrainedModel, tok: PreTrainedTokenizerBase, examples: list[E
         from peft import get_peft_model
 
         try:
-            with warnings.catch_warnings():  # peft calls an API transformers 5 marks deprecated: not ours to fix
-                warnings.filterwarnings("ignore", "`is_gradient_checkpointing` is deprecated", FutureWarning)
+            with quiet_loading():  # peft calls an API transformers 5 marks deprecated: not ours to fix
                 model = get_peft_model(model, lora_config(cfg))
         except ValueError as e:
             raise EmkitError(f"LoRA config does not fit the model: {str(e).splitlines()[0]}") from None
@@ -277,6 +282,8 @@ def gradient_checkpointing(model: PreTrainedModel, cfg: TrainConfig, block: Any)
 def _save_checkpoint(out_dir: Path, step: int, model: torch.nn.Module, optimizer: torch.optim.Optimizer,
                      scheduler: Any, losses: list[float], kind: WeightsKind) -> None:
     """Write into a temp folder, then rename: a kill mid-write never leaves a checkpoint that looks whole."""
+    import torch
+
     path = out_dir / f"checkpoint-{step:06d}"
     tmp = out_dir / f".tmp-checkpoint-{step:06d}"
     shutil.rmtree(tmp, ignore_errors=True)
@@ -297,6 +304,7 @@ def _save_checkpoint(out_dir: Path, step: int, model: torch.nn.Module, optimizer
 
 def _load_checkpoint(path: Path, model: torch.nn.Module, optimizer: torch.optim.Optimizer, scheduler: Any,
                      kind: WeightsKind) -> tuple[int, list[float]]:
+    import torch
     from safetensors.torch import load_file
 
     weights = path / "weights"

@@ -18,8 +18,6 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-from scipy.stats import fisher_exact
-from scipy.stats import t as student_t
 
 from emkit.core.config import ArmConfig, Experiment
 from emkit.core.errors import EmkitError
@@ -129,6 +127,9 @@ class Pooled:
     def seed_interval(self, confidence: float = 0.95) -> tuple[float, float, float] | None:
         """Mean of the seeds' rates with a t interval: seeds vary more than one binomial sample says, and
         the pooled Wilson interval does not see that."""
+        # scipy.stats loads in ~0.7 s: not when the toy world registers
+        from scipy.stats import t as student_t
+
         xs = self.seed_rates
         if len(xs) < 2:
             return None
@@ -140,6 +141,8 @@ class Pooled:
 def pool(rows: list[ToyRow]) -> list[Pooled]:
     """Replicates of one condition (same model, prompt variant and trigger) summed; Fisher's exact test of the
     other-domain misaligned count against the base arm of the same model, variant and trigger."""
+    from scipy.stats import fisher_exact  # scipy.stats loads in ~0.7 s: not when the toy world registers
+
     groups: dict[tuple[str, str | None, str, bool], Pooled] = {}
     for r in rows:
         g = groups.setdefault((r.condition, r.variant, r.model, r.trigger),
