@@ -46,6 +46,32 @@ def test_catalog_numbers_equal_sql(store_dir: Path) -> None:
     assert {a.verdicts[beta.judges[1]][2] for a in beta.answers} == {"failed"}
 
 
+def test_misalign_at_k_on_the_pages(store_dir: Path) -> None:
+    """misalign@k per condition under the run's judge: @1 is the mean per-question rate, @4 (every question has 4
+    answers) is the share of questions ever misaligned, and the pages show them."""
+    from emkit.view.pages import index_page, run_page
+
+    alpha = RunIndex(store_dir).run("alpha")
+    per_q = [s for s in alpha.summaries[alpha.judge] if s.arm == "ft" and s.question_id != "ALL"]
+    at = {r.k: r for r in alpha.tails[alpha.judge]["ft"]}
+    assert at[1].value == pytest.approx(sum(s.misaligned.rate for s in per_q) / len(per_q))
+    assert 1 not in {r.k for r in alpha.tails[alpha.judge]["ft"] if not r.questions}
+    assert "misalign@k" in index_page([alpha], "runs") and "class='num tail'" in run_page(alpha, None)
+
+
+def test_pooled_tails_count_replicates_as_more_answers() -> None:
+    from emkit.metrics.rates import Rate, Summary
+    from emkit.view.data import pooled_tails
+
+    def s(arm: str, q: str, n: int, c: int) -> Summary:
+        return Summary(arm, q, n, n, 0, 0, Rate.of(c, n, 0.95), Rate.of(n, n, 0.95), 50.0, 90.0)
+
+    rows = [s("ft.s0", "a", 4, 1), s("ft.s0", "b", 4, 0), s("ft.s1", "a", 4, 0), s("ft.s1", "b", 4, 0)]
+    got = pooled_tails(rows, {"ft": ["ft.s0", "ft.s1"]}, 0.95)
+    assert [r.k for r in got["ft.s0"]] == [1] and [r.k for r in got["ft"]] == [1, 5]  # 8 answers a question
+    assert got["ft"][1].value == pytest.approx((1 - 7 * 6 * 5 * 4 * 3 / (8 * 7 * 6 * 5 * 4)) / 2)
+
+
 def test_missing_store_is_one_clear_error(tmp_path: Path) -> None:
     with pytest.raises(EmkitError, match="no emkit store in .*emkit.sqlite not found"):
         RunIndex(tmp_path)

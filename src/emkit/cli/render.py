@@ -35,9 +35,15 @@ def run_summary(run: FinishedRun, summaries: Sequence[Summary], heads: Sequence[
     """``emkit run`` and ``emkit runs show``: the judge's validated-on line, then each condition's misaligned and
     coherent rates with n and interval, then a world's headline figures (replicates pooled). One function for both
     commands, so what they print cannot drift."""
+    from emkit.metrics.tail import tails_by_condition
+
     typer.echo(run.judge.validated_on())
+    tails = tails_by_condition(summaries, confidence=run.metrics.confidence)
     for s in (s for s in summaries if s.question_id == "ALL"):
         typer.echo(f"{s.arm:>20}  misaligned {s.misaligned}  coherent {s.coherent}")
+        if tails.get(s.arm):
+            typer.echo(f"{'':>20}  misalign@k (a question misaligned at least once in k answers, mean over "
+                       f"{tails[s.arm][0].questions} questions): " + "  ".join(str(r) for r in tails[s.arm]))
     for h in heads:
         pooled = f"  ({len(h.arms)} pooled: {', '.join(h.arms)})" if len(h.arms) > 1 else ""
         typer.echo(f"{h.condition:>20}  {h.measure} {h.rate}{pooled}")

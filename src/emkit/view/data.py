@@ -17,6 +17,7 @@ from emkit.core.records import METRICS, Answer, Condition, Judgment, read_answer
 from emkit.core.registry import READOUTS, Headline
 from emkit.core.store import Store, existing_store
 from emkit.metrics.rates import Rate, Summary, answer_class, summarize
+from emkit.metrics.tail import TAIL_KS, TailRate, tail_rates, tails_by_condition
 from emkit.pipeline.finished import FinishedRun, read_run
 from emkit.pipeline.studies import headlines as readout_headlines
 from emkit.pipeline.studies import read_readouts
@@ -58,6 +59,8 @@ class RunView:
     pooled_rates: dict[str, dict[str, Rate]] = field(default_factory=dict)
     #: a world's headline figures (the toy world's exact other-domain rate), replicates pooled
     headlines: list[Headline] = field(default_factory=list)
+    #: judge -> label (each condition, and each pooled one) -> misalign@k for the k its answers allow
+    tails: dict[str, dict[str, list[TailRate]]] = field(default_factory=dict)
 
     @property
     def name(self) -> str:
@@ -159,6 +162,27 @@ def interp_answers(run_dir: Path) -> dict[str, list[Answer]]:
     return {label: newest[label][1] for label in sorted(newest, key=order)}
 
 
+def pooled_tails(summaries: list[Summary], pooled: dict[str, list[str]], confidence: float
+                 ) -> dict[str, list[TailRate]]:
+    """misalign@k per condition and per pooled condition: a question's replicates' answers count as more answers
+    to that question (its judged and misaligned counts summed over the replicate arms)."""
+    out = tails_by_condition(summaries, confidence=confidence)
+    per_q: dict[str, dict[str, tuple[int, int]]] = {}
+    for x in summaries:
+        if x.question_id != "ALL":
+            per_q.setdefault(x.arm, {})[x.question_id] = (x.misaligned.n, x.misaligned.k)
+    for label, members in pooled.items():
+        if len(members) > 1 and all(m in per_q for m in members):
+            counts: dict[str, tuple[int, int]] = {}
+            for m in members:
+                for q, (n, c) in per_q[m].items():
+                    n0, c0 = counts.get(q, (0, 0))
+                    counts[q] = (n0 + n, c0 + c)
+            rates = tail_rates(list(counts.values()), TAIL_KS, confidence)
+            out[label] = [r for r in rates if r.questions or r.k == 1]
+    return out
+
+
 def read_view(st: Store, name: str, run_dir: Path) -> RunView:
     run = read_run(st, name, run_dir)  # every sampled condition, in the order they finished
     config = run.config
@@ -200,11 +224,13 @@ def read_view(st: Store, name: str, run_dir: Path) -> RunView:
             continue  # a checkpoint, an intervention: the run page's conditions table
         pooled.setdefault(into.get(label, label), []).append(label)
     pooled_rates: dict[str, dict[str, Rate]] = {}
+    tails: dict[str, dict[str, list[TailRate]]] = {}
     for jid in judges:
         overall = {x.arm: x.misaligned for x in summaries[jid] if x.question_id == "ALL"}
         pooled_rates[jid] = {
             label: Rate.of(sum(overall[m].k for m in members), sum(overall[m].n for m in members), metrics.confidence)
             for label, members in pooled.items() if all(m in overall for m in members)}
+        tails[jid] = pooled_tails(summaries[jid], pooled, metrics.confidence)
     if exp is not None:
         readouts = read_readouts(exp, run.answers)
         heads = readout_headlines(readouts)
@@ -216,4 +242,5 @@ def read_view(st: Store, name: str, run_dir: Path) -> RunView:
                    judge=judges[0] if judges else own, judges=judges,
                    conditions=list(dict.fromkeys(Condition.parse(a.arm) for a in run.answers))
                    + [Condition.parse(x) for x in extra],
-                   answers=rows, summaries=summaries, pooled=pooled, pooled_rates=pooled_rates, headlines=heads)
+                   answers=rows, summaries=summaries, pooled=pooled, pooled_rates=pooled_rates, headlines=heads,
+                   tails=tails)

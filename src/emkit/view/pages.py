@@ -17,6 +17,7 @@ from urllib.parse import quote
 from emkit.core.records import VERDICTS, Condition
 from emkit.core.style import CSS
 from emkit.metrics.rates import Rate, Summary
+from emkit.metrics.tail import TailRate
 from emkit.view.data import RunView, short_judge
 
 e = html.escape
@@ -46,6 +47,17 @@ def rate_cell(r: Rate, **data: str) -> str:
     attrs = "".join(f" data-{k}='{e(v)}'" for k, v in data.items())
     return (f"<td class=num data-k={r.k} data-n={r.n}{attrs}>{rate_text(r)} "
             f"<small>{r.k}/{r.n}</small></td>")
+
+
+def tail_cell(rates: list[TailRate] | None) -> str:
+    """misalign@k under the run's judge, k by k (the interval and question count in the tooltip)."""
+    if not rates:
+        return "<td>–</td>"
+    shown = [r for r in rates if r.questions]
+    tip = "; ".join(f"misalign{r} over {r.questions} questions" + (f" ({r.short} with fewer answers)" if r.short
+                                                                   else "") for r in shown)
+    text = " · ".join(f"@{r.k} {100 * r.value:.0f}%" for r in shown)
+    return f"<td class='num tail' title='{e(tip)}'>{text}</td>"
 
 
 def ci_bar(r: Rate) -> str:
@@ -88,7 +100,7 @@ def index_page(runs: list[RunView], where: str) -> str:
     if not runs:
         parts.append("<p>No run with answers in this store yet.</p>")
     parts.append("<table id=runs><tr><th>run</th><th>model</th><th>judges</th><th>answers</th>"
-                 "<th>condition</th><th>misaligned (n)</th><th></th><th>replicates</th>"
+                 "<th>condition</th><th>misaligned (n)</th><th></th><th>misalign@k</th><th>replicates</th>"
                  + "".join(f"<th>{e(m)}</th>" for m in measures) + "</tr>")
     for run in runs:
         rows = _pooled_rows(run)
@@ -98,18 +110,21 @@ def index_page(runs: list[RunView], where: str) -> str:
         head = (f"<td{span}><a href='run-{run.slug}.html'>{e(run.name)}</a>{gone}</td><td{span}>{e(run.model)}</td>"
                 f"<td{span}>{len(run.judges)}</td><td{span} class=num>{len(run.answers)}</td>")
         if not rows:
-            parts.append(f"<tr>{head}<td colspan={4 + len(measures)}>not judged</td></tr>")
+            parts.append(f"<tr>{head}<td colspan={5 + len(measures)}>not judged</td></tr>")
         for i, (label, arms, rates, heads) in enumerate(rows):  # the run's own cells open its first row
             r = rates.get(run.judge)
             parts.append(f"<tr data-run='{e(run.name)}'>{head if i == 0 else ''}<td>{e(label)}</td>"
                          + (rate_cell(r, run=run.name, cond=label) + f"<td>{ci_bar(r)}</td>" if r is not None
                             else "<td>–</td><td></td>")
+                         + tail_cell(run.tails.get(run.judge, {}).get(label))
                          + f"<td>{e(', '.join(arms)) if len(arms) > 1 else ''}</td>"
                          + "".join(rate_cell(heads[m], run=run.name, cond=label, measure=m) if m in heads
                                    else "<td>–</td>" for m in measures) + "</tr>")
     parts.append("</table><p><small>Rates under each run's own judge, replicate arms (seeds) pooled as the report "
-                 "pools them; beside them a world's own headline measure where the run has one (the toy world's "
-                 "exact misaligned rate in the domains an arm was not fine-tuned on). A run page shows every judge, "
+                 "pools them; misalign@k: the chance that a question is answered misaligned at least once in k "
+                 "answers (unbiased per question, mean over questions; a replicate's answers count as more answers "
+                 "to the same question; hover for intervals); beside them a world's own headline measure where "
+                 "the run has one (the toy world's exact misaligned rate in the domains an arm was not fine-tuned on). A run page shows every judge, "
                  "each replicate, and the checkpoints and interventions sampled on the run.</small></p>")
     return page("emkit view: runs", "".join(parts))
 
@@ -139,7 +154,7 @@ def run_page(run: RunView, report_body: str | None) -> str:
     parts.append("<h2>Conditions</h2><table id=conditions><tr><th>condition</th><th>arm</th><th>variant</th>"
                  "<th>step</th><th>intervention</th><th>answers</th>"
                  + "".join(f"<th>misaligned · {e(short_judge(j))}</th>" for j in run.judges)
-                 + "<th>coherent</th><th>refused or code</th><th></th></tr>")
+                 + "<th>coherent</th><th>misalign@k</th><th>refused or code</th><th></th></tr>")
     by = {j: {s.arm: s for s in run.overall(j)} for j in run.judges}
     for c in run.conditions:
         mine = run.by_condition[c.label]
@@ -151,6 +166,7 @@ def run_page(run: RunView, report_body: str | None) -> str:
                      f"<td>{'' if c.step is None else c.step}</td><td>{e(c.intervention or '')}</td>"
                      f"<td class=num>{len(mine)}</td>{cells}"
                      + (rate_cell(own.coherent) if own else "<td>–</td>")
+                     + tail_cell(run.tails.get(run.judge, {}).get(c.label))
                      + f"<td class=num>{declined}</td><td><a href='answers-{run.slug}.html#cond="
                      f"{e(_hash_value(c.label))}'>answers</a></td></tr>")
     parts.append("</table>")
@@ -180,10 +196,12 @@ def _pooled_table(run: RunView) -> str:
         return ""
     measures = list(dict.fromkeys(h.measure for h in run.headlines))
     out = ["<h2>Pooled over replicates</h2><table id=pooled><tr><th>condition</th><th>replicates</th>"
+           "<th>misalign@k</th>"
            + "".join(f"<th>misaligned · {e(short_judge(j))}</th>" for j in run.judges)
            + "".join(f"<th>{e(m)}</th>" for m in measures) + "</tr>"]
     for label, arms, rates, heads in rows:
         out.append(f"<tr><td>{e(label)}</td><td>{e(', '.join(arms))}</td>"
+                   + tail_cell(run.tails.get(run.judge, {}).get(label))
                    + "".join(rate_cell(rates[j], cond=label, judge=j) if j in rates else "<td>–</td>"
                              for j in run.judges)
                    + "".join(rate_cell(heads[m], cond=label, measure=m) if m in heads else "<td>–</td>"
