@@ -397,7 +397,9 @@ def test_chain_end_to_end_on_a_tiny_run(tmp_path: Path, judge_server: ScriptedJu
     assert out.exit_code == 2 and "judge" in out.output and "arm" in out.output and "base" in out.output
     out = cli.invoke(app, ["phases", str(exp.run_dir), "--samples", "1"])
     assert out.exit_code == 0 and out.output.count("misaligned") == 3, out.output
+    assert "onset (first checkpoint above step 0's rate): " in out.output
     assert (exp.run_dir / "interp" / "phases-ft.json").is_file()  # the workflow saves it, not the CLI
+    assert "onset" in json.loads((exp.run_dir / "interp" / "phases-ft.json").read_text())
 
 
 def test_monitor_logs_the_projection_during_training(tmp_path: Path, judge_server: ScriptedJudge) -> None:

@@ -58,3 +58,39 @@ def test_json_form_has_no_nan() -> None:
     (r,) = tail_rates([(3, 1)], ks=(5,))
     assert json.loads(json.dumps(r.to_dict()), parse_constant=lambda c: pytest.fail(c)) == {
         "k": 5, "questions": 0, "short": 1, "value": None, "lo": None, "hi": None}
+
+
+# ------------------------------------------------------------------------------ the phase curve's onset
+def _rows(counts: list[tuple[int, int]]):  # noqa: ANN202
+    from emkit.analyses.phases import PhaseRow
+    from emkit.metrics.rates import Rate
+
+    return [PhaseRow(0, Rate.of(k, n, 0.95), Rate.of(n, n, 0.95), 50.0) for k, n in counts]
+
+
+def test_onset_is_the_first_checkpoint_above_the_start_with_a_bootstrap_interval() -> None:
+    from emkit.analyses.phases import onset
+
+    steps = [0, 10, 20, 30, 40]
+    got = onset(steps, _rows([(0, 40), (1, 40), (16, 40), (30, 40), (35, 40)]))
+    assert (got.step, got.after) == (20, 10) and got.lo is not None and got.lo <= 20 <= (got.hi or 40)
+    assert got.hi is not None and got.hi <= 30 and got.draws == 1000
+    assert onset(steps, _rows([(0, 40), (1, 40), (16, 40), (30, 40), (35, 40)])) == got  # seeded
+    # a planted late crossing: only the last checkpoint rises, and some draws never rise
+    late = onset(steps, _rows([(2, 40), (2, 40), (3, 40), (2, 40), (11, 40)]))
+    assert late.step == 40 and late.after == 30 and "step 40" in str(late)
+    flat = onset(steps, _rows([(2, 40), (3, 40), (2, 40), (4, 40), (3, 40)]))
+    assert flat.step is None and "no checkpoint" in str(flat)
+
+
+def test_the_vectorised_rise_agrees_with_the_rates_newcombe_interval() -> None:
+    import itertools
+
+    from emkit.analyses.phases import first_rises
+    from emkit.metrics.rates import Rate, newcombe
+
+    ns = [20, 20, 20]
+    for ks in itertools.product(range(0, 21, 3), repeat=3):
+        start = Rate.of(ks[0], 20, 0.95)
+        want = next((i for i in (1, 2) if newcombe(Rate.of(ks[i], 20, 0.95), start)[0] > 0), -1)
+        assert first_rises(list(ks), ns)[0] == want, ks

@@ -140,6 +140,8 @@ def phases(run_dir: RunArg, arm: ArmOpt = None, samples: SamplesOpt = 2,
             c = top[0].cos_prev[top[0].steps.index(r.step)]
             turn = f"; B (layer {top[0].layer}) cos to previous {c:+.3f}" if c == c else ""
         typer.echo(f"step {r.step:>6}: misaligned {r.misaligned}{turn}")
+    if pc.onset is not None:
+        typer.echo(f"onset (first checkpoint above step 0's rate): {pc.onset}")
 
 
 @errors_as_one_line

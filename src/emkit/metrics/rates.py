@@ -176,11 +176,17 @@ def difference(a: str, b: str, metric: str, ra: Rate, rb: Rate) -> Difference:
 
     if not ra.n or not rb.n:
         return Difference(a, b, metric, ra, rb, math.nan, math.nan, math.nan, math.nan)
+    lo, hi = newcombe(ra, rb)
+    p = float(fisher_exact([[ra.k, ra.n - ra.k], [rb.k, rb.n - rb.k]]).pvalue)
+    return Difference(a, b, metric, ra, rb, ra.rate - rb.rate, lo, hi, p)
+
+
+def newcombe(ra: Rate, rb: Rate) -> tuple[float, float]:
+    """Newcombe's hybrid score interval of ``ra - rb`` from the two Wilson intervals (both n > 0)."""
     d = ra.rate - rb.rate
     lo = d - math.sqrt((ra.rate - ra.lo) ** 2 + (rb.hi - rb.rate) ** 2)
     hi = d + math.sqrt((ra.hi - ra.rate) ** 2 + (rb.rate - rb.lo) ** 2)
-    p = float(fisher_exact([[ra.k, ra.n - ra.k], [rb.k, rb.n - rb.k]]).pvalue)
-    return Difference(a, b, metric, ra, rb, d, max(-1.0, lo), min(1.0, hi), p)
+    return max(-1.0, lo), min(1.0, hi)
 
 
 def holm(diffs: list[Difference]) -> list[Difference]:

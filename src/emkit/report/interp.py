@@ -141,6 +141,10 @@ def phase_plot(result: ChainResult) -> str:
     fig, ax1 = plt.subplots(figsize=(7, 3.2))
     y, err = _err([r.misaligned for r in pc.rows])
     ax1.errorbar(pc.steps, y, yerr=err, marker="o", capsize=3, color="#d33", label="misaligned rate")
+    if pc.onset is not None and pc.onset.step is not None:
+        o = pc.onset
+        ax1.axvspan(o.lo, o.hi if o.hi is not None else pc.steps[-1], color="#fbb", alpha=0.35, lw=0)
+        ax1.axvline(o.step, color="#d33", ls=":", lw=1, label=f"onset: step {o.step} (bootstrap interval shaded)")
     ax1.set_xlabel("training step (0 = base)")
     ax1.set_ylabel("misaligned rate (95% CI)")
     ax1.set_ylim(0, 1)
@@ -214,7 +218,10 @@ def interp_section(result: ChainResult, model: str) -> str:
     if result.phases:
         parts.append("<h3>Phase curve</h3><p>Misaligned rate per checkpoint on a small fixed sample, under the "
                      "rotation of the largest B vectors (cosine to the previous checkpoint and to the final "
-                     "value).</p>" + phase_plot(result) + trajectory_plot(result))
+                     "value). <b>Onset</b>: the first checkpoint whose rate is above the starting model's (the "
+                     "Newcombe interval of the difference above zero): "
+                     + e(str(result.phases.onset) if result.phases.onset else "not computed") + ".</p>"
+                     + phase_plot(result) + trajectory_plot(result))
     return "\n".join(parts)
 
 
