@@ -131,7 +131,14 @@ def test_rerun_redoes_nothing_and_gives_the_saved_metrics(old: Path, nothing_red
     assert (res.train_steps, res.answers_generated, res.judge_calls) == (0, 0, 0)
     assert _tables(old / "store") == before  # no stage re-finished, no fingerprint changed, nothing re-judged
     assert len(res.answers) == 24 and len(res.judgments) == 26
-    assert _plain(json.loads((run_dir / "metrics.json").read_text())) == saved_json
+    got = _plain(json.loads((run_dir / "metrics.json").read_text()))
+    assert {k: got[k] for k in saved_json} == saved_json  # what the old run saved, unchanged
+    assert set(got) - set(saved_json) == {"misalign_at_k"}  # computed from the same verdicts since (misalign@k)
+    for arm, tails in got["misalign_at_k"].items():
+        per_q = [r["misaligned_rate"] for r in saved_json["rows"]  # questions with a scored answer
+                 if r["arm"] == arm and r["question_id"] != "ALL" and r["misaligned_n"]]
+        assert [t["value"] for t in tails if t["k"] == 1] == [pytest.approx(sum(per_q) / len(per_q))]
+    assert set(got["misalign_at_k"]) == {"base@evil", "base@plain", "ft@evil", "ft@plain"}
     pd.testing.assert_frame_equal(pd.read_parquet(run_dir / "metrics.parquet"), saved_frame, check_exact=True)
     assert _plain([s.flat() for s in res.summaries]) == saved_json["rows"]
     assert json.loads((run_dir / "comparisons.json").read_text()) == saved_comparisons
