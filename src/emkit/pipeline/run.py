@@ -129,11 +129,7 @@ def _train_arm(exp: Experiment, arm: ArmConfig, dataset: tuple[list[Example], Da
     tcfg = exp.train_for(arm)
     blocker, block_digest = blocking or (None, None)
     parents = exp.lineage(arm)[:-1]
-    # the kl block is in the trainer's settings (fingerprint_dump); its prompts' content enters here
-    fp = fingerprint("train", model_identity(exp.model_for(arm)), info.sha256, tcfg.fingerprint_dump(),
-                     *([tcfg.block.model_dump(), block_digest] if tcfg.block else []),
-                     *([{"init_from": trained[parents[-1].name][1]}] if parents else []),
-                     *([{"kl_prompts": kl.digest}] if kl is not None else []))
+    fp = train_fingerprint(exp, arm, info, block_digest, trained[parents[-1].name][1] if parents else None, kl)
     folder = RunFolder(exp.run_dir)
     out = folder.training(arm.name, fp)
     store.record_dataset(exp.name, arm.name, fp, info)
@@ -170,6 +166,18 @@ def _train_arm(exp: Experiment, arm: ArmConfig, dataset: tuple[list[Example], Da
                        **({"adapter_norms": res.adapter_norms} if any(v is not None for v in res.adapter_norms)
                           else {}))
     return res.weights_dir, fp
+
+
+def train_fingerprint(exp: Experiment, arm: ArmConfig, info: DatasetInfo, block_digest: str | None = None,
+                      parent_fp: str | None = None, kl: Any = None) -> str:
+    """What decides whether an arm is trained again: the model, the data's content, the training settings (the
+    kl block among the trainer's), what is blocked, the parent's training, and train.kl's prompts' content.
+    A setting an arm does not use adds nothing, so old arms keep their print."""
+    tcfg = exp.train_for(arm)
+    return fingerprint("train", model_identity(exp.model_for(arm)), info.sha256, tcfg.fingerprint_dump(),
+                       *([tcfg.block.model_dump(), block_digest] if tcfg.block else []),
+                       *([{"init_from": parent_fp}] if parent_fp is not None else []),
+                       *([{"kl_prompts": kl.digest}] if kl is not None else []))
 
 
 def _question_key(q: Question) -> dict[str, Any]:
