@@ -350,3 +350,11 @@ judge: {{backend: api, base_url: "{judge_server.base_url}", model: m, backoff_s:
     assert again.train_steps == 0 and again.kl == res.kl and again.adapter_norms == res.adapter_norms
     other = run_experiment(load_experiment(write(2e-3)))  # trained again, from the same model: answers cached
     assert other.train_steps == 4 and calls == [8]
+
+
+def test_a_checkpoint_from_before_the_curves_resumes_with_gaps() -> None:
+    from emkit.trainers.local import Curves
+
+    old = Curves.from_json({"step": 2, "losses": [5.0, 4.0]})
+    old.add(3.0, 0.5, 1.5)
+    assert old.to_json() == {"losses": [5.0, 4.0, 3.0], "kl": [None, None, 0.5], "adapter_norms": [None, None, 1.5]}
