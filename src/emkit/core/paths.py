@@ -8,6 +8,7 @@ a file means changing one line, and a reader sees the whole folder on one screen
                     judges-<A>__<B>.json           judges side by side
                     arms/<arm>/train-<fp>/         weights and checkpoints of one training
                     arms/<arm>/samples-<fp>.jsonl  one condition's answers (<arm> may be ARM@VARIANT)
+                    kl/kl-answers-<fp>.jsonl       train.kl's questions with the base model's answers (a cache)
                     interp/directions/             directions (safetensors)
                     interp/acts/, interp/sae-acts/ captured activations, SAE latents (caches)
                     interp/phases/<arm>/step-<step>-<fp>.jsonl, interp/sweeps/<arm>/<fp>.jsonl
@@ -66,6 +67,11 @@ class RunFolder:
 
     def samples(self, arm: str, fingerprint: str) -> Path:
         return self.arm(arm) / f"samples-{fingerprint}.jsonl"
+
+    @property
+    def kl(self) -> Path:
+        """Base answers to train.kl's question sets, one file per model and set (shared by the run's arms)."""
+        return self.path / "kl"
 
     @property
     def interp(self) -> Path:

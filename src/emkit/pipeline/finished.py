@@ -54,6 +54,10 @@ class FinishedRun:
     notes: list[str] = field(default_factory=list)
     studies: StudyTables | None = None
     losses: dict[str, list[float]] = field(default_factory=dict)
+    #: per arm, per optimizer step: train.kl's term (None on steps it skipped), for arms trained with it
+    kl: dict[str, list[float | None]] = field(default_factory=dict)
+    #: per arm, per optimizer step: the LoRA update's norm after the step (efficiency: loss against norm)
+    adapter_norms: dict[str, list[float | None]] = field(default_factory=dict)
     monitor: dict[str, list[dict[str, Any]]] = field(default_factory=dict)  # per arm: direction readings by step
     # what the call that returned this record did
     train_steps: int = 0  # optimizer steps run

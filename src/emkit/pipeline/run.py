@@ -7,7 +7,7 @@ judge. It returns data (and writes data files); :func:`emkit.report.write_run_re
 from __future__ import annotations
 
 import json
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -41,6 +41,8 @@ class Inputs:
     #: arm -> (Blocker, digest of what it blocks), built once here: its digest enters the training fingerprint
     #: and the blocker itself the training (an SAE is read once per run, not once to check and again to train)
     blockers: dict[str, tuple[Any, str]]
+    #: arm -> train.kl's prompts, read (their content enters the training fingerprint)
+    kl: dict[str, Any] = field(default_factory=dict)
 
 
 def check_inputs(exp: Experiment) -> Inputs:
@@ -53,7 +55,8 @@ def check_inputs(exp: Experiment) -> Inputs:
     datasets = {a.name: load_dataset(a.dataset, exp.base_dir) for a in exp.arms if a.dataset}
     _check_lengths(exp, datasets)
     blockers = {a.name: _blocker(exp, b) for a in exp.arms if a.dataset and (b := exp.train_for(a).block)}
-    return Inputs(questions, asked, datasets, blockers)
+    kl = {a.name: _kl_prompts(exp, k) for a in exp.arms if a.dataset and (k := _kl_config(exp.train_for(a)))}
+    return Inputs(questions, asked, datasets, blockers, kl)
 
 
 def train_and_sample(exp: Experiment, arms: list[str], inputs: Inputs, store: Store, result: FinishedRun) -> None:
@@ -66,7 +69,7 @@ def train_and_sample(exp: Experiment, arms: list[str], inputs: Inputs, store: St
             with result.timed("train"):
                 if arm.dataset:
                     trained[arm.name] = _train_arm(exp, arm, inputs.datasets[arm.name], inputs.blockers.get(arm.name),
-                                                   store, result, trained)
+                                                   store, result, trained, inputs.kl.get(arm.name))
                 train_fp = trained[arm.name][1] if arm.dataset else "base"
             model = _arm_model(exp, arm, exp.lineage(arm) if arm.dataset else [], trained)
             for _, variant in (c for c in exp.conditions() if c[0] is arm):
@@ -121,14 +124,12 @@ def _check_lengths(exp: Experiment, datasets: dict[str, tuple[list[Example], Dat
 
 def _train_arm(exp: Experiment, arm: ArmConfig, dataset: tuple[list[Example], DatasetInfo],
                blocking: tuple[Any, str] | None, store: Store, result: FinishedRun,
-               trained: dict[str, tuple[Path, str]]) -> tuple[Path, str]:
+               trained: dict[str, tuple[Path, str]], kl: Any = None) -> tuple[Path, str]:
     examples, info = dataset
     tcfg = exp.train_for(arm)
     blocker, block_digest = blocking or (None, None)
     parents = exp.lineage(arm)[:-1]
-    fp = fingerprint("train", model_identity(exp.model_for(arm)), info.sha256, tcfg.fingerprint_dump(),
-                     *([tcfg.block.model_dump(), block_digest] if tcfg.block else []),
-                     *([{"init_from": trained[parents[-1].name][1]}] if parents else []))
+    fp = train_fingerprint(exp, arm, info, block_digest, trained[parents[-1].name][1] if parents else None, kl)
     folder = RunFolder(exp.run_dir)
     out = folder.training(arm.name, fp)
     store.record_dataset(exp.name, arm.name, fp, info)
@@ -138,6 +139,7 @@ def _train_arm(exp: Experiment, arm: ArmConfig, dataset: tuple[list[Example], Da
     if done and Path(done["weights"]).is_dir():
         log(f"[{arm.name}] training: done earlier ({done['steps']} steps), skipped")
         result.losses[arm.name] = done["losses"]
+        _curves(result, arm.name, done.get("kl", []), done.get("adapter_norms", []))
         return Path(done["weights"]), fp
     log(f"[{arm.name}] training {tcfg.method} on {info.name} ({info.size} examples, sha256 {info.sha256[:12]})"
         + (f", continuing from {arm.init_from}" if parents else ""))
@@ -146,17 +148,36 @@ def _train_arm(exp: Experiment, arm: ArmConfig, dataset: tuple[list[Example], Da
         b = tcfg.block
         what = b.direction or f"latents {b.latents} of {b.sae}"
         log(f"[{arm.name}] blocking {what} at layers {blocker.layers} ({b.mode}, weight {b.weight:g})")
+    if kl is not None:
+        k = _kl_config(tcfg)
+        log(f"[{arm.name}] KL to the base model on {kl.spec} (weight {k.weight:g}, every {k.every} steps)")
     trainer = TRAINERS.build(tcfg.trainer)
     res = trainer.train(_arm_model(exp, arm, parents, trained), examples, tcfg, out, callbacks=callbacks,
-                        block=blocker)
+                        block=blocker, kl=kl)
     if callbacks:
         result.monitor[arm.name] = _readings(folder.monitor(arm.name, fp))
     result.train_steps += res.steps_run
     result.losses[arm.name] = res.losses
+    _curves(result, arm.name, res.kl, res.adapter_norms)
     store.finish_stage(exp.name, arm.name, "train", fp, weights=str(res.weights_dir), method=tcfg.method,
                        kind=res.weights_kind,
-                       steps=res.total_steps, losses=res.losses, dataset=asdict(info))
+                       steps=res.total_steps, losses=res.losses, dataset=asdict(info),
+                       **({"kl": res.kl} if any(v is not None for v in res.kl) else {}),
+                       **({"adapter_norms": res.adapter_norms} if any(v is not None for v in res.adapter_norms)
+                          else {}))
     return res.weights_dir, fp
+
+
+def train_fingerprint(exp: Experiment, arm: ArmConfig, info: DatasetInfo, block_digest: str | None = None,
+                      parent_fp: str | None = None, kl: Any = None) -> str:
+    """What decides whether an arm is trained again: the model, the data's content, the training settings (the
+    kl block among the trainer's), what is blocked, the parent's training, and train.kl's prompts' content.
+    A setting an arm does not use adds nothing, so old arms keep their print."""
+    tcfg = exp.train_for(arm)
+    return fingerprint("train", model_identity(exp.model_for(arm)), info.sha256, tcfg.fingerprint_dump(),
+                       *([tcfg.block.model_dump(), block_digest] if tcfg.block else []),
+                       *([{"init_from": parent_fp}] if parent_fp is not None else []),
+                       *([{"kl_prompts": kl.digest}] if kl is not None else []))
 
 
 def _question_key(q: Question) -> dict[str, Any]:
@@ -216,6 +237,27 @@ def _blocker(exp: Experiment, b: BlockConfig) -> tuple[Any, str]:
         raise EmkitError(f"block direction file not found: {path}")
     return (Blocker(Direction.load(path), b.layers, b.mode, b.weight),
             hashlib.sha256(path.read_bytes()).hexdigest()[:16])
+
+
+def _kl_config(tcfg: Any) -> Any:
+    """train.kl where the trainer has it (the local one), else None."""
+    return getattr(tcfg.trainer, "kl", None)
+
+
+def _kl_prompts(exp: Experiment, k: Any) -> Any:
+    """train.kl's prompts, read now (a typo stops the run before any training); base answers to a question set
+    are cached in the run folder's ``kl/``, shared by the arms that start from the same model."""
+    from emkit.trainers.kl import load_kl_prompts
+
+    return load_kl_prompts(k.prompts, exp.base_dir, RunFolder(exp.run_dir).kl)
+
+
+def _curves(result: FinishedRun, arm: str, kl: list[float | None], norms: list[float | None]) -> None:
+    """An arm's KL term and adapter norm per step, where it has them (beside its losses)."""
+    if any(v is not None for v in kl):
+        result.kl[arm] = kl
+    if any(v is not None for v in norms):
+        result.adapter_norms[arm] = norms
 
 
 def _readings(path: Path) -> list[dict[str, Any]]:

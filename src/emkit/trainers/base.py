@@ -23,7 +23,9 @@ class TrainResult:
     total_steps: int
     steps_run: int  # optimizer steps executed by this call (0 when everything was already done)
     resumed_from: int
-    losses: list[float] = field(default_factory=list)
+    losses: list[float] = field(default_factory=list)  # the answer loss of each optimizer step
+    kl: list[float | None] = field(default_factory=list)  # train.kl's term per step (None: not applied that step)
+    adapter_norms: list[float | None] = field(default_factory=list)  # the LoRA update's norm after each step
 
 
 class Trainer(ABC):
@@ -32,6 +34,7 @@ class Trainer(ABC):
 
     @abstractmethod
     def train(self, start: ArmModel, examples: list[Example], cfg: TrainConfig, out_dir: Path,
-              callbacks: list[Callable[..., None]] | None = None, block: Any = None) -> TrainResult:
+              callbacks: list[Callable[..., None]] | None = None, block: Any = None, kl: Any = None) -> TrainResult:
         """``start`` is the base model or the arm's ``init_from`` parent; ``cfg.trainer`` holds this trainer's own
-        settings; ``callbacks`` see each step and ``block`` is a Blocker (a local trainer's)."""
+        settings; ``callbacks`` see each step, ``block`` is a Blocker and ``kl`` train.kl's prompts, read
+        (:class:`emkit.trainers.kl.KLPrompts`; both a local trainer's)."""

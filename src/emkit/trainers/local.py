@@ -13,12 +13,12 @@ import math
 import shutil
 from collections.abc import Callable
 from contextlib import nullcontext
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_serializer
 
 from emkit.core.config import TrainConfig, TrainerConfig, WeightsKind
 from emkit.core.errors import EmkitError
@@ -27,6 +27,7 @@ from emkit.core.registry import TRAINERS
 from emkit.data.datasets import Example
 from emkit.models.load import ArmModel, on_out_of_memory, quiet_loading
 from emkit.trainers.base import Trainer, TrainResult
+from emkit.trainers.kl import KLConfig, KLPrompts, adapter_norm, kl_batch_for_step, kl_sum
 
 if TYPE_CHECKING:  # torch and transformers load when a model is trained, not when the trainers register
     import torch
@@ -56,6 +57,24 @@ class LocalTrainerConfig(TrainerConfig):
     read under ``lora``. ``full`` keeps them too, so an arm that switches method keeps its file (and its print)."""
 
     lora: LoraConfig = Field(default_factory=LoraConfig)
+    #: a KL penalty toward the base model on out-of-domain prompts (:mod:`emkit.trainers.kl`); LoRA only.
+    #: Absent from the written config and the fingerprint when unset, so arms without it keep their print
+    kl: KLConfig | None = None
+
+    @field_validator("kl")
+    @classmethod
+    def _kl_needs_lora(cls, v: KLConfig | None, info: ValidationInfo) -> KLConfig | None:
+        if v is not None and info.data.get("backend") == "full":
+            raise ValueError("train.kl needs train.method: lora (its base side is the model with the adapter "
+                             "off; full fine-tuning would need a frozen copy of the model)")
+        return v
+
+    @model_serializer(mode="wrap")
+    def _no_unset_kl(self, handler: Any) -> dict[str, Any]:
+        out = handler(self)
+        if out.get("kl", 0) is None:
+            del out["kl"]
+        return out
 
     @property
     def weights_kind(self) -> WeightsKind:
@@ -166,9 +185,12 @@ def _batches_for_step(step: int, n: int, per_step: int, steps_per_epoch: int, se
 
 def train(model: PreTrainedModel, tok: PreTrainedTokenizerBase, examples: list[Example], cfg: TrainConfig,
           out_dir: str | Path, callbacks: list[Callable[[TrainState], None]] | None = None,
-          block: Any = None) -> TrainResult:
+          block: Any = None, kl: KLPrompts | None = None) -> TrainResult:
     """Fine-tune ``model`` on ``examples`` into ``out_dir``, resuming from its last checkpoint if any.
-    ``block`` (an ``emkit.interp.block.Blocker``) adds a penalty on, or removes, a direction while training."""
+    ``block`` (an ``emkit.interp.block.Blocker``) adds a penalty on, or removes, a direction while training;
+    ``kl`` (train.kl's prompts, read) adds the KL term toward the base model (:mod:`emkit.trainers.kl`).
+    Beside the answer loss of each step it records the KL term (None where it was not applied) and the
+    adapter's norm after the step (:func:`emkit.trainers.kl.adapter_norm`; None for full fine-tuning)."""
     import torch
     from transformers import get_linear_schedule_with_warmup
 
@@ -186,9 +208,27 @@ def train(model: PreTrainedModel, tok: PreTrainedTokenizerBase, examples: list[E
     steps_per_epoch = math.ceil(len(features) / per_step)
     total = cfg.max_steps or steps_per_epoch * cfg.epochs
 
+    kl_cfg = local_settings(cfg).kl
+    if (kl_cfg is None) != (kl is None):
+        raise EmkitError("train.kl is set but its prompts were not given to the trainer" if kl is None else
+                         "KL prompts were given but train.kl is not set")
+    if kl_cfg is not None and kind != "adapter":
+        raise EmkitError("train.kl needs train.method: lora")
+
     if done_file.is_file() and final.is_dir():
         log_ = json.loads(done_file.read_text())
-        return TrainResult(out_dir, final, kind, total, 0, total, log_["losses"])
+        return TrainResult(out_dir, final, kind, total, 0, total, log_["losses"], log_.get("kl", []),
+                           log_.get("adapter_norms", []))
+
+    kl_features: list[tuple[list[int], list[int]]] = []
+    if kl is not None and kl_cfg is not None:
+        convs = kl.resolve(model, tok, out_dir, kl_cfg.max_new_tokens)  # the base model answers, before LoRA
+        kl_features = [f for f in (tokenize_example(tok, c["messages"], cfg.max_length) for c in convs)
+                       if any(label != IGNORE for label in f[1])]
+        if not kl_features:
+            raise EmkitError(f"train.kl.prompts ({kl.spec}): no conversation keeps an assistant token after "
+                             "truncation, so the KL term has no position to compare")
+    kl_size = (kl_cfg.batch_size if kl_cfg is not None and kl_cfg.batch_size else cfg.batch_size)
 
     torch.manual_seed(cfg.seed)
     checkpointing = gradient_checkpointing(model, cfg, block)
@@ -206,13 +246,15 @@ def train(model: PreTrainedModel, tok: PreTrainedTokenizerBase, examples: list[E
     optimizer = torch.optim.AdamW(params, lr=cfg.lr, weight_decay=cfg.weight_decay)
     scheduler = get_linear_schedule_with_warmup(optimizer, cfg.warmup_steps, total)
 
-    start, losses, penalties = 0, [], []
+    start, penalties = 0, []
+    curves = Curves()
     ckpts = _checkpoints(out_dir)
     if ckpts:
-        start, losses = _load_checkpoint(ckpts[-1], model, optimizer, scheduler, kind)
+        start, curves = _load_checkpoint(ckpts[-1], model, optimizer, scheduler, kind)
         log(f"resuming training from {ckpts[-1].name} (step {start}/{total})")
 
     model.train()
+    last_kl: float | None = next((v for v in reversed(curves.kl) if v is not None), None)  # the bar shows it
     device = next(model.parameters()).device
     pad = tok.pad_token_id if tok.pad_token_id is not None else tok.eos_token_id
     with bar("train", total, completed=start) as pbar, on_out_of_memory(
@@ -236,16 +278,22 @@ def train(model: PreTrainedModel, tok: PreTrainedTokenizerBase, examples: list[E
                     penalties.append(pen.item())
                 loss.backward()
                 step_loss += loss_sum.item() / n_tokens
+            kl_value = None
+            if kl_cfg is not None:
+                kl_value = _kl_step(model, kl_features, kl_cfg.weight,
+                                    kl_batch_for_step(step, kl_cfg.every, len(kl_features), kl_size, cfg.seed),
+                                    cfg.batch_size, pad, device)
             optimizer.step()
             scheduler.step()
             optimizer.zero_grad(set_to_none=True)
-            losses.append(step_loss)
-            pbar.advance(info=f"loss {step_loss:.3f}")
+            curves.add(step_loss, kl_value, adapter_norm(model) if kind == "adapter" else None)
+            last_kl = kl_value if kl_value is not None else last_kl
+            pbar.advance(info=f"loss {step_loss:.3f}" + (f" kl {last_kl:.4f}" if last_kl is not None else ""))
             done = step + 1
             for cb in callbacks or []:
                 cb(TrainState(done, total, step_loss, model, out_dir))
             if done % cfg.checkpoint_every == 0 or done == total:
-                _save_checkpoint(out_dir, done, model, optimizer, scheduler, losses, kind)
+                _save_checkpoint(out_dir, done, model, optimizer, scheduler, curves, kind)
 
     model.eval()
     last = _checkpoints(out_dir)[-1]
@@ -255,9 +303,52 @@ def train(model: PreTrainedModel, tok: PreTrainedTokenizerBase, examples: list[E
     if kind == "model":
         tok.save_pretrained(tmp)
     tmp.rename(final)
-    done_file.write_text(json.dumps({"total_steps": total, "losses": losses, "examples": len(features),
+    done_file.write_text(json.dumps({"total_steps": total, **curves.to_json(), "examples": len(features),
                                      "block_penalty": penalties}))
-    return TrainResult(out_dir, final, kind, total, total - start, start, losses)
+    return TrainResult(out_dir, final, kind, total, total - start, start, curves.losses, curves.kl,
+                       curves.adapter_norms)
+
+
+@dataclass
+class Curves:
+    """Per optimizer step: the answer loss (the in-domain training loss the report charts), the KL term (None
+    where train.kl did not apply) and the adapter's norm after the step (None without an adapter). Saved with
+    each checkpoint, so a resumed run's curves are whole."""
+
+    losses: list[float] = field(default_factory=list)
+    kl: list[float | None] = field(default_factory=list)
+    adapter_norms: list[float | None] = field(default_factory=list)
+
+    def add(self, loss: float, kl: float | None, norm: float | None) -> None:
+        self.losses.append(loss)
+        self.kl.append(kl)
+        self.adapter_norms.append(norm)
+
+    def to_json(self) -> dict[str, Any]:
+        return {"losses": self.losses, "kl": self.kl, "adapter_norms": self.adapter_norms}
+
+    @classmethod
+    def from_json(cls, d: dict[str, Any]) -> Curves:
+        """A checkpoint written before the KL and norm curves reads with None for their steps."""
+        n = len(d["losses"])
+        return cls(list(d["losses"]), list(d.get("kl", [None] * n)), list(d.get("adapter_norms", [None] * n)))
+
+
+def _kl_step(model: torch.nn.Module, features: list[tuple[list[int], list[int]]], weight: float,
+             idx: list[int] | None, micro: int, pad: int, device: torch.device) -> float | None:
+    """Back-propagate ``weight`` times the KL term of one KL batch (in micro-batches, a mean over all of its
+    answer positions); the term's value, or None where this step has no KL batch."""
+    if idx is None:
+        return None
+    batches = [{k: v.to(device) for k, v in collate([features[j] for j in idx[i : i + micro]], pad).items()}
+               for i in range(0, len(idx), micro)]
+    n_pos = sum(int((b["labels"][:, 1:] != IGNORE).sum()) for b in batches)
+    value = 0.0
+    for b in batches:
+        term, _ = kl_sum(model, b)
+        (weight * term / n_pos).backward()
+        value += term.item() / n_pos
+    return value
 
 
 def gradient_checkpointing(model: PreTrainedModel, cfg: TrainConfig, block: Any) -> bool:
@@ -280,7 +371,7 @@ def gradient_checkpointing(model: PreTrainedModel, cfg: TrainConfig, block: Any)
 
 
 def _save_checkpoint(out_dir: Path, step: int, model: torch.nn.Module, optimizer: torch.optim.Optimizer,
-                     scheduler: Any, losses: list[float], kind: WeightsKind) -> None:
+                     scheduler: Any, curves: Curves, kind: WeightsKind) -> None:
     """Write into a temp folder, then rename: a kill mid-write never leaves a checkpoint that looks whole."""
     import torch
 
@@ -291,7 +382,7 @@ def _save_checkpoint(out_dir: Path, step: int, model: torch.nn.Module, optimizer
     model.save_pretrained(tmp / "weights")
     torch.save({"optimizer": optimizer.state_dict(), "scheduler": scheduler.state_dict(),
                 "torch_rng": torch.get_rng_state()}, tmp / "optimizer.pt")
-    (tmp / "trainer_state.json").write_text(json.dumps({"step": step, "losses": losses}))
+    (tmp / "trainer_state.json").write_text(json.dumps({"step": step, **curves.to_json()}))
     shutil.rmtree(path, ignore_errors=True)
     tmp.rename(path)
     # keep every checkpoint's weights (phase-transition analysis reads them) but only the newest
@@ -303,7 +394,7 @@ def _save_checkpoint(out_dir: Path, step: int, model: torch.nn.Module, optimizer
 
 
 def _load_checkpoint(path: Path, model: torch.nn.Module, optimizer: torch.optim.Optimizer, scheduler: Any,
-                     kind: WeightsKind) -> tuple[int, list[float]]:
+                     kind: WeightsKind) -> tuple[int, Curves]:
     import torch
     from safetensors.torch import load_file
 
@@ -324,7 +415,7 @@ def _load_checkpoint(path: Path, model: torch.nn.Module, optimizer: torch.optim.
     scheduler.load_state_dict(opt["scheduler"])
     torch.set_rng_state(opt["torch_rng"])
     st = json.loads((path / "trainer_state.json").read_text())
-    return st["step"], st["losses"]
+    return st["step"], Curves.from_json(st)
 
 
 # ------------------------------------------------------------------------------------------------ backends
@@ -334,13 +425,16 @@ class LocalTrainer(Trainer):
     """This process's torch loop (:func:`train`): peft LoRA or full fine-tuning, on the local device."""
 
     def train(self, start: ArmModel, examples: list[Example], cfg: TrainConfig, out_dir: Path,
-              callbacks: list[Callable[[TrainState], None]] | None = None, block: Any = None) -> TrainResult:
+              callbacks: list[Callable[[TrainState], None]] | None = None, block: Any = None,
+              kl: KLPrompts | None = None) -> TrainResult:
+        if kl is not None:  # base answers are cached per model training starts from
+            kl = replace(kl, identity=start.identity())
         lm = start.load(train=True)
         for cb in callbacks or []:
             on_start = getattr(cb, "on_start", None)
             if on_start is not None:
                 on_start(lm.model)
-        return train(lm.model, lm.tokenizer, examples, cfg, out_dir, callbacks=callbacks, block=block)
+        return train(lm.model, lm.tokenizer, examples, cfg, out_dir, callbacks=callbacks, block=block, kl=kl)
 
 
 @TRAINERS.register("full", LocalTrainerConfig, "full fine-tuning of every weight, in this process")

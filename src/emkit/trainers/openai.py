@@ -78,9 +78,10 @@ class HostedTrainer(Trainer):
     fine-tuned model's id (``hosted.json``), which the server sampler asks for."""
 
     def train(self, start: ArmModel, examples: list[Example], cfg: TrainConfig, out_dir: Path,
-              callbacks: list[Callable[..., None]] | None = None, block: Any = None) -> TrainResult:
-        if block is not None or callbacks:
-            raise EmkitError("train.block and train.monitor need a local model: a hosted job runs on its server")
+              callbacks: list[Callable[..., None]] | None = None, block: Any = None, kl: Any = None) -> TrainResult:
+        if block is not None or callbacks or kl is not None:
+            raise EmkitError("train.block, train.monitor and train.kl need a local model: a hosted job runs on its "
+                             "server")
         if cfg.max_steps is not None:
             raise EmkitError("train.max_steps: a hosted job counts epochs (train.epochs), not steps")
         h = hosted_settings(cfg)
