@@ -20,8 +20,9 @@ from emkit.core.progress import log
 from emkit.core.records import Answer, Condition, Question
 from emkit.core.registry import SAMPLERS, TRAINERS
 from emkit.core.store import Store, open_store
-from emkit.data.datasets import DatasetInfo, Example, check_lengths, load_dataset
-from emkit.data.questions import ask, load_questions
+from emkit.data.datasets import DatasetInfo, Example, check_lengths, load_dataset, locate
+from emkit.data.inoculation import Inoculation, ask_arm, inoculate, inoculation_for
+from emkit.data.questions import load_questions
 from emkit.judges import judge_answers
 from emkit.metrics.rates import summarize, to_frame
 from emkit.metrics.tail import tails_by_condition
@@ -36,11 +37,22 @@ class Inputs:
     """An experiment's inputs, read and checked once before any heavy work."""
 
     questions: list[Question]
-    asked: dict[str, list[Question]]  # variant -> the questions as that variant asks them
-    datasets: dict[str, tuple[list[Example], DatasetInfo]]  # arm -> its training set
+    #: (variant, arm) -> the questions as that variant asks that arm; arm None where the variant asks every arm
+    #: alike (only a variant with an inoculation placeholder is asked per arm)
+    asked: dict[tuple[str, str | None], list[Question]]
+    #: arm -> its training set, with its inoculation prompt put in (the info is the dataset's own)
+    datasets: dict[str, tuple[list[Example], DatasetInfo]]
     #: arm -> (Blocker, digest of what it blocks), built once here: its digest enters the training fingerprint
     #: and the blocker itself the training (an SAE is read once per run, not once to check and again to train)
     blockers: dict[str, tuple[Any, str]]
+    #: arm -> its inoculation, prompt resolved (it enters the training fingerprint)
+    inoculations: dict[str, Inoculation]
+
+    def questions_for(self, arm: str, variant: VariantConfig | None) -> list[Question]:
+        """What ``arm`` is asked under ``variant`` (None: the questions as written)."""
+        if variant is None:
+            return self.questions
+        return self.asked.get((variant.name, None)) or self.asked[(variant.name, arm)]
 
 
 def check_inputs(exp: Experiment) -> Inputs:
@@ -49,11 +61,19 @@ def check_inputs(exp: Experiment) -> Inputs:
         if not exp.model.served:  # a served model is known to its server alone
             model_source(name)
     questions = load_questions(exp.eval.questions, exp.base_dir, exp.eval.system_prompt)
-    asked = {v.name: ask(questions, v, exp.base_dir, exp.eval.system_prompt) for v in exp.eval.variants or []}
+    asked: dict[tuple[str, str | None], list[Question]] = {}
+    for arm, v in exp.conditions():
+        key = (v.name, arm.name if v.placeholders else None) if v is not None else None
+        if key is not None and key not in asked:
+            asked[key] = ask_arm(questions, v, arm, exp.base_dir, exp.eval.system_prompt)
     datasets = {a.name: load_dataset(a.dataset, exp.base_dir) for a in exp.arms if a.dataset}
+    inoculations = {a.name: inoc for a in exp.arms if (inoc := inoculation_for(a)) is not None}
+    for name, inoc in inoculations.items():
+        examples, info = datasets[name]
+        datasets[name] = (inoculate(examples, inoc, lambda i, s=info.spec: locate(s, i, exp.base_dir)), info)
     _check_lengths(exp, datasets)
     blockers = {a.name: _blocker(exp, b) for a in exp.arms if a.dataset and (b := exp.train_for(a).block)}
-    return Inputs(questions, asked, datasets, blockers)
+    return Inputs(questions, asked, datasets, blockers, inoculations)
 
 
 def train_and_sample(exp: Experiment, arms: list[str], inputs: Inputs, store: Store, result: FinishedRun) -> None:
@@ -66,12 +86,12 @@ def train_and_sample(exp: Experiment, arms: list[str], inputs: Inputs, store: St
             with result.timed("train"):
                 if arm.dataset:
                     trained[arm.name] = _train_arm(exp, arm, inputs.datasets[arm.name], inputs.blockers.get(arm.name),
-                                                   store, result, trained)
+                                                   inputs.inoculations.get(arm.name), store, result, trained)
                 train_fp = trained[arm.name][1] if arm.dataset else "base"
             model = _arm_model(exp, arm, exp.lineage(arm) if arm.dataset else [], trained)
             for _, variant in (c for c in exp.conditions() if c[0] is arm):
                 with result.timed("sample"):
-                    qs = inputs.asked[variant.name] if variant else inputs.questions
+                    qs = inputs.questions_for(arm.name, variant)
                     result.answers += _sample_arm(exp, arm, variant, qs, model, sampler, train_fp, store, result)
     finally:
         sampler.close()
@@ -119,16 +139,27 @@ def _check_lengths(exp: Experiment, datasets: dict[str, tuple[list[Example], Dat
         check_lengths(arm.dataset or "", datasets[arm.name][0], tok, exp.train_for(arm).max_length, exp.base_dir)
 
 
+def train_fingerprint(exp: Experiment, arm: ArmConfig, info: DatasetInfo, block_digest: str | None,
+                      inoculation: Inoculation | None, parent: str | None) -> str:
+    """What decides whether an arm is trained again: the model, the dataset's content, the train settings, what
+    is blocked, the parent's print (``init_from``) and the inoculation (prompt and mode)."""
+    tcfg = exp.train_for(arm)
+    return fingerprint("train", model_identity(exp.model_for(arm)), info.sha256, tcfg.fingerprint_dump(),
+                       *([tcfg.block.model_dump(), block_digest] if tcfg.block else []),
+                       *([{"init_from": parent}] if parent is not None else []),
+                       # absent without one: an arm without inoculation keeps the print it had before inoculation
+                       *([{"inoculation": inoculation.fingerprint_dump()}] if inoculation is not None else []))
+
+
 def _train_arm(exp: Experiment, arm: ArmConfig, dataset: tuple[list[Example], DatasetInfo],
-               blocking: tuple[Any, str] | None, store: Store, result: FinishedRun,
+               blocking: tuple[Any, str] | None, inoculation: Inoculation | None, store: Store, result: FinishedRun,
                trained: dict[str, tuple[Path, str]]) -> tuple[Path, str]:
     examples, info = dataset
     tcfg = exp.train_for(arm)
     blocker, block_digest = blocking or (None, None)
     parents = exp.lineage(arm)[:-1]
-    fp = fingerprint("train", model_identity(exp.model_for(arm)), info.sha256, tcfg.fingerprint_dump(),
-                     *([tcfg.block.model_dump(), block_digest] if tcfg.block else []),
-                     *([{"init_from": trained[parents[-1].name][1]}] if parents else []))
+    fp = train_fingerprint(exp, arm, info, block_digest, inoculation,
+                           trained[parents[-1].name][1] if parents else None)
     folder = RunFolder(exp.run_dir)
     out = folder.training(arm.name, fp)
     store.record_dataset(exp.name, arm.name, fp, info)
@@ -140,7 +171,9 @@ def _train_arm(exp: Experiment, arm: ArmConfig, dataset: tuple[list[Example], Da
         result.losses[arm.name] = done["losses"]
         return Path(done["weights"]), fp
     log(f"[{arm.name}] training {tcfg.method} on {info.name} ({info.size} examples, sha256 {info.sha256[:12]})"
-        + (f", continuing from {arm.init_from}" if parents else ""))
+        + (f", continuing from {arm.init_from}" if parents else "")
+        + (f", inoculated{' (selective)' if inoculation.selective else ''}: {inoculation.prompt!r}"
+           if inoculation is not None else ""))
     callbacks = [_monitor(exp, arm, tcfg.monitor, folder.monitor(arm.name, fp))] if tcfg.monitor is not None else []
     if tcfg.block is not None:
         b = tcfg.block
