@@ -104,6 +104,6 @@ QUESTION_FAMILIES.add("toy", questions_from_spec)
 READOUTS.add("toy", Readout(applies=lambda exp: exp.judge.backend == "toy", read=toy_readout,
                             summary=toy_summary, headline=toy_headline, tags=toy_tags))
 # the readout's report section (emkit.report.toy renders it; named by string, the report being a layer above),
-# between the study curves (realign, 40) and the language sections (60)
+# between the study curves (realign 40, dosage 45) and the language sections (60)
 SECTIONS.add("toy", Section("toy", 50, "emkit.report.toy:toy_section", readout="toy",
                             summary="the toy world's exact readout of a run"))
