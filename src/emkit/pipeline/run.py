@@ -20,8 +20,9 @@ from emkit.core.progress import log
 from emkit.core.records import Answer, Condition, Question
 from emkit.core.registry import SAMPLERS, TRAINERS
 from emkit.core.store import Store, open_store
-from emkit.data.datasets import DatasetInfo, Example, check_lengths, load_dataset
-from emkit.data.questions import ask, load_questions
+from emkit.data.datasets import DatasetInfo, Example, check_lengths, load_dataset, locate
+from emkit.data.inoculation import Inoculation, ask_arm, inoculate, inoculation_for
+from emkit.data.questions import load_questions
 from emkit.judges import judge_answers
 from emkit.metrics.rates import summarize, to_frame
 from emkit.metrics.tail import tails_by_condition
@@ -36,13 +37,24 @@ class Inputs:
     """An experiment's inputs, read and checked once before any heavy work."""
 
     questions: list[Question]
-    asked: dict[str, list[Question]]  # variant -> the questions as that variant asks them
-    datasets: dict[str, tuple[list[Example], DatasetInfo]]  # arm -> its training set
+    #: (variant, arm) -> the questions as that variant asks that arm; arm None where the variant asks every arm
+    #: alike (only a variant with an inoculation placeholder is asked per arm)
+    asked: dict[tuple[str, str | None], list[Question]]
+    #: arm -> its training set, with its inoculation prompt put in (the info is the dataset's own)
+    datasets: dict[str, tuple[list[Example], DatasetInfo]]
     #: arm -> (Blocker, digest of what it blocks), built once here: its digest enters the training fingerprint
     #: and the blocker itself the training (an SAE is read once per run, not once to check and again to train)
     blockers: dict[str, tuple[Any, str]]
+    #: arm -> its inoculation, prompt resolved (it enters the training fingerprint)
+    inoculations: dict[str, Inoculation]
     #: arm -> train.kl's prompts, read (their content enters the training fingerprint)
     kl: dict[str, Any] = field(default_factory=dict)
+
+    def questions_for(self, arm: str, variant: VariantConfig | None) -> list[Question]:
+        """What ``arm`` is asked under ``variant`` (None: the questions as written)."""
+        if variant is None:
+            return self.questions
+        return self.asked.get((variant.name, None)) or self.asked[(variant.name, arm)]
 
 
 def check_inputs(exp: Experiment) -> Inputs:
@@ -51,12 +63,20 @@ def check_inputs(exp: Experiment) -> Inputs:
         if not exp.model.served:  # a served model is known to its server alone
             model_source(name)
     questions = load_questions(exp.eval.questions, exp.base_dir, exp.eval.system_prompt)
-    asked = {v.name: ask(questions, v, exp.base_dir, exp.eval.system_prompt) for v in exp.eval.variants or []}
+    asked: dict[tuple[str, str | None], list[Question]] = {}
+    for arm, v in exp.conditions():
+        key = (v.name, arm.name if v.placeholders else None) if v is not None else None
+        if key is not None and key not in asked:
+            asked[key] = ask_arm(questions, v, arm, exp.base_dir, exp.eval.system_prompt)
     datasets = {a.name: load_dataset(a.dataset, exp.base_dir) for a in exp.arms if a.dataset}
+    inoculations = {a.name: inoc for a in exp.arms if (inoc := inoculation_for(a)) is not None}
+    for name, inoc in inoculations.items():
+        examples, info = datasets[name]
+        datasets[name] = (inoculate(examples, inoc, lambda i, s=info.spec: locate(s, i, exp.base_dir)), info)
     _check_lengths(exp, datasets)
     blockers = {a.name: _blocker(exp, b) for a in exp.arms if a.dataset and (b := exp.train_for(a).block)}
     kl = {a.name: _kl_prompts(exp, k) for a in exp.arms if a.dataset and (k := _kl_config(exp.train_for(a)))}
-    return Inputs(questions, asked, datasets, blockers, kl)
+    return Inputs(questions, asked, datasets, blockers, inoculations, kl)
 
 
 def train_and_sample(exp: Experiment, arms: list[str], inputs: Inputs, store: Store, result: FinishedRun) -> None:
@@ -69,12 +89,13 @@ def train_and_sample(exp: Experiment, arms: list[str], inputs: Inputs, store: St
             with result.timed("train"):
                 if arm.dataset:
                     trained[arm.name] = _train_arm(exp, arm, inputs.datasets[arm.name], inputs.blockers.get(arm.name),
-                                                   store, result, trained, inputs.kl.get(arm.name))
+                                                   inputs.inoculations.get(arm.name), store, result, trained,
+                                                   inputs.kl.get(arm.name))
                 train_fp = trained[arm.name][1] if arm.dataset else "base"
             model = _arm_model(exp, arm, exp.lineage(arm) if arm.dataset else [], trained)
             for _, variant in (c for c in exp.conditions() if c[0] is arm):
                 with result.timed("sample"):
-                    qs = inputs.asked[variant.name] if variant else inputs.questions
+                    qs = inputs.questions_for(arm.name, variant)
                     result.answers += _sample_arm(exp, arm, variant, qs, model, sampler, train_fp, store, result)
     finally:
         sampler.close()
@@ -123,13 +144,14 @@ def _check_lengths(exp: Experiment, datasets: dict[str, tuple[list[Example], Dat
 
 
 def _train_arm(exp: Experiment, arm: ArmConfig, dataset: tuple[list[Example], DatasetInfo],
-               blocking: tuple[Any, str] | None, store: Store, result: FinishedRun,
+               blocking: tuple[Any, str] | None, inoculation: Inoculation | None, store: Store, result: FinishedRun,
                trained: dict[str, tuple[Path, str]], kl: Any = None) -> tuple[Path, str]:
     examples, info = dataset
     tcfg = exp.train_for(arm)
     blocker, block_digest = blocking or (None, None)
     parents = exp.lineage(arm)[:-1]
-    fp = train_fingerprint(exp, arm, info, block_digest, trained[parents[-1].name][1] if parents else None, kl)
+    fp = train_fingerprint(exp, arm, info, block_digest, trained[parents[-1].name][1] if parents else None, kl,
+                           inoculation)
     folder = RunFolder(exp.run_dir)
     out = folder.training(arm.name, fp)
     store.record_dataset(exp.name, arm.name, fp, info)
@@ -142,7 +164,9 @@ def _train_arm(exp: Experiment, arm: ArmConfig, dataset: tuple[list[Example], Da
         _curves(result, arm.name, done.get("kl", []), done.get("adapter_norms", []))
         return Path(done["weights"]), fp
     log(f"[{arm.name}] training {tcfg.method} on {info.name} ({info.size} examples, sha256 {info.sha256[:12]})"
-        + (f", continuing from {arm.init_from}" if parents else ""))
+        + (f", continuing from {arm.init_from}" if parents else "")
+        + (f", inoculated{' (selective)' if inoculation.selective else ''}: {inoculation.prompt!r}"
+           if inoculation is not None else ""))
     callbacks = [_monitor(exp, arm, tcfg.monitor, folder.monitor(arm.name, fp))] if tcfg.monitor is not None else []
     if tcfg.block is not None:
         b = tcfg.block
@@ -169,15 +193,16 @@ def _train_arm(exp: Experiment, arm: ArmConfig, dataset: tuple[list[Example], Da
 
 
 def train_fingerprint(exp: Experiment, arm: ArmConfig, info: DatasetInfo, block_digest: str | None = None,
-                      parent_fp: str | None = None, kl: Any = None) -> str:
+                      parent_fp: str | None = None, kl: Any = None, inoculation: Inoculation | None = None) -> str:
     """What decides whether an arm is trained again: the model, the data's content, the training settings (the
-    kl block among the trainer's), what is blocked, the parent's training, and train.kl's prompts' content.
-    A setting an arm does not use adds nothing, so old arms keep their print."""
+    kl block among the trainer's), what is blocked, the parent's training, train.kl's prompts' content and the
+    inoculation (prompt and mode). A setting an arm does not use adds nothing, so old arms keep their print."""
     tcfg = exp.train_for(arm)
     return fingerprint("train", model_identity(exp.model_for(arm)), info.sha256, tcfg.fingerprint_dump(),
                        *([tcfg.block.model_dump(), block_digest] if tcfg.block else []),
                        *([{"init_from": parent_fp}] if parent_fp is not None else []),
-                       *([{"kl_prompts": kl.digest}] if kl is not None else []))
+                       *([{"kl_prompts": kl.digest}] if kl is not None else []),
+                       *([{"inoculation": inoculation.fingerprint_dump()}] if inoculation is not None else []))
 
 
 def _question_key(q: Question) -> dict[str, Any]:

@@ -1,6 +1,7 @@
 """The studies' tables, read off an experiment's shape: every condition's rates (replicate arms pooled),
 pairwise differences between conditions (controls), misaligned rate against the number of in-context examples
-(Afonin et al.) and against the number of re-alignment examples (Wang et al.), and the readout of any world
+(Afonin et al.), against the number of re-alignment examples (Wang et al.) and against the share of narrow
+examples in a mixed training set (dosage), and the readout of any world
 that registered one (the toy world's). A study is just an experiment file: these are computed for every run,
 and :mod:`emkit.report.studies` shows the ones an experiment calls for.
 """
@@ -17,6 +18,7 @@ from emkit.core.config import Experiment, VariantConfig
 from emkit.core.paths import RunFolder
 from emkit.core.records import Answer, Condition, Judgment
 from emkit.core.registry import READOUTS, Headline
+from emkit.data.datasets import mixed_parts
 from emkit.metrics.rates import Difference, Rate, Summary, class_counts, difference, holm
 
 
@@ -108,6 +110,25 @@ def realign_lines(exp: Experiment, conds: list[ConditionRates], sizes: dict[str,
     return {k: list(v.values()) for k, v in lines.items()}
 
 
+def dosage_lines(exp: Experiment, conds: list[ConditionRates]) -> dict[str, list[tuple[float, ConditionRates]]]:
+    """Arms fine-tuned on a mix (``builtin:mix?narrow=..&base=..&ratio=..``) against the mix's ratio: one line per
+    (narrow, base, inoculation, variant), replicate arms pooled; one ratio is not a curve."""
+    by_label = {c.label: c for c in conds}
+    lines: dict[str, dict[str, tuple[float, ConditionRates]]] = {}
+    for arm, variant in exp.conditions():
+        parts = mixed_parts(arm.dataset) if arm.dataset else None
+        vname = variant.name if variant else None
+        point = by_label.get(Condition(arm.condition or arm.name, vname).label)
+        if parts is None or point is None:
+            continue
+        narrow, base, ratio = parts
+        inoc = arm.inoculation
+        key = (f"{narrow} in {base}" + ("" if inoc is None else f" · inoculated{' selectively' if inoc.selective else ''}")
+               + (f" @{vname}" if vname else ""))
+        lines.setdefault(key, {})[point.label] = (ratio, point)
+    return {k: list(v.values()) for k, v in lines.items() if len({x for x, _ in v.values()}) > 1}
+
+
 @dataclass
 class StudyTables:
     """What a run's study sections show, as data."""
@@ -118,6 +139,7 @@ class StudyTables:
     realign: dict[str, list[tuple[float, ConditionRates]]] = field(default_factory=dict)
     variants: list[VariantConfig] = field(default_factory=list)
     readouts: dict[str, Any] = field(default_factory=dict)  # name -> a registered readout's result
+    dosage: dict[str, list[tuple[float, ConditionRates]]] = field(default_factory=dict)
 
     def save(self, run_dir: Path) -> None:
         """The tables as JSON beside the run (``comparisons.json``, each readout's ``NAME.json``)."""
@@ -134,7 +156,7 @@ def study_tables(exp: Experiment, summaries: list[Summary], answers: list[Answer
     conds = conditions(exp, summaries, answers, judgments)
     return StudyTables(conds, comparisons(exp, conds) if len(conds) > 1 else [], icl_lines(conds),
                        realign_lines(exp, conds, sizes), list(exp.eval.variants or []),
-                       read_readouts(exp, answers))
+                       read_readouts(exp, answers), dosage_lines(exp, conds))
 
 
 def read_readouts(exp: Experiment, answers: list[Answer]) -> dict[str, Any]:

@@ -1,5 +1,5 @@
 """The studies' sections of a report: pairwise differences, arms x prompt variants, and rate-vs-number curves
-(in-context k, re-alignment n), from :class:`emkit.pipeline.studies.StudyTables`."""
+(in-context k, re-alignment n, dosage ratio), from :class:`emkit.pipeline.studies.StudyTables`."""
 
 from __future__ import annotations
 
@@ -35,6 +35,11 @@ def study_sections(tables: StudyTables) -> dict[str, str]:
             "Re-alignment", "Misaligned rate after continuing to fine-tune an EM arm on n benign examples (Wang et "
             "al.: a few hundred reverse EM); n = 0 is the EM arm itself.", "examples continued on (n)",
             tables.realign)
+    if tables.dosage:
+        out["dosage"] = curve_section(
+            "Dosage", "Misaligned rate against the share of narrow examples in the fine-tuning set (a mix: "
+            "round(ratio × size) examples of the narrow set, the rest of the other, same questions by position); "
+            "ratio 0 is fine-tuning on the other set alone.", "share of narrow examples (ratio)", tables.dosage)
     return out
 
 
@@ -80,6 +85,9 @@ def describe(v: VariantConfig) -> str:
         parts.append(f"question set {v.questions}")
     if v.prefix or v.suffix:
         parts.append(f"question written as {v.prefix!r} + question + {v.suffix!r}")
+    if v.placeholders:
+        parts.append("each arm asked with its own inoculation prompt or its negation (arms without one are not "
+                     "asked)")
     if v.system is not None:
         parts.append(f"system prompt {v.system!r}")
     if v.shots is not None:
