@@ -145,7 +145,7 @@ class Case:
     names: str | None = None  # what the error line must name (default: the target's file name)
 
 
-GROUPS = ("data", "sae", "toy", "directions", "models", "judge")
+GROUPS = ("runs", "data", "sae", "toy", "directions", "models", "judge")
 
 
 def _run(w: Path) -> str:
@@ -208,6 +208,11 @@ CASES = [
          STORE_SPOILS),
     Case("directions-extract", "runs/emkit.sqlite", lambda w: ["directions", "extract", _run(w)], STORE_SPOILS),
     Case("phases", "runs/emkit.sqlite", lambda w: ["phases", _run(w)], STORE_SPOILS),
+    Case("runs-list", "runs/emkit.sqlite", lambda w: ["runs", "list", str(w / "runs")], STORE_SPOILS),
+    Case("runs-show", "runs/emkit.sqlite", lambda w: ["runs", "show", "alpha", "--output-dir", str(w / "runs")],
+         STORE_SPOILS),
+    Case("runs-rm", "runs/emkit.sqlite", lambda w: ["runs", "rm", "alpha", "--output-dir", str(w / "runs"), "--yes"],
+         STORE_SPOILS),
     # a run folder's config
     Case("judge-score", "runs/alpha/config.yaml", lambda w: ["judge", _run(w), "--judge", "offline"], FILE_SPOILS),
     Case("judge-distill-run", "runs/alpha/config.yaml",
