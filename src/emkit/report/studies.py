@@ -86,7 +86,7 @@ def _efficiency_table(pair: EfficiencyPair) -> str:
     rows = "".join(f"<tr><td>{e(c.arm)}</td><td>{role}</td><td class=num>{c.final_loss:.4f}</td>"
                    f"<td class=num>{c.final_norm:.4g}</td></tr>"
                    for c, role in ((pair.general, "general"), (pair.narrow, "narrow")))
-    out = ("<table><tr><th>arm</th><th></th><th>final loss (smoothed)</th><th>final norm</th></tr>" + rows
+    out = ("<table><tr><th>arm</th><th>role</th><th>final loss (smoothed)</th><th>final norm</th></tr>" + rows
            + "</table>")
     if pair.matched:
         out += ("<table><tr><th>matched norm</th><th>" + e(pair.general.arm) + "</th><th>" + e(pair.narrow.arm)
