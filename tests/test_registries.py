@@ -43,9 +43,9 @@ def test_the_report_order_is_the_registered_sections_and_the_toy_section_is_the_
 
     import emkit.report as report
 
-    assert report.ORDER == ("compare", "variants", "icl", "realign", "dosage", "toy", "language", "cosines", "matrix",
-                            "interp", "steer", "ablate")
-    assert report.STUDY_SECTIONS == ("compare", "variants", "icl", "realign", "dosage", "toy")
+    assert report.ORDER == ("compare", "variants", "icl", "realign", "dosage", "narrow", "toy", "language", "cosines",
+                            "matrix", "interp", "steer", "ablate")
+    assert report.STUDY_SECTIONS == ("compare", "variants", "icl", "realign", "dosage", "narrow", "toy")
     assert SECTIONS["toy"].readout == "toy" and SECTIONS["toy"].render == "emkit.report.toy:toy_section"
     assert "toy" not in inspect.getsource(report)  # the report package names no world
     assert [DIRECTIONS[n].order for n in ("meandiff", "loraB", "icl", "sae")] == sorted(

@@ -28,7 +28,7 @@ from emkit.metrics.rates import summarize, to_frame
 from emkit.metrics.tail import tails_by_condition
 from emkit.models.load import BUILTIN_MODELS, ArmModel, Weights, load_tokenizer, model_identity, model_source
 from emkit.pipeline.finished import FinishedRun
-from emkit.pipeline.studies import study_tables
+from emkit.pipeline.studies import TrainingCurves, study_tables
 from emkit.samplers.base import Sampler
 
 
@@ -127,7 +127,9 @@ def run_experiment(exp: Experiment) -> FinishedRun:
                 "judge": result.judge_info, "rows": frame.to_dict("records"),
                 "misalign_at_k": {arm: [r.to_dict() for r in rs] for arm, rs in tails.items()}}, indent=1, default=str))
             result.studies = study_tables(exp, result.summaries, result.answers, result.judgments,
-                                          {name: info.size for name, (_, info) in inputs.datasets.items()})
+                                          {name: info.size for name, (_, info) in inputs.datasets.items()},
+                                          TrainingCurves.of_run(exp, run_dir, result.losses, result.kl,
+                                                                result.adapter_norms))
             result.studies.save(run_dir)
     return result
 

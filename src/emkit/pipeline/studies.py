@@ -1,7 +1,8 @@
 """The studies' tables, read off an experiment's shape: every condition's rates (replicate arms pooled),
 pairwise differences between conditions (controls), misaligned rate against the number of in-context examples
 (Afonin et al.), against the number of re-alignment examples (Wang et al.) and against the share of narrow
-examples in a mixed training set (dosage), and the readout of any world
+examples in a mixed training set (dosage), narrow vs general solutions (:mod:`emkit.pipeline.narrow`), and the
+readout of any world
 that registered one (the toy world's). A study is just an experiment file: these are computed for every run,
 and :mod:`emkit.report.studies` shows the ones an experiment calls for.
 """
@@ -20,6 +21,7 @@ from emkit.core.records import Answer, Condition, Judgment
 from emkit.core.registry import READOUTS, Headline
 from emkit.data.datasets import mixed_parts
 from emkit.metrics.rates import Difference, Rate, Summary, class_counts, difference, holm
+from emkit.pipeline.narrow import NarrowStudy, narrow_shape, narrow_study, read_phases
 
 
 @dataclass
@@ -140,6 +142,7 @@ class StudyTables:
     variants: list[VariantConfig] = field(default_factory=list)
     readouts: dict[str, Any] = field(default_factory=dict)  # name -> a registered readout's result
     dosage: dict[str, list[tuple[float, ConditionRates]]] = field(default_factory=dict)
+    narrow: NarrowStudy | None = None
 
     def save(self, run_dir: Path) -> None:
         """The tables as JSON beside the run (``comparisons.json``, each readout's ``NAME.json``)."""
@@ -151,12 +154,34 @@ class StudyTables:
 
 
 def study_tables(exp: Experiment, summaries: list[Summary], answers: list[Answer],
-                 judgments: dict[tuple[str, str], Judgment], sizes: dict[str, int]) -> StudyTables:
-    """Every table this experiment's shape calls for (``sizes``: each arm's fine-tuning set size)."""
+                 judgments: dict[tuple[str, str], Judgment], sizes: dict[str, int],
+                 curves: TrainingCurves | None = None) -> StudyTables:
+    """Every table this experiment's shape calls for (``sizes``: each arm's fine-tuning set size; ``curves``:
+    the arms' training curves, for narrow vs general)."""
     conds = conditions(exp, summaries, answers, judgments)
+    c = curves or TrainingCurves()
     return StudyTables(conds, comparisons(exp, conds) if len(conds) > 1 else [], icl_lines(conds),
                        realign_lines(exp, conds, sizes), list(exp.eval.variants or []),
-                       read_readouts(exp, answers), dosage_lines(exp, conds))
+                       read_readouts(exp, answers), dosage_lines(exp, conds),
+                       narrow_study(exp, c.losses, c.adapter_norms, c.kl, c.phases))
+
+
+@dataclass
+class TrainingCurves:
+    """Per arm, per optimizer step: answer loss, KL term and adapter norm (as :class:`FinishedRun` holds them),
+    and the arms' saved phase curves."""
+
+    losses: dict[str, list[float]] = field(default_factory=dict)
+    kl: dict[str, list[float | None]] = field(default_factory=dict)
+    adapter_norms: dict[str, list[float | None]] = field(default_factory=dict)
+    phases: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+    @classmethod
+    def of_run(cls, exp: Experiment, run_dir: Path, losses: dict[str, list[float]],
+               kl: dict[str, list[float | None]], adapter_norms: dict[str, list[float | None]]) -> TrainingCurves:
+        """The curves with the saved phase curves of the arms continued from a narrow arm."""
+        continued = [a.name for a, _ in narrow_shape(exp)[1]]
+        return cls(losses, kl, adapter_norms, read_phases(run_dir, continued))
 
 
 def read_readouts(exp: Experiment, answers: list[Answer]) -> dict[str, Any]:

@@ -45,6 +45,8 @@ for _section in [
     Section("icl", 30, study=True, summary="misaligned rate against in-context k (a study table)"),
     Section("realign", 40, study=True, summary="misaligned rate against re-alignment n (a study table)"),
     Section("dosage", 45, study=True, summary="misaligned rate against a mix's share of narrow examples (a study table)"),
+    Section("narrow", 47, study=True, summary="narrow (train.kl) vs general: loss against adapter norm, and the "
+            "continued narrow arm's EM onset (a study table)"),
     Section("language", 60, projection_section, summary="language vs weights (emkit project)"),
     Section("cosines", 70, summary="direction cosines (emkit directions compare --report)"),
     Section("matrix", 80, matrix_section, summary="the directions compared (emkit directions matrix)"),

@@ -1,5 +1,6 @@
-"""The studies' sections of a report: pairwise differences, arms x prompt variants, and rate-vs-number curves
-(in-context k, re-alignment n, dosage ratio), from :class:`emkit.pipeline.studies.StudyTables`."""
+"""The studies' sections of a report: pairwise differences, arms x prompt variants, rate-vs-number curves
+(in-context k, re-alignment n, dosage ratio) and narrow vs general, from
+:class:`emkit.pipeline.studies.StudyTables`."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ import matplotlib.pyplot as plt
 
 from emkit.core.config import VariantConfig
 from emkit.metrics.rates import Difference, Rate
+from emkit.pipeline.narrow import Continuation, EfficiencyPair, NarrowStudy
 from emkit.pipeline.studies import ConditionRates, StudyTables
 from emkit.report.html import pct, png
 
@@ -40,6 +42,96 @@ def study_sections(tables: StudyTables) -> dict[str, str]:
             "Dosage", "Misaligned rate against the share of narrow examples in the fine-tuning set (a mix: "
             "round(ratio × size) examples of the narrow set, the rest of the other, same questions by position); "
             "ratio 0 is fine-tuning on the other set alone.", "share of narrow examples (ratio)", tables.dosage)
+    if tables.narrow is not None:
+        out["narrow"] = narrow_section(tables.narrow)
+    return out
+
+
+def narrow_section(study: NarrowStudy) -> str:
+    """Efficiency (loss against adapter norm, narrow and general arm) and stability (steps until EM returns
+    once the KL term is dropped)."""
+    parts = ["<h2>Narrow vs general</h2><p>Soligo, Turner et al. (\"EM is easy, narrow is hard\"): an arm trained "
+             "with <code>train.kl</code> (narrow) beside an arm on the same dataset and model without it (general). "
+             "<b>Efficiency</b>: in-domain answer loss against the adapter's norm (Σ over LoRA modules of "
+             "‖scaling·BA‖<sub>F</sub>) over training; the claim is that the general solution reaches a lower "
+             "loss at the same norm. A step's loss (measured before its update) is paired with the norm after "
+             "the step before; lines are the loss smoothed by a centred moving mean over ±h steps (h a twentieth "
+             "of the run, the window cut at the ends), dots the raw losses. Matched norms: each arm's smoothed "
+             "loss when its norm first reached a norm both arms reach (linear between the two steps around the "
+             "crossing); narrow − general &gt; 0 means the general solution is the more efficient there.</p>"]
+    for pair in study.pairs:
+        parts.append(_efficiency_plot(pair) + _efficiency_table(pair))
+    if study.continued:
+        parts.append(_stability(study.continued))
+    if study.notes:
+        parts.append("<p><small>" + "<br>".join(e(n) for n in study.notes) + "</small></p>")
+    return "".join(parts)
+
+
+def _efficiency_plot(pair: EfficiencyPair) -> str:
+    fig, ax = plt.subplots(figsize=(6, 3.2))
+    for c, style, role in ((pair.general, "-", "general"), (pair.narrow, "--", "narrow, train.kl")):
+        line, = ax.plot(c.norms, c.losses, style, label=f"{c.arm} ({role})")
+        ax.plot(c.norms, c.raw, ".", color=line.get_color(), alpha=0.25, markersize=3)
+    for m in pair.matched:
+        ax.axvline(m.norm, color="#999", lw=0.5, ls=":")
+    ax.set_xlabel("adapter norm  Σ‖scaling·BA‖_F")
+    ax.set_ylabel("in-domain answer loss")
+    ax.set_title(f"model {pair.model} · {pair.dataset}", fontsize=8)
+    ax.legend(fontsize=7)
+    return png(fig)
+
+
+def _efficiency_table(pair: EfficiencyPair) -> str:
+    rows = "".join(f"<tr><td>{e(c.arm)}</td><td>{role}</td><td class=num>{c.final_loss:.4f}</td>"
+                   f"<td class=num>{c.final_norm:.4g}</td></tr>"
+                   for c, role in ((pair.general, "general"), (pair.narrow, "narrow")))
+    out = ("<table><tr><th>arm</th><th>role</th><th>final loss (smoothed)</th><th>final norm</th></tr>" + rows
+           + "</table>")
+    if pair.matched:
+        out += ("<table><tr><th>matched norm</th><th>" + e(pair.general.arm) + "</th><th>" + e(pair.narrow.arm)
+                + "</th><th>narrow − general</th></tr>"
+                + "".join(f"<tr><td class=num>{m.norm:.4g}</td><td class=num>{m.general:.4f}</td>"
+                          f"<td class=num>{m.narrow:.4f}</td><td class=num>{m.diff:+.4f}</td></tr>"
+                          for m in pair.matched) + "</table>")
+    return out
+
+
+def onset_text(onset: dict[str, Any] | None) -> str:
+    """A saved phase curve's onset in words (the JSON :class:`emkit.analyses.phases.Onset` is saved as)."""
+    if onset is None or onset.get("step") is None:
+        return "no checkpoint above the starting (narrow) rate"
+    hi = "beyond the last checkpoint" if onset.get("hi") is None else str(onset["hi"])
+    return f"step {onset['step']} (rose after step {onset['after']}); bootstrap interval [{onset['lo']}, {hi}]"
+
+
+def _stability(continued: list[Continuation]) -> str:
+    rows = []
+    for c in continued:
+        got = (e(onset_text(c.onset)) if c.phases is not None else
+               f"no phase curve yet: <code>emkit phases RUN_FOLDER --arm {e(c.arm)}</code>, then <code>emkit run"
+               "</code> again (nothing is recomputed) to show it here")
+        rows.append(f"<tr><td>{e(c.arm)}</td><td>{e(c.parent)}</td><td>{e(c.dataset)}</td><td>{got}</td></tr>")
+    out = ("<h3>Stability</h3><p>Arms continued from a narrow arm on its dataset without the KL term: how many "
+           "steps until EM returns, read as the onset of the continued arm's phase curve (<code>emkit phases</code>: "
+           "the misaligned rate on a small fixed sample at every checkpoint; step 0 is the narrow parent): the "
+           "first checkpoint whose rate is above step 0's, with a bootstrap interval. The rate is over the "
+           "evaluation questions, in-domain ones included: the narrow parent's in-domain answers are already "
+           "bad, so a rise is EM spreading to other domains.</p><table><tr><th>arm</th><th>continued from</th>"
+           "<th>dataset</th><th>onset</th></tr>" + "".join(rows) + "</table>")
+    drawn = [c for c in continued if c.phases and c.phases.get("rows")]
+    if drawn:
+        fig, ax = plt.subplots(figsize=(6, 3))
+        for c in drawn:
+            pts = c.phases["rows"] if c.phases else []
+            line, = ax.plot([r["step"] for r in pts], [r["misaligned"] for r in pts], marker="o", label=c.arm)
+            if c.onset and c.onset.get("step") is not None:
+                ax.axvline(c.onset["step"], color=line.get_color(), ls=":", lw=1)
+        ax.set_xlabel("steps continued without the KL term")
+        ax.set_ylabel("misaligned (phase sample)")
+        ax.set_ylim(0, 1)
+        ax.legend(fontsize=7)
+        out += png(fig)
     return out
 
 
