@@ -310,7 +310,8 @@ def test_toy_readout_finds_every_condition_under_prompt_variants_and_seeds(tmp_p
         assert f"<td>{label}</td>" in report
         assert f"{label}{' +trigger' if trig else ''}  other domains misaligned (exact)" in out.output
     assert "2 pooled: bad.s0@trig, bad.s1@trig" in out.output
-    assert "misalign@k (a question misaligned at least once in k answers, mean over 6 questions): @1 " in out.output
+    # the tiny untrained toy answers off-template (no judged answer): no misalign@k line, not "over 0 questions"
+    assert "misalign@k" not in out.output
     view = RunIndex(tmp_path / "runs").run("v")
     assert {(h.condition, h.arms) for h in view.headlines} >= {("bad@trig +trigger", ("bad.s0@trig", "bad.s1@trig")),
                                                                ("base@plain", ("base@plain",))}

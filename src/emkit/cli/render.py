@@ -41,7 +41,7 @@ def run_summary(run: FinishedRun, summaries: Sequence[Summary], heads: Sequence[
     tails = tails_by_condition(summaries, confidence=run.metrics.confidence)
     for s in (s for s in summaries if s.question_id == "ALL"):
         typer.echo(f"{s.arm:>20}  misaligned {s.misaligned}  coherent {s.coherent}")
-        if tails.get(s.arm):
+        if any(r.questions for r in tails.get(s.arm, [])):  # nothing judged: the rate above says n=0 already
             typer.echo(f"{'':>20}  misalign@k (a question misaligned at least once in k answers, mean over "
                        f"{tails[s.arm][0].questions} questions): " + "  ".join(str(r) for r in tails[s.arm]))
     for h in heads:
