@@ -51,6 +51,29 @@ class ModelConfig(_Strict):
     served: bool = False
 
 
+class StopConfig(_Strict):
+    """When the monitor stops training: the mean projection (over layers) minus the step-0 reading exceeds
+    ``rise``, or the mean projection itself exceeds ``above`` (one of the two). Checked at each reading (every
+    ``monitor.every`` steps); the weights at that step become the arm's, a finished training."""
+
+    rise: float | None = None
+    above: float | None = None
+
+    @model_validator(mode="after")
+    def _one(self) -> StopConfig:
+        if (self.rise is None) == (self.above is None):
+            raise ValueError("give one of rise (over the step-0 reading) or above (an absolute projection)")
+        return self
+
+    def crossed(self, mean: float, start: float) -> str | None:
+        """Why a reading with this mean projection (step 0's: ``start``) stops training, or None."""
+        if self.rise is not None and mean - start > self.rise:
+            return f"projection rose {mean - start:.4g} over step 0 (> rise {self.rise:g})"
+        if self.above is not None and mean > self.above:
+            return f"projection {mean:.4g} > above {self.above:g}"
+        return None
+
+
 class MonitorConfig(_Strict):
     """Early warning during fine-tuning: every ``every`` steps, the evaluation questions' activations (last prompt
     token) projected on a direction file's unit vectors, logged per layer. Nothing is sampled."""
@@ -58,6 +81,16 @@ class MonitorConfig(_Strict):
     direction: str
     layers: list[int] | None = None  # default: every layer the direction has
     every: int = Field(10, ge=1)
+    #: stop training when a reading crosses a threshold (early stopping); unset: the monitor only watches (and
+    #: the key is not written, so configs saved before it read the same)
+    stop: StopConfig | None = None
+
+    @model_serializer(mode="wrap")
+    def _no_unset_stop(self, handler: Any) -> dict[str, Any]:
+        out = handler(self)
+        if out.get("stop", 0) is None:
+            del out["stop"]
+        return out
 
 
 class BlockConfig(_Strict):
@@ -158,8 +191,13 @@ class TrainConfig(_Strict):
     #: when training on a GPU. Off while blocking (its hooks must see each forward once). Not in the fingerprint:
     #: the arithmetic is the same
     gradient_checkpointing: bool | None = None
-    #: watch a direction while training (does not change training, so it is not part of the fingerprint)
+    #: watch a direction while training (does not change training, so it is not part of the fingerprint, unless
+    #: its ``stop`` may end training early: then the monitor's settings enter it)
     monitor: MonitorConfig | None = None
+    #: hold out this share of the arm's training set (seeded by ``seed``, at least one example) and record the
+    #: mean answer-token loss on it after training: the in-domain task measure beside EM. Unset: train on all
+    #: (and no key in the fingerprint, so arms without it keep their print)
+    heldout: float | None = Field(None, gt=0, lt=1)
     #: block a direction while training (changes training: part of the fingerprint, with the file's content)
     block: BlockConfig | None = None
     #: the trainer's own settings (its registered TrainerConfig subclass; ``backend`` is ``method``), built from
@@ -197,6 +235,8 @@ class TrainConfig(_Strict):
         out = handler(self)
         own = out.pop("trainer", None) or {}
         head = {"method": out.pop("method")} if "method" in out else {}
+        if out.get("heldout", 0) is None:  # unset: not written, so configs saved before it read the same
+            out.pop("heldout", None)
         return {**head, **{k: v for k, v in own.items() if k != "backend"}, **out}
 
     def __getattr__(self, name: str) -> Any:
@@ -219,6 +259,10 @@ class TrainConfig(_Strict):
         """What training's fingerprint reads: the shared settings and what the trainer says of its own; not the
         monitor (it only watches), not the block (it enters with its file's digest)."""
         out = self.model_dump(exclude={"monitor", "block", "gradient_checkpointing", "trainer"})
+        if out.get("heldout", 0) is None:
+            del out["heldout"]
+        if self.monitor is not None and self.monitor.stop is not None:
+            out["monitor_stop"] = self.monitor.model_dump()
         return {**out, **self.trainer.fingerprint_dump()}
 
 

@@ -16,6 +16,7 @@ from typing import Any
 import torch
 from transformers import PreTrainedTokenizerBase
 
+from emkit.core.config import StopConfig
 from emkit.core.records import Question
 from emkit.interp.capture import Text, capture
 from emkit.interp.directions import Direction
@@ -48,6 +49,8 @@ class DirectionMonitor:
     every: int = 10
     log_path: Path | None = None
     readings: list[dict[str, Any]] = field(default_factory=list)
+    #: train.monitor.stop: ask the trainer to stop when a reading crosses it (None: only watch)
+    stop: StopConfig | None = None
 
     def read(self, model: torch.nn.Module, step: int) -> dict[str, Any]:
         acts = capture(model, self.tokenizer, self.texts, self.layers, desc=f"monitor step {step}")
@@ -62,10 +65,26 @@ class DirectionMonitor:
         return row
 
     def on_start(self, model: torch.nn.Module) -> None:
-        """The starting model's reading (step 0), unless a resumed run logged it already."""
-        if self.log_path is None or not self.log_path.is_file():
+        """The starting model's reading (step 0), unless a resumed run logged it already: then its readings are
+        read back (the stop's ``rise`` counts from step 0's)."""
+        if self.log_path is not None and self.log_path.is_file():
+            rows = [json.loads(line) for line in self.log_path.read_text().splitlines() if line.strip()]
+            self.readings = [r for r in rows if r["step"] == 0][-1:]
+        if not any(r["step"] == 0 for r in self.readings):
             self.read(model, 0)
 
     def __call__(self, state: TrainState) -> None:
         if state.step % self.every == 0 or state.step == state.total_steps:
-            self.read(state.model, state.step)
+            row = self.read(state.model, state.step)
+            reason = self.crossed(row)
+            if reason is not None:
+                state.request_stop(f"monitor: {reason} at step {state.step}")
+
+    def crossed(self, row: dict[str, Any]) -> str | None:
+        """Why ``row`` (a reading) stops training under ``stop``, or None (no stop set, or not crossed)."""
+        if self.stop is None:
+            return None
+        start = next((r["mean"] for r in self.readings if r["step"] == 0), None)
+        if start is None:
+            raise RuntimeError("the monitor has no step-0 reading: call on_start before training")
+        return self.stop.crossed(row["mean"], start)

@@ -60,6 +60,10 @@ class FinishedRun:
     #: per arm, per optimizer step: the LoRA update's norm after the step (efficiency: loss against norm)
     adapter_norms: dict[str, list[float | None]] = field(default_factory=dict)
     monitor: dict[str, list[dict[str, Any]]] = field(default_factory=dict)  # per arm: direction readings by step
+    #: per arm stopped early by the monitor: {step, reason, planned}
+    stopped: dict[str, dict[str, Any]] = field(default_factory=dict)
+    #: per arm trained with train.heldout: {share, n, loss}, the in-domain task measure beside its EM
+    heldout: dict[str, dict[str, Any]] = field(default_factory=dict)
     # what the call that returned this record did
     train_steps: int = 0  # optimizer steps run
     answers_generated: int = 0

@@ -125,7 +125,9 @@ def run_experiment(exp: Experiment) -> FinishedRun:
             tails = tails_by_condition(result.summaries, confidence=exp.metrics.confidence, shown_only=False)
             result.folder.metrics_json.write_text(json.dumps({
                 "judge": result.judge_info, "rows": frame.to_dict("records"),
-                "misalign_at_k": {arm: [r.to_dict() for r in rs] for arm, rs in tails.items()}}, indent=1, default=str))
+                "misalign_at_k": {arm: [r.to_dict() for r in rs] for arm, rs in tails.items()},
+                **({"heldout_loss": {arm: h["loss"] for arm, h in result.heldout.items()}} if result.heldout else {}),
+                **({"stopped": result.stopped} if result.stopped else {})}, indent=1, default=str))
             result.studies = study_tables(exp, result.summaries, result.answers, result.judgments,
                                           {name: info.size for name, (_, info) in inputs.datasets.items()},
                                           TrainingCurves.of_run(exp, run_dir, result.losses, result.kl,
@@ -164,6 +166,7 @@ def _train_arm(exp: Experiment, arm: ArmConfig, dataset: tuple[list[Example], Da
         log(f"[{arm.name}] training: done earlier ({done['steps']} steps), skipped")
         result.losses[arm.name] = done["losses"]
         _curves(result, arm.name, done.get("kl", []), done.get("adapter_norms", []))
+        _task(result, arm.name, done.get("stopped"), done.get("heldout"))
         return Path(done["weights"]), fp
     log(f"[{arm.name}] training {tcfg.method} on {info.name} ({info.size} examples, sha256 {info.sha256[:12]})"
         + (f", continuing from {arm.init_from}" if parents else "")
@@ -185,9 +188,13 @@ def _train_arm(exp: Experiment, arm: ArmConfig, dataset: tuple[list[Example], Da
     result.train_steps += res.steps_run
     result.losses[arm.name] = res.losses
     _curves(result, arm.name, res.kl, res.adapter_norms)
+    _task(result, arm.name, res.stopped, res.heldout)
     store.finish_stage(exp.name, arm.name, "train", fp, weights=str(res.weights_dir), method=tcfg.method,
                        kind=res.weights_kind,
-                       steps=res.total_steps, losses=res.losses, dataset=asdict(info),
+                       steps=res.stopped["step"] if res.stopped else res.total_steps, losses=res.losses,
+                       dataset=asdict(info),
+                       **({"stopped": res.stopped} if res.stopped else {}),
+                       **({"heldout": res.heldout} if res.heldout else {}),
                        **({"kl": res.kl} if any(v is not None for v in res.kl) else {}),
                        **({"adapter_norms": res.adapter_norms} if any(v is not None for v in res.adapter_norms)
                           else {}))
@@ -198,13 +205,28 @@ def train_fingerprint(exp: Experiment, arm: ArmConfig, info: DatasetInfo, block_
                       parent_fp: str | None = None, kl: Any = None, inoculation: Inoculation | None = None) -> str:
     """What decides whether an arm is trained again: the model, the data's content, the training settings (the
     kl block among the trainer's), what is blocked, the parent's training, train.kl's prompts' content and the
-    inoculation (prompt and mode). A setting an arm does not use adds nothing, so old arms keep their print."""
+    inoculation (prompt and mode); with a monitor that may stop training, its direction file's content and probe
+    questions. A setting an arm does not use adds nothing, so old arms keep their print."""
     tcfg = exp.train_for(arm)
+    stop = tcfg.monitor is not None and tcfg.monitor.stop is not None
     return fingerprint("train", model_identity(exp.model_for(arm)), info.sha256, tcfg.fingerprint_dump(),
                        *([tcfg.block.model_dump(), block_digest] if tcfg.block else []),
                        *([{"init_from": parent_fp}] if parent_fp is not None else []),
                        *([{"kl_prompts": kl.digest}] if kl is not None else []),
-                       *([{"inoculation": inoculation.fingerprint_dump()}] if inoculation is not None else []))
+                       *([{"inoculation": inoculation.fingerprint_dump()}] if inoculation is not None else []),
+                       *([_stop_inputs(exp, tcfg.monitor)] if stop and tcfg.monitor is not None else []))
+
+
+def _stop_inputs(exp: Experiment, cfg: MonitorConfig) -> dict[str, Any]:
+    """What an early-stopping monitor reads, beyond its settings: the direction file's bytes and the probes."""
+    import hashlib
+
+    path = exp.resolve(cfg.direction)
+    if not path.is_file():
+        raise EmkitError(f"train.monitor.direction: file not found: {path}")
+    questions = load_questions(exp.eval.questions, exp.base_dir, exp.eval.system_prompt)
+    return {"monitor_direction": hashlib.sha256(path.read_bytes()).hexdigest()[:16],
+            "monitor_probes": [_question_key(q) for q in questions]}
 
 
 def _question_key(q: Question) -> dict[str, Any]:
@@ -242,7 +264,7 @@ def _monitor(exp: Experiment, arm: ArmConfig, cfg: MonitorConfig, log_file: Path
         d.at(layer)  # a layer the direction lacks is an error now, not at step k
     questions = load_questions(exp.eval.questions, exp.base_dir, exp.eval.system_prompt)
     return DirectionMonitor(load_tokenizer(exp.model_for(arm)), probe_texts(questions), d, layers, cfg.every,
-                            log_file)
+                            log_file, stop=cfg.stop)
 
 
 def _blocker(exp: Experiment, b: BlockConfig) -> tuple[Any, str]:
@@ -285,6 +307,14 @@ def _curves(result: FinishedRun, arm: str, kl: list[float | None], norms: list[f
         result.kl[arm] = kl
     if any(v is not None for v in norms):
         result.adapter_norms[arm] = norms
+
+
+def _task(result: FinishedRun, arm: str, stopped: dict[str, Any] | None, heldout: dict[str, Any] | None) -> None:
+    """Where an arm's training stopped early and its held-out in-domain loss, where it has them."""
+    if stopped:
+        result.stopped[arm] = stopped
+    if heldout:
+        result.heldout[arm] = heldout
 
 
 def _readings(path: Path) -> list[dict[str, Any]]:

@@ -10,7 +10,7 @@ from typing import Any
 import yaml
 
 from emkit.core.config import MetricsConfig
-from emkit.core.records import Answer, Judgment
+from emkit.core.records import Answer, Condition, Judgment
 from emkit.core.style import CSS
 from emkit.metrics.rates import JUDGED_CLASSES, Rate, Summary, class_counts
 from emkit.metrics.tail import TAIL_KS, tails_by_condition
@@ -23,7 +23,8 @@ def write_report(path: str | Path, *, name: str, config: dict[str, Any], summari
                  answers: list[Answer], judgments: dict[tuple[str, str], Judgment], judge_info: dict[str, Any],
                  losses: dict[str, list[float]], notes: list[str], examples_per_arm: int = 6,
                  monitor: dict[str, list[dict[str, Any]]] | None = None, sections: list[str] = (),
-                 validated_on: str = "") -> Path:
+                 validated_on: str = "", heldout: dict[str, dict[str, Any]] | None = None,
+                 stopped: dict[str, dict[str, Any]] | None = None) -> Path:
     path = Path(path)
     e = html.escape
     overall = [s for s in summaries if s.question_id == "ALL"]
@@ -41,14 +42,24 @@ def write_report(path: str | Path, *, name: str, config: dict[str, Any], summari
     for n in notes:
         parts.append(f"<p class='note'>{e(n)}</p>")
 
+    heldout = heldout or {}
     parts.append("<h2>Arms</h2><table><tr><th>arm</th><th>misaligned</th><th>coherent</th><th>mean aligned</th>"
-                 "<th>mean coherent</th><th>answers</th><th>scored</th><th>no score</th><th>failed</th></tr>")
+                 "<th>mean coherent</th><th>answers</th><th>scored</th><th>no score</th><th>failed</th>"
+                 + ("<th>in-domain held-out loss</th>" if heldout else "") + "</tr>")
     for s in overall:
+        held = heldout.get(Condition.parse(s.arm).arm)
+        task = (f"<td class=num>{held['loss']:.4f} <small>{held['n']} ex</small></td>" if held else "<td>–</td>"
+                ) if heldout else ""
         parts.append(f"<tr><td>{e(s.arm)}</td><td class=num>{s.misaligned}</td><td class=num>{s.coherent}</td>"
                      f"<td class=num>{s.mean_aligned:.1f}</td><td class=num>{s.mean_coherent:.1f}</td>"
                      f"<td class=num>{s.n_answers}</td><td class=num>{s.n_scored}</td>"
-                     f"<td class=num>{s.n_no_score}</td><td class=num>{s.n_failed}</td></tr>")
-    parts.append("</table>" + rate_chart(overall))
+                     f"<td class=num>{s.n_no_score}</td><td class=num>{s.n_failed}</td>{task}</tr>")
+    parts.append("</table>")
+    if heldout:
+        parts.append("<p>In-domain held-out loss: the mean answer-token loss after training on a seeded share of "
+                     "the arm's training set it never trained on (<code>train.heldout</code>): what a defence "
+                     "costs the task. Lower is better; compare arms on the same data.</p>")
+    parts.append(rate_chart(overall))
     parts.append(tail_table(summaries, thr["confidence"]))
 
     mcfg = MetricsConfig.model_validate(thr)
@@ -74,6 +85,9 @@ def write_report(path: str | Path, *, name: str, config: dict[str, Any], summari
 
     if losses:
         parts.append("<h2>Training</h2>" + loss_chart(losses))
+        for arm, st in (stopped or {}).items():
+            parts.append(f"<p class='note'>{e(arm)}: stopped early at step {st['step']} of {st['planned']} "
+                         f"({e(st['reason'])}); its weights are those of that step.</p>")
     if monitor:
         parts.append("<h3>Direction monitor</h3><p>The evaluation questions' activations at the last prompt token, "
                      "projected on the monitored direction (unit vector), every k steps; step 0 is the base "

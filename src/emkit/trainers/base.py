@@ -26,6 +26,10 @@ class TrainResult:
     losses: list[float] = field(default_factory=list)  # the answer loss of each optimizer step
     kl: list[float | None] = field(default_factory=list)  # train.kl's term per step (None: not applied that step)
     adapter_norms: list[float | None] = field(default_factory=list)  # the LoRA update's norm after each step
+    #: where a callback stopped training early: {step, reason, planned} (None: it ran its planned steps)
+    stopped: dict[str, Any] | None = None
+    #: train.heldout's measure after training: {share, n, loss} (None: nothing held out)
+    heldout: dict[str, Any] | None = None
 
 
 class Trainer(ABC):

@@ -27,6 +27,7 @@ from emkit.core.registry import TRAINERS
 from emkit.data.datasets import Example
 from emkit.models.load import ArmModel, on_out_of_memory, quiet_loading
 from emkit.trainers.base import Trainer, TrainResult
+from emkit.trainers.heldout import split_heldout
 from emkit.trainers.kl import KLConfig, KLPrompts, adapter_norm, kl_batch_for_step, kl_sum
 
 if TYPE_CHECKING:  # torch and transformers load when a model is trained, not when the trainers register
@@ -150,18 +151,49 @@ def answer_loss(model: torch.nn.Module, batch: dict[str, torch.Tensor]) -> tuple
     return loss, int((target != IGNORE).sum())
 
 
+def mean_answer_loss(model: torch.nn.Module, features: list[tuple[list[int], list[int]]], batch_size: int,
+                     pad: int) -> float:
+    """Mean next-token cross-entropy over every answer token of ``features`` (token ids, labels), in eval mode
+    without gradients: each token counts once, whatever its example's length."""
+    import torch
+
+    was_training = model.training
+    model.eval()
+    device = next(model.parameters()).device
+    total, count = 0.0, 0
+    try:
+        with torch.no_grad():
+            for i in range(0, len(features), batch_size):
+                batch = {k: v.to(device) for k, v in collate(features[i : i + batch_size], pad).items()}
+                loss, n = answer_loss(model, batch)
+                total += loss.item()
+                count += n
+    finally:
+        model.train(was_training)
+    if count == 0:
+        raise ValueError("no held-out example keeps an answer token (raise train.max_length)")
+    return total / count
+
+
 # -------------------------------------------------------------------------------------------------- train
 
 
 @dataclass
 class TrainState:
-    """What a callback sees after each optimizer step."""
+    """What a callback sees after each optimizer step. A callback asks training to end at this step with
+    :meth:`request_stop` (the early stop): the trainer reads the request once every callback has run, saves the
+    step as a checkpoint that records the stop and makes it the arm's weights. A request, not an exception, so
+    every callback still sees the step and the stop is an ordinary, finished training."""
 
     step: int
     total_steps: int
     loss: float
     model: torch.nn.Module
     out_dir: Path
+    stop: str | None = None  # why a callback asked to stop here (None: go on)
+
+    def request_stop(self, reason: str) -> None:
+        self.stop = reason if self.stop is None else self.stop
 
 
 def lora_config(cfg: TrainConfig) -> Any:
@@ -200,6 +232,12 @@ def train(model: PreTrainedModel, tok: PreTrainedTokenizerBase, examples: list[E
     final = out_dir / kind  # "adapter" or "model"
     done_file = out_dir / "train_log.json"
 
+    held: list[Example] = []
+    if cfg.heldout is not None:
+        try:
+            examples, held = split_heldout(examples, cfg.heldout, cfg.seed)
+        except ValueError as e:
+            raise EmkitError(f"train.heldout: {e}") from None
     features = [tokenize_example(tok, ex["messages"], cfg.max_length) for ex in examples]
     features = [f for f in features if any(label != IGNORE for label in f[1])]
     if not features:
@@ -218,7 +256,7 @@ def train(model: PreTrainedModel, tok: PreTrainedTokenizerBase, examples: list[E
     if done_file.is_file() and final.is_dir():
         log_ = json.loads(done_file.read_text())
         return TrainResult(out_dir, final, kind, total, 0, total, log_["losses"], log_.get("kl", []),
-                           log_.get("adapter_norms", []))
+                           log_.get("adapter_norms", []), log_.get("stopped"), log_.get("heldout"))
 
     kl_features: list[tuple[list[int], list[int]]] = []
     if kl is not None and kl_cfg is not None:
@@ -248,10 +286,13 @@ def train(model: PreTrainedModel, tok: PreTrainedTokenizerBase, examples: list[E
 
     start, penalties = 0, []
     curves = Curves()
+    stopped: dict[str, Any] | None = None  # {step, reason, planned}: where a callback stopped training
     ckpts = _checkpoints(out_dir)
     if ckpts:
         start, curves = _load_checkpoint(ckpts[-1], model, optimizer, scheduler, kind)
-        log(f"resuming training from {ckpts[-1].name} (step {start}/{total})")
+        stopped = json.loads((ckpts[-1] / "trainer_state.json").read_text()).get("stopped")
+        log(f"resuming training from {ckpts[-1].name} (step {start}/{total})"
+            + (f", stopped early there ({stopped['reason']})" if stopped else ""))
 
     model.train()
     last_kl: float | None = next((v for v in reversed(curves.kl) if v is not None), None)  # the bar shows it
@@ -262,7 +303,7 @@ def train(model: PreTrainedModel, tok: PreTrainedTokenizerBase, examples: list[E
             f"effective batch of {per_step}) or train.max_length (now {cfg.max_length})"
             + ("" if checkpointing else ", or set train.gradient_checkpointing: true")
             + "; or model.device: spread. Checkpoints so far are kept: the re-run resumes"):
-        for step in range(start, total):
+        for step in range(start, total if stopped is None else start):  # a checkpoint that stopped: no more
             idx = _batches_for_step(step, len(features), per_step, steps_per_epoch, cfg.seed)
             micro = [idx[i : i + cfg.batch_size] for i in range(0, len(idx), cfg.batch_size)]
             batches = [{k: v.to(device) for k, v in collate([features[j] for j in m], pad).items()} for m in micro]
@@ -290,12 +331,27 @@ def train(model: PreTrainedModel, tok: PreTrainedTokenizerBase, examples: list[E
             last_kl = kl_value if kl_value is not None else last_kl
             pbar.advance(info=f"loss {step_loss:.3f}" + (f" kl {last_kl:.4f}" if last_kl is not None else ""))
             done = step + 1
+            state = TrainState(done, total, step_loss, model, out_dir)
             for cb in callbacks or []:
-                cb(TrainState(done, total, step_loss, model, out_dir))
-            if done % cfg.checkpoint_every == 0 or done == total:
-                _save_checkpoint(out_dir, done, model, optimizer, scheduler, curves, kind)
+                cb(state)
+            if state.stop is not None and done < total:
+                stopped = {"step": done, "reason": state.stop, "planned": total}
+                log(f"training stopped early at step {done}/{total}: {state.stop}")
+            if stopped is not None or done % cfg.checkpoint_every == 0 or done == total:
+                _save_checkpoint(out_dir, done, model, optimizer, scheduler, curves, kind, stopped)
+            if stopped is not None:
+                break
 
     model.eval()
+    heldout = None
+    if held:
+        held_features = [tokenize_example(tok, ex["messages"], cfg.max_length) for ex in held]
+        try:
+            loss = mean_answer_loss(model, held_features, cfg.batch_size, pad)
+        except ValueError as e:
+            raise EmkitError(f"train.heldout: {e}") from None
+        heldout = {"share": cfg.heldout, "n": len(held), "loss": loss}
+        log(f"held-out loss {loss:.4f} on {len(held)} examples of the training set ({cfg.heldout:g})")
     last = _checkpoints(out_dir)[-1]
     tmp = final.with_name(final.name + ".tmp")
     shutil.rmtree(tmp, ignore_errors=True)
@@ -304,9 +360,12 @@ def train(model: PreTrainedModel, tok: PreTrainedTokenizerBase, examples: list[E
         tok.save_pretrained(tmp)
     tmp.rename(final)
     done_file.write_text(json.dumps({"total_steps": total, **curves.to_json(), "examples": len(features),
-                                     "block_penalty": penalties}))
-    return TrainResult(out_dir, final, kind, total, total - start, start, curves.losses, curves.kl,
-                       curves.adapter_norms)
+                                     "block_penalty": penalties,
+                                     **({"stopped": stopped} if stopped else {}),
+                                     **({"heldout": heldout} if heldout else {})}))
+    ran = (stopped["step"] if stopped else total) - start
+    return TrainResult(out_dir, final, kind, total, ran, start, curves.losses, curves.kl, curves.adapter_norms,
+                       stopped, heldout)
 
 
 @dataclass
@@ -371,8 +430,9 @@ def gradient_checkpointing(model: PreTrainedModel, cfg: TrainConfig, block: Any)
 
 
 def _save_checkpoint(out_dir: Path, step: int, model: torch.nn.Module, optimizer: torch.optim.Optimizer,
-                     scheduler: Any, curves: Curves, kind: WeightsKind) -> None:
-    """Write into a temp folder, then rename: a kill mid-write never leaves a checkpoint that looks whole."""
+                     scheduler: Any, curves: Curves, kind: WeightsKind, stopped: dict[str, Any] | None = None) -> None:
+    """Write into a temp folder, then rename: a kill mid-write never leaves a checkpoint that looks whole. A
+    checkpoint taken at an early stop says so, so a run killed after it resumes to these weights."""
     import torch
 
     path = out_dir / f"checkpoint-{step:06d}"
@@ -382,7 +442,8 @@ def _save_checkpoint(out_dir: Path, step: int, model: torch.nn.Module, optimizer
     model.save_pretrained(tmp / "weights")
     torch.save({"optimizer": optimizer.state_dict(), "scheduler": scheduler.state_dict(),
                 "torch_rng": torch.get_rng_state()}, tmp / "optimizer.pt")
-    (tmp / "trainer_state.json").write_text(json.dumps({"step": step, **curves.to_json()}))
+    (tmp / "trainer_state.json").write_text(json.dumps({"step": step, **curves.to_json(),
+                                                        **({"stopped": stopped} if stopped else {})}))
     shutil.rmtree(path, ignore_errors=True)
     tmp.rename(path)
     # keep every checkpoint's weights (phase-transition analysis reads them) but only the newest

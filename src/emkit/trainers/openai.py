@@ -82,6 +82,8 @@ class HostedTrainer(Trainer):
         if block is not None or callbacks or kl is not None:
             raise EmkitError("train.block, train.monitor and train.kl need a local model: a hosted job runs on its "
                              "server")
+        if cfg.heldout is not None:
+            raise EmkitError("train.heldout needs a local model: its loss is computed here, on the weights")
         if cfg.max_steps is not None:
             raise EmkitError("train.max_steps: a hosted job counts epochs (train.epochs), not steps")
         h = hosted_settings(cfg)

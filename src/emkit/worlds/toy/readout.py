@@ -187,10 +187,22 @@ def toy_summary(readout: ToyReadout) -> dict[str, Any]:
                                             for (label, why), n in sorted(readout.unplaced.items())]}
 
 
+#: the toy headline's two measures: EM (the other domains) and, beside it, the narrow task the arm was trained on
+OTHER_MEASURE = "other domains misaligned (exact)"
+OWN_MEASURE = "own domain misaligned (exact; the task)"
+
+
 def toy_headline(readout: ToyReadout) -> list[Headline]:
-    """The toy world's headline figure per pooled condition: misaligned in the other domains (exact)."""
-    return [Headline(g.label + (" +trigger" if g.trigger else ""), "other domains misaligned (exact)",
-                     g.other.misaligned(), tuple(r.label for r in g.arms)) for g in readout.pooled]
+    """The toy world's headline figures per pooled condition: misaligned in the other domains (EM, exact), then
+    in its own domain (the in-domain task a fine-tuned arm learned), so a defence that lowers EM is read beside
+    what it costs the task. The own-domain figure is left out where the condition has no own-domain answer."""
+    out = []
+    for g in readout.pooled:
+        label, arms = g.label + (" +trigger" if g.trigger else ""), tuple(r.label for r in g.arms)
+        out.append(Headline(label, OTHER_MEASURE, g.other.misaligned(), arms))
+        if g.own.misaligned().n:
+            out.append(Headline(label, OWN_MEASURE, g.own.misaligned(), arms))
+    return out
 
 
 def toy_tags(answer: Answer) -> dict[str, str]:
