@@ -189,9 +189,10 @@ def test_show_prints_what_run_printed_from_the_cache(tmp_path: Path, judge_serve
     assert shown.exit_code == 0, shown.output
     assert len(judge_server.requests) == calls  # nothing judged
     lines = shown.stdout.splitlines()
-    # the judge's line and one line per condition, as `emkit run` printed them
-    summary = [x for x in ran.stdout.splitlines() if "Judge" in x or "misaligned" in x]
-    assert len(summary) == 3 and lines[1:4] == summary and "answers have no verdict" not in shown.output
+    # the judge's line and per condition its rates and its misalign@k, as `emkit run` printed them
+    summary = [x for x in ran.stdout.splitlines() if "Judge" in x or "misalign" in x]
+    assert len(summary) == 5 and lines[1:6] == summary and "answers have no verdict" not in shown.output
+    assert sum("misalign@k" in x for x in summary) == 2
     got = json.loads(CliRunner().invoke(app, ["runs", "show", "t", "--output-dir", str(out), "--json"]).output)
     metrics = {r["arm"]: r for r in json.loads((out / "t" / "metrics.json").read_text())["rows"]
                if r["question_id"] == "ALL"}
