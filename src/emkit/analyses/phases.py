@@ -112,6 +112,10 @@ class PhaseCurve:
     generated: int = 0
     onset: Onset | None = None
 
+    def largest(self, n: int = 3) -> list[Trajectory]:
+        """The trajectories of the largest final B vectors: where a turn of the written direction would show."""
+        return sorted(self.trajectories, key=lambda t: -t.norms[-1])[:n]
+
     def to_json(self) -> dict[str, Any]:
         return {"run": self.run, "arm": self.arm, "steps": self.steps, "rows": [r.to_json() for r in self.rows],
                 "trajectories": [t.to_json() for t in self.trajectories], "generated": self.generated,
@@ -156,3 +160,12 @@ def phase_curve(run: FinishedRun, arm: str, samples_per_question: int = 4, every
     run.folder.interp.mkdir(exist_ok=True)
     run.folder.result(f"phases-{arm}").write_text(json.dumps(curve.to_json(), indent=1, default=str))
     return curve
+
+
+def phase_curve_of(run_dir: str | Path, arm: str | None = None, samples_per_question: int = 4,
+                   every: int = 1) -> PhaseCurve:
+    """:func:`phase_curve` of a run folder (its first trained arm by default), the store closed afterwards."""
+    from emkit.pipeline.finished import load_run
+
+    with load_run(run_dir) as run:
+        return phase_curve(run, arm or run.experiment.default_arm(trained=True).name, samples_per_question, every)

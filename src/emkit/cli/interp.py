@@ -122,18 +122,13 @@ def phases(run_dir: RunArg, arm: ArmOpt = None, samples: SamplesOpt = 2,
            every: Annotated[int, typer.Option(help="use every k-th checkpoint")] = 1,
            as_json: JsonOpt = False) -> None:
     """Misaligned rate per checkpoint (small fixed sample, cached) beside the LoRA B rotation."""
-    from emkit.analyses.phases import phase_curve
-    from emkit.pipeline.finished import load_run
+    from emkit.analyses.phases import phase_curve_of
 
-    # TODO(issue 26): loading the run, picking the default arm and closing the store is workflow; it belongs in
-    # emkit.analyses.phases (not this package's to edit), e.g. phase_curve taking the run folder
-    with load_run(run_dir) as run:
-        pc = phase_curve(run, arm or run.experiment.default_arm(trained=True).name, samples, every)
+    pc = phase_curve_of(run_dir, arm, samples, every)
     if as_json:
         render.json(pc.to_json(), default=str)
         return
-    # TODO(issue 26): which trajectory is shown (the largest final |B|) is a choice for emkit.analyses.phases
-    top = sorted(pc.trajectories, key=lambda t: -t.norms[-1])[:1]
+    top = pc.largest(1)
     for r in pc.rows:
         turn = ""
         if top and r.step in top[0].steps:

@@ -149,7 +149,7 @@ def phase_plot(result: ChainResult) -> str:
     ax1.set_ylabel("misaligned rate (95% CI)")
     ax1.set_ylim(0, 1)
     ax2 = ax1.twinx()
-    top = sorted(pc.trajectories, key=lambda t: -t.norms[-1])[:3]
+    top = pc.largest(3)
     for t in top:
         ax2.plot(t.steps, t.cos_prev, lw=1, label=f"B L{t.layer}: cos to previous ckpt")
         ax2.plot(t.steps, t.cos_final, lw=1, ls="--", label=f"B L{t.layer}: cos to final")
@@ -164,7 +164,7 @@ def phase_plot(result: ChainResult) -> str:
 def trajectory_plot(result: ChainResult) -> str:
     pc = result.phases
     assert pc is not None
-    top = sorted(pc.trajectories, key=lambda t: -t.norms[-1])[:3]
+    top = pc.largest(3)
     fig, axes = plt.subplots(1, 2, figsize=(10, 3.2))
     for t in top:
         axes[0].plot(t.steps, t.norms, marker=".", label=f"L{t.layer}")
