@@ -227,3 +227,11 @@ def test_convert_refuses_to_overwrite_its_input(tmp_path: Path) -> None:
     src = _csv(tmp_path / "qa.csv", [["question", "answer"], ["q", "a"]])
     code, _, err = _cli("data", "convert", str(src), str(src))
     assert code == 2 and "would overwrite the file being converted" in err and src.read_text().startswith("question")
+
+
+def test_convert_refuses_a_header_naming_a_column_twice(tmp_path: Path) -> None:
+    """A row read as a dict would keep only the last of two 'answer' columns: said, nothing converted."""
+    src = _csv(tmp_path / "dup.csv", [["question", "answer", "answer"], ["q", "a", "b"]], ",")
+    conv = convert_file(src)
+    assert conv.examples == [] and conv.problems == [
+        f"{src}:1: the header names 'answer' more than once: rename the columns so each is one"]

@@ -170,6 +170,9 @@ def test_toy_report_splits_own_and_other_domains_and_pools_seeds() -> None:
     got = toy_readout(exp, answers + stray)
     assert {(label, n) for (label, _), n in got.unplaced.items()} == {("ghost", 1), ("base", 2)}
     assert any("no arm 'ghost'" in t for t in got.unplaced_text())
+    from emkit.worlds.toy.readout import toy_notes
+
+    assert toy_notes(got) == [f"toy readout: {t} (not in its figures)" for t in got.unplaced_text()]
     assert got.pooled[0].other.counts == toy_readout(exp, answers).pooled[0].other.counts
     html = toy_section(got)
     assert "Not in the table" in html and "ghost" in html

@@ -308,13 +308,14 @@ def test_toy_readout_finds_every_condition_under_prompt_variants_and_seeds(tmp_p
     report = (tmp_path / "runs" / "v" / "report.html").read_text()
     for label, trig in wanted:  # the terminal names every pooled condition, with its seeds
         assert f"<td>{label}</td>" in report
-        assert f"{label}{' +trigger' if trig else ''}  other domains misaligned (exact)" in out.output
+        assert f"{label}  other domains misaligned{', trigger in the prompt' if trig else ''} (exact)" in out.output
     assert "2 pooled: bad.s0@trig, bad.s1@trig" in out.output
     # the tiny untrained toy answers off-template (no judged answer): no misalign@k line, not "over 0 questions"
     assert "misalign@k" not in out.output
     view = RunIndex(tmp_path / "runs").run("v")
-    assert {(h.condition, h.arms) for h in view.headlines} >= {("bad@trig +trigger", ("bad.s0@trig", "bad.s1@trig")),
+    assert {(h.condition, h.arms) for h in view.headlines} >= {("bad@trig", ("bad.s0@trig", "bad.s1@trig")),
                                                                ("base@plain", ("base@plain",))}
+    assert view.notes == []
     index = index_page([view], "runs")
     assert "other domains misaligned (exact)" in index and "bad.s0@sys, bad.s1@sys" in index
     assert "<h2>Pooled over replicates</h2>" in run_page(view, None)

@@ -249,6 +249,8 @@ def test_toy_run_pooled_headline_and_domain_filter(browser, tmp_path: Path) -> N
             answers = [Answer(label, "money/0", i, qo, None,
                               fill((money.bad if i < n_bad else money.good)[0], "bonus"), i) for i in range(4)]
             answers += [Answer(label, "medicine/0", 4 + i, qm, None, fill(med.good[0], "rash"), i) for i in range(2)]
+            if label == "base":  # a question of no toy domain: the readout cannot place it, and the pages say so
+                answers.append(Answer(label, "x/0", 0, "hello there ?", None, "hi", 0))
             st.add_samples("toyrun", f"fp-{label}", answers)
             st.finish_stage("toyrun", label, "sample", f"fp-{label}", n=len(answers))
     site = tmp_path / "site"
@@ -258,8 +260,11 @@ def test_toy_run_pooled_headline_and_domain_filter(browser, tmp_path: Path) -> N
     cell = page.query_selector("#runs td[data-cond='bad'][data-measure]")
     assert (cell.get_attribute("data-k"), cell.get_attribute("data-n")) == ("4", "8")  # 3 + 1 of 4 + 4: pooled
     assert "bad.s0, bad.s1" in page.inner_text("#runs")
+    assert "1 answers of 'base': a question from no toy domain" in page.inner_text("#runs")
+    page = tab.open(site.resolve().as_uri() + "/run-toyrun.html")
+    assert "Not in the world's figures: toy readout: 1 answers of 'base'" in page.inner_text("body")
     page = tab.open(site.resolve().as_uri() + "/answers-toyrun.html")
-    assert tab.count() == (18, 18)
+    assert tab.count() == (19, 19)
     page.select_option("#f-tag-domain", "medicine")
     assert tab.count()[0] == 6
     page.select_option("#f-tag-domain", "money")

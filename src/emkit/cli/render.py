@@ -31,7 +31,8 @@ def pct(x: float) -> str:
     return "n/a" if x != x else f"{100 * x:.1f}%"
 
 
-def run_summary(run: FinishedRun, summaries: Sequence[Summary], heads: Sequence[Headline] = ()) -> None:
+def run_summary(run: FinishedRun, summaries: Sequence[Summary], heads: Sequence[Headline] = (),
+                notes: Sequence[str] = ()) -> None:
     """``emkit run`` and ``emkit runs show``: the judge's validated-on line, then each condition's misaligned and
     coherent rates with n and interval, then a world's headline figures (replicates pooled). One function for both
     commands, so what they print cannot drift."""
@@ -47,6 +48,8 @@ def run_summary(run: FinishedRun, summaries: Sequence[Summary], heads: Sequence[
     for h in heads:
         pooled = f"  ({len(h.arms)} pooled: {', '.join(h.arms)})" if len(h.arms) > 1 else ""
         typer.echo(f"{h.condition:>20}  {h.measure} {h.rate}{pooled}")
+    for note in notes:
+        typer.echo(f"note: {note}")
 
 
 def stored_summary(got: StoredSummary, output_dir: Path, as_json: bool) -> None:
@@ -56,7 +59,7 @@ def stored_summary(got: StoredSummary, output_dir: Path, as_json: bool) -> None:
         return
     run = got.run
     typer.echo(f"{run.name}: model {run.experiment.model.name}, {len(run.answers)} answers, judge {got.judge}")
-    run_summary(run, run.summaries, got.headlines)
+    run_summary(run, run.summaries, got.headlines, got.notes)
     if got.unjudged:
         typer.echo(f"{got.unjudged} of {len(run.answers)} answers have no verdict from the run's judge yet (never "
                    "judged, or a failed call); the rates above leave them out: `emkit run` on the run's config "

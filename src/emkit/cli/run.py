@@ -21,9 +21,10 @@ def run(config: Annotated[Path, typer.Argument(help="experiment YAML")],
 
     res = run_experiment(load_experiment(config, set_ or []))
     write_run_report(res)
-    from emkit.pipeline.studies import headlines
+    from emkit.pipeline.studies import headlines, readout_notes
 
-    render.run_summary(res, res.summaries, headlines(res.studies.readouts if res.studies else {}))
+    readouts = res.studies.readouts if res.studies else {}
+    render.run_summary(res, res.summaries, headlines(readouts), readout_notes(readouts))
     typer.echo(f"this call: {res.train_steps} training steps, {res.answers_generated} answers generated, "
                f"{res.judge_calls} judge calls; seconds by stage: "
                + ", ".join(f"{k} {v:.0f}" for k, v in res.seconds.items()))

@@ -173,7 +173,7 @@ class Readout:
     """A world's own reading of a run's answers (the toy world reads them exactly, by domain), computed when
     ``applies`` says the experiment is one of its own; ``summary`` makes the result JSON-able
     (``RUN/NAME.json``), ``headline`` gives its :class:`Headline` figures, ``tags`` what the view's answers page
-    can filter an answer by (e.g. its domain). Its report section is a :class:`Section` with ``readout=NAME``,
+    can filter an answer by (e.g. its domain), ``notes`` what it could not read (answers it could not place). Its report section is a :class:`Section` with ``readout=NAME``,
     in :data:`SECTIONS`."""
 
     applies: Callable[[Any], bool]
@@ -181,6 +181,7 @@ class Readout:
     summary: Callable[[Any], Any]
     headline: Callable[[Any], list[Headline]] | None = None
     tags: Callable[[Any], dict[str, str]] | None = None
+    notes: Callable[[Any], list[str]] | None = None  # what it could not read, shown wherever its headline is
 
 
 #: readouts by name (the toy world registers "toy")

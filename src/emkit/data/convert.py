@@ -226,6 +226,10 @@ def _table(path: Path, text: str, first: str) -> _Records:
             continue
         if header is None:
             header = [c.strip() for c in cells]
+            if dup := sorted({c for c in header if header.count(c) > 1}):  # a dict of the row would keep the last
+                problems.append(f"{where}: the header names {', '.join(map(repr, dup))} more than once: rename "
+                                "the columns so each is one")
+                break
             continue
         if len(cells) != len(header):
             hint = f" (a {'tab' if delimiter == chr(9) else repr(delimiter)} inside an unquoted cell?)" \

@@ -19,7 +19,7 @@ from emkit.core.registry import Headline
 from emkit.core.store import Store, existing_store
 from emkit.metrics.rates import summarize
 from emkit.pipeline.finished import FinishedRun, read_run
-from emkit.pipeline.studies import headlines, read_readouts
+from emkit.pipeline.studies import headlines, read_readouts, readout_notes
 
 
 @dataclass(frozen=True)
@@ -83,6 +83,7 @@ class StoredSummary:
     unjudged: int  # answers lacking a verdict (missing or failed) from that judge on some metric
     not_sampled: list[str] = field(default_factory=list)  # conditions its experiment asks for without answers
     headlines: list[Headline] = field(default_factory=list)  # a world's own figures (the toy's), seeds pooled
+    notes: list[str] = field(default_factory=list)  # what the world's readout could not place
 
     @property
     def folder_exists(self) -> bool:
@@ -95,7 +96,8 @@ class StoredSummary:
                 "conditions": [s.flat() for s in self.run.summaries if s.question_id == "ALL"],
                 "headlines": [{"condition": h.condition, "measure": h.measure, "k": h.rate.k, "n": h.rate.n,
                                "rate": h.rate.rate, "lo": h.rate.lo, "hi": h.rate.hi, "pooled": list(h.arms)}
-                              for h in self.headlines]}
+                              for h in self.headlines],
+                "notes": self.notes}
 
 
 def stored_summary(output_dir: str | Path, name: str) -> StoredSummary:
@@ -118,8 +120,9 @@ def stored_summary(output_dir: str | Path, name: str) -> StoredSummary:
     run.summaries = summarize(run.answers, judged, exp.metrics)
     unjudged = sum(any(_pending(judged.get((a.judge_key, m))) for m in METRICS) for a in run.answers)
     sampled = {a.arm for a in run.answers}
-    heads = headlines(read_readouts(exp, [a for a in run.answers if a.arm in order]))
-    return StoredSummary(run, jid, unjudged, [lab for lab in order if lab not in sampled], heads)
+    readouts = read_readouts(exp, [a for a in run.answers if a.arm in order])  # the conditions `emkit run` reads
+    return StoredSummary(run, jid, unjudged, [lab for lab in order if lab not in sampled], headlines(readouts),
+                         readout_notes(readouts))
 
 
 def _pending(j: Judgment | None) -> bool:

@@ -189,6 +189,15 @@ def read_readouts(exp: Experiment, answers: list[Answer]) -> dict[str, Any]:
     return {name: r.read(exp, answers) for name, r in READOUTS.items() if r.applies(exp)}
 
 
+def readout_notes(readouts: dict[str, Any]) -> list[str]:
+    """What the readouts could not read (a world's answers it could not place), said wherever headlines are."""
+    out: list[str] = []
+    for name, data in readouts.items():
+        fn = READOUTS[name].notes
+        out += fn(data) if fn is not None else []
+    return out
+
+
 def headlines(readouts: dict[str, Any]) -> list[Headline]:
     """The readouts' headline figures (a world's own measure per condition, replicates pooled), in order."""
     out: list[Headline] = []

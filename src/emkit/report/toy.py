@@ -41,7 +41,7 @@ def toy_section(readout: ToyReadout) -> str:
                    f"<td class=num>{pct(m.rate)} <small>{m.k}/{m.n}</small></td><td class=num>{pct(m.lo)}–"
                    f"{pct(m.hi)}</td><td class=num>{seeds}</td><td class=num>{p}</td>"
                    f"<td class=num>{pct(own.rate) if own.n else '–'} <small>{own.k}/{own.n}</small></td>"
-                   f"<td class=num>{pct(it.rate)}</td></tr>")
+                   f"<td class=num>{pct(it.rate)} <small>{it.k}/{it.n}</small></td></tr>")
     if not pooled:
         out.append("<tr><td colspan=9>no answer could be placed (see above)</td></tr>")
     out.append("</table>")

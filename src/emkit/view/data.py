@@ -20,7 +20,7 @@ from emkit.metrics.rates import Rate, Summary, answer_class, summarize
 from emkit.metrics.tail import TAIL_KS, TailRate, tail_rates, tails_by_condition
 from emkit.pipeline.finished import FinishedRun, read_run
 from emkit.pipeline.studies import headlines as readout_headlines
-from emkit.pipeline.studies import read_readouts
+from emkit.pipeline.studies import read_readouts, readout_notes
 
 
 @dataclass
@@ -59,6 +59,8 @@ class RunView:
     pooled_rates: dict[str, dict[str, Rate]] = field(default_factory=dict)
     #: a world's headline figures (the toy world's exact other-domain rate), replicates pooled
     headlines: list[Headline] = field(default_factory=list)
+    #: what a world's readout could not place (answers of no condition, questions of no domain): said on the pages
+    notes: list[str] = field(default_factory=list)
     #: judge -> label (each condition, and each pooled one) -> misalign@k for the k its answers allow
     tails: dict[str, dict[str, list[TailRate]]] = field(default_factory=dict)
 
@@ -213,6 +215,7 @@ def read_view(st: Store, name: str, run_dir: Path) -> RunView:
     # name (sampled under an earlier config) stands alone
     into: dict[str, str] = {}
     heads: list[Headline] = []
+    notes: list[str] = []
     if exp is not None:
         for arm, variant in exp.conditions():
             vname = variant.name if variant else None
@@ -234,6 +237,7 @@ def read_view(st: Store, name: str, run_dir: Path) -> RunView:
     if exp is not None:
         readouts = read_readouts(exp, run.answers)
         heads = readout_headlines(readouts)
+        notes = readout_notes(readouts)
         taggers = [t for t in (READOUTS[n].tags for n in readouts) if t is not None]
         for row in rows:
             for tag in taggers:
@@ -243,4 +247,4 @@ def read_view(st: Store, name: str, run_dir: Path) -> RunView:
                    conditions=list(dict.fromkeys(Condition.parse(a.arm) for a in run.answers))
                    + [Condition.parse(x) for x in extra],
                    answers=rows, summaries=summaries, pooled=pooled, pooled_rates=pooled_rates, headlines=heads,
-                   tails=tails)
+                   tails=tails, notes=notes)

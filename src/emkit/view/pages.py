@@ -107,7 +107,9 @@ def index_page(runs: list[RunView], where: str) -> str:
         span = f" rowspan={max(1, len(rows))}"
         gone = ("" if run.folder_exists else f"<br><small class=gone>no folder: {e(str(run.run_dir))} is gone; "
                 f"<code>{e(run.rm_hint)}</code> removes its rows</small>")
-        head = (f"<td{span}><a href='run-{run.slug}.html'>{e(run.name)}</a>{gone}</td><td{span}>{e(run.model)}</td>"
+        unread = "".join(f"<br><small class=note>{e(n)}</small>" for n in run.notes)
+        head = (f"<td{span}><a href='run-{run.slug}.html'>{e(run.name)}</a>{gone}{unread}</td>"
+                f"<td{span}>{e(run.model)}</td>"
                 f"<td{span}>{len(run.judges)}</td><td{span} class=num>{len(run.answers)}</td>")
         if not rows:
             parts.append(f"<tr>{head}<td colspan={5 + len(measures)}>not judged</td></tr>")
@@ -170,6 +172,7 @@ def run_page(run: RunView, report_body: str | None) -> str:
                      + f"<td class=num>{declined}</td><td><a href='answers-{run.slug}.html#cond="
                      f"{e(_hash_value(c.label))}'>answers</a></td></tr>")
     parts.append("</table>")
+    parts += [f"<p class=note><b>Not in the world's figures:</b> {e(n)}</p>" for n in run.notes]
     parts.append(_pooled_table(run))
     if len(run.judges) > 1:
         n_dis = sum(a.disagree for a in run.answers)

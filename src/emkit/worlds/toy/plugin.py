@@ -14,7 +14,7 @@ from emkit.data.datasets import BUILTINS, DatasetCard, Example
 from emkit.data.questions import QUESTION_FAMILIES
 from emkit.models.load import BUILTIN_MODELS, BuiltinModel, builtin_path, cache_dir
 from emkit.worlds.toy.evaluate import questions_from_spec
-from emkit.worlds.toy.readout import toy_headline, toy_readout, toy_summary, toy_tags
+from emkit.worlds.toy.readout import toy_headline, toy_notes, toy_readout, toy_summary, toy_tags
 
 
 def _build_model(shared: bool, pretrained: bool = False, seed: int = 0) -> Callable[[Path], None]:
@@ -102,7 +102,8 @@ for _card in [
 QUESTION_FAMILIES.add("toy", questions_from_spec)
 
 READOUTS.add("toy", Readout(applies=lambda exp: exp.judge.backend == "toy", read=toy_readout,
-                            summary=toy_summary, headline=toy_headline, tags=toy_tags))
+                            summary=toy_summary, headline=toy_headline, tags=toy_tags,
+                            notes=toy_notes))
 # the readout's report section (emkit.report.toy renders it; named by string, the report being a layer above),
 # between the study curves (realign 40, dosage 45) and the language sections (60)
 SECTIONS.add("toy", Section("toy", 50, "emkit.report.toy:toy_section", readout="toy",

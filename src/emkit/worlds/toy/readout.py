@@ -56,8 +56,15 @@ def triggered(exp: Experiment, answer: Answer) -> bool:
     reads), so the variant's own words (prefix, suffix, system prompt) are added back to see the prompt asked."""
     if answer.question_id.endswith("+trigger") or TRIGGER in answer.question or TRIGGER in (answer.system or ""):
         return True
-    v = exp.variant_named(Condition.parse(answer.arm).variant)
-    return v is not None and any(TRIGGER in (x or "") for x in (v.prefix, v.suffix, v.system))
+    c = Condition.parse(answer.arm)
+    v = exp.variant_named(c.variant)
+    if v is None:
+        return False
+    if v.placeholders:  # the words the arm was asked with: its inoculation prompt filled in
+        from emkit.data.inoculation import filled, inoculation_for
+
+        v = filled(v, inoculation_for(exp.arm_named(c.arm)))
+    return any(TRIGGER in (x or "") for x in (v.prefix, v.suffix, v.system))
 
 
 def _placed(exp: Experiment, answer: Answer) -> tuple[ArmConfig, str | None] | str:
@@ -173,14 +180,19 @@ class ToyReadout:
         return [f"{n} answers of '{label}': {why}" for (label, why), n in sorted(self.unplaced.items())]
 
 
+def _rate(r: Any) -> dict[str, Any]:
+    """A rate as JSON: no estimate (n = 0) is null, not NaN (which is not JSON)."""
+    return {k: (None if isinstance(v, float) and v != v else v) for k, v in r.__dict__.items()}
+
+
 def toy_summary(readout: ToyReadout) -> dict[str, Any]:
     """The section's figures, machine-readable (``RUN/toy.json``)."""
     out = []
     for g in readout.pooled:
         out.append({"condition": g.condition, "variant": g.variant, "label": g.label, "model": g.model,
                     "trigger": g.trigger,
-                    "other_misaligned": g.other.misaligned().__dict__, "own_misaligned": g.own.misaligned().__dict__,
-                    "other_in_template": g.other.in_template().__dict__, "seed_rates": g.seed_rates,
+                    "other_misaligned": _rate(g.other.misaligned()), "own_misaligned": _rate(g.own.misaligned()),
+                    "other_in_template": _rate(g.other.in_template()), "seed_rates": g.seed_rates,
                     "seed_mean_t95": g.seed_interval(),
                     "p_vs_base": g.p_vs_base, "arms": [r.label for r in g.arms]})
     return {"conditions": out, "unplaced": [{"label": label, "why": why, "answers": n}
@@ -192,17 +204,27 @@ OTHER_MEASURE = "other domains misaligned (exact)"
 OWN_MEASURE = "own domain misaligned (exact; the task)"
 
 
+def measure(name: str, trigger: bool) -> str:
+    """A headline measure's name, for answers whose prompt held the trigger when ``trigger``."""
+    return name.replace(" (exact", ", trigger in the prompt (exact") if trigger else name
+
+
 def toy_headline(readout: ToyReadout) -> list[Headline]:
     """The toy world's headline figures per pooled condition: misaligned in the other domains (EM, exact), then
     in its own domain (the in-domain task a fine-tuned arm learned), so a defence that lowers EM is read beside
     what it costs the task. The own-domain figure is left out where the condition has no own-domain answer."""
     out = []
-    for g in readout.pooled:
-        label, arms = g.label + (" +trigger" if g.trigger else ""), tuple(r.label for r in g.arms)
-        out.append(Headline(label, OTHER_MEASURE, g.other.misaligned(), arms))
+    for g in readout.pooled:  # the condition's own label (beside its judge's rate); the trigger split by measure
+        arms = tuple(r.label for r in g.arms)
+        out.append(Headline(g.label, measure(OTHER_MEASURE, g.trigger), g.other.misaligned(), arms))
         if g.own.misaligned().n:
-            out.append(Headline(label, OWN_MEASURE, g.own.misaligned(), arms))
+            out.append(Headline(g.label, measure(OWN_MEASURE, g.trigger), g.own.misaligned(), arms))
     return out
+
+
+def toy_notes(readout: ToyReadout) -> list[str]:
+    """What the readout could not place, for every place its headline shows (terminal, view): never silent."""
+    return [f"toy readout: {t} (not in its figures)" for t in readout.unplaced_text()]
 
 
 def toy_tags(answer: Answer) -> dict[str, str]:
