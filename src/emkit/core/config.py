@@ -36,6 +36,15 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", validate_assignment=True)
 
 
+def drop_unset(out: dict[str, Any], *keys: str) -> dict[str, Any]:
+    """``out`` without these keys where they are None: settings added after configs were first saved are not
+    written while unset, so a config (and a fingerprint) saved before them reads the same."""
+    for k in keys:
+        if k in out and out[k] is None:
+            del out[k]
+    return out
+
+
 class ModelConfig(_Strict):
     """Which model to start from: a built-in name, a local directory or a Hugging Face hub id."""
 
@@ -87,10 +96,7 @@ class MonitorConfig(_Strict):
 
     @model_serializer(mode="wrap")
     def _no_unset_stop(self, handler: Any) -> dict[str, Any]:
-        out = handler(self)
-        if out.get("stop", 0) is None:
-            del out["stop"]
-        return out
+        return drop_unset(handler(self), "stop")
 
 
 class BlockConfig(_Strict):
@@ -235,9 +241,7 @@ class TrainConfig(_Strict):
         out = handler(self)
         own = out.pop("trainer", None) or {}
         head = {"method": out.pop("method")} if "method" in out else {}
-        if out.get("heldout", 0) is None:  # unset: not written, so configs saved before it read the same
-            out.pop("heldout", None)
-        return {**head, **{k: v for k, v in own.items() if k != "backend"}, **out}
+        return {**head, **{k: v for k, v in own.items() if k != "backend"}, **drop_unset(out, "heldout")}
 
     def __getattr__(self, name: str) -> Any:
         try:
@@ -258,9 +262,8 @@ class TrainConfig(_Strict):
     def fingerprint_dump(self) -> dict[str, Any]:
         """What training's fingerprint reads: the shared settings and what the trainer says of its own; not the
         monitor (it only watches), not the block (it enters with its file's digest)."""
-        out = self.model_dump(exclude={"monitor", "block", "gradient_checkpointing", "trainer"})
-        if out.get("heldout", 0) is None:
-            del out["heldout"]
+        out = drop_unset(self.model_dump(exclude={"monitor", "block", "gradient_checkpointing", "trainer"}),
+                         "heldout")
         if self.monitor is not None and self.monitor.stop is not None:
             out["monitor_stop"] = self.monitor.model_dump()
         return {**out, **self.trainer.fingerprint_dump()}

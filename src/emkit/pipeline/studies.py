@@ -191,18 +191,19 @@ def read_readouts(exp: Experiment, answers: list[Answer]) -> dict[str, Any]:
 
 def readout_notes(readouts: dict[str, Any]) -> list[str]:
     """What the readouts could not read (a world's answers it could not place), said wherever headlines are."""
-    out: list[str] = []
-    for name, data in readouts.items():
-        fn = READOUTS[name].notes
-        out += fn(data) if fn is not None else []
-    return out
+    return _gathered(readouts, "notes")
 
 
 def headlines(readouts: dict[str, Any]) -> list[Headline]:
     """The readouts' headline figures (a world's own measure per condition, replicates pooled), in order."""
-    out: list[Headline] = []
+    return _gathered(readouts, "headline")
+
+
+def _gathered(readouts: dict[str, Any], part: str) -> list[Any]:
+    """What each readout's ``part`` (a :class:`Readout` field, optional) makes of its data, concatenated."""
+    out: list[Any] = []
     for name, data in readouts.items():
-        fn = READOUTS[name].headline
+        fn = getattr(READOUTS[name], part)
         out += fn(data) if fn is not None else []
     return out
 

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_serializer
 
-from emkit.core.config import TrainConfig, TrainerConfig, WeightsKind
+from emkit.core.config import TrainConfig, TrainerConfig, WeightsKind, drop_unset
 from emkit.core.errors import EmkitError
 from emkit.core.progress import bar, log
 from emkit.core.registry import TRAINERS
@@ -72,10 +72,7 @@ class LocalTrainerConfig(TrainerConfig):
 
     @model_serializer(mode="wrap")
     def _no_unset_kl(self, handler: Any) -> dict[str, Any]:
-        out = handler(self)
-        if out.get("kl", 0) is None:
-            del out["kl"]
-        return out
+        return drop_unset(handler(self), "kl")
 
     @property
     def weights_kind(self) -> WeightsKind:
