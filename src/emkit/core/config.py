@@ -260,10 +260,10 @@ class TrainConfig(_Strict):
         return self.trainer.weights_kind
 
     def fingerprint_dump(self) -> dict[str, Any]:
-        """What training's fingerprint reads: the shared settings and what the trainer says of its own; not the
-        monitor (it only watches), not the block (it enters with its file's digest)."""
-        out = drop_unset(self.model_dump(exclude={"monitor", "block", "gradient_checkpointing", "trainer"}),
-                         "heldout")
+        """What training's fingerprint reads: the shared settings and what the trainer says of its own; the monitor
+        only when it may stop training (watching changes nothing); not the block (it enters with its file's digest).
+        An unset ``heldout`` is dropped by the serializer (:meth:`_flat`)."""
+        out = self.model_dump(exclude={"monitor", "block", "gradient_checkpointing", "trainer"})
         if self.monitor is not None and self.monitor.stop is not None:
             out["monitor_stop"] = self.monitor.model_dump()
         return {**out, **self.trainer.fingerprint_dump()}

@@ -214,19 +214,25 @@ def train_fingerprint(exp: Experiment, arm: ArmConfig, info: DatasetInfo, block_
                        *([{"init_from": parent_fp}] if parent_fp is not None else []),
                        *([{"kl_prompts": kl.digest}] if kl is not None else []),
                        *([{"inoculation": inoculation.fingerprint_dump()}] if inoculation is not None else []),
-                       *([_stop_inputs(exp, tcfg.monitor)] if stop and tcfg.monitor is not None else []))
+                       *([_stop_inputs(exp, tcfg.monitor)] if stop else []))
 
 
 def _stop_inputs(exp: Experiment, cfg: MonitorConfig) -> dict[str, Any]:
     """What an early-stopping monitor reads, beyond its settings: the direction file's bytes and the probes."""
+    _, digest = _direction_file(exp, cfg.direction, "train.monitor.direction: file not found")
+    questions = load_questions(exp.eval.questions, exp.base_dir, exp.eval.system_prompt)
+    return {"monitor_direction": digest, "monitor_probes": [_question_key(q) for q in questions]}
+
+
+def _direction_file(exp: Experiment, name: str, missing: str) -> tuple[Path, str]:
+    """A direction file a training setting names, resolved, and the digest of its bytes (its content, not its
+    path, enters the training fingerprint); ``missing``: the error's words when it is not there."""
     import hashlib
 
-    path = exp.resolve(cfg.direction)
+    path = exp.resolve(name)
     if not path.is_file():
-        raise EmkitError(f"train.monitor.direction: file not found: {path}")
-    questions = load_questions(exp.eval.questions, exp.base_dir, exp.eval.system_prompt)
-    return {"monitor_direction": hashlib.sha256(path.read_bytes()).hexdigest()[:16],
-            "monitor_probes": [_question_key(q) for q in questions]}
+        raise EmkitError(f"{missing}: {path}")
+    return path, hashlib.sha256(path.read_bytes()).hexdigest()[:16]
 
 
 def _question_key(q: Question) -> dict[str, Any]:
@@ -270,7 +276,6 @@ def _monitor(exp: Experiment, arm: ArmConfig, cfg: MonitorConfig, log_file: Path
 def _blocker(exp: Experiment, b: BlockConfig) -> tuple[Any, str]:
     """The Blocker a ``train.block`` asks for, and the digest of what it blocks (for the training fingerprint);
     a missing file or an SAE that cannot be read stops the run before any training."""
-    import hashlib
 
     from emkit.interp.block import Blocker
     from emkit.interp.directions import Direction
@@ -281,11 +286,8 @@ def _blocker(exp: Experiment, b: BlockConfig) -> tuple[Any, str]:
         local = exp.resolve(b.sae)
         sae = load_sae(local if local.exists() else b.sae, b.hookpoint)
         return Blocker.on_latents(sae, list(b.latents or []), b.weight), sae.digest()
-    path = exp.resolve(str(b.direction))
-    if not path.is_file():
-        raise EmkitError(f"block direction file not found: {path}")
-    return (Blocker(Direction.load(path), b.layers, b.mode, b.weight),
-            hashlib.sha256(path.read_bytes()).hexdigest()[:16])
+    path, digest = _direction_file(exp, str(b.direction), "block direction file not found")
+    return Blocker(Direction.load(path), b.layers, b.mode, b.weight), digest
 
 
 def _kl_config(tcfg: Any) -> Any:
