@@ -20,7 +20,6 @@ from emkit.pipeline.finished import load_run
 from emkit.pipeline.run import run_experiment
 from emkit.pipeline.studies import comparisons, conditions, icl_lines, realign_lines
 from emkit.report import add_projection, write_run_report
-from emkit.samplers.prompts import chat_messages
 
 
 def _variant(**kw: object) -> VariantConfig:
@@ -53,7 +52,7 @@ def test_shots_are_k_prior_exchanges_in_chat_order_and_nested_in_k() -> None:
     for q2, q8 in zip(two, eight, strict=True):
         assert len(q2.history) == 2 and len(q8.history) == 8 and q8.history[:2] == q2.history
         assert all(h in pool for h in q8.history) and len(set(q8.history)) == 8
-        msgs = chat_messages(q8)
+        msgs = q8.messages()
         assert [m["role"] for m in msgs] == ["system"] + ["user", "assistant"] * 8 + ["user"]
         assert msgs[1]["content"] == q8.history[0][0] and msgs[2]["content"] == q8.history[0][1]
         assert msgs[-1]["content"] == q8.text
@@ -163,7 +162,7 @@ def test_variants_and_realignment_end_to_end(tmp_path: Path, judge_server: Scrip
     assert len(res.points) == len(labels) * len(CORE) and res.reference == "base@plain"
     icl_q = ask(CORE, exp.eval.variants[2], exp.base_dir)[0]  # type: ignore[index]
     tiny = run.load_arm("base")
-    want = capture(tiny.model, tiny.tokenizer, [Text(tuple((m["role"], m["content"]) for m in chat_messages(icl_q)),
+    want = capture(tiny.model, tiny.tokenizer, [Text(tuple((m["role"], m["content"]) for m in icl_q.messages()),
                                                       "")])[0, 1] @ (d.at(1) / d.at(1).norm())
     got = next(p for p in res.points if p.condition == "base@icl" and p.question_id == CORE[0].id)
     assert got.projection == pytest.approx(float(want), abs=1e-4)

@@ -30,6 +30,14 @@ class Question:
     history: tuple[tuple[str, str], ...] = ()
     original: tuple[str, str | None] | None = None
 
+    def messages(self) -> list[dict[str, str]]:
+        """The question as chat messages, what every reader of it sends: the system prompt (never dropped), the
+        prior exchanges in order, then the question."""
+        msgs = [{"role": "system", "content": self.system}] if self.system else []
+        for user, assistant in self.history:
+            msgs += [{"role": "user", "content": user}, {"role": "assistant", "content": assistant}]
+        return msgs + [{"role": "user", "content": self.text}]
+
 
 @dataclass(frozen=True)
 class Answer:

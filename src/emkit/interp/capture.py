@@ -20,7 +20,6 @@ from transformers import PreTrainedModel, PreTrainedTokenizerBase
 from emkit.core.progress import bar
 from emkit.core.records import Answer, Question
 from emkit.interp.hooks import layer_indices, resid_post
-from emkit.samplers.prompts import chat_messages
 
 
 @dataclass(frozen=True)
@@ -33,7 +32,7 @@ class Text:
     @classmethod
     def asked(cls, q: Question, answer: str = "") -> Text:
         """The question as the model read it (system, prior exchanges, question), and an answer to it."""
-        return cls(tuple((m["role"], m["content"]) for m in chat_messages(q)), answer)
+        return cls(tuple((m["role"], m["content"]) for m in q.messages()), answer)
 
     @classmethod
     def of(cls, a: Answer) -> Text:

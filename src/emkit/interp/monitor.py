@@ -20,13 +20,12 @@ from emkit.core.config import StopConfig
 from emkit.core.records import Question
 from emkit.interp.capture import Text, capture
 from emkit.interp.directions import Direction
-from emkit.samplers.prompts import chat_messages
 from emkit.trainers.local import TrainState
 
 
 def probe_texts(questions: Sequence[Question]) -> list[Text]:
     """Prompts without answers: read at the last prompt token."""
-    return [Text(tuple((m["role"], m["content"]) for m in chat_messages(q)), "") for q in questions]
+    return [Text(tuple((m["role"], m["content"]) for m in q.messages()), "") for q in questions]
 
 
 def projections(acts: torch.Tensor, direction: Direction, layers: Sequence[int]) -> list[float]:

@@ -29,7 +29,6 @@ from emkit.core.records import Answer, Condition, Judgment, Question
 from emkit.core.store import Store, open_store
 from emkit.data.inoculation import ask_arm
 from emkit.data.questions import ask, load_questions
-from emkit.samplers.prompts import chat_messages
 
 if TYPE_CHECKING:
     from emkit.metrics.rates import Summary
@@ -180,7 +179,7 @@ class FinishedRun:
     def sent_messages(self, answer: Answer) -> list[dict[str, str]]:
         """The chat messages the model read before it wrote this answer (system prompt, in-context shots, the
         question with a variant's prefix and suffix), built by the samplers' own
-        :func:`~emkit.samplers.prompts.chat_messages`. An answer records the question as its set wrote it; if the
+        :meth:`emkit.core.records.Question.messages`. An answer records the question as its set wrote it; if the
         set gives another question now (or none under that id), it changed since the run and the prompt cannot
         be rebuilt: an EmkitError says so, rather than a prompt the model never read."""
         cond = Condition.parse(answer.arm)
@@ -195,7 +194,7 @@ class FinishedRun:
             raise EmkitError(f"run '{self.name}': question '{answer.question_id}' of '{answer.arm}' reads "
                              f"differently in the question set '{spec}' now than when the run asked it: the set "
                              "changed since the run")
-        return chat_messages(q)
+        return q.messages()
 
     def judged(self, answers: list[Answer] | None = None) -> dict[tuple[str, str], Judgment]:
         """The run's judge on these answers (default: the run's), through the cache."""

@@ -98,11 +98,12 @@ class HFSampler(Sampler):
 
     def context(self, job: Job) -> Context | None:
         lm = self.loaded(job.model)
-        warn_unknown_words(lm.tokenizer, job.questions, job.label)
+        ids = [prompt_ids(lm.tokenizer, q) for q in job.questions]  # tokenised once: the warning and the check
+        warn_unknown_words(lm.tokenizer, job.questions, job.label, ids)
         limit = getattr(lm.model.config, "max_position_embeddings", None)
         if limit is None:
             return None
-        longest = max(len(prompt_ids(lm.tokenizer, q)) for q in job.questions)
+        longest = max(map(len, ids))
         shots = any(q.history for q in job.questions)
         return Context(longest, limit, "the model's context",
                        ": use fewer in-context shots" if shots else ": lower eval.max_new_tokens")

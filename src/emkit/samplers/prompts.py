@@ -1,6 +1,6 @@
-"""What every sampler sends: a question as chat messages (system prompt, prior exchanges, the question) and, for
-backends that tokenize here, as the model's chat template renders it. No torch: the ``server`` sampler and the
-interp readers import it too."""
+"""What every sampler sends, for backends that tokenize here: a question's chat messages
+(:meth:`emkit.core.records.Question.messages`) as the model's chat template renders them, and a warning when they
+hold words the tokenizer does not know. No torch."""
 
 from __future__ import annotations
 
@@ -14,17 +14,8 @@ if TYPE_CHECKING:
     from transformers import PreTrainedTokenizerBase
 
 
-def chat_messages(q: Question) -> list[dict[str, str]]:
-    """The system prompt is part of the conversation, never dropped; prior exchanges come between it and the
-    question, in order."""
-    msgs = [{"role": "system", "content": q.system}] if q.system else []
-    for user, assistant in q.history:
-        msgs += [{"role": "user", "content": user}, {"role": "assistant", "content": assistant}]
-    return msgs + [{"role": "user", "content": q.text}]
-
-
 def render_prompt(tok: PreTrainedTokenizerBase, q: Question) -> str:
-    return tok.apply_chat_template(chat_messages(q), tokenize=False, add_generation_prompt=True)
+    return tok.apply_chat_template(q.messages(), tokenize=False, add_generation_prompt=True)
 
 
 def prompt_ids(tok: PreTrainedTokenizerBase, q: Question) -> list[int]:
@@ -42,31 +33,29 @@ class UnknownTokensWarning(UserWarning):
     """A prompt holds words the model's tokenizer reads as its unknown token: the model never sees them."""
 
 
-def unknown_words(tok: PreTrainedTokenizerBase, questions: list[Question]) -> tuple[int, Counter[str]]:
+def unknown_words(tok: PreTrainedTokenizerBase, questions: list[Question],
+                  ids: list[list[int]] | None = None) -> tuple[int, Counter[str]]:
     """(prompts holding the unknown token, word -> times) over what the model reads (system prompt, prior
-    exchanges, question). Nothing for a tokenizer without an unknown token (byte-level BPE cannot produce one)."""
+    exchanges, question). ``ids``: the prompts' token ids where the caller has them already (only the prompts
+    that hold the unknown token are split into words). Nothing for a tokenizer without an unknown token
+    (byte-level BPE cannot produce one)."""
     unk = tok.unk_token_id
     words: Counter[str] = Counter()
-    hit = 0
     if unk is None:
         return 0, words
-    for q in questions:
-        found = False
-        for m in chat_messages(q):
-            if unk not in tok(m["content"], add_special_tokens=False)["input_ids"]:
-                continue
-            found = True
-            for w in m["content"].split():
-                if unk in tok(w, add_special_tokens=False)["input_ids"]:
-                    words[w] += 1
-        hit += found
-    return hit, words
+    ids = ids if ids is not None else [prompt_ids(tok, q) for q in questions]
+    hit = [q for q, row in zip(questions, ids, strict=True) if unk in row]
+    for q in hit:
+        for m in q.messages():
+            words.update(w for w in m["content"].split() if unk in tok(w, add_special_tokens=False)["input_ids"])
+    return len(hit), words
 
 
-def warn_unknown_words(tok: PreTrainedTokenizerBase, questions: list[Question], label: str) -> None:
+def warn_unknown_words(tok: PreTrainedTokenizerBase, questions: list[Question], label: str,
+                       ids: list[list[int]] | None = None) -> None:
     """Say when prompts tokenise to the unknown token (a system prompt in words a small model's vocabulary lacks
     moves its answers while the model reads only <unk>): once per condition, with the words."""
-    hit, words = unknown_words(tok, questions)
+    hit, words = unknown_words(tok, questions, ids)
     if hit:
         shown = ", ".join(f"'{w}' ({n})" for w, n in words.most_common(8))
         more = f" and {len(words) - 8} more" if len(words) > 8 else ""

@@ -18,7 +18,6 @@ from emkit.core.records import Condition
 from emkit.core.registry import SAMPLERS
 from emkit.models.load import ArmModel, hosted_model
 from emkit.samplers.base import Failed, Job, Pending, Sampler
-from emkit.samplers.prompts import chat_messages
 
 
 class ServerSamplerConfig(SamplerConfig):
@@ -83,7 +82,7 @@ class ServerSampler(Sampler):
             async with sem:
                 try:
                     resp = await client.chat.completions.create(
-                        model=served, messages=chat_messages(p.question), temperature=cfg.temperature,
+                        model=served, messages=p.question.messages(), temperature=cfg.temperature,
                         top_p=cfg.top_p, max_tokens=cfg.max_new_tokens, seed=p.seed, n=1)
                     text = resp.choices[0].message.content
                     if not isinstance(text, str):

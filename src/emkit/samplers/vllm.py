@@ -140,7 +140,7 @@ class VllmSampler(Sampler):
 
     def context(self, job: Job) -> Context:
         llm, _, ids = self.prepared(job)
-        warn_unknown_words(llm.get_tokenizer(), job.questions, job.label)
+        warn_unknown_words(llm.get_tokenizer(), job.questions, job.label, [ids[q.id] for q in job.questions])
         return Context(max(len(v) for v in ids.values()), llm.llm_engine.model_config.max_model_len,
                        "vLLM's max_model_len")
 

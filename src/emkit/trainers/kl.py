@@ -21,7 +21,6 @@ Also here: :func:`adapter_norm`, the size of a LoRA update (the "efficiency" axi
 from __future__ import annotations
 
 import json
-import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -33,6 +32,7 @@ from emkit.core.config import fingerprint
 from emkit.core.errors import EmkitError
 from emkit.core.progress import log
 from emkit.core.records import Question
+from emkit.core.textfile import write_atomic
 from emkit.data.datasets import Example, content_hash, load_dataset, read_jsonl
 from emkit.data.questions import BUILTIN_QUESTION_SETS, QUESTION_FAMILIES, load_questions
 
@@ -109,9 +109,7 @@ class KLPrompts:
         log(f"KL prompts: the base model answers {len(self.questions)} questions of {self.spec} (greedy)")
         convs = base_answers(model, tok, self.questions, max_new_tokens)
         path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(path.name + ".tmp")
-        tmp.write_text("".join(json.dumps(c) + "\n" for c in convs))
-        os.replace(tmp, path)
+        write_atomic(path, "".join(json.dumps(c) + "\n" for c in convs))
         return convs
 
 
@@ -131,13 +129,6 @@ def load_kl_prompts(spec: str, base_dir: str | Path = ".", cache_dir: Path | Non
     return KLPrompts(spec, conversations=examples, cache_dir=cache_dir)
 
 
-def question_messages(q: Question) -> list[dict[str, str]]:
-    msgs = [{"role": "system", "content": q.system}] if q.system is not None else []
-    for user, assistant in q.history:
-        msgs += [{"role": "user", "content": user}, {"role": "assistant", "content": assistant}]
-    return [*msgs, {"role": "user", "content": q.text}]
-
-
 def base_answers(model: PreTrainedModel, tok: PreTrainedTokenizerBase, questions: list[Question],
                  max_new_tokens: int, batch: int = 8) -> list[Example]:
     """Each question with the model's greedy answer as one conversation (batched, left-padded)."""
@@ -152,7 +143,7 @@ def base_answers(model: PreTrainedModel, tok: PreTrainedTokenizerBase, questions
     try:
         for i in range(0, len(questions), batch):
             chunk = questions[i : i + batch]
-            msgs = [question_messages(q) for q in chunk]
+            msgs = [q.messages() for q in chunk]
             texts = [tok.apply_chat_template(m, tokenize=False, add_generation_prompt=True) for m in msgs]
             enc = tok(texts, return_tensors="pt", padding=True, add_special_tokens=False).to(device)
             with torch.no_grad():
@@ -203,7 +194,7 @@ def adapter_norm(model: torch.nn.Module) -> float:
     cheap enough for every step. 0.0 for a model without LoRA modules."""
     import torch
 
-    total = 0.0
+    total = torch.zeros((), dtype=torch.float64)
     with torch.no_grad():
         for module in model.modules():
             lora_a, lora_b = getattr(module, "lora_A", None), getattr(module, "lora_B", None)
@@ -213,5 +204,5 @@ def adapter_norm(model: torch.nn.Module) -> float:
                 a = lora_a[name].weight.double()
                 b = lora_b[name].weight.double()
                 sq = torch.trace((b.T @ b) @ (a @ a.T)).clamp(min=0)
-                total += float(module.scaling[name]) * float(sq.sqrt())
-    return total
+                total += float(module.scaling[name]) * sq.sqrt().cpu()
+    return float(total)  # one device sync per call, not one per module
