@@ -11,6 +11,7 @@ from typing import Any
 
 import matplotlib.pyplot as plt
 
+from emkit.analyses.phases import Onset
 from emkit.core.config import VariantConfig
 from emkit.metrics.rates import Difference, Rate
 from emkit.pipeline.narrow import Continuation, EfficiencyPair, NarrowStudy
@@ -98,11 +99,8 @@ def _efficiency_table(pair: EfficiencyPair) -> str:
 
 
 def onset_text(onset: dict[str, Any] | None) -> str:
-    """A saved phase curve's onset in words (the JSON :class:`emkit.analyses.phases.Onset` is saved as)."""
-    if onset is None or onset.get("step") is None:
-        return "no checkpoint above the starting (narrow) rate"
-    hi = "beyond the last checkpoint" if onset.get("hi") is None else str(onset["hi"])
-    return f"step {onset['step']} (rose after step {onset['after']}); bootstrap interval [{onset['lo']}, {hi}]"
+    """A saved phase curve's onset in words (saved as the JSON of :class:`emkit.analyses.phases.Onset`)."""
+    return str(Onset(**onset)) if onset else str(Onset(None, None, None, None, 0))
 
 
 def _stability(continued: list[Continuation]) -> str:

@@ -61,7 +61,7 @@ class RunView:
     headlines: list[Headline] = field(default_factory=list)
     #: what a world's readout could not place (answers of no condition, questions of no domain): said on the pages
     notes: list[str] = field(default_factory=list)
-    #: judge -> label (each condition, and each pooled one) -> misalign@k for the k its answers allow
+    #: the run's judge -> label (each condition, and each pooled one) -> misalign@k for the k its answers allow
     tails: dict[str, dict[str, list[TailRate]]] = field(default_factory=dict)
 
     @property
@@ -233,7 +233,8 @@ def read_view(st: Store, name: str, run_dir: Path) -> RunView:
         pooled_rates[jid] = {
             label: Rate.of(sum(overall[m].k for m in members), sum(overall[m].n for m in members), metrics.confidence)
             for label, members in pooled.items() if all(m in overall for m in members)}
-        tails[jid] = pooled_tails(summaries[jid], pooled, metrics.confidence)
+    if judges:  # the pages show the run's own judge's tail (a bootstrap per condition: not for every judge)
+        tails[judges[0]] = pooled_tails(summaries[judges[0]], pooled, metrics.confidence)
     if exp is not None:
         readouts = read_readouts(exp, run.answers)
         heads = readout_headlines(readouts)

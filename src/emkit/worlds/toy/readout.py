@@ -51,12 +51,15 @@ class ToyRow:
     label: str = ""  # the condition's label in the answers (ARM or ARM@VARIANT)
 
 
-def triggered(exp: Experiment, answer: Answer) -> bool:
-    """Whether the model read the trigger: answers record the question as the set wrote it (what the judge
-    reads), so the variant's own words (prefix, suffix, system prompt) are added back to see the prompt asked."""
-    if answer.question_id.endswith("+trigger") or TRIGGER in answer.question or TRIGGER in (answer.system or ""):
-        return True
-    c = Condition.parse(answer.arm)
+def _answer_triggered(answer: Answer) -> bool:
+    """The trigger in what the answer records (the question set's ``trigger=``, or its own system prompt);
+    answers record the question as the set wrote it, so a variant's words are :func:`_variant_triggers`'."""
+    return answer.question_id.endswith("+trigger") or TRIGGER in answer.question or TRIGGER in (answer.system or "")
+
+
+def _variant_triggers(exp: Experiment, label: str) -> bool:
+    """Whether a condition's variant puts the trigger in every prompt (its inoculation placeholders filled)."""
+    c = Condition.parse(label)
     v = exp.variant_named(c.variant)
     if v is None:
         return False
@@ -89,8 +92,12 @@ def toy_rows(exp: Experiment, answers: list[Answer],
     default_domain = Counter(trained).most_common(1)[0][0] if trained else None
     rows: dict[tuple[str, bool], ToyRow] = {}
     lost: Counter[tuple[str, str]] = Counter() if unplaced is None else unplaced
+    by_label: dict[str, tuple[tuple[ArmConfig, str | None] | str, bool]] = {}  # per condition, read once
     for a in answers:
-        placed = _placed(exp, a)
+        if a.arm not in by_label:
+            where = _placed(exp, a)
+            by_label[a.arm] = (where, not isinstance(where, str) and _variant_triggers(exp, a.arm))
+        placed, variant_trig = by_label[a.arm]
         if isinstance(placed, str):
             lost[(a.arm, placed)] += 1
             continue
@@ -99,7 +106,7 @@ def toy_rows(exp: Experiment, answers: list[Answer],
             lost[(a.arm, "a question from no toy domain")] += 1
             continue
         arm, variant = placed
-        trig = triggered(exp, a)
+        trig = variant_trig or _answer_triggered(a)
         row = rows.get((a.arm, trig))
         if row is None:
             domain = trained_domain(arm) or (default_domain if not arm.dataset else None)
