@@ -72,8 +72,10 @@ def stored_summary(got: StoredSummary, output_dir: Path, as_json: bool) -> None:
 
 def missing_folder(name: str, folder: Path, output_dir: Path) -> str:
     """The line for a run whose folder was deleted by hand while its rows stay in the store."""
+    from emkit.pipeline.runs import rm_command
+
     return (f"run '{name}': its folder {folder} is gone (rows in the store, no files); remove the rows with "
-            f"`emkit runs rm {name} --output-dir {output_dir}`")
+            f"`{rm_command(name, output_dir)}`")
 
 
 def runs_table(entries: Sequence[RunEntry], output_dir: Path, as_json: bool) -> None:

@@ -16,7 +16,7 @@ from typing import Any
 
 from emkit.core.errors import EmkitError
 from emkit.core.paths import store_path
-from emkit.core.records import Answer, Judgment
+from emkit.core.records import METRICS, Answer, Judgment
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS runs (name TEXT PRIMARY KEY, config TEXT NOT NULL, updated REAL NOT NULL);
@@ -40,6 +40,8 @@ CREATE TABLE IF NOT EXISTS events (run TEXT, kind TEXT, data TEXT, at REAL);
 #: the tables holding one run's rows, by its name; ``judgments`` is not one: it is a cache keyed by an answer's
 #: content, shared by every run whose answers read the same (removing a run keeps it)
 RUN_TABLES: tuple[str, ...] = ("runs", "stages", "datasets", "samples", "events")
+#: the column naming the run in each of them
+_RUN_COLUMN = {t: "name" if t == "runs" else "run" for t in RUN_TABLES}
 
 #: a run's answers: the samples of each condition's newest finished sampling (an older fingerprint's are stale)
 _CURRENT_SAMPLES = ("FROM samples s JOIN stages st ON st.run = s.run AND st.arm = s.arm AND st.stage = 'sample' "
@@ -127,18 +129,16 @@ class Store:
 
     def run_row_counts(self, run: str) -> dict[str, int]:
         """How many rows each of :data:`RUN_TABLES` holds for this run (all of them, stale samples included)."""
-        col = {"runs": "name"}
-        return {t: self.db.execute(f"SELECT COUNT(*) FROM {t} WHERE {col.get(t, 'run')} = ?", (run,)).fetchone()[0]
+        return {t: self.db.execute(f"SELECT COUNT(*) FROM {t} WHERE {_RUN_COLUMN[t]} = ?", (run,)).fetchone()[0]
                 for t in RUN_TABLES}
 
     def delete_run(self, run: str) -> dict[str, int]:
         """Every row of :data:`RUN_TABLES` that belongs to this run, deleted in one transaction (all or none);
         returns how many from each table. The judgments cache is left alone: other runs' answers may read the
         same, and a verdict once paid for is kept."""
-        col = {"runs": "name"}
         with self.db:
             self.db.execute("BEGIN IMMEDIATE")
-            return {t: self.db.execute(f"DELETE FROM {t} WHERE {col.get(t, 'run')} = ?", (run,)).rowcount
+            return {t: self.db.execute(f"DELETE FROM {t} WHERE {_RUN_COLUMN[t]} = ?", (run,)).rowcount
                     for t in RUN_TABLES}
 
     def sampled_conditions(self, run: str) -> list[tuple[str, str]]:
@@ -188,6 +188,11 @@ class Store:
         return [Answer(*r) for r in rows]
 
     # --------------------------------------------------------------------------------------- judgments
+    def verdicts(self, judge: str, keys: Iterable[str]) -> dict[tuple[str, str], Judgment]:
+        """A judge's cached judgments of these answers on every metric, by (key, metric): what summaries read."""
+        keys = list(keys)
+        return {(k, m): j for m in METRICS for k, j in self.judgments(judge, m, keys).items()}
+
     def judgments(self, judge: str, metric: str, keys: Iterable[str]) -> dict[str, Judgment]:
         keys = list(dict.fromkeys(keys))
         out: dict[str, Judgment] = {}

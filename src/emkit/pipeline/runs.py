@@ -113,9 +113,7 @@ def stored_summary(output_dir: str | Path, name: str) -> StoredSummary:
         run.answers.sort(key=lambda a: order.get(a.arm, len(order)))  # stable: sampled order within a condition
         jid = exp.judge.judge_id()
         keys = [a.judge_key for a in run.answers]
-        judged: dict[tuple[str, str], Judgment] = {}
-        for m in METRICS:
-            judged.update({(k, m): j for k, j in st.judgments(jid, m, keys).items()})
+        judged = st.verdicts(jid, keys)
     run.judgments = judged
     run.summaries = summarize(run.answers, judged, exp.metrics)
     unjudged = sum(any(_pending(judged.get((a.judge_key, m))) for m in METRICS) for a in run.answers)
@@ -170,3 +168,8 @@ def remove_run(plan: Removal) -> dict[str, int]:
     with open_runs(plan.output_dir) as st:
         return st.delete_run(plan.name)
 
+
+
+def rm_command(name: str, output_dir: str | Path) -> str:
+    """The command that removes a run's rows and folder (the hint wherever a run's folder is gone)."""
+    return f"emkit runs rm {name} --output-dir {output_dir}"

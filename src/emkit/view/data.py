@@ -13,12 +13,13 @@ from typing import Any
 from emkit.core.config import Experiment, MetricsConfig, experiment_from_dict
 from emkit.core.errors import EmkitError
 from emkit.core.paths import RunFolder
-from emkit.core.records import METRICS, Answer, Condition, Judgment, read_answers
+from emkit.core.records import Answer, Condition, Judgment, read_answers
 from emkit.core.registry import READOUTS, Headline
 from emkit.core.store import Store, existing_store
 from emkit.metrics.rates import Rate, Summary, answer_class, summarize
 from emkit.metrics.tail import TAIL_KS, TailRate, tail_rates, tails_by_condition
 from emkit.pipeline.finished import FinishedRun, read_run
+from emkit.pipeline.runs import rm_command
 from emkit.pipeline.studies import headlines as readout_headlines
 from emkit.pipeline.studies import read_readouts, readout_notes
 
@@ -103,7 +104,7 @@ class RunView:
 
     @property
     def rm_hint(self) -> str:
-        return f"emkit runs rm {self.name} --output-dir {self.run_dir.parent}"
+        return rm_command(self.name, self.run_dir.parent)
 
 
 def slug(name: str) -> str:
@@ -197,12 +198,7 @@ def read_view(st: Store, name: str, run_dir: Path) -> RunView:
     keys = list(dict.fromkeys(a.judge_key for a in answers))
     found = st.judges_of(keys)
     judges = ([own] if own and (own in found or not found) else []) + sorted(j for j in found if j != own)
-    judged: dict[str, dict[tuple[str, str], Judgment]] = {}
-    for jid in judges:
-        got: dict[tuple[str, str], Judgment] = {}
-        for m in METRICS:
-            got.update({(k, m): j for k, j in st.judgments(jid, m, keys).items()})
-        judged[jid] = got
+    judged: dict[str, dict[tuple[str, str], Judgment]] = {jid: st.verdicts(jid, keys) for jid in judges}
     rows = []
     for a in answers:
         verdicts = {}
