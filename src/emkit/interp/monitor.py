@@ -23,6 +23,16 @@ from emkit.interp.directions import Direction
 from emkit.trainers.local import TrainState
 
 
+def read_log(path: Path) -> list[dict[str, Any]]:
+    """A monitor's log, one reading per step (a resumed run may have logged a step twice: the last one wins)."""
+    by_step = {}
+    for line in path.read_text().split("\n"):
+        if line.strip():
+            row = json.loads(line)
+            by_step[row["step"]] = row
+    return [by_step[k] for k in sorted(by_step)]
+
+
 def probe_texts(questions: Sequence[Question]) -> list[Text]:
     """Prompts without answers: read at the last prompt token."""
     return [Text(tuple((m["role"], m["content"]) for m in q.messages()), "") for q in questions]
@@ -64,11 +74,10 @@ class DirectionMonitor:
         return row
 
     def on_start(self, model: torch.nn.Module) -> None:
-        """The starting model's reading (step 0), unless a resumed run logged it already: then its readings are
+        """The starting model's reading (step 0), unless a resumed run logged it already: then that reading is
         read back (the stop's ``rise`` counts from step 0's)."""
         if self.log_path is not None and self.log_path.is_file():
-            rows = [json.loads(line) for line in self.log_path.read_text().splitlines() if line.strip()]
-            self.readings = [r for r in rows if r["step"] == 0][-1:]
+            self.readings = [r for r in read_log(self.log_path) if r["step"] == 0]
         if not any(r["step"] == 0 for r in self.readings):
             self.read(model, 0)
 

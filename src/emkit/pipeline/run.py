@@ -320,13 +320,9 @@ def _task(result: FinishedRun, arm: str, stopped: dict[str, Any] | None, heldout
 
 
 def _readings(path: Path) -> list[dict[str, Any]]:
-    """The monitor's log, one reading per step (a resumed run may have logged a step twice: last one wins)."""
-    by_step = {}
-    for line in path.read_text().split("\n"):
-        if line.strip():
-            row = json.loads(line)
-            by_step[row["step"]] = row
-    return [by_step[k] for k in sorted(by_step)]
+    from emkit.interp.monitor import read_log  # torch: only where a monitor was set
+
+    return read_log(path)
 
 
 def _arm_model(exp: Experiment, arm: ArmConfig, lineage: list[ArmConfig], trained: dict[str, tuple[Path, str]]

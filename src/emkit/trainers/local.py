@@ -286,8 +286,7 @@ def train(model: PreTrainedModel, tok: PreTrainedTokenizerBase, examples: list[E
     stopped: dict[str, Any] | None = None  # {step, reason, planned}: where a callback stopped training
     ckpts = _checkpoints(out_dir)
     if ckpts:
-        start, curves = _load_checkpoint(ckpts[-1], model, optimizer, scheduler, kind)
-        stopped = json.loads((ckpts[-1] / "trainer_state.json").read_text()).get("stopped")
+        start, curves, stopped = _load_checkpoint(ckpts[-1], model, optimizer, scheduler, kind)
         log(f"resuming training from {ckpts[-1].name} (step {start}/{total})"
             + (f", stopped early there ({stopped['reason']})" if stopped else ""))
 
@@ -452,7 +451,9 @@ def _save_checkpoint(out_dir: Path, step: int, model: torch.nn.Module, optimizer
 
 
 def _load_checkpoint(path: Path, model: torch.nn.Module, optimizer: torch.optim.Optimizer, scheduler: Any,
-                     kind: WeightsKind) -> tuple[int, Curves]:
+                     kind: WeightsKind) -> tuple[int, Curves, dict[str, Any] | None]:
+    """A checkpoint read back into the model, optimizer and scheduler: its step, its curves and, where a callback
+    stopped training there, where and why."""
     import torch
     from safetensors.torch import load_file
 
@@ -473,7 +474,7 @@ def _load_checkpoint(path: Path, model: torch.nn.Module, optimizer: torch.optim.
     scheduler.load_state_dict(opt["scheduler"])
     torch.set_rng_state(opt["torch_rng"])
     st = json.loads((path / "trainer_state.json").read_text())
-    return st["step"], Curves.from_json(st)
+    return st["step"], Curves.from_json(st), st.get("stopped")
 
 
 # ------------------------------------------------------------------------------------------------ backends
