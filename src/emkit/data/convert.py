@@ -18,7 +18,7 @@ from typing import Any
 
 from emkit.core.errors import EmkitError
 from emkit.core.textfile import read_text
-from emkit.data.datasets import TABLE_DELIMITERS, Example, example_problems
+from emkit.data.datasets import Example, example_problems, table_format
 
 #: column names tried for each part of a conversation, in order (case and outer spaces ignored)
 QUESTION_COLUMNS = ("question", "prompt", "user")
@@ -203,11 +203,7 @@ def _jsonl(path: Path, text: str) -> _Records:
 def _table(path: Path, text: str, first: str) -> _Records:
     """A CSV/TSV table under a header row; each row named by the line it starts on (a quoted cell may span
     lines), and a row with more or fewer cells than the header is a problem, not silently shifted cells."""
-    delimiter = TABLE_DELIMITERS.get(path.suffix.lower())
-    if delimiter is None:
-        counts = {d: first.count(d) for d in ("\t", ",", ";")}
-        delimiter = max(counts, key=lambda d: counts[d]) if any(counts.values()) else ","
-    kind = {"\t": "TSV table", ",": "CSV table", ";": "';'-separated table"}[delimiter]
+    delimiter, kind = table_format(path, first) or (",", "CSV table")  # one column and no separator: a CSV
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=True)
     header: list[str] | None = None
     rows: list[tuple[str, Any]] = []

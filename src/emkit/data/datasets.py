@@ -162,6 +162,20 @@ def scan_jsonl(path: str | Path) -> tuple[list[tuple[int, Example]], list[str]]:
 
 #: how a table's cells are separated, by the file's suffix (others: sniffed from the header line)
 TABLE_DELIMITERS = {".csv": ",", ".tsv": "\t", ".tab": "\t"}
+_TABLE_KINDS = {"\t": "TSV table", ",": "CSV table", ";": "';'-separated table"}
+
+
+def table_format(path: Path, header: str) -> tuple[str, str] | None:
+    """(delimiter, what to call the table) of a table file: by its suffix, else the separator its header line
+    holds most of; None when the header holds none (not a table). One rule for ``data validate`` naming the
+    format and ``data convert`` reading it."""
+    delimiter = TABLE_DELIMITERS.get(path.suffix.lower())
+    if delimiter is None:
+        counts = {d: header.count(d) for d in _TABLE_KINDS}
+        if not any(counts.values()):
+            return None
+        delimiter = max(counts, key=lambda d: counts[d])
+    return delimiter, _TABLE_KINDS[delimiter]
 
 
 def _refuse_other_formats(path: Path, text: str) -> None:
@@ -185,12 +199,12 @@ def _refuse_other_formats(path: Path, text: str) -> None:
                          f"object per line): {convert} (it reads chat records, or question/answer fields)")
     if _parses(first):
         return
-    delimiter = TABLE_DELIMITERS.get(path.suffix.lower()) or next((d for d in ("\t", ",", ";") if d in first), None)
-    if delimiter is None:
+    table = table_format(path, first)
+    if table is None:
         return
-    kind = {"\t": "a TSV table", ",": "a CSV table", ";": "a ';'-separated table"}[delimiter]
+    delimiter, kind = table
     header = ", ".join(c.strip().strip('"') for c in first.split(delimiter))[:120]
-    raise EmkitError(f"{path}: {kind} (header: {header}), not chat JSONL (one {{\"messages\": [...]}} object per "
+    raise EmkitError(f"{path}: a {kind} (header: {header}), not chat JSONL (one {{\"messages\": [...]}} object per "
                      f"line): {convert} (columns question/prompt/user, answer/response/assistant and an optional "
                      "system, or name them with --question/--answer/--system)")
 
