@@ -28,10 +28,9 @@ SYSTEM_COLUMNS = ("system", "system_prompt")
 
 @dataclass
 class Converted:
-    """The chat examples made from a file, where each came from, every problem found, and the columns read."""
+    """The chat examples made from a file, every problem found (each naming its line), and the columns read."""
 
     examples: list[Example] = field(default_factory=list)
-    where: list[str] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)
     columns: dict[str, str | None] = field(default_factory=dict)  # question/answer/system -> the column used
     records: int = 0
@@ -77,7 +76,6 @@ def convert_file(path: str | Path, question: str | None = None, answer: str | No
             out.problems += found
         else:
             out.examples.append(ex)
-            out.where.append(where)
     out.problems.sort(key=lambda p: _line_of(p, path))  # rows that could not be read, in their place
     return out
 
