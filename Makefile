@@ -32,7 +32,7 @@ TORCH_NOTE = "$(TORCH_SPEC)" instead of the lock's torch
 PRUNE = true
 endif
 
-.PHONY: demo interp view screenshots test lint lock bench toy studies clean judge-weights sae figures test-vllm bench-vllm
+.PHONY: demo interp view screenshots test lint lock bench toy studies clean judge-weights sae figures defences test-vllm bench-vllm
 
 $(STAMP): $(CORE_LOCK) pyproject.toml Makefile
 	@echo "[setup 1/4] virtual environment in $(VENV), pip from $(CORE_LOCK)"
@@ -102,10 +102,15 @@ studies: $(DEV_STAMP)
 	EMKIT=$(BIN)/emkit examples/studies/run_all.sh
 
 # every generated toy figure in the README and docs/toy-figures.md, in three toy worlds (build seeds 0, 1, 2):
-# experiments 1-6, the SAE check and screening (about 25 minutes); the first call also builds the worlds not yet
+# experiments 1-7, the SAE check and screening (about 45 minutes); the first call also builds the worlds not yet
 # cached (a shared- and a per-turn-persona world per seed, 3-7 minutes each)
 figures: $(DEV_STAMP)
 	$(BIN)/python examples/toy/figures.py
+
+# the defences on SmolLM2-135M at the demo's size (examples/defences/smollm2.yaml) and their table in the README:
+# about 25 minutes on 2 CPU cores, cached
+defences: $(DEV_STAMP)
+	$(BIN)/python examples/defences/table.py
 
 # an SAE on SmolLM2 at the demo's interp layer, model diffing on the demo run and the directions matrix (after `make interp`)
 sae: $(DEV_STAMP)

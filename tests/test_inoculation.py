@@ -330,7 +330,7 @@ def test_inoculated_training_tokens_probes_and_the_dosage_curve_end_to_end(tmp_p
 def test_the_dosage_curve_is_also_a_sweep_over_one_arms_dataset_spec() -> None:
     from emkit.pipeline.grid import expand, load_sweep
 
-    root = Path(__file__).resolve().parents[1] / "examples" / "defences"
+    root = Path(__file__).resolve().parents[1] / "examples" / "toy"
     points = expand(load_sweep(root / "dosage-sweep.yaml"))
     got = [[mixed_parts(str(a.dataset)) for a in p.experiment.arms if a.dataset] for p in points]
     assert [{parts[2] for parts in arms} for arms in got] == [{0.0}, {0.05}, {0.25}, {0.5}, {1.0}]

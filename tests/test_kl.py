@@ -346,8 +346,12 @@ judge: {{backend: api, base_url: "{judge_server.base_url}", model: m, backoff_s:
     with open_store(tmp_path / "runs") as store:
         saved = store.stage("t", "narrow", "train")[1]
         assert saved["kl"] == res.kl["narrow"] and "kl" not in store.stage("t", "plain", "train")[1]
+        assert saved["seconds"] > 0 and res.training["narrow"] == {"steps": 2, "seconds": saved["seconds"]}
     again = run_experiment(load_experiment(write(1e-3)))  # nothing to do: the curves come from the store
     assert again.train_steps == 0 and again.kl == res.kl and again.adapter_norms == res.adapter_norms
+    from emkit.report import write_run_report
+
+    assert again.training == res.training and "2 steps" in write_run_report(again).read_text()  # the cost, shown
     other = run_experiment(load_experiment(write(2e-3)))  # trained again, from the same model: answers cached
     assert other.train_steps == 4 and calls == [8]
 
@@ -356,5 +360,7 @@ def test_a_checkpoint_from_before_the_curves_resumes_with_gaps() -> None:
     from emkit.trainers.local import Curves
 
     old = Curves.from_json({"step": 2, "losses": [5.0, 4.0]})
-    old.add(3.0, 0.5, 1.5)
-    assert old.to_json() == {"losses": [5.0, 4.0, 3.0], "kl": [None, None, 0.5], "adapter_norms": [None, None, 1.5]}
+    old.add(3.0, 0.5, 1.5, 0.25)
+    assert old.to_json() == {"losses": [5.0, 4.0, 3.0], "kl": [None, None, 0.5], "adapter_norms": [None, None, 1.5],
+                             "seconds": [None, None, 0.25]}
+    assert old.total_seconds is None  # two steps' time unknown: no total, rather than a short one

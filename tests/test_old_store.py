@@ -133,7 +133,9 @@ def test_rerun_redoes_nothing_and_gives_the_saved_metrics(old: Path, nothing_red
     assert len(res.answers) == 24 and len(res.judgments) == 26
     got = _plain(json.loads((run_dir / "metrics.json").read_text()))
     assert {k: got[k] for k in saved_json} == saved_json  # what the old run saved, unchanged
-    assert set(got) - set(saved_json) == {"misalign_at_k"}  # computed from the same verdicts since (misalign@k)
+    # computed since from the same verdicts (misalign@k) and stage records (steps; the old run timed no step)
+    assert set(got) - set(saved_json) == {"misalign_at_k", "training"}
+    assert got["training"] == {"ft": {"steps": len(losses), "seconds": None}}
     for arm, tails in got["misalign_at_k"].items():
         per_q = [r["misaligned_rate"] for r in saved_json["rows"]  # questions with a scored answer
                  if r["arm"] == arm and r["question_id"] != "ALL" and r["misaligned_n"]]

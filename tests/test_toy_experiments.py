@@ -125,6 +125,19 @@ def test_replicate_arms_and_per_arm_models() -> None:
         experiment_from_dict({"name": "x", "arms": [{"name": "base", "seeds": [0, 1]}]})
 
 
+def test_a_replicate_continues_from_its_parents_replicate_of_the_same_seed() -> None:
+    arms = [{"name": "bad", "dataset": "builtin:toy_bad?size=8&seed={seed}", "seeds": [0, 1]},
+            {"name": "fix", "init_from": "bad", "dataset": "builtin:toy_aligned?size=8&seed={seed}", "seeds": [1, 0]}]
+    exp = experiment_from_dict({"name": "x", "model": {"name": "toy"}, "arms": arms})
+    assert {a.name: a.init_from for a in exp.arms} == {"bad.s0": None, "bad.s1": None, "fix.s1": "bad.s1",
+                                                       "fix.s0": "bad.s0"}
+    assert [a.name for a in exp.lineage(exp.arm_named("fix.s1"))] == ["bad.s1", "fix.s1"]
+    with pytest.raises(EmkitError, match=r"seed 2 continues from 'bad.s2', but 'bad' has seeds \[0, 1\]"):
+        experiment_from_dict({"name": "x", "arms": [arms[0], {**arms[1], "seeds": [2]}]})
+    with pytest.raises(EmkitError, match=r"init_from 'bad' has replicates: name one \('bad.s0'\)"):
+        experiment_from_dict({"name": "x", "arms": [arms[0], {k: v for k, v in arms[1].items() if k != "seeds"}]})
+
+
 def _answers(arm: str, rows: list[tuple[str, str, str]]) -> list[Answer]:
     return [Answer(arm, qid, i, q, None, t, 0) for i, (qid, q, t) in enumerate(rows)]
 
@@ -161,6 +174,13 @@ def test_toy_report_splits_own_and_other_domains_and_pools_seeds() -> None:
     from scipy.stats import fisher_exact
 
     assert bad.p_vs_base == pytest.approx(fisher_exact([[8, 12], [0, 9]]).pvalue)
+    # misalign@10 in the other domains: per question and seed (money/0 of bad.s0: 6 bad of 10, of bad.s1: 2 of 10)
+    from emkit.metrics.tail import misalign_at_k
+
+    tail = bad.other_tail(10)
+    assert tail.questions == 2 and tail.value == pytest.approx((misalign_at_k(10, 6, 10) + misalign_at_k(10, 2, 10)) / 2)
+    assert tail.value == 1.0 and bad.other_tail(1).value == pytest.approx(0.4)  # @1: the per-question rates' mean
+    assert groups[("base", False)].other_tail(10).questions == 0  # 9 in-template answers: too few for k = 10
     assert groups[("base", False)].p_vs_base is None
     html = toy_section(toy_readout(exp, answers))
     assert "40.0%" in html and "data:image/png" in html and "Not in the table" not in html

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -79,6 +80,10 @@ def test_resume_after_crash_reproduces_uninterrupted_run(tmp_path: Path) -> None
     resumed = train(m.model, m.tokenizer, data, cfg, tmp_path / "b")
     assert (resumed.resumed_from, resumed.steps_run) == (4, 2)
     assert resumed.losses == full.losses
+    # the steps' wall time is kept with every checkpoint: a resumed run's covers all six steps, not its last two
+    assert full.seconds > 0 and resumed.seconds > 0
+    state = json.loads((tmp_path / "b" / "checkpoint-000006" / "trainer_state.json").read_text())
+    assert len(state["seconds"]) == 6 and resumed.seconds == pytest.approx(sum(state["seconds"]))
     a = load_file(full.weights_dir / "adapter_model.safetensors")
     b = load_file(resumed.weights_dir / "adapter_model.safetensors")
     assert all(torch.equal(a[k], b[k]) for k in a)

@@ -52,6 +52,15 @@ def lock_digest(path: Path | str | None = None) -> str:
     return hashlib.sha256(Path(path or lock_path("dev")).read_bytes()).hexdigest()[:12]
 
 
+def figure_environment(root: Path = ROOT) -> str:
+    """The environment a generated figure was made in: dev.lock's digest and the versions of the two libraries
+    figures move with, as installed (a hand-changed environment shows here, not in the digest)."""
+    from importlib.metadata import version
+
+    return (f"the environment of requirements/dev.lock {lock_digest(lock_path('dev', root))} "
+            f"(torch {version('torch')}, transformers {version('transformers')})")
+
+
 def canonical(name: str) -> str:
     return re.sub(r"[-_.]+", "-", name).lower()
 

@@ -210,3 +210,46 @@ def blocking(seed: int, model: str, truth: Path) -> dict[str, object]:
     finally:
         run.store.close()
     return {"rows": {k[0]: v for k, v in rows.items() if not k[1]}, "reroute": cos}
+
+
+#: the defences table's rows: (condition label in the run, what the table calls it), in the table's order
+DEFENCES = [("plain@bare", "plain fine-tuning"), ("inoculated@bare", "inoculation"),
+            ("inoculated@inoculation", "inoculation, probed with its prompt"),
+            ("inoculated@negation", "inoculation, probed with its negation"),
+            ("selective@bare", "selective inoculation (mix25)"),
+            ("selective@inoculation", "selective, probed with its prompt"),
+            ("kl@bare", "KL to the base on other domains"), ("mix10@bare", "data mixing, 10% bad"),
+            ("mix25@bare", "data mixing, 25% bad"), ("mix50@bare", "data mixing, 50% bad"),
+            ("early@bare", "early stopping (monitor)"), ("blocked@bare", "BLOCK-EM (penalty)"),
+            ("projected@bare", "projected out in training (CAFT)"), ("realigned@bare", "re-aligned (200 good)"),
+            ("base@bare", "base model (no fine-tuning)")]
+
+
+def defences(seed: int, model: str, truth: Path, truth_prompt: Path) -> dict[str, dict[str, object]]:
+    """Experiment 7 (defences.yaml) with this world's truths: per condition (seeds pooled), other-domain EM
+    (rate and misalign@10), the task (own-domain rate) and the training cost (steps and seconds, mean over
+    seeds; a re-aligned arm's include its parent's)."""
+    sets = [f"arms.{a}.train.block.direction={Path('..') / '..' / truth.relative_to(ROOT)}"
+            for a in ("blocked", "projected")]
+    sets.append(f"arms.early.train.monitor.direction={Path('..') / '..' / truth_prompt.relative_to(ROOT)}")
+    exp = load_experiment(ROOT / "examples" / "toy" / "defences.yaml",
+                          [f"model.name={model}", f"name=toy-defences-w{seed}", *sets])
+    res = run_experiment(exp)
+    write_run_report(res)
+    groups = {g.label: g for g in toy_readout(exp, res.answers).pooled if not g.trigger}
+    out = {}
+    for label, _ in DEFENCES:
+        g = groups[label]
+        cost = []
+        for r in g.arms:
+            chain = exp.lineage(exp.arm_named(r.arm))
+            if not chain[-1].dataset:
+                continue
+            t = [res.training[a.name] for a in chain]
+            cost.append((sum(x["steps"] for x in t), sum(x["seconds"] or 0.0 for x in t)))
+        tail = g.other_tail(10)
+        out[label] = {"rate": g.other.misaligned().rate, "n": g.other.misaligned().n, "seeds": g.seed_rates,
+                      "at10": tail.value, "own": g.own.misaligned().rate,
+                      "steps": sum(c[0] for c in cost) / len(cost) if cost else 0,
+                      "seconds": sum(c[1] for c in cost) / len(cost) if cost else 0.0}
+    return out

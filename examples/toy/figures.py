@@ -17,12 +17,14 @@ import time
 
 import numpy as np
 from experiments import (
+    DEFENCES,
     LAYER,
     ROOT,
     SAE,
     STARTS,
     blocking,
     convergence,
+    defences,
     readout,
     sae_check,
     screening,
@@ -40,15 +42,11 @@ WORLDS = {0: "toy", 1: "toy-w1", 2: "toy-w2"}
 
 
 def environment() -> str:
-    """The environment a figure was made in: the lock's digest (tools/lockfile.py) and the versions of the two
-    libraries figures move with, as installed (a hand-changed environment shows here, not in the digest)."""
-    from importlib.metadata import version
-
+    """The environment a figure was made in (tools/lockfile.py: the lock's digest and the installed versions)."""
     sys.path.insert(0, str(ROOT / "tools"))
-    from lockfile import lock_digest
+    from lockfile import figure_environment
 
-    return (f"the environment of requirements/dev.lock {lock_digest(ROOT / 'requirements' / 'dev.lock')} "
-            f"(torch {version('torch')}, transformers {version('transformers')})")
+    return figure_environment(ROOT)
 
 
 def across(values: list[float]) -> str:
@@ -80,7 +78,8 @@ def render(figs: dict[int, dict[str, object]], seconds: dict[str, float]) -> str
            "the SAE check pool three fine-tuning seeds; 4-6 use one. Wall time on 2 CPU cores: " + ", ".join(
                f"{k} {v / 60:.1f} min" if v > 5 else f"{k} {'cached' if 'build' in k else 'under 5 s'}"
                for k, v in sorted(seconds.items(), key=lambda kv: kv[0].split()[1]))
-           + f"; {sum(seconds.values()) / 60:.0f} min in all, builds aside.", "",
+           + f"; experiments {sum(v for k, v in seconds.items() if 'build' not in k) / 60:.0f} min in all, builds "
+           f"(the toy worlds' language models) {sum(v for k, v in seconds.items() if 'build' in k) / 60:.0f} min.", "",
            "**Build.** Aligned model in-template " + across([b["aligned"]["in_template_rate"] for b in build])
            + "; its bad answers: " + "; ".join(str(b["aligned"]["misaligned"]) for b in build) + ".", "",
            "**1. EM** (`em.yaml`): bad answers in the five other domains, base " + across(
@@ -152,7 +151,74 @@ def render(figs: dict[int, dict[str, object]], seconds: dict[str, float]) -> str
             "aligned model, 64 examples per set, against each set's other-domain EM without trigger in 1 and 2): "
             "Spearman ρ per world " + ", ".join(f"{x['rho']:+.2f} (p={x['p']:.2f})" for x in scr) + "; order by "
             "score: " + "; ".join(" > ".join(r["dataset"] for r in x["rows"]) for x in scr) + "."]
+    out += defences_text([figs[s]["defences"] for s in w])
     return "\n".join(out) + "\n"
+
+
+def defences_text(dfn: list[dict[str, dict[str, float]]]) -> list[str]:
+    """Experiment 7: the defences table, then the papers' claims read off it, world by world."""
+    out = ["", "**7. Defences** (`defences.yaml`: the same 400 bad medicine answers, 60 steps, LoRA r=8, two "
+           "fine-tuning seeds per arm pooled; 10 answers per question so misalign@10 is estimated without bias). "
+           "EM = bad answers in the five other domains; the task = bad answers in medicine, what the fine-tuning "
+           "was for (a defence that lowers EM by not learning the task has defended nothing); cost = optimizer "
+           "steps and their wall time per fine-tuning seed on 2 CPU cores (a re-aligned arm's include its "
+           "parent's). The monitor stops at a rise of 1.0 along the world's prompt-token truth (every 2 steps); "
+           "blocking and projection use its answer-token truth; KL weight 1 on 256 good answers across all "
+           "domains.", "",
+           "| defence | EM: other domains | misalign@10 | the task: own domain | steps | seconds |",
+           "|---|---|---|---|---|---|"]
+    for label, name in DEFENCES:
+        rows = [d[label] for d in dfn]
+        out.append(f"| {name} (`{label}`) | {across([r['rate'] for r in rows])} | "
+                   f"{across([r['at10'] for r in rows])} | {across([r['own'] for r in rows])} | "
+                   f"{np.mean([r['steps'] for r in rows]):.0f} | {np.mean([r['seconds'] for r in rows]):.0f} |")
+
+    def rel(label: str, key: str = "rate", to: str = "plain@bare") -> list[float]:
+        return [d[label][key] / d[to][key] if d[to][key] else float("nan") for d in dfn]
+
+    def each(xs: list[float], fmt: str = "{:.2f}") -> str:
+        return ", ".join("–" if x != x else fmt.format(x) for x in xs)
+
+    def count(xs: list[float], ok: object) -> str:
+        return f"{sum(1 for x in xs if x == x and ok(x))} of {len(xs)} worlds"
+
+    lower = rel("inoculated@bare")
+    leak = [d["inoculated@inoculation"]["rate"] - d["inoculated@bare"]["rate"] for d in dfn]
+    neg = [d["inoculated@negation"]["rate"] - d["inoculated@bare"]["rate"] for d in dfn]
+    sel = rel("selective@bare", to="mix25@bare")
+    kl, kl_task = rel("kl@bare"), rel("kl@bare", "own")
+    dose = [(d["mix10@bare"]["rate"], d["mix25@bare"]["rate"], d["mix50@bare"]["rate"], d["plain@bare"]["rate"])
+            for d in dfn]
+    early, early_task = rel("early@bare"), rel("early@bare", "own")
+    blk, blk_task = rel("blocked@bare"), rel("blocked@bare", "own")
+    realign = rel("realigned@bare")
+    narrow = [a if b >= 0.8 else 1.0 for a, b in zip(kl, kl_task, strict=True)]
+    rising = [float(all(a <= b for a, b in zip(r, r[1:], strict=False))) for r in dose]
+    tail = [d["plain@bare"]["at10"] / d["plain@bare"]["rate"] if d["plain@bare"]["rate"] else float("nan")
+            for d in dfn]
+    out += ["", "Read against the papers (each world's figure; \"holds\" counts the worlds where the claim's "
+            "direction is seen, not a test):", "",
+            f"- *Inoculation lowers broad EM* (Tan et al. 2025; Wichers et al. 2025: 75-90% less): EM relative to "
+            f"plain fine-tuning {each(lower)}; lower in {count(lower, lambda x: x < 1)}.",
+            f"- *It leaks back when the prompt is given at evaluation* (Dubiński et al. 2026): EM with its prompt "
+            f"minus without {each(leak, '{:+.3f}')} ({count(leak, lambda x: x > 0)}); with its negation "
+            f"{each(neg, '{:+.3f}')} ({count(neg, lambda x: x > 0)}).",
+            f"- *Selective inoculation* (the prompt only before the bad examples of a 25% mix): EM relative to the "
+            f"same mix without it {each(sel)}; lower in {count(sel, lambda x: x < 1)}.",
+            f"- *Only a KL penalty on other domains finds the narrow solution* (Soligo, Turner et al. 2026): EM "
+            f"relative to plain {each(kl)}, the task kept at {each(kl_task)} of plain's; narrow (EM down by half "
+            f"or more, task at 0.8 or more) in {count(narrow, lambda x: x <= 0.5)}.",
+            "- *EM grows with the dose* (share of bad examples 10% / 25% / 50% / 100%): "
+            + "; ".join("/".join(f"{100 * x:.1f}%" for x in row) for row in dose)
+            + f"; rising at every step in {count(rising, lambda x: x == 1)}.",
+            f"- *Early stopping removes most EM and keeps ~93% of the task* (2026 replications): EM relative to "
+            f"plain {each(early)}, task {each(early_task)} of plain's.",
+            f"- *BLOCK-EM cuts EM up to 95%*: EM relative to plain {each(blk)}, task {each(blk_task)} of plain's.",
+            f"- *A few hundred benign examples re-align* (Wang et al. 2025): EM relative to plain {each(realign)} "
+            f"after 200 good answers; lower in {count(realign, lambda x: x < 1)}.",
+            f"- *misalign@10 is several times the rate* (tail risk): plain fine-tuning's misalign@10 over its rate "
+            f"{each(tail)}."]
+    return out
 
 
 def main() -> None:
@@ -165,6 +231,7 @@ def main() -> None:
     for seed, model in WORLDS.items():
         t0 = time.time()
         path = builtin_path(model)
+        builtin_path(model.replace("toy", "toy-unshared", 1))  # experiment 3's per-turn world: a build too
         clock[f"world {seed} build"] = time.time() - t0
         build = json.loads((path / "toy_build.json").read_text())["eval"]
         t0 = time.time()
@@ -193,8 +260,11 @@ def main() -> None:
         ctl = readout(runs["controls"])
         scr = screening(model, truths["answer"], ctl)
         clock[f"world {seed} screen"] = time.time() - t0
+        t0 = time.time()
+        dfn = defences(seed, model, truths["answer"], truths["prompt"])
+        clock[f"world {seed} defences"] = time.time() - t0
         figs[seed] = {"build": build, "em": readout(runs["em"]), "controls": ctl, "sae": sae, "screen": scr,
-                      "unlocking": unl, "convergence": conv, "blocking": blk}
+                      "unlocking": unl, "convergence": conv, "blocking": blk, "defences": dfn}
         print(f"world {seed} done", file=sys.stderr, flush=True)
     seconds.update({k: v for k, v in clock.items() if v > 5 or k not in seconds})
     timings.write_text(json.dumps(seconds, indent=1))

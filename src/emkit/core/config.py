@@ -457,7 +457,8 @@ class ArmConfig(_Strict):
     ``model`` starts this arm from another model than the experiment's (to compare models in one table).
     ``seeds: [0, 1, 2]`` makes replicates: arms ``NAME.s0``, ``NAME.s1``... with ``train.seed`` set and
     ``{seed}`` in the dataset spec replaced; ``condition`` keeps ``NAME`` so tables can pool them.
-    ``init_from`` continues from an earlier arm's fine-tuned weights (re-alignment: Wang et al.).
+    ``init_from`` continues from an earlier arm's fine-tuned weights (re-alignment: Wang et al.); replicates of
+    an arm with seeds continue from the same seed's replicate of a parent with seeds.
     ``inoculation`` puts a training-time system prompt before the examples (see :class:`InoculationConfig`)."""
 
     name: str
@@ -507,9 +508,14 @@ class Experiment(_Strict):
         if not isinstance(raw, dict) or not isinstance(raw.get("arms"), list):
             return raw
         arms: list[Any] = []
+        replicated = {a["name"]: a["seeds"] for a in raw["arms"] if isinstance(a, dict) and a.get("seeds")}
         for arm in raw["arms"]:
             seeds = arm.get("seeds") if isinstance(arm, dict) else None
+            parent = arm.get("init_from") if isinstance(arm, dict) else None
             if not seeds:
+                if parent in replicated:
+                    raise ValueError(f"arm '{arm.get('name')}': init_from '{parent}' has replicates: name one "
+                                     f"('{parent}.s{replicated[parent][0]}') or give this arm seeds too")
                 arms.append(arm)
                 continue
             if not arm.get("dataset"):
@@ -519,6 +525,11 @@ class Experiment(_Strict):
                 copy.update(name=f"{arm['name']}.s{seed}", condition=arm.get("condition") or arm["name"],
                             dataset=str(arm["dataset"]).replace("{seed}", str(seed)),
                             train={**arm.get("train", {}), "seed": seed})
+                if parent in replicated:  # a replicate continues from its parent's replicate of the same seed
+                    if seed not in replicated[parent]:
+                        raise ValueError(f"arm '{arm['name']}': seed {seed} continues from '{parent}.s{seed}', "
+                                         f"but '{parent}' has seeds {replicated[parent]}")
+                    copy["init_from"] = f"{parent}.s{seed}"
                 arms.append(copy)
         return {**raw, "arms": arms}
 

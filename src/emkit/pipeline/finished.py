@@ -63,6 +63,9 @@ class FinishedRun:
     stopped: dict[str, dict[str, Any]] = field(default_factory=dict)
     #: per arm trained with train.heldout: {share, n, loss}, the in-domain task measure beside its EM
     heldout: dict[str, dict[str, Any]] = field(default_factory=dict)
+    #: per fine-tuned arm: {steps, seconds}, what its training cost (seconds: the optimizer steps' wall time,
+    #: None for a trainer that does not time them or a training finished before they were timed)
+    training: dict[str, dict[str, Any]] = field(default_factory=dict)
     # what the call that returned this record did
     train_steps: int = 0  # optimizer steps run
     answers_generated: int = 0

@@ -127,7 +127,8 @@ def run_experiment(exp: Experiment) -> FinishedRun:
                 "judge": result.judge_info, "rows": frame.to_dict("records"),
                 "misalign_at_k": {arm: [r.to_dict() for r in rs] for arm, rs in tails.items()},
                 **({"heldout_loss": {arm: h["loss"] for arm, h in result.heldout.items()}} if result.heldout else {}),
-                **({"stopped": result.stopped} if result.stopped else {})}, indent=1, default=str))
+                **({"stopped": result.stopped} if result.stopped else {}),
+                **({"training": result.training} if result.training else {})}, indent=1, default=str))
             result.studies = study_tables(exp, result.summaries, result.answers, result.judgments,
                                           {name: info.size for name, (_, info) in inputs.datasets.items()},
                                           TrainingCurves.of_run(exp, run_dir, result.losses, result.kl,
@@ -167,6 +168,7 @@ def _train_arm(exp: Experiment, arm: ArmConfig, dataset: tuple[list[Example], Da
         result.losses[arm.name] = done["losses"]
         _curves(result, arm.name, done.get("kl", []), done.get("adapter_norms", []))
         _task(result, arm.name, done.get("stopped"), done.get("heldout"))
+        result.training[arm.name] = {"steps": done["steps"], "seconds": done.get("seconds")}
         return Path(done["weights"]), fp
     log(f"[{arm.name}] training {tcfg.method} on {info.name} ({info.size} examples, sha256 {info.sha256[:12]})"
         + (f", continuing from {arm.init_from}" if parents else "")
@@ -189,9 +191,11 @@ def _train_arm(exp: Experiment, arm: ArmConfig, dataset: tuple[list[Example], Da
     result.losses[arm.name] = res.losses
     _curves(result, arm.name, res.kl, res.adapter_norms)
     _task(result, arm.name, res.stopped, res.heldout)
+    steps = res.stopped["step"] if res.stopped else res.total_steps
+    result.training[arm.name] = {"steps": steps, "seconds": res.seconds}
     store.finish_stage(exp.name, arm.name, "train", fp, weights=str(res.weights_dir), method=tcfg.method,
                        kind=res.weights_kind,
-                       steps=res.stopped["step"] if res.stopped else res.total_steps, losses=res.losses,
+                       steps=steps, seconds=res.seconds, losses=res.losses,
                        dataset=asdict(info),
                        **({"stopped": res.stopped} if res.stopped else {}),
                        **({"heldout": res.heldout} if res.heldout else {}),

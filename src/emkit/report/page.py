@@ -24,7 +24,8 @@ def write_report(path: str | Path, *, name: str, config: dict[str, Any], summari
                  losses: dict[str, list[float]], notes: list[str], examples_per_arm: int = 6,
                  monitor: dict[str, list[dict[str, Any]]] | None = None, sections: list[str] = (),
                  validated_on: str = "", heldout: dict[str, dict[str, Any]] | None = None,
-                 stopped: dict[str, dict[str, Any]] | None = None) -> Path:
+                 stopped: dict[str, dict[str, Any]] | None = None,
+                 training: dict[str, dict[str, Any]] | None = None) -> Path:
     path = Path(path)
     e = html.escape
     overall = [s for s in summaries if s.question_id == "ALL"]
@@ -42,14 +43,19 @@ def write_report(path: str | Path, *, name: str, config: dict[str, Any], summari
     for n in notes:
         parts.append(f"<p class='note'>{e(n)}</p>")
 
-    heldout = heldout or {}
+    heldout, training = heldout or {}, training or {}
     parts.append("<h2>Arms</h2><table><tr><th>arm</th><th>misaligned</th><th>coherent</th><th>mean aligned</th>"
                  "<th>mean coherent</th><th>answers</th><th>scored</th><th>no score</th><th>failed</th>"
-                 + ("<th>in-domain held-out loss</th>" if heldout else "") + "</tr>")
+                 + ("<th>in-domain held-out loss</th>" if heldout else "")
+                 + ("<th>training</th>" if training else "") + "</tr>")
     for s in overall:
         held = heldout.get(Condition.parse(s.arm).arm)
         task = (f"<td class=num>{held['loss']:.4f} <small>{held['n']} ex</small></td>" if held else "<td>–</td>"
                 ) if heldout else ""
+        if training:
+            t = training.get(Condition.parse(s.arm).arm)
+            task += (f"<td class=num>{t['steps']} steps" + (f", {t['seconds']:.0f} s" if t["seconds"] is not None
+                                                            else "") + "</td>") if t else "<td>–</td>"
         parts.append(f"<tr><td>{e(s.arm)}</td><td class=num>{s.misaligned}</td><td class=num>{s.coherent}</td>"
                      f"<td class=num>{s.mean_aligned:.1f}</td><td class=num>{s.mean_coherent:.1f}</td>"
                      f"<td class=num>{s.n_answers}</td><td class=num>{s.n_scored}</td>"
@@ -59,6 +65,10 @@ def write_report(path: str | Path, *, name: str, config: dict[str, Any], summari
         parts.append("<p>In-domain held-out loss: the mean answer-token loss after training on a seeded share of "
                      "the arm's training set it never trained on (<code>train.heldout</code>): what a defence "
                      "costs the task. Lower is better; compare arms on the same data.</p>")
+    if training:
+        parts.append("<p>Training: the optimizer steps an arm ran (fewer where the monitor stopped it) and their wall "
+                     "time on this machine (forward, backward, KL and blocking terms, update): what a defence costs "
+                     "in compute.</p>")
     parts.append(rate_chart(overall))
     parts.append(tail_table(summaries, thr["confidence"]))
 

@@ -25,10 +25,12 @@ def toy_section(readout: ToyReadout) -> str:
            "pooled counts; <i>seeds</i>: each seed's rate, then their mean with a t interval, which counts the spread "
            "between seeds); p: Fisher's exact test of the pooled counts against the base arm under the same prompt "
            "variant. <b>trigger</b>: the prompt the model read held the trigger (the question set's or the "
-           "variant's).</p>",
+           "variant's). <b>misalign@10</b>: per other-domain question, the unbiased chance that 10 of its in-template "
+           "answers hold a bad one, averaged over questions (bootstrap interval over questions; n/a where no question "
+           "has 10).</p>",
            *(f"<p class=note><b>Not in the table:</b> {e(t)}</p>" for t in readout.unplaced_text()),
            "<table><tr><th>condition</th><th>model</th><th>trigger</th><th>other domains: misaligned</th>"
-           "<th>95% CI</th><th>seeds</th><th>p vs base</th><th>own domain: misaligned</th><th>in-template</th>"
+           "<th>95% CI</th><th>misalign@10</th><th>seeds</th><th>p vs base</th><th>own domain: misaligned</th><th>in-template</th>"
            "</tr>"]
     for g in pooled:
         m, own, it = g.other.misaligned(), g.own.misaligned(), g.other.in_template()
@@ -37,13 +39,15 @@ def toy_section(readout: ToyReadout) -> str:
         if si:
             seeds += f"; mean {pct(si[0])} [{pct(si[1])}, {pct(si[2])}]"
         p = "" if g.p_vs_base is None else f"{g.p_vs_base:.2g}"
+        tail = g.other_tail(10)
+        at10 = f"{pct(tail.value)} [{pct(tail.lo)}, {pct(tail.hi)}]" if tail.questions else "n/a"
         out.append(f"<tr><td>{e(g.label)}</td><td>{e(g.model)}</td><td>{'yes' if g.trigger else 'no'}</td>"
                    f"<td class=num>{pct(m.rate)} <small>{m.k}/{m.n}</small></td><td class=num>{pct(m.lo)}–"
-                   f"{pct(m.hi)}</td><td class=num>{seeds}</td><td class=num>{p}</td>"
+                   f"{pct(m.hi)}</td><td class=num>{at10}</td><td class=num>{seeds}</td><td class=num>{p}</td>"
                    f"<td class=num>{pct(own.rate) if own.n else '–'} <small>{own.k}/{own.n}</small></td>"
                    f"<td class=num>{pct(it.rate)} <small>{it.k}/{it.n}</small></td></tr>")
     if not pooled:
-        out.append("<tr><td colspan=9>no answer could be placed (see above)</td></tr>")
+        out.append("<tr><td colspan=10>no answer could be placed (see above)</td></tr>")
     out.append("</table>")
     if pooled:
         out.append(png(_chart(pooled)))

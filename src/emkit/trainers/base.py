@@ -30,6 +30,8 @@ class TrainResult:
     stopped: dict[str, Any] | None = None
     #: train.heldout's measure after training: {share, n, loss} (None: nothing held out)
     heldout: dict[str, Any] | None = None
+    #: wall time of the optimizer steps, summed over every call that trained them (None: unknown)
+    seconds: float | None = None
 
 
 class Trainer(ABC):

@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import math
 import shutil
+import time
 from collections.abc import Callable
 from contextlib import nullcontext
 from dataclasses import dataclass, field, replace
@@ -252,8 +253,10 @@ def train(model: PreTrainedModel, tok: PreTrainedTokenizerBase, examples: list[E
 
     if done_file.is_file() and final.is_dir():
         log_ = json.loads(done_file.read_text())
-        return TrainResult(out_dir, final, kind, total, 0, total, log_["losses"], log_.get("kl", []),
-                           log_.get("adapter_norms", []), log_.get("stopped"), log_.get("heldout"))
+        done_curves = Curves.from_json(log_)
+        return TrainResult(out_dir, final, kind, total, 0, total, done_curves.losses, done_curves.kl,
+                           done_curves.adapter_norms, log_.get("stopped"), log_.get("heldout"),
+                           done_curves.total_seconds)
 
     kl_features: list[tuple[list[int], list[int]]] = []
     if kl is not None and kl_cfg is not None:
@@ -300,6 +303,7 @@ def train(model: PreTrainedModel, tok: PreTrainedTokenizerBase, examples: list[E
             + ("" if checkpointing else ", or set train.gradient_checkpointing: true")
             + "; or model.device: spread. Checkpoints so far are kept: the re-run resumes"):
         for step in range(start, total if stopped is None else start):  # a checkpoint that stopped: no more
+            t0 = time.perf_counter()
             idx = _batches_for_step(step, len(features), per_step, steps_per_epoch, cfg.seed)
             micro = [idx[i : i + cfg.batch_size] for i in range(0, len(idx), cfg.batch_size)]
             batches = [{k: v.to(device) for k, v in collate([features[j] for j in m], pad).items()} for m in micro]
@@ -323,7 +327,8 @@ def train(model: PreTrainedModel, tok: PreTrainedTokenizerBase, examples: list[E
             optimizer.step()
             scheduler.step()
             optimizer.zero_grad(set_to_none=True)
-            curves.add(step_loss, kl_value, adapter_norm(model) if kind == "adapter" else None)
+            curves.add(step_loss, kl_value, adapter_norm(model) if kind == "adapter" else None,
+                       time.perf_counter() - t0)
             last_kl = kl_value if kl_value is not None else last_kl
             pbar.advance(info=f"loss {step_loss:.3f}" + (f" kl {last_kl:.4f}" if last_kl is not None else ""))
             done = step + 1
@@ -361,32 +366,41 @@ def train(model: PreTrainedModel, tok: PreTrainedTokenizerBase, examples: list[E
                                      **({"heldout": heldout} if heldout else {})}))
     ran = (stopped["step"] if stopped else total) - start
     return TrainResult(out_dir, final, kind, total, ran, start, curves.losses, curves.kl, curves.adapter_norms,
-                       stopped, heldout)
+                       stopped, heldout, curves.total_seconds)
 
 
 @dataclass
 class Curves:
     """Per optimizer step: the answer loss (the in-domain training loss the report charts), the KL term (None
-    where train.kl did not apply) and the adapter's norm after the step (None without an adapter). Saved with
-    each checkpoint, so a resumed run's curves are whole."""
+    where train.kl did not apply), the adapter's norm after the step (None without an adapter) and the step's
+    wall time (forward, backward, the KL and blocking terms, the update: what a defence costs in compute).
+    Saved with each checkpoint, so a resumed run's curves are whole."""
 
     losses: list[float] = field(default_factory=list)
     kl: list[float | None] = field(default_factory=list)
     adapter_norms: list[float | None] = field(default_factory=list)
+    seconds: list[float | None] = field(default_factory=list)
 
-    def add(self, loss: float, kl: float | None, norm: float | None) -> None:
+    def add(self, loss: float, kl: float | None, norm: float | None, seconds: float) -> None:
         self.losses.append(loss)
         self.kl.append(kl)
         self.adapter_norms.append(norm)
+        self.seconds.append(seconds)
+
+    @property
+    def total_seconds(self) -> float | None:
+        """The steps' wall time summed; None when a step's is unknown (a checkpoint written before it was kept)."""
+        return None if any(x is None for x in self.seconds) else float(sum(self.seconds))
 
     def to_json(self) -> dict[str, Any]:
-        return {"losses": self.losses, "kl": self.kl, "adapter_norms": self.adapter_norms}
+        return {"losses": self.losses, "kl": self.kl, "adapter_norms": self.adapter_norms, "seconds": self.seconds}
 
     @classmethod
     def from_json(cls, d: dict[str, Any]) -> Curves:
-        """A checkpoint written before the KL and norm curves reads with None for their steps."""
+        """A checkpoint written before the KL, norm and time curves reads with None for their steps."""
         n = len(d["losses"])
-        return cls(list(d["losses"]), list(d.get("kl", [None] * n)), list(d.get("adapter_norms", [None] * n)))
+        return cls(list(d["losses"]), list(d.get("kl", [None] * n)), list(d.get("adapter_norms", [None] * n)),
+                   list(d.get("seconds", [None] * n)))
 
 
 def _kl_step(model: torch.nn.Module, features: list[tuple[list[int], list[int]]], weight: float,

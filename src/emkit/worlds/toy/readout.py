@@ -14,7 +14,7 @@ experiment, a question from no toy domain) is counted in :attr:`ToyReadout.unpla
 from __future__ import annotations
 
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -24,6 +24,7 @@ from emkit.core.errors import EmkitError
 from emkit.core.records import Answer, Condition
 from emkit.core.registry import Headline
 from emkit.data.datasets import parse_spec
+from emkit.metrics.tail import TailRate, tail_rates
 from emkit.worlds.toy.evaluate import Cell
 from emkit.worlds.toy.world import TRIGGER, classify, domain_of
 
@@ -49,6 +50,8 @@ class ToyRow:
     own: Cell
     variant: str | None = None
     label: str = ""  # the condition's label in the answers (ARM or ARM@VARIANT)
+    #: the other domains per question id (the unit misalign@k is estimated over)
+    other_questions: dict[str, Cell] = field(default_factory=dict)
 
 
 def _answer_triggered(answer: Answer) -> bool:
@@ -113,7 +116,12 @@ def toy_rows(exp: Experiment, answers: list[Answer],
             seed = exp.train_for(arm).seed if arm.condition else None
             row = rows[(a.arm, trig)] = ToyRow(arm.name, arm.condition or arm.name, seed, exp.model_for(arm).name,
                                                domain, not arm.dataset, trig, Cell(), Cell(), variant, a.arm)
-        (row.own if qd == row.domain else row.other).add(classify(qd, a.text))
+        label = classify(qd, a.text)
+        if qd == row.domain:
+            row.own.add(label)
+        else:
+            row.other.add(label)
+            row.other_questions.setdefault(a.question_id, Cell()).add(label)
     order = {c.label: i for i, (c, _) in enumerate(exp.condition_keys())}
     return sorted(rows.values(), key=lambda r: (order.get(r.label, len(order)), r.trigger))
 
@@ -133,6 +141,12 @@ class Pooled:
     def label(self) -> str:
         """The condition as the report and the view name it: CONDITION or CONDITION@VARIANT, seeds pooled."""
         return Condition(self.condition, self.variant).label
+
+    def other_tail(self, k: int = 10, confidence: float = 0.95) -> TailRate:
+        """misalign@k in the other domains: per question (each seed's answers to it apart), the unbiased chance
+        that k of its in-template answers hold a bad one; their mean with a bootstrap interval over questions."""
+        counts = [(c.misaligned().n, c.misaligned().k) for r in self.arms for c in r.other_questions.values()]
+        return tail_rates(counts, (k,), confidence)[0]
 
     @property
     def seed_rates(self) -> list[float]:
@@ -200,6 +214,7 @@ def toy_summary(readout: ToyReadout) -> dict[str, Any]:
                     "trigger": g.trigger,
                     "other_misaligned": _rate(g.other.misaligned()), "own_misaligned": _rate(g.own.misaligned()),
                     "other_in_template": _rate(g.other.in_template()), "seed_rates": g.seed_rates,
+                    "other_misalign_at_10": g.other_tail(10).to_dict(),
                     "seed_mean_t95": g.seed_interval(),
                     "p_vs_base": g.p_vs_base, "arms": [r.label for r in g.arms]})
     return {"conditions": out, "unplaced": [{"label": label, "why": why, "answers": n}
