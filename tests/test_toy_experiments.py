@@ -312,3 +312,29 @@ def test_block_config_is_strict() -> None:
     with pytest.raises(ValueError):
         TrainConfig(block={"direction": "v", "mode": "erase"})  # type: ignore[arg-type]
     assert TrainConfig(block=BlockConfig(direction="v")).block.weight == 1.0  # type: ignore[union-attr]
+
+
+def test_the_defences_table_reads_each_claim_off_each_worlds_numbers() -> None:
+    """examples/toy/figures.py's experiment 7 text: a row per defence, and each claim counted over the worlds
+    from the planted numbers (not typed by hand)."""
+    import sys
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "examples" / "toy"))
+    from figures import DEFENCES, defences_text
+
+    def world(inoc: float, kl_own: float) -> dict[str, dict[str, float]]:
+        d = {label: {"rate": 0.2, "at10": 0.6, "own": 0.9, "steps": 60, "seconds": 6.0} for label, _ in DEFENCES}
+        d["inoculated@bare"]["rate"] = inoc
+        d["inoculated@inoculation"]["rate"] = 0.7
+        d["kl@bare"].update(rate=0.02, own=kl_own)
+        d["mix10@bare"]["rate"], d["mix25@bare"]["rate"], d["mix50@bare"]["rate"] = 0.01, 0.05, 0.1
+        return d
+
+    text = "\n".join(defences_text([world(0.05, 0.85), world(0.3, 0.85), world(0.1, 0.5)]))
+    rows = [line for line in text.splitlines() if line.startswith("| ") and "`" in line]
+    assert len(rows) == len(DEFENCES) and rows[0].startswith("| plain fine-tuning (`plain@bare`) | 20.0% [20.0, 20.0]")
+    assert "relative to plain fine-tuning 0.25, 1.50, 0.50; lower in 2 of 3 worlds" in text
+    assert "with its prompt minus without +0.650, +0.400, +0.600 (3 of 3 worlds)" in text
+    assert "the task kept at 0.94, 0.94, 0.56 of plain's; narrow (EM down by half or more, task at 0.8 or more) in " \
+           "2 of 3 worlds" in text
+    assert "rising at every step in 3 of 3 worlds" in text and "over its rate 3.00, 3.00, 3.00" in text
