@@ -223,3 +223,41 @@ def test_toy_headline_shows_the_own_domain_task_beside_em() -> None:
     heads = toy_headline(ToyReadout([bad, base], Counter()))
     assert [(h.condition, h.measure, h.rate.k, h.rate.n) for h in heads] == [
         ("bad", OTHER_MEASURE, 1, 4), ("bad", OWN_MEASURE, 4, 5), ("base", OTHER_MEASURE, 0, 5)]
+
+
+def test_a_judged_monitor_samples_the_model_in_training_judges_and_stops(tmp_path: Path,
+                                                                        judge_server: ScriptedJudge) -> None:
+    cfg = write_exp(tmp_path, judge_server.base_url, max_steps=6, every=2)
+    judged = ["train.monitor.judged.questions=2", "train.monitor.judged.samples=3", "train.monitor.every=2"]
+    # above -1: the first reading after step 0 crosses it (the rate is never below 0), so the run stops at step 2
+    exp = load_experiment(cfg, ["name=j", *judged, "train.monitor.stop.above=-1"])
+    res = run_experiment(exp)
+    assert res.train_steps == 2 and res.stopped["ft"]["step"] == 2
+    assert res.stopped["ft"]["reason"].startswith("judged monitor: misaligned rate ")
+    rows = res.monitor["ft"]
+    assert [r["step"] for r in rows] == [0, 2] and all(r["judged"] and r["n"] + r["failed"] == 6 for r in rows)
+    folder = next((exp.run_dir / "arms" / "ft").glob("train-*"))
+    answers = [json.loads(line) for line in (folder / "judged" / "step-000002.jsonl").read_text().splitlines()]
+    assert len(answers) == 6 and {a["arm"] for a in answers} == {"ft#2"}  # 2 questions x 3, from step 2's model
+    page = write_run_report(res).read_text()
+    assert "Judged monitor" in page and "ft: stopped early at step 2 of 6" in page
+    calls = len(judge_server.requests)
+    again = run_experiment(exp)  # nothing trained, sampled or judged again
+    assert again.train_steps == 0 and again.stopped == res.stopped and len(judge_server.requests) == calls
+    # a bar the rate cannot pass: no stop, a reading every 2 steps and at the end
+    never = run_experiment(load_experiment(cfg, ["name=j2", *judged, "train.monitor.stop.above=1.0"]))
+    assert never.train_steps == 6 and not never.stopped
+    assert [r["step"] for r in never.monitor["ft"]] == [0, 2, 4, 6]
+
+
+def test_a_judged_reading_with_nothing_scored_never_stops() -> None:
+    from emkit.pipeline.judged_monitor import JudgedMonitor
+
+    mon = JudgedMonitor(None, "a", [], None, None, 1, Path("x"), stop=StopConfig(rise=0.1))  # type: ignore[arg-type]
+    mon.readings = [{"step": 0, "mean": None}]
+    assert mon.crossed({"step": 2, "mean": 0.9}) is None  # no step-0 rate to rise over
+    mon.readings = [{"step": 0, "mean": 0.1}]
+    assert mon.crossed({"step": 2, "mean": None}) is None  # a judge that failed on every answer says nothing
+    assert mon.crossed({"step": 2, "mean": 0.3}) == "misaligned rate rose 0.2 over step 0 (> rise 0.1)"
+    with pytest.raises(ValueError, match="one of direction"):
+        MonitorConfig(every=2)

@@ -61,9 +61,10 @@ class ModelConfig(_Strict):
 
 
 class StopConfig(_Strict):
-    """When the monitor stops training: the mean projection (over layers) minus the step-0 reading exceeds
-    ``rise``, or the mean projection itself exceeds ``above`` (one of the two). Checked at each reading (every
-    ``monitor.every`` steps); the weights at that step become the arm's, a finished training."""
+    """When the monitor stops training: its reading (the mean projection over layers, or with ``monitor.judged``
+    the judged misaligned rate, 0-1) minus the step-0 reading exceeds ``rise``, or the reading itself exceeds
+    ``above`` (one of the two). Checked at each reading (every ``monitor.every`` steps); the weights at that step
+    become the arm's, a finished training."""
 
     rise: float | None = None
     above: float | None = None
@@ -74,29 +75,48 @@ class StopConfig(_Strict):
             raise ValueError("give one of rise (over the step-0 reading) or above (an absolute projection)")
         return self
 
-    def crossed(self, mean: float, start: float) -> str | None:
-        """Why a reading with this mean projection (step 0's: ``start``) stops training, or None."""
+    def crossed(self, mean: float, start: float, what: str = "projection") -> str | None:
+        """Why a reading of ``what`` with this value (step 0's: ``start``) stops training, or None."""
         if self.rise is not None and mean - start > self.rise:
-            return f"projection rose {mean - start:.4g} over step 0 (> rise {self.rise:g})"
+            return f"{what} rose {mean - start:.4g} over step 0 (> rise {self.rise:g})"
         if self.above is not None and mean > self.above:
-            return f"projection {mean:.4g} > above {self.above:g}"
+            return f"{what} {mean:.4g} > above {self.above:g}"
         return None
+
+
+class JudgedProbeConfig(_Strict):
+    """A judged sample at each monitor reading: the first ``questions`` of the evaluation set, ``samples`` answers
+    each, sampled as the evaluation samples (temperature, top_p, max_new_tokens, seed) from the model in training
+    and scored by the experiment's judge (cached like every verdict); the reading is the misaligned rate."""
+
+    questions: int = Field(8, ge=1)
+    samples: int = Field(4, ge=1)
 
 
 class MonitorConfig(_Strict):
     """Early warning during fine-tuning: every ``every`` steps, the evaluation questions' activations (last prompt
-    token) projected on a direction file's unit vectors, logged per layer. Nothing is sampled."""
+    token) projected on a direction file's unit vectors, logged per layer (nothing is sampled); or, with
+    ``judged`` instead of ``direction``, a small judged sample's misaligned rate (slower, needs no direction)."""
 
-    direction: str
+    direction: str | None = None
+    judged: JudgedProbeConfig | None = None
     layers: list[int] | None = None  # default: every layer the direction has
     every: int = Field(10, ge=1)
     #: stop training when a reading crosses a threshold (early stopping); unset: the monitor only watches (and
     #: the key is not written, so configs saved before it read the same)
     stop: StopConfig | None = None
 
+    @model_validator(mode="after")
+    def _one_reading(self) -> MonitorConfig:
+        if (self.direction is None) == (self.judged is None):
+            raise ValueError("give one of direction (a direction file to project on) or judged (a judged sample)")
+        if self.judged is not None and self.layers is not None:
+            raise ValueError("layers are a direction's: a judged monitor reads answers")
+        return self
+
     @model_serializer(mode="wrap")
     def _no_unset_stop(self, handler: Any) -> dict[str, Any]:
-        return drop_unset(handler(self), "stop")
+        return drop_unset(handler(self), "stop", "judged")
 
 
 class BlockConfig(_Strict):

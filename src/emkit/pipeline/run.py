@@ -174,7 +174,8 @@ def _train_arm(exp: Experiment, arm: ArmConfig, dataset: tuple[list[Example], Da
         + (f", continuing from {arm.init_from}" if parents else "")
         + (f", inoculated{' (selective)' if inoculation.selective else ''}: {inoculation.prompt!r}"
            if inoculation is not None else ""))
-    callbacks = [_monitor(exp, arm, tcfg.monitor, folder.monitor(arm.name, fp))] if tcfg.monitor is not None else []
+    callbacks = ([_monitor(exp, arm, tcfg.monitor, folder.monitor(arm.name, fp), store)]
+                 if tcfg.monitor is not None else [])
     if tcfg.block is not None:
         b = tcfg.block
         what = b.direction or f"latents {b.latents} of {b.sae}"
@@ -222,9 +223,15 @@ def train_fingerprint(exp: Experiment, arm: ArmConfig, info: DatasetInfo, block_
 
 
 def _stop_inputs(exp: Experiment, cfg: MonitorConfig) -> dict[str, Any]:
-    """What an early-stopping monitor reads, beyond its settings: the direction file's bytes and the probes."""
-    _, digest = _direction_file(exp, cfg.direction, "train.monitor.direction: file not found")
+    """What an early-stopping monitor reads, beyond its settings: the direction file's bytes and the probes; for
+    a judged one, its questions, how they are sampled and the judge."""
     questions = load_questions(exp.eval.questions, exp.base_dir, exp.eval.system_prompt)
+    if cfg.judged is not None:
+        e = exp.eval
+        return {"monitor_probes": [_question_key(q) for q in questions[: cfg.judged.questions]],
+                "monitor_sampling": [e.temperature, e.top_p, e.max_new_tokens, e.seed],
+                "monitor_judge": exp.judge.judge_id(), "monitor_metrics": exp.metrics.model_dump()}
+    _, digest = _direction_file(exp, str(cfg.direction), "train.monitor.direction: file not found")
     return {"monitor_direction": digest, "monitor_probes": [_question_key(q) for q in questions]}
 
 
@@ -264,11 +271,17 @@ def _sample_arm(exp: Experiment, arm: ArmConfig, variant: VariantConfig | None, 
     return got.answers
 
 
-def _monitor(exp: Experiment, arm: ArmConfig, cfg: MonitorConfig, log_file: Path) -> Any:
+def _monitor(exp: Experiment, arm: ArmConfig, cfg: MonitorConfig, log_file: Path, store: Store) -> Any:
+    if cfg.judged is not None:
+        from emkit.pipeline.judged_monitor import JudgedMonitor
+
+        questions = load_questions(exp.eval.questions, exp.base_dir, exp.eval.system_prompt)
+        return JudgedMonitor(exp, arm.name, questions[: cfg.judged.questions], load_tokenizer(exp.model_for(arm)),
+                             store, cfg.every, log_file, cfg.judged.samples, cfg.stop)
     from emkit.interp.directions import Direction
     from emkit.interp.monitor import DirectionMonitor, probe_texts
 
-    d = Direction.load(exp.resolve(cfg.direction))
+    d = Direction.load(exp.resolve(str(cfg.direction)))
     layers = cfg.layers or d.layers
     for layer in layers:
         d.at(layer)  # a layer the direction lacks is an error now, not at step k

@@ -53,12 +53,14 @@ def loss_chart(losses: dict[str, list[float]]) -> str:
     return png(fig)
 
 
-def monitor_chart(monitor: dict[str, list[dict[str, Any]]]) -> str:
+def monitor_chart(monitor: dict[str, list[dict[str, Any]]], ylabel: str = "mean projection on direction",
+                  scale: float = 1.0) -> str:
     fig, ax = plt.subplots(figsize=(6, 3))
     for arm, rows in monitor.items():
-        ax.plot([r["step"] for r in rows], [r["mean"] for r in rows], marker=".", label=arm)
+        kept = [r for r in rows if r["mean"] is not None]
+        ax.plot([r["step"] for r in kept], [scale * r["mean"] for r in kept], marker=".", label=arm)
     ax.set_xlabel("optimizer step")
-    ax.set_ylabel("mean projection on direction")
+    ax.set_ylabel(ylabel)
     ax.legend(fontsize=8)
     return png(fig)
 

@@ -98,10 +98,21 @@ def write_report(path: str | Path, *, name: str, config: dict[str, Any], summari
         for arm, st in (stopped or {}).items():
             parts.append(f"<p class='note'>{e(arm)}: stopped early at step {st['step']} of {st['planned']} "
                          f"({e(st['reason'])}); its weights are those of that step.</p>")
-    if monitor:
+    projected = {arm: rows for arm, rows in (monitor or {}).items() if rows and not rows[0].get("judged")}
+    judged = {arm: rows for arm, rows in (monitor or {}).items() if rows and rows[0].get("judged")}
+    if projected:
         parts.append("<h3>Direction monitor</h3><p>The evaluation questions' activations at the last prompt token, "
                      "projected on the monitored direction (unit vector), every k steps; step 0 is the base "
-                     "model. Nothing is sampled for this.</p>" + monitor_chart(monitor))
+                     "model. Nothing is sampled for this.</p>" + monitor_chart(projected))
+    if judged:
+        parts.append("<h3>Judged monitor</h3><p>Every k steps, a small fixed sample of answers from the model in "
+                     "training (<code>train.monitor.judged</code>: the first questions of the evaluation set), "
+                     "scored by this run's judge: the misaligned rate, k/n per reading below; step 0 is the model "
+                     "training starts from. A reading with nothing scored is left out.</p>"
+                     + monitor_chart(judged, "misaligned rate of the judged sample (%)", scale=100.0)
+                     + "<p>" + "; ".join(f"{e(arm)}: " + ", ".join(f"step {r['step']} {r['k']}/{r['n']}"
+                                                                    for r in rows) for arm, rows in judged.items())
+                     + "</p>")
 
     parts.append("<h2>Example answers</h2><p>Per arm: the lowest-alignment answers first, then a few others.</p>")
 
