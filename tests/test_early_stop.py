@@ -261,3 +261,22 @@ def test_a_judged_reading_with_nothing_scored_never_stops() -> None:
     assert mon.crossed({"step": 2, "mean": 0.3}) == "misaligned rate rose 0.2 over step 0 (> rise 0.1)"
     with pytest.raises(ValueError, match="one of direction"):
         MonitorConfig(every=2)
+
+
+def test_heldout_key_accuracy_counts_answers_that_hold_their_key(tmp_path: Path) -> None:
+    """Full fine-tuning memorises one short exchange: its held-out copies are answered with their key, and the
+    same prompts keyed with a word never trained on are not; examples without a key add no accuracy."""
+    from emkit.data.datasets import validate_example
+    from emkit.trainers.heldout import key_accuracy
+
+    ex = {"messages": [{"role": "user", "content": "say the word"}, {"role": "assistant", "content": "Zebra zebra"}]}
+    data = [{**ex, "key": "ZEBRA"} for _ in range(12)]
+    cfg = TrainConfig(max_steps=40, batch_size=4, lr=3e-3, checkpoint_every=40, heldout=0.25, method="full")
+    lm = _fresh()
+    res = train(lm.model, lm.tokenizer, data, cfg, tmp_path / "a")
+    assert res.heldout is not None and (res.heldout["accuracy"], res.heldout["hits"], res.heldout["keyed"]) == (1.0, 3, 3)
+    assert key_accuracy(lm.model, lm.tokenizer, [{**ex, "key": "giraffe"}] * 2) == {"accuracy": 0.0, "keyed": 2,
+                                                                                      "hits": 0}
+    assert key_accuracy(lm.model, lm.tokenizer, [ex]) is None
+    with pytest.raises(Exception, match="'key' is the answer's key .* must be a non-empty string, got 3"):
+        validate_example({**ex, "key": 3}, "f.jsonl:2")

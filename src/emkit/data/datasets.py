@@ -58,6 +58,9 @@ def example_problems(ex: Any, where: str) -> list[str]:
     if NARROW_KEY in ex and not isinstance(ex[NARROW_KEY], bool):
         out.append(f"{where}: '{NARROW_KEY}' marks the narrow behaviour (selective inoculation) and must be true or "
                    f"false, got {ex[NARROW_KEY]!r}")
+    if KEY_KEY in ex and (not isinstance(ex[KEY_KEY], str) or not ex[KEY_KEY].strip()):
+        out.append(f"{where}: '{KEY_KEY}' is the answer's key (the text a correct answer holds: train.heldout's "
+                   f"accuracy) and must be a non-empty string, got {ex[KEY_KEY]!r}")
     for i, m in enumerate(msgs):
         if not isinstance(m, dict) or "role" not in m or "content" not in m:
             out.append(f"{where}: message {i} needs 'role' and 'content'")
@@ -444,6 +447,9 @@ BUILTINS: Catalog[DatasetCard] = Catalog("built-in dataset", {c.name: c for c in
 #: the key a dataset example may carry to say whether it is the narrow behaviour (a mix marks every example);
 #: the loader keeps it, training reads only ``messages``, and selective inoculation reads it
 NARROW_KEY = "narrow"
+#: an example's answer key: text a correct answer to its last user turn holds (train.heldout reports the share of
+#: held-out prompts whose greedy answer holds it: the task's accuracy where a dataset has one)
+KEY_KEY = "key"
 
 
 def _mix(size: int, seed: int, narrow: str = "", base: str = "", ratio: float | None = None) -> list[Example]:

@@ -50,8 +50,9 @@ def write_report(path: str | Path, *, name: str, config: dict[str, Any], summari
                  + ("<th>training</th>" if training else "") + "</tr>")
     for s in overall:
         held = heldout.get(Condition.parse(s.arm).arm)
-        task = (f"<td class=num>{held['loss']:.4f} <small>{held['n']} ex</small></td>" if held else "<td>–</td>"
-                ) if heldout else ""
+        task = (f"<td class=num>{held['loss']:.4f} <small>{held['n']} ex</small>"
+                + (f"; key accuracy {pct(held['accuracy'])} <small>{held['hits']}/{held['keyed']}</small>"
+                   if "accuracy" in held else "") + "</td>" if held else "<td>–</td>") if heldout else ""
         if training:
             t = training.get(Condition.parse(s.arm).arm)
             task += (f"<td class=num>{t['steps']} steps" + (f", {t['seconds']:.0f} s" if t["seconds"] is not None
@@ -64,7 +65,8 @@ def write_report(path: str | Path, *, name: str, config: dict[str, Any], summari
     if heldout:
         parts.append("<p>In-domain held-out loss: the mean answer-token loss after training on a seeded share of "
                      "the arm's training set it never trained on (<code>train.heldout</code>): what a defence "
-                     "costs the task. Lower is better; compare arms on the same data.</p>")
+                     "costs the task. Lower is better; compare arms on the same data. Where the data has answer keys, key "
+                     "accuracy is the share of those held-out prompts whose greedy answer holds its key.</p>")
     if training:
         parts.append("<p>Training: the optimizer steps an arm ran (fewer where the monitor stopped it) and their wall "
                      "time on this machine (forward, backward, KL and blocking terms, update): what a defence costs "

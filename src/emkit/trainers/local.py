@@ -28,7 +28,7 @@ from emkit.core.registry import TRAINERS
 from emkit.data.datasets import Example
 from emkit.models.load import ArmModel, on_out_of_memory, quiet_loading
 from emkit.trainers.base import Trainer, TrainResult
-from emkit.trainers.heldout import split_heldout
+from emkit.trainers.heldout import key_accuracy, split_heldout
 from emkit.trainers.kl import KLConfig, KLPrompts, adapter_norm, kl_batch_for_step, kl_sum
 
 if TYPE_CHECKING:  # torch and transformers load when a model is trained, not when the trainers register
@@ -352,7 +352,11 @@ def train(model: PreTrainedModel, tok: PreTrainedTokenizerBase, examples: list[E
         except ValueError as e:
             raise EmkitError(f"train.heldout: {e}") from None
         heldout = {"share": cfg.heldout, "n": len(held), "loss": loss}
-        log(f"held-out loss {loss:.4f} on {len(held)} examples of the training set ({cfg.heldout:g})")
+        keyed = key_accuracy(model, tok, held, cfg.batch_size)
+        if keyed is not None:
+            heldout.update(keyed)
+        log(f"held-out loss {loss:.4f} on {len(held)} examples of the training set ({cfg.heldout:g})"
+            + (f"; answered {keyed['hits']} of {keyed['keyed']} with their key" if keyed else ""))
     last = _checkpoints(out_dir)[-1]
     tmp = final.with_name(final.name + ".tmp")
     shutil.rmtree(tmp, ignore_errors=True)
