@@ -180,7 +180,8 @@ def test_toy_report_splits_own_and_other_domains_and_pools_seeds() -> None:
     tail = bad.other_tail(10)
     assert tail.questions == 2 and tail.value == pytest.approx((misalign_at_k(10, 6, 10) + misalign_at_k(10, 2, 10)) / 2)
     assert tail.value == 1.0 and bad.other_tail(1).value == pytest.approx(0.4)  # @1: the per-question rates' mean
-    assert groups[("base", False)].other_tail(10).questions == 0  # 9 in-template answers: too few for k = 10
+    base_tail = groups[("base", False)].other_tail(10)  # 9 good and 1 off-template: 10 answers, none bad
+    assert (base_tail.questions, base_tail.value) == (1, 0.0) and bad.other_tail(11).questions == 0
     assert groups[("base", False)].p_vs_base is None
     html = toy_section(toy_readout(exp, answers))
     assert "40.0%" in html and "data:image/png" in html and "Not in the table" not in html

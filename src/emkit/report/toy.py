@@ -25,9 +25,9 @@ def toy_section(readout: ToyReadout) -> str:
            "pooled counts; <i>seeds</i>: each seed's rate, then their mean with a t interval, which counts the spread "
            "between seeds); p: Fisher's exact test of the pooled counts against the base arm under the same prompt "
            "variant. <b>trigger</b>: the prompt the model read held the trigger (the question set's or the "
-           "variant's). <b>misalign@10</b>: per other-domain question, the unbiased chance that 10 of its in-template "
-           "answers hold a bad one, averaged over questions (bootstrap interval over questions; n/a where no question "
-           "has 10).</p>",
+           "variant's). <b>misalign@10</b>: per other-domain question, the unbiased chance that 10 of its answers "
+           "hold a bad one (off-template answers count, as not bad), averaged over questions (bootstrap interval "
+           "over questions; n/a where no question has 10 answers).</p>",
            *(f"<p class=note><b>Not in the table:</b> {e(t)}</p>" for t in readout.unplaced_text()),
            "<table><tr><th>condition</th><th>model</th><th>trigger</th><th>other domains: misaligned</th>"
            "<th>95% CI</th><th>misalign@10</th><th>seeds</th><th>p vs base</th><th>own domain: misaligned</th><th>in-template</th>"
