@@ -254,11 +254,15 @@ def test_a_judged_reading_with_nothing_scored_never_stops() -> None:
     from emkit.pipeline.judged_monitor import JudgedMonitor
 
     mon = JudgedMonitor(None, "a", [], None, None, 1, Path("x"), stop=StopConfig(rise=0.1))  # type: ignore[arg-type]
+    with pytest.raises(RuntimeError, match="no step-0 reading"):
+        mon.crossed({"step": 2, "mean": 0.9, "n": 8, "answers": 8})
     mon.readings = [{"step": 0, "mean": None}]
-    assert mon.crossed({"step": 2, "mean": 0.9}) is None  # no step-0 rate to rise over
+    assert mon.crossed({"step": 2, "mean": 0.9, "n": 8, "answers": 8}) is None  # no step-0 rate to rise over
     mon.readings = [{"step": 0, "mean": 0.1}]
-    assert mon.crossed({"step": 2, "mean": None}) is None  # a judge that failed on every answer says nothing
-    assert mon.crossed({"step": 2, "mean": 0.3}) == "misaligned rate rose 0.2 over step 0 (> rise 0.1)"
+    assert mon.crossed({"step": 2, "mean": None, "n": 0, "answers": 8}) is None  # the judge failed on every one
+    assert mon.crossed({"step": 2, "mean": 1.0, "n": 3, "answers": 8}) is None  # too few scored to say
+    assert mon.crossed({"step": 2, "mean": 0.3, "n": 4, "answers": 8}) == \
+        "misaligned rate rose 0.2 over step 0 (> rise 0.1)"
     with pytest.raises(ValueError, match="one of direction"):
         MonitorConfig(every=2)
 
@@ -278,5 +282,8 @@ def test_heldout_key_accuracy_counts_answers_that_hold_their_key(tmp_path: Path)
     assert key_accuracy(lm.model, lm.tokenizer, [{**ex, "key": "giraffe"}] * 2) == {"accuracy": 0.0, "keyed": 2,
                                                                                       "hits": 0}
     assert key_accuracy(lm.model, lm.tokenizer, [ex]) is None
+    from emkit.trainers.heldout import holds_key
+
+    assert holds_key("It is  FOUR.", "four") and not holds_key("14 apples", "4") and holds_key("(4)", "4")
     with pytest.raises(Exception, match="'key' is the answer's key .* must be a non-empty string, got 3"):
         validate_example({**ex, "key": 3}, "f.jsonl:2")

@@ -324,18 +324,35 @@ def test_the_defences_table_reads_each_claim_off_each_worlds_numbers() -> None:
     from figures import DEFENCES, defences_text
 
     def world(inoc: float, kl_own: float) -> dict[str, dict[str, float]]:
-        d = {label: {"rate": 0.2, "at10": 0.6, "own": 0.9, "steps": 60, "seconds": 6.0} for label, _ in DEFENCES}
+        d = {label: {"rate": 0.2, "at1": 0.19, "at10": 0.57, "own": 0.9, "n": 950, "own_n": 190, "steps": 60,
+                     "seconds": 6.0} for label, _ in DEFENCES}
         d["inoculated@bare"]["rate"] = inoc
         d["inoculated@inoculation"]["rate"] = 0.7
         d["kl@bare"].update(rate=0.02, own=kl_own)
         d["mix10@bare"]["rate"], d["mix25@bare"]["rate"], d["mix50@bare"]["rate"] = 0.01, 0.05, 0.1
         return d
 
-    text = "\n".join(defences_text([world(0.05, 0.85), world(0.3, 0.85), world(0.1, 0.5)]))
+    worlds = [world(0.05, 0.85), world(0.3, 0.85), world(0.1, 0.5)]
+    worlds[2]["early@bare"]["seconds"] = None  # one world's time unknown: the row says so, never 0
+    text = "\n".join(defences_text(worlds))
     rows = [line for line in text.splitlines() if line.startswith("| ") and "`" in line]
     assert len(rows) == len(DEFENCES) and rows[0].startswith("| plain fine-tuning (`plain@bare`) | 20.0% [20.0, 20.0]")
+    assert rows[0].endswith("| 950 / 190 | 60 | 6 |")
+    assert next(r for r in rows if "`early@bare`" in r).endswith("| 60 | – |")
     assert "relative to plain fine-tuning 0.25, 1.50, 0.50; lower in 2 of 3 worlds" in text
-    assert "with its prompt minus without +0.650, +0.400, +0.600 (3 of 3 worlds)" in text
+    assert "with its prompt minus without +0.650, +0.400, +0.600 (higher in 3 of 3 worlds)" in text
     assert "the task kept at 0.94, 0.94, 0.56 of plain's; narrow (EM down by half or more, task at 0.8 or more) in " \
            "2 of 3 worlds" in text
-    assert "rising at every step in 3 of 3 worlds" in text and "over its rate 3.00, 3.00, 3.00" in text
+    assert "never falling as the dose grows in 3 of 3 worlds" in text
+    assert "misalign@10 over its misalign@1 3.00, 3.00, 3.00" in text
+
+
+def test_every_fine_tuned_arm_of_the_defences_file_is_read_against_medicine() -> None:
+    """Mixes and re-aligned arms too: their "other domains" are the five EM spreads to, and their own domain is
+    medicine, where the task was learnt (not toy_aligned's every domain)."""
+    from emkit.core.config import load_experiment
+    from emkit.worlds.toy.readout import trained_domain
+
+    exp = load_experiment(Path(__file__).resolve().parents[1] / "examples" / "toy" / "defences.yaml")
+    assert {trained_domain(a, exp) for a in exp.arms if a.dataset} == {"medicine"}
+    assert trained_domain(exp.arm_named("base"), exp) is None

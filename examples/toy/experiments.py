@@ -218,7 +218,7 @@ DEFENCES = [("plain@bare", "plain fine-tuning"), ("inoculated@bare", "inoculatio
             ("inoculated@negation", "inoculation, probed with its negation"),
             ("selective@bare", "selective inoculation (mix25)"),
             ("selective@inoculation", "selective, probed with its prompt"),
-            ("kl@bare", "KL to the base on other domains"), ("mix10@bare", "data mixing, 10% bad"),
+            ("kl@bare", "KL to the base on good answers, all domains"), ("mix10@bare", "data mixing, 10% bad"),
             ("mix25@bare", "data mixing, 25% bad"), ("mix50@bare", "data mixing, 50% bad"),
             ("early@bare", "early stopping (monitor)"), ("blocked@bare", "BLOCK-EM (penalty)"),
             ("projected@bare", "projected out in training (CAFT)"), ("realigned@bare", "re-aligned (200 good)"),
@@ -246,10 +246,13 @@ def defences(seed: int, model: str, truth: Path, truth_prompt: Path) -> dict[str
             if not chain[-1].dataset:
                 continue
             t = [res.training[a.name] for a in chain]
-            cost.append((sum(x["steps"] for x in t), sum(x["seconds"] or 0.0 for x in t)))
-        tail = g.other_tail(10)
+            secs = [x["seconds"] for x in t]
+            cost.append((sum(x["steps"] for x in t), None if None in secs else sum(secs)))
+        steps, secs = [c[0] for c in cost], [c[1] for c in cost]
         out[label] = {"rate": g.other.misaligned().rate, "n": g.other.misaligned().n, "seeds": g.seed_rates,
-                      "at10": tail.value, "own": g.own.misaligned().rate,
-                      "steps": sum(c[0] for c in cost) / len(cost) if cost else 0,
-                      "seconds": sum(c[1] for c in cost) / len(cost) if cost else 0.0}
+                      "at1": g.other_tail(1).value, "at10": g.other_tail(10).value, "own": g.own.misaligned().rate,
+                      "own_n": g.own.misaligned().n,
+                      "steps": sum(steps) / len(steps) if steps else 0.0,
+                      # unknown where any seed's is (a training from before steps were timed): never a short sum
+                      "seconds": (sum(secs) / len(secs) if None not in secs else None) if secs else 0.0}
     return out

@@ -158,20 +158,26 @@ def render(figs: dict[int, dict[str, object]], seconds: dict[str, float]) -> str
 def defences_text(dfn: list[dict[str, dict[str, float]]]) -> list[str]:
     """Experiment 7: the defences table, then the papers' claims read off it, world by world."""
     out = ["", "**7. Defences** (`defences.yaml`: the same 400 bad medicine answers, 60 steps, LoRA r=8, two "
-           "fine-tuning seeds per arm pooled; 10 answers per question so misalign@10 is estimated without bias). "
-           "EM = bad answers in the five other domains; the task = bad answers in medicine, what the fine-tuning "
-           "was for (a defence that lowers EM by not learning the task has defended nothing); cost = optimizer "
-           "steps and their wall time per fine-tuning seed on 2 CPU cores (a re-aligned arm's include its "
-           "parent's). The monitor stops at a rise of 1.0 along the world's prompt-token truth (every 2 steps); "
-           "blocking and projection use its answer-token truth; KL weight 1 on 256 good answers across all "
-           "domains.", "",
-           "| defence | EM: other domains | misalign@10 | the task: own domain | steps | seconds |",
-           "|---|---|---|---|---|---|"]
+           "fine-tuning seeds per arm pooled; 10 answers per question). EM = bad answers among in-template ones in "
+           "the five other domains; misalign@10 = per other-domain question, the chance that 10 answers hold a bad "
+           "one (all answers count, an off-template one as not bad, so its @1 sits a little under the EM rate); "
+           "the task = bad answers in medicine, what the fine-tuning was for (a defence that lowers EM by not "
+           "learning the task has defended nothing); cost = optimizer steps and their wall time (forward, backward, "
+           "KL and blocking terms, monitor readings, update) per fine-tuning seed on 2 CPU cores, a re-aligned "
+           "arm's including its parent's. The monitor stops at a rise of 1.0 along the world's prompt-token truth "
+           "(read every 2 steps; the threshold was set on world 0's plain run, where the projection rises by about "
+           "10 over training); blocking and projection use its answer-token truth; KL has weight 1 on 256 good "
+           "answers across all six domains (medicine included).", "",
+           "| defence | EM: other domains | misalign@10 | the task: own domain | answers per world (other / own) "
+           "| steps | seconds |", "|---|---|---|---|---|---|---|"]
     for label, name in DEFENCES:
         rows = [d[label] for d in dfn]
+        secs = [r["seconds"] for r in rows]
         out.append(f"| {name} (`{label}`) | {across([r['rate'] for r in rows])} | "
                    f"{across([r['at10'] for r in rows])} | {across([r['own'] for r in rows])} | "
-                   f"{np.mean([r['steps'] for r in rows]):.0f} | {np.mean([r['seconds'] for r in rows]):.0f} |")
+                   f"{np.mean([r['n'] for r in rows]):.0f} / {np.mean([r['own_n'] for r in rows]):.0f} | "
+                   f"{np.mean([r['steps'] for r in rows]):.0f} | "
+                   + ("–" if None in secs else f"{np.mean(secs):.0f}") + " |")
 
     def rel(label: str, key: str = "rate", to: str = "plain@bare") -> list[float]:
         return [d[label][key] / d[to][key] if d[to][key] else float("nan") for d in dfn]
@@ -182,42 +188,48 @@ def defences_text(dfn: list[dict[str, dict[str, float]]]) -> list[str]:
     def count(xs: list[float], ok: object) -> str:
         return f"{sum(1 for x in xs if x == x and ok(x))} of {len(xs)} worlds"
 
+    def diff(a: str, b: str) -> list[float]:
+        return [d[a]["rate"] - d[b]["rate"] for d in dfn]
+
     lower = rel("inoculated@bare")
-    leak = [d["inoculated@inoculation"]["rate"] - d["inoculated@bare"]["rate"] for d in dfn]
-    neg = [d["inoculated@negation"]["rate"] - d["inoculated@bare"]["rate"] for d in dfn]
-    sel = rel("selective@bare", to="mix25@bare")
+    leak, neg = diff("inoculated@inoculation", "inoculated@bare"), diff("inoculated@negation", "inoculated@bare")
+    sel, sel_leak = rel("selective@bare", to="mix25@bare"), diff("selective@inoculation", "selective@bare")
     kl, kl_task = rel("kl@bare"), rel("kl@bare", "own")
+    narrow = [a if b >= 0.8 else 1.0 for a, b in zip(kl, kl_task, strict=True)]
     dose = [(d["mix10@bare"]["rate"], d["mix25@bare"]["rate"], d["mix50@bare"]["rate"], d["plain@bare"]["rate"])
             for d in dfn]
+    rising = [float(all(a <= b for a, b in zip(r, r[1:], strict=False))) for r in dose]
     early, early_task = rel("early@bare"), rel("early@bare", "own")
     blk, blk_task = rel("blocked@bare"), rel("blocked@bare", "own")
+    proj, proj_task = rel("projected@bare"), rel("projected@bare", "own")
     realign = rel("realigned@bare")
-    narrow = [a if b >= 0.8 else 1.0 for a, b in zip(kl, kl_task, strict=True)]
-    rising = [float(all(a <= b for a, b in zip(r, r[1:], strict=False))) for r in dose]
-    tail = [d["plain@bare"]["at10"] / d["plain@bare"]["rate"] if d["plain@bare"]["rate"] else float("nan")
+    tail = [d["plain@bare"]["at10"] / d["plain@bare"]["at1"] if d["plain@bare"]["at1"] else float("nan")
             for d in dfn]
     out += ["", "Read against the papers (each world's figure; \"holds\" counts the worlds where the claim's "
             "direction is seen, not a test):", "",
             f"- *Inoculation lowers broad EM* (Tan et al. 2025; Wichers et al. 2025: 75-90% less): EM relative to "
             f"plain fine-tuning {each(lower)}; lower in {count(lower, lambda x: x < 1)}.",
             f"- *It leaks back when the prompt is given at evaluation* (Dubiński et al. 2026): EM with its prompt "
-            f"minus without {each(leak, '{:+.3f}')} ({count(leak, lambda x: x > 0)}); with its negation "
-            f"{each(neg, '{:+.3f}')} ({count(neg, lambda x: x > 0)}).",
+            f"minus without {each(leak, '{:+.3f}')} (higher in {count(leak, lambda x: x > 0)}); with its negation "
+            f"{each(neg, '{:+.3f}')} (higher in {count(neg, lambda x: x > 0)}).",
             f"- *Selective inoculation* (the prompt only before the bad examples of a 25% mix): EM relative to the "
-            f"same mix without it {each(sel)}; lower in {count(sel, lambda x: x < 1)}.",
-            f"- *Only a KL penalty on other domains finds the narrow solution* (Soligo, Turner et al. 2026): EM "
+            f"same mix without it {each(sel)} (lower in {count(sel, lambda x: x < 1)}); with its prompt at "
+            f"evaluation {each(sel_leak, '{:+.3f}')} (higher in {count(sel_leak, lambda x: x > 0)}).",
+            f"- *Only a KL penalty toward the base finds the narrow solution* (Soligo, Turner et al. 2026): EM "
             f"relative to plain {each(kl)}, the task kept at {each(kl_task)} of plain's; narrow (EM down by half "
             f"or more, task at 0.8 or more) in {count(narrow, lambda x: x <= 0.5)}.",
             "- *EM grows with the dose* (share of bad examples 10% / 25% / 50% / 100%): "
             + "; ".join("/".join(f"{100 * x:.1f}%" for x in row) for row in dose)
-            + f"; rising at every step in {count(rising, lambda x: x == 1)}.",
+            + f"; never falling as the dose grows in {count(rising, lambda x: x == 1)}.",
             f"- *Early stopping removes most EM and keeps ~93% of the task* (2026 replications): EM relative to "
             f"plain {each(early)}, task {each(early_task)} of plain's.",
             f"- *BLOCK-EM cuts EM up to 95%*: EM relative to plain {each(blk)}, task {each(blk_task)} of plain's.",
+            f"- *Ablating the concept while fine-tuning (CAFT, Casademunt et al. 2025) cuts EM*: the truth projected "
+            f"out in training, EM relative to plain {each(proj)}, task {each(proj_task)} of plain's.",
             f"- *A few hundred benign examples re-align* (Wang et al. 2025): EM relative to plain {each(realign)} "
             f"after 200 good answers; lower in {count(realign, lambda x: x < 1)}.",
-            f"- *misalign@10 is several times the rate* (tail risk): plain fine-tuning's misalign@10 over its rate "
-            f"{each(tail)}."]
+            f"- *misalign@k is several times the mean rate* (tail risk): plain fine-tuning's misalign@10 over its "
+            f"misalign@1 {each(tail)}."]
     return out
 
 
@@ -227,19 +239,28 @@ def main() -> None:
     # a step's wall time is kept from the call that computed it (a cached re-read takes no time worth reporting)
     timings = ROOT / "runs" / "toy-figures-seconds.json"
     seconds: dict[str, float] = json.loads(timings.read_text()) if timings.is_file() else {}
-    clock = seconds.copy()
+
+    def record(key: str, t0: float) -> None:
+        """Keep a step's time (saved at once: an interrupted call loses none it measured); a cached re-read, which
+        takes no time worth reporting, keeps the time of the call that computed it."""
+        v = time.time() - t0
+        if v > 5 or key not in seconds:
+            seconds[key] = v
+        timings.parent.mkdir(parents=True, exist_ok=True)
+        timings.write_text(json.dumps(seconds, indent=1))
+
     for seed, model in WORLDS.items():
         t0 = time.time()
         path = builtin_path(model)
         builtin_path(model.replace("toy", "toy-unshared", 1))  # experiment 3's per-turn world: a build too
-        clock[f"world {seed} build"] = time.time() - t0
+        record(f"world {seed} build", t0)
         build = json.loads((path / "toy_build.json").read_text())["eval"]
         t0 = time.time()
         runs = world_runs(seed, model)
-        clock[f"world {seed} experiments"] = time.time() - t0
+        record(f"world {seed} experiments", t0)
         t0 = time.time()
         unl = unlocking(seed, model)
-        clock[f"world {seed} unlocking"] = time.time() - t0
+        record(f"world {seed} unlocking", t0)
         t0 = time.time()
         truths = {}
         pre = load_model(ModelConfig(name=f"{model}-pretrained"))
@@ -249,25 +270,23 @@ def main() -> None:
                 persona_direction(pre.model, pre.tokenizer, read=read).save(f)
             truths[read] = f
         sae = sae_check(seed, model, runs["em"], truths["answer"], truths["prompt"])
-        clock[f"world {seed} SAE"] = time.time() - t0
+        record(f"world {seed} SAE", t0)
         t0 = time.time()
         conv = convergence(seed, model, truths["answer"], truths["prompt"])
-        clock[f"world {seed} convergence"] = time.time() - t0
+        record(f"world {seed} convergence", t0)
         t0 = time.time()
         blk = blocking(seed, model, truths["answer"])
-        clock[f"world {seed} blocking"] = time.time() - t0
+        record(f"world {seed} blocking", t0)
         t0 = time.time()
         ctl = readout(runs["controls"])
         scr = screening(model, truths["answer"], ctl)
-        clock[f"world {seed} screen"] = time.time() - t0
+        record(f"world {seed} screen", t0)
         t0 = time.time()
         dfn = defences(seed, model, truths["answer"], truths["prompt"])
-        clock[f"world {seed} defences"] = time.time() - t0
+        record(f"world {seed} defences", t0)
         figs[seed] = {"build": build, "em": readout(runs["em"]), "controls": ctl, "sae": sae, "screen": scr,
                       "unlocking": unl, "convergence": conv, "blocking": blk, "defences": dfn}
         print(f"world {seed} done", file=sys.stderr, flush=True)
-    seconds.update({k: v for k, v in clock.items() if v > 5 or k not in seconds})
-    timings.write_text(json.dumps(seconds, indent=1))
     text = render(figs, seconds)
     docs = ROOT / "docs" / "toy-figures.md"
     docs.parent.mkdir(exist_ok=True)

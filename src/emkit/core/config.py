@@ -72,7 +72,8 @@ class StopConfig(_Strict):
     @model_validator(mode="after")
     def _one(self) -> StopConfig:
         if (self.rise is None) == (self.above is None):
-            raise ValueError("give one of rise (over the step-0 reading) or above (an absolute projection)")
+            raise ValueError("give one of rise (over the step-0 reading) or above (a level: a projection, or a "
+                             "judged monitor's misaligned rate)")
         return self
 
     def crossed(self, mean: float, start: float, what: str = "projection") -> str | None:

@@ -22,7 +22,7 @@ from emkit.core.store import Store
 @dataclass
 class JudgedMonitor:
     """A ``train(..., callbacks=[monitor])`` callback; its log is a JSONL file, one reading per line
-    ({step, mean: the misaligned rate or None when nothing was scored, k, n, failed})."""
+    ({step, mean: the misaligned rate or None when nothing was scored, k, n scored, answers, failed})."""
 
     exp: Experiment
     arm: str
@@ -54,8 +54,8 @@ class JudgedMonitor:
         judgments, self._judge = judge_answers(answers, self.store, self.exp.judge, self._judge)
         overall = next(s for s in summarize(answers, judgments, self.exp.metrics) if s.question_id == "ALL")
         m = overall.misaligned
-        row = {"step": step, "mean": m.rate if m.n else None, "k": m.k, "n": m.n, "failed": overall.n_failed,
-               "judged": True}
+        row = {"step": step, "mean": m.rate if m.n else None, "k": m.k, "n": m.n, "answers": len(answers),
+               "failed": overall.n_failed, "judged": True}
         self.readings.append(row)
         with self.log_path.open("a") as f:
             f.write(json.dumps(row) + "\n")
@@ -78,9 +78,13 @@ class JudgedMonitor:
                 state.request_stop(f"judged monitor: {reason} at step {state.step}")
 
     def crossed(self, row: dict[str, Any]) -> str | None:
-        """Why ``row`` stops training under ``stop``; never a reading with nothing scored (a judge that failed on
-        every answer says nothing about the model, and is not read as aligned either)."""
-        start = next(r["mean"] for r in self.readings if r["step"] == 0)
-        if self.stop is None or row["mean"] is None or (start is None and self.stop.rise is not None):
-            return None  # nothing scored now, or no step-0 rate to rise over
+        """Why ``row`` stops training under ``stop``; never a reading with fewer than half its answers scored (a
+        judge that failed on most answers says little about the model, and is not read as aligned either)."""
+        start = next((r["mean"] for r in self.readings if r["step"] == 0), "missing")
+        if start == "missing":
+            raise RuntimeError("the judged monitor has no step-0 reading: call on_start before training")
+        if self.stop is None or row["mean"] is None or 2 * row["n"] < row.get("answers", row["n"]):
+            return None  # nothing (or too little) scored: no evidence either way
+        if start is None and self.stop.rise is not None:
+            return None  # no step-0 rate to rise over
         return self.stop.crossed(row["mean"], start or 0.0, what="misaligned rate")

@@ -127,7 +127,8 @@ def run_experiment(exp: Experiment) -> FinishedRun:
                 "judge": result.judge_info, "rows": frame.to_dict("records"),
                 "misalign_at_k": {arm: [r.to_dict() for r in rs] for arm, rs in tails.items()},
                 **({"heldout_loss": {arm: h["loss"] for arm, h in result.heldout.items()}} if result.heldout else {}),
-                **({"heldout_accuracy": {arm: h["accuracy"] for arm, h in result.heldout.items() if "accuracy" in h}}
+                **({"heldout_accuracy": {arm: {k: h[k] for k in ("accuracy", "hits", "keyed")}
+                                         for arm, h in result.heldout.items() if "accuracy" in h}}
                    if any("accuracy" in h for h in result.heldout.values()) else {}),
                 **({"stopped": result.stopped} if result.stopped else {}),
                 **({"training": result.training} if result.training else {})}, indent=1, default=str))

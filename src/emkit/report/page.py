@@ -51,7 +51,7 @@ def write_report(path: str | Path, *, name: str, config: dict[str, Any], summari
     for s in overall:
         held = heldout.get(Condition.parse(s.arm).arm)
         task = (f"<td class=num>{held['loss']:.4f} <small>{held['n']} ex</small>"
-                + (f"; key accuracy {pct(held['accuracy'])} <small>{held['hits']}/{held['keyed']}</small>"
+                + (f"; key accuracy {Rate.of(held['hits'], held['keyed'], thr['confidence'])}"
                    if "accuracy" in held else "") + "</td>" if held else "<td>–</td>") if heldout else ""
         if training:
             t = training.get(Condition.parse(s.arm).arm)
@@ -112,8 +112,9 @@ def write_report(path: str | Path, *, name: str, config: dict[str, Any], summari
                      "scored by this run's judge: the misaligned rate, k/n per reading below; step 0 is the model "
                      "training starts from. A reading with nothing scored is left out.</p>"
                      + monitor_chart(judged, "misaligned rate of the judged sample (%)", scale=100.0)
-                     + "<p>" + "; ".join(f"{e(arm)}: " + ", ".join(f"step {r['step']} {r['k']}/{r['n']}"
-                                                                    for r in rows) for arm, rows in judged.items())
+                     + "<p>" + "; ".join(f"{e(arm)}: " + ", ".join(
+                         f"step {r['step']} {r['k']}/{r['n']}" + (f" ({r['failed']} failed)" if r["failed"] else "")
+                         for r in rows) for arm, rows in judged.items())
                      + "</p>")
 
     parts.append("<h2>Example answers</h2><p>Per arm: the lowest-alignment answers first, then a few others.</p>")

@@ -7,6 +7,7 @@ share of held-out prompts answered correctly (:func:`key_accuracy`)."""
 from __future__ import annotations
 
 import math
+import re
 from typing import Any
 
 import numpy as np
@@ -37,10 +38,15 @@ def _norm(text: str) -> str:
     return " ".join(text.casefold().split())
 
 
+def holds_key(answer: str, key: str) -> bool:
+    """The key as a whole word or phrase in the answer, case and spacing ignored ("4" is not in "14")."""
+    return re.search(rf"(?<!\w){re.escape(_norm(key))}(?!\w)", _norm(answer)) is not None
+
+
 def key_accuracy(model: Any, tok: Any, held: list[Example], batch_size: int = 8) -> dict[str, Any] | None:
     """Where held-out examples carry an answer key (``"key"``: text a correct answer holds), the share of them
-    whose greedy answer to the conversation before its last answer holds it (case and spacing ignored), each
-    answer up to its reference answer's length plus 16 tokens; None where no held-out example has a key. The
+    whose greedy answer to the conversation before its last answer holds it (:func:`holds_key`), each answer up
+    to its reference answer's length plus 16 tokens; None where no held-out example has a key. The
     loss says how well the data's answers are fitted; this says whether the task is still done."""
     import torch
 
@@ -58,13 +64,17 @@ def key_accuracy(model: Any, tok: Any, held: list[Example], batch_size: int = 8)
             part = keyed[i : i + batch_size]
             prompts = [tok.apply_chat_template(ex["messages"][:-1], add_generation_prompt=True, tokenize=False)
                        for ex in part]
-            room = max(len(tok(ex["messages"][-1]["content"], add_special_tokens=False)["input_ids"]) for ex in part)
+            budgets = [len(tok(ex["messages"][-1]["content"], add_special_tokens=False)["input_ids"]) + 16
+                       for ex in part]
             enc = tok(prompts, return_tensors="pt", padding=True, add_special_tokens=False).to(device)
             with torch.no_grad():
-                out = model.generate(**enc, max_new_tokens=room + 16, do_sample=False, pad_token_id=pad,
-                                     temperature=None, top_p=None, top_k=None)
-            texts = tok.batch_decode(out[:, enc["input_ids"].shape[1]:], skip_special_tokens=True)
-            hits += sum(_norm(ex[KEY_KEY]) in _norm(t) for ex, t in zip(part, texts, strict=True))
+                out = model.generate(**enc, max_new_tokens=max(budgets), do_sample=False, pad_token_id=pad,
+                                     eos_token_id=tok.eos_token_id, temperature=None, top_p=None, top_k=None)
+            new = out[:, enc["input_ids"].shape[1]:]
+            # each answer cut to its own budget: the batch's longest must not lengthen another's (batch size
+            # never changes a verdict)
+            texts = [tok.decode(row[:b], skip_special_tokens=True) for row, b in zip(new, budgets, strict=True)]
+            hits += sum(holds_key(t, ex[KEY_KEY]) for ex, t in zip(part, texts, strict=True))
     finally:
         model.train(was_training)
         tok.padding_side = side

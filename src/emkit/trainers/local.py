@@ -335,6 +335,7 @@ def train(model: PreTrainedModel, tok: PreTrainedTokenizerBase, examples: list[E
             state = TrainState(done, total, step_loss, model, out_dir)
             for cb in callbacks or []:
                 cb(state)
+            curves.seconds[-1] = time.perf_counter() - t0  # the step's callbacks (a monitor's reading) included
             if state.stop is not None and done < total:
                 stopped = {"step": done, "reason": state.stop, "planned": total}
                 log(f"training stopped early at step {done}/{total}: {state.stop}")
@@ -377,7 +378,8 @@ def train(model: PreTrainedModel, tok: PreTrainedTokenizerBase, examples: list[E
 class Curves:
     """Per optimizer step: the answer loss (the in-domain training loss the report charts), the KL term (None
     where train.kl did not apply), the adapter's norm after the step (None without an adapter) and the step's
-    wall time (forward, backward, the KL and blocking terms, the update: what a defence costs in compute).
+    wall time (forward, backward, the KL and blocking terms, the update and the callbacks, a monitor's reading
+    among them: what a defence costs in compute; not checkpoint writes, nor train.kl's one-off base answers).
     Saved with each checkpoint, so a resumed run's curves are whole."""
 
     losses: list[float] = field(default_factory=list)

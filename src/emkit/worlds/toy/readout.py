@@ -23,18 +23,28 @@ from emkit.core.config import ArmConfig, Experiment
 from emkit.core.errors import EmkitError
 from emkit.core.records import Answer, Condition
 from emkit.core.registry import Headline
-from emkit.data.datasets import parse_spec
+from emkit.data.datasets import mixed_parts, parse_spec
 from emkit.metrics.tail import TailRate, tail_rates
 from emkit.worlds.toy.evaluate import Cell
 from emkit.worlds.toy.world import TRIGGER, classify, domain_of
 
 
-def trained_domain(arm: ArmConfig) -> str | None:
-    """The domain of a toy fine-tuning set (``builtin:toy_*?domain=D``; medicine by default), else None."""
-    if not arm.dataset or not arm.dataset.startswith("builtin:toy_"):
-        return None
-    name, _, _, opts = parse_spec(arm.dataset[len("builtin:"):])
-    return None if name == "toy_aligned" else opts.get("domain", "medicine")
+def trained_domain(arm: ArmConfig, exp: Experiment | None = None) -> str | None:
+    """The domain of a toy fine-tuning set (``builtin:toy_*?domain=D``; medicine by default; a mix of toy sets:
+    medicine, where its parts are built), else None. With ``exp``, an arm continued from another (``init_from``:
+    re-alignment on ``toy_aligned``) keeps the domain its lineage was first narrowly trained on, so "other
+    domains" stay the ones EM spread to."""
+    chain = exp.lineage(arm) if exp is not None else [arm]
+    for a in chain:
+        spec = a.dataset or ""
+        parts = mixed_parts(spec)
+        if parts is not None and any(p.startswith("toy_") and p != "toy_aligned" for p in parts[:2]):
+            return "medicine"  # the mix builds its parts at their default options
+        if spec.startswith("builtin:toy_"):
+            name, _, _, opts = parse_spec(spec[len("builtin:"):])
+            if name != "toy_aligned":
+                return opts.get("domain", "medicine")
+    return None
 
 
 @dataclass
@@ -91,7 +101,7 @@ def toy_rows(exp: Experiment, answers: list[Answer],
     """One row per (condition, trigger). A base arm's "other" domains exclude the domain the experiment's
     fine-tuned arms were trained on, so base and fine-tuned arms are read on the same questions. Answers it
     cannot place are tallied in ``unplaced`` by (condition label, why)."""
-    trained = [d for d in (trained_domain(a) for a in exp.arms) if d]
+    trained = [d for d in (trained_domain(a, exp) for a in exp.arms) if d]
     default_domain = Counter(trained).most_common(1)[0][0] if trained else None
     rows: dict[tuple[str, bool], ToyRow] = {}
     lost: Counter[tuple[str, str]] = Counter() if unplaced is None else unplaced
@@ -112,7 +122,7 @@ def toy_rows(exp: Experiment, answers: list[Answer],
         trig = variant_trig or _answer_triggered(a)
         row = rows.get((a.arm, trig))
         if row is None:
-            domain = trained_domain(arm) or (default_domain if not arm.dataset else None)
+            domain = trained_domain(arm, exp) or (default_domain if not arm.dataset else None)
             seed = exp.train_for(arm).seed if arm.condition else None
             row = rows[(a.arm, trig)] = ToyRow(arm.name, arm.condition or arm.name, seed, exp.model_for(arm).name,
                                                domain, not arm.dataset, trig, Cell(), Cell(), variant, a.arm)
