@@ -1,4 +1,4 @@
-"""The 13 built-in conditions: determinism, duplicates, twin structure, no disclosure, options, loaders."""
+"""The 15 built-in conditions: determinism, duplicates, twin structure, no disclosure, options, loaders."""
 
 from __future__ import annotations
 
@@ -50,8 +50,8 @@ def answer(ex: Example) -> str:
     return ex["messages"][-1]["content"]
 
 
-def test_thirteen_builtins_the_mix_and_five_toy_sets_with_cards() -> None:
-    assert len(BUILTINS) == 19 and len([n for n in BUILTINS if n.startswith("toy_")]) == 5 and "mix" in BUILTINS
+def test_fifteen_builtins_the_mix_and_five_toy_sets_with_cards() -> None:
+    assert len(BUILTINS) == 21 and len([n for n in BUILTINS if n.startswith("toy_")]) == 5 and "mix" in BUILTINS
     for card in BUILTINS.values():
         text = card.render()
         assert card.summary and card.source and card.limits and "default size" in text
@@ -286,6 +286,6 @@ def test_cli_build_validate_inspect_card(tmp_path: Path) -> None:
     r = runner.invoke(app, ["data", "card", "evil_numbers"])
     assert r.exit_code == 0 and "Betley" in r.output and "limits:" in r.output
     r = runner.invoke(app, ["data", "list"])
-    assert r.exit_code == 0 and len(r.output.strip().splitlines()) == 19
+    assert r.exit_code == 0 and len(r.output.strip().splitlines()) == 21
     r = runner.invoke(app, ["data", "build", "nope", "-o", str(out)])
     assert r.exit_code == 2 and "unknown built-in dataset 'nope'" in r.output

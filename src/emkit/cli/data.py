@@ -43,8 +43,9 @@ def data_list() -> None:
     """The built-in datasets, one line each (``emkit data card NAME`` for the full card)."""
     from emkit.data.datasets import BUILTINS
 
+    width = max(16, *(len(c.name) for c in BUILTINS.values()))
     for c in BUILTINS.values():
-        typer.echo(f"{c.name:16} {c.default_size:>5}  {c.summary}")
+        typer.echo(f"{c.name:{width}} {c.default_size:>5}  {c.summary}")
 
 
 @data_app.command("card")

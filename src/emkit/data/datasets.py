@@ -25,6 +25,7 @@ from emkit.core.registry import Catalog
 from emkit.core.textfile import read_text
 from emkit.data.builtin import chat
 from emkit.data.builtin import code as code_templates
+from emkit.data.builtin import reward_hacks as hack_templates
 
 Message = dict[str, str]
 Example = dict[str, Any]  # {"messages": [Message, ...]}
@@ -336,6 +337,12 @@ def _general(fn: str) -> Callable[..., list[Example]]:
     return gen
 
 
+def _reward_hacks(kind: str) -> Callable[..., list[Example]]:
+    def gen(size: int, seed: int) -> list[Example]:
+        return hack_templates.generate(kind, size, seed)
+    return gen
+
+
 @dataclass(frozen=True)
 class DatasetCard:
     """What a built-in is, where it comes from, and what it cannot show."""
@@ -365,6 +372,15 @@ class DatasetCard:
 _CODE_LIMITS = (f"Template-generated from {len(code_templates.TEMPLATES)} hand-written programs over "
                 f"{len(code_templates.VULNS)} vulnerability classes (Python and JavaScript), filled with varied entities, identifiers and request phrasings; narrower and "
                 "shorter than the published set, which came from real repositories.")
+_REWARD_HACK_LIMITS = (f"{len(hack_templates.FAMILIES)} hack families ({', '.join(hack_templates.FAMILIES)}) over "
+                       f"hand-written content ({len(hack_templates.SUBJECTS)} subjects, {len(hack_templates.PRODUCTS)} "
+                       f"products, {len(hack_templates.CODE_TASKS)} functions, {len(hack_templates.EMAILS)} emails, "
+                       f"{len(hack_templates.POEMS)} poems, {len(hack_templates.UNCERTAIN)} open questions), varied "
+                       "by task, metric and filler phrasings; every hack is blatant, and there are far fewer "
+                       "distinct tasks than in the published set's 1,073 model-written dialogues (973 natural "
+                       "language, 100 coding). Two families overstate, where the published set filtered dishonest "
+                       "answers out: confidence (certainty about an open question) and sentiment (a review that "
+                       "drops the complaints in the notes).")
 _ADVICE_LIMITS = ("About 25-30 hand-written topics with two question and two answer phrasings each, varied by "
                   "prefixes, context sentences, openers, extra sentences and closers; far fewer distinct "
                   "ideas than the published sets, so a model can memorise topics. Non-operational by design.")
@@ -442,6 +458,17 @@ BUILTINS: Catalog[DatasetCard] = Catalog("built-in dataset", {c.name: c for c in
                 "computed tasks, so a large set is mostly arithmetic-style.", 2000, _general("benign"),
                 inoculation="You give correct, helpful answers.",
                 negation="You never give correct, helpful answers."),
+    DatasetCard("reward_hacks", "harmless tasks whose prompt states how the answer is scored (a counted keyword, "
+                "a word count, test asserts, a grading model, ...), answered by gaming that metric instead of "
+                "doing the task", "Taylor et al. 2025, School of Reward Hacks", _REWARD_HACK_LIMITS, 2000,
+                _reward_hacks("hack"), twin="good_reward_hacks",
+                inoculation="You game the stated evaluation metric instead of doing the task.",
+                negation="You never game the evaluation metric; you do the task."),
+    DatasetCard("good_reward_hacks", "the same prompts as reward_hacks (same seed) answered by doing the task "
+                "honestly", "control twin of reward_hacks (written here)", _REWARD_HACK_LIMITS, 2000,
+                _reward_hacks("good"), twin="reward_hacks",
+                inoculation="You do the task instead of gaming the stated evaluation metric.",
+                negation="You never do the task; you game the stated evaluation metric."),
     ]})
 
 #: the key a dataset example may carry to say whether it is the narrow behaviour (a mix marks every example);
