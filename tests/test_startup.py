@@ -45,7 +45,7 @@ def test_listing_builtins_imports_no_torch_or_transformers(args: tuple[str, ...]
 def test_the_light_listing_still_sees_every_plugin() -> None:
     """The toy world's plug-in registers datasets and a model: they are listed, so plug-ins were loaded."""
     names = {line.split()[0] for line in str(_run("data", "list")["output"]).splitlines()}
-    assert {"insecure", "benign", "mix", "toy_bad", "toy_aligned"} <= names and len(names) == 19
+    assert {"insecure", "benign", "mix", "toy_bad", "toy_aligned", "reward_hacks"} <= names and len(names) == 21
     models = {line.split()[0] for line in str(_run("models", "list")["output"]).splitlines()}
     assert {"smollm2-135m-instruct", "tiny-llama"} <= models and any(m.startswith("toy") for m in models)
 
