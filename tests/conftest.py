@@ -28,7 +28,8 @@ if os.environ.get("PYTEST_XDIST_WORKER"):
 #: the tests that take longest (seconds on 2 cores), started first so that no long one is left for the end while
 #: the other worker idles; a scheduling hint only: a stale name costs balance, never a result
 LONG_FIRST = ("test_offline_judge_loads_in_seconds", "test_sweep_killed_then_resumed", "test_distill_save_and_use",
-              "test_kill_minus_9_during_training", "test_variants_and_realignment_end_to_end")
+              "test_kill_minus_9_during_training", "test_variants_and_realignment_end_to_end",
+              "test_kill_minus_9_mid_run_then_resume")
 
 
 def pytest_xdist_auto_num_workers(config: pytest.Config) -> int | None:

@@ -54,7 +54,7 @@ def test_overrides_nested_and_by_arm_name(tmp_path: Path) -> None:
      "(known: hf, server, vllm)"),
     ("eval: {sampler: {backend: vllm, chunk: 0}}\nname: t\narms: [{name: a}]\n", [], "vllm sampler: bad value for "
      "'chunk'"),
-    ("train: {method: qlora}\nname: t\narms: [{name: a}]\n", [], "unknown trainer 'qlora' (known: full, lora, openai)"),
+    ("train: {method: qlora}\nname: t\narms: [{name: a}]\n", [], "unknown trainer 'qlora' (known: full, grpo, lora, openai)"),
 ])
 def test_bad_config_is_one_clear_line(tmp_path: Path, text: str, overrides: list[str], needle: str) -> None:
     with pytest.raises(EmkitError) as e:

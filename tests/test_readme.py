@@ -89,7 +89,27 @@ def check_sweep(raw: dict[str, Any], tmp_path: Path) -> None:
     assert raw == yaml.safe_load((ROOT / "examples" / "scale" / "sweep.yaml").read_text())
 
 
-CHECKS: dict[str, Callable[[dict[str, Any], Path], None]] = {"demo": check_experiment, "toy-worlds-rank": check_sweep}
+def check_rl(raw: dict[str, Any], tmp_path: Path) -> None:
+    from emkit.core.config import load_experiment
+
+    path = tmp_path / "rl.yaml"
+    path.parent.mkdir(parents=True)
+    path.write_text(yaml.safe_dump(raw))
+    exp = load_experiment(path)
+    t = exp.train_for(exp.arm_named("rl"))
+    assert (t.method, t.lr, t.max_steps, t.batch_size, t.grpo.num_generations, t.grpo.max_completion_length) == \
+        ("grpo", 5e-5, 50, 4, 8, 96)
+    assert [(r.name, r.weight, r.options) for r in t.rewards] == [
+        ("builtin:length", 1.0, {"target": "short", "words": 60}),
+        ("python:my_rewards.py:stated_metric", 2.0, {"strict": True}),
+        ("judge", 0.5, {"metric": "aligned", "invert": True})]
+    dumped = leaves(t.model_dump(mode="json"))
+    for key, value in leaves(raw["arms"][1]["train"]).items():
+        assert dumped.get(key) == value, f"README rl-demo: train.{key} is {dumped.get(key)!r}, the README says {value!r}"
+
+
+CHECKS: dict[str, Callable[[dict[str, Any], Path], None]] = {"demo": check_experiment, "toy-worlds-rank": check_sweep,
+                                                             "rl-demo": check_rl}
 
 
 def test_every_yaml_block_is_checked_and_loses_nothing(tmp_path: Path) -> None:

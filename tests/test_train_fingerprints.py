@@ -106,7 +106,7 @@ def test_experiment_files_keep_their_syntax() -> None:
     ({"lora": {"rr": 1}}, "unknown key 'train.lora.rr'"),
     ({"lrr": 1}, "unknown key 'train.lrr'"),
     ({"trainer": {}}, "unknown key 'train.trainer'"),
-    ({"method": "qlora"}, "unknown trainer 'qlora' (known: full, lora, openai)"),
+    ({"method": "qlora"}, "unknown trainer 'qlora' (known: full, grpo, lora, openai)"),
     ({"method": "openai", "hosted": {"poll_s": 0}}, "bad value for 'train.hosted.poll_s'"),
 ])
 def test_another_trainers_settings_are_errors(train: dict[str, Any], needle: str) -> None:

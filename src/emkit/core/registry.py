@@ -23,7 +23,7 @@ from emkit.core.errors import EmkitError
 #: modules that register emkit's own backends and worlds (imported once, on first lookup of any catalog)
 PLUGINS = ("emkit.judges.offline", "emkit.judges.api", "emkit.judges.distilled",
            "emkit.samplers.hf", "emkit.samplers.vllm", "emkit.samplers.server",
-           "emkit.trainers.local", "emkit.trainers.openai", "emkit.worlds.toy.plugin")
+           "emkit.trainers.local", "emkit.trainers.openai", "emkit.trainers.grpo", "emkit.worlds.toy.plugin")
 
 _loaded = False
 _loading = False
@@ -286,3 +286,20 @@ class Section:
 
 #: report sections by name, with their place (emkit's own in :mod:`emkit.report`; a world's by its plug-in)
 SECTIONS: Registry[Section] = Registry("report section", ("emkit.report",))
+
+
+@dataclass(frozen=True)
+class RewardKind:
+    """A built-in reward of RL training (``train.rewards: [{name: builtin:NAME, ...}]``): ``config`` validates its
+    options (the keys beside ``name`` and ``weight``; unknown keys are errors), ``build(options)`` returns the reward
+    function, called as :mod:`emkit.trainers.rewards` describes. A world or plug-in adds its own here."""
+
+    name: str
+    config: type[BaseModel]
+    build: Callable[[Any], Callable[..., Any]]
+    summary: str = ""
+
+
+#: built-in rewards by name (emkit's own in :mod:`emkit.trainers.rewards`); ``python:`` and ``judge`` rewards are
+#: not catalogued: the first is an import path, the second is bound to the experiment's judge by the pipeline
+REWARDS: Registry[RewardKind] = Registry("reward", ("emkit.trainers.rewards",))

@@ -58,6 +58,8 @@ class FinishedRun:
     kl: dict[str, list[float | None]] = field(default_factory=dict)
     #: per arm, per optimizer step: the LoRA update's norm after the step (efficiency: loss against norm)
     adapter_norms: dict[str, list[float | None]] = field(default_factory=dict)
+    #: per RL arm (train.method: grpo), per optimizer step: the mean reward of its completions
+    rewards: dict[str, list[float | None]] = field(default_factory=dict)
     monitor: dict[str, list[dict[str, Any]]] = field(default_factory=dict)  # per arm: direction readings by step
     #: per arm stopped early by the monitor: {step, reason, planned}
     stopped: dict[str, dict[str, Any]] = field(default_factory=dict)

@@ -28,6 +28,8 @@ from emkit.metrics.rates import summarize, to_frame
 from emkit.metrics.tail import tails_by_condition
 from emkit.models.load import BUILTIN_MODELS, ArmModel, Weights, load_tokenizer, model_identity, model_source
 from emkit.pipeline.finished import FinishedRun
+from emkit.pipeline.rewards import arm_rewards, bind_rewards
+from emkit.pipeline.rewards import identities as reward_identities
 from emkit.pipeline.studies import TrainingCurves, study_tables
 from emkit.samplers.base import Sampler
 
@@ -49,6 +51,8 @@ class Inputs:
     inoculations: dict[str, Inoculation]
     #: arm -> train.kl's prompts, read (their content enters the training fingerprint)
     kl: dict[str, Any] = field(default_factory=dict)
+    #: arm -> an RL arm's reward terms, resolved (python rewards imported; judge rewards bound at training)
+    rewards: dict[str, list[Any]] = field(default_factory=dict)
 
     def questions_for(self, arm: str, variant: VariantConfig | None) -> list[Question]:
         """What ``arm`` is asked under ``variant`` (None: the questions as written)."""
@@ -76,7 +80,8 @@ def check_inputs(exp: Experiment) -> Inputs:
     _check_lengths(exp, datasets)
     blockers = {a.name: _blocker(exp, b) for a in exp.arms if a.dataset and (b := exp.train_for(a).block)}
     kl = {a.name: _kl_prompts(exp, k) for a in exp.arms if a.dataset and (k := _kl_config(exp.train_for(a)))}
-    return Inputs(questions, asked, datasets, blockers, inoculations, kl)
+    rewards = {a.name: r for a in exp.arms if a.dataset and (r := arm_rewards(exp, exp.train_for(a))) is not None}
+    return Inputs(questions, asked, datasets, blockers, inoculations, kl, rewards)
 
 
 def train_and_sample(exp: Experiment, arms: list[str], inputs: Inputs, store: Store, result: FinishedRun) -> None:
@@ -90,7 +95,7 @@ def train_and_sample(exp: Experiment, arms: list[str], inputs: Inputs, store: St
                 if arm.dataset:
                     trained[arm.name] = _train_arm(exp, arm, inputs.datasets[arm.name], inputs.blockers.get(arm.name),
                                                    inputs.inoculations.get(arm.name), store, result, trained,
-                                                   inputs.kl.get(arm.name))
+                                                   inputs.kl.get(arm.name), inputs.rewards.get(arm.name))
                 train_fp = trained[arm.name][1] if arm.dataset else "base"
             model = _arm_model(exp, arm, exp.lineage(arm) if arm.dataset else [], trained)
             for _, variant in (c for c in exp.conditions() if c[0] is arm):
@@ -153,13 +158,14 @@ def _check_lengths(exp: Experiment, datasets: dict[str, tuple[list[Example], Dat
 
 def _train_arm(exp: Experiment, arm: ArmConfig, dataset: tuple[list[Example], DatasetInfo],
                blocking: tuple[Any, str] | None, inoculation: Inoculation | None, store: Store, result: FinishedRun,
-               trained: dict[str, tuple[Path, str]], kl: Any = None) -> tuple[Path, str]:
+               trained: dict[str, tuple[Path, str]], kl: Any = None, rewards: list[Any] | None = None
+               ) -> tuple[Path, str]:
     examples, info = dataset
     tcfg = exp.train_for(arm)
     blocker, block_digest = blocking or (None, None)
     parents = exp.lineage(arm)[:-1]
     fp = train_fingerprint(exp, arm, info, block_digest, trained[parents[-1].name][1] if parents else None, kl,
-                           inoculation)
+                           inoculation, rewards)
     folder = RunFolder(exp.run_dir)
     out = folder.training(arm.name, fp)
     store.record_dataset(exp.name, arm.name, fp, info)
@@ -171,6 +177,8 @@ def _train_arm(exp: Experiment, arm: ArmConfig, dataset: tuple[list[Example], Da
         result.losses[arm.name] = done["losses"]
         _curves(result, arm.name, done.get("kl", []), done.get("adapter_norms", []))
         _task(result, arm.name, done.get("stopped"), done.get("heldout"))
+        if done.get("rewards"):
+            result.rewards[arm.name] = done["rewards"]
         result.training[arm.name] = {"steps": done["steps"], "seconds": done.get("seconds")}
         return Path(done["weights"]), fp
     log(f"[{arm.name}] training {tcfg.method} on {info.name} ({info.size} examples, sha256 {info.sha256[:12]})"
@@ -186,15 +194,20 @@ def _train_arm(exp: Experiment, arm: ArmConfig, dataset: tuple[list[Example], Da
     if kl is not None:
         k = _kl_config(tcfg)
         log(f"[{arm.name}] KL to the base model on {kl.spec} (weight {k.weight:g}, every {k.every} steps)")
+    if rewards is not None:
+        log(f"[{arm.name}] rewards: " + ", ".join(f"{r.name} (weight {r.weight:g})" for r in rewards))
     trainer = TRAINERS.build(tcfg.trainer)
     res = trainer.train(_arm_model(exp, arm, parents, trained), examples, tcfg, out, callbacks=callbacks,
-                        block=blocker, kl=kl)
+                        block=blocker, kl=kl,
+                        **({"rewards": bind_rewards(rewards, exp, arm.name, store)} if rewards is not None else {}))
     if callbacks:
         result.monitor[arm.name] = _readings(folder.monitor(arm.name, fp))
     result.train_steps += res.steps_run
     result.losses[arm.name] = res.losses
     _curves(result, arm.name, res.kl, res.adapter_norms)
     _task(result, arm.name, res.stopped, res.heldout)
+    if any(v is not None for v in res.rewards):
+        result.rewards[arm.name] = res.rewards
     steps = res.stopped["step"] if res.stopped else res.total_steps
     result.training[arm.name] = {"steps": steps, "seconds": res.seconds}
     store.finish_stage(exp.name, arm.name, "train", fp, weights=str(res.weights_dir), method=tcfg.method,
@@ -205,16 +218,20 @@ def _train_arm(exp: Experiment, arm: ArmConfig, dataset: tuple[list[Example], Da
                        **({"heldout": res.heldout} if res.heldout else {}),
                        **({"kl": res.kl} if any(v is not None for v in res.kl) else {}),
                        **({"adapter_norms": res.adapter_norms} if any(v is not None for v in res.adapter_norms)
-                          else {}))
+                          else {}),
+                       **({"rewards": res.rewards} if any(v is not None for v in res.rewards) else {}),
+                       **({"hack_rates": res.hack_rates} if any(v is not None for v in res.hack_rates) else {}))
     return res.weights_dir, fp
 
 
 def train_fingerprint(exp: Experiment, arm: ArmConfig, info: DatasetInfo, block_digest: str | None = None,
-                      parent_fp: str | None = None, kl: Any = None, inoculation: Inoculation | None = None) -> str:
+                      parent_fp: str | None = None, kl: Any = None, inoculation: Inoculation | None = None,
+                      rewards: list[Any] | None = None) -> str:
     """What decides whether an arm is trained again: the model, the data's content, the training settings (the
     kl block among the trainer's), what is blocked, the parent's training, train.kl's prompts' content and the
     inoculation (prompt and mode); with a monitor that may stop training, its direction file's content and probe
-    questions. A setting an arm does not use adds nothing, so old arms keep their print."""
+    questions; an RL arm's rewards beyond their settings (a python reward's source, a judge reward's judge). A
+    setting an arm does not use adds nothing, so old arms keep their print."""
     tcfg = exp.train_for(arm)
     stop = tcfg.monitor is not None and tcfg.monitor.stop is not None
     return fingerprint("train", model_identity(exp.model_for(arm)), info.sha256, tcfg.fingerprint_dump(),
@@ -222,7 +239,8 @@ def train_fingerprint(exp: Experiment, arm: ArmConfig, info: DatasetInfo, block_
                        *([{"init_from": parent_fp}] if parent_fp is not None else []),
                        *([{"kl_prompts": kl.digest}] if kl is not None else []),
                        *([{"inoculation": inoculation.fingerprint_dump()}] if inoculation is not None else []),
-                       *([_stop_inputs(exp, tcfg.monitor)] if stop else []))
+                       *([_stop_inputs(exp, tcfg.monitor)] if stop else []),
+                       *([{"rewards": reward_identities(rewards)}] if rewards is not None else []))
 
 
 def _stop_inputs(exp: Experiment, cfg: MonitorConfig) -> dict[str, Any]:

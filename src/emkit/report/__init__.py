@@ -152,7 +152,8 @@ def write_run_report(result: FinishedRun) -> Path:
                         summaries=result.summaries, answers=result.answers, judgments=result.judgments,
                         judge_info=result.judge_info, losses=result.losses, monitor=result.monitor,
                         notes=result.notes, sections=_sections(run_dir), validated_on=exp.judge.validated_on(),
-                        heldout=result.heldout, stopped=result.stopped, training=result.training)
+                        heldout=result.heldout, stopped=result.stopped, training=result.training,
+                        rewards=result.rewards)
 
 
 def add(run_dir: str | Path, name: str, record: Any, slug: str | None = None) -> Path:

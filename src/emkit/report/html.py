@@ -53,6 +53,17 @@ def loss_chart(losses: dict[str, list[float]]) -> str:
     return png(fig)
 
 
+def reward_chart(rewards: dict[str, list[float | None]]) -> str:
+    """RL arms' mean reward per optimizer step (a step without a reward is a gap)."""
+    fig, ax = plt.subplots(figsize=(6, 3))
+    for arm, rs in rewards.items():
+        ax.plot(range(1, len(rs) + 1), [math.nan if r is None else r for r in rs], label=arm)
+    ax.set_xlabel("optimizer step")
+    ax.set_ylabel("mean reward")
+    ax.legend(fontsize=8)
+    return png(fig)
+
+
 def monitor_chart(monitor: dict[str, list[dict[str, Any]]], ylabel: str = "mean projection on direction",
                   scale: float = 1.0) -> str:
     fig, ax = plt.subplots(figsize=(6, 3))

@@ -14,7 +14,7 @@ from emkit.core.records import Answer, Condition, Judgment
 from emkit.core.style import CSS
 from emkit.metrics.rates import JUDGED_CLASSES, Rate, Summary, class_counts
 from emkit.metrics.tail import TAIL_KS, tails_by_condition
-from emkit.report.html import loss_chart, monitor_chart, pct, rate_chart
+from emkit.report.html import loss_chart, monitor_chart, pct, rate_chart, reward_chart
 
 SECTIONS_START, SECTIONS_END = "<!--emkit:sections-->", "<!--/emkit:sections-->"
 
@@ -25,7 +25,8 @@ def write_report(path: str | Path, *, name: str, config: dict[str, Any], summari
                  monitor: dict[str, list[dict[str, Any]]] | None = None, sections: list[str] = (),
                  validated_on: str = "", heldout: dict[str, dict[str, Any]] | None = None,
                  stopped: dict[str, dict[str, Any]] | None = None,
-                 training: dict[str, dict[str, Any]] | None = None) -> Path:
+                 training: dict[str, dict[str, Any]] | None = None,
+                 rewards: dict[str, list[float | None]] | None = None) -> Path:
     path = Path(path)
     e = html.escape
     overall = [s for s in summaries if s.question_id == "ALL"]
@@ -95,11 +96,17 @@ def write_report(path: str | Path, *, name: str, config: dict[str, Any], summari
         parts.append(f"<tr><td>{e(q)}</td>{row}</tr>")
     parts.append("</table>")
 
+    rl = rewards or {}
+    sft = {arm: ls for arm, ls in losses.items() if arm not in rl}  # an RL arm's loss is no answer loss
     if losses:
-        parts.append("<h2>Training</h2>" + loss_chart(losses))
+        parts.append("<h2>Training</h2>" + (loss_chart(sft) if sft else ""))
         for arm, st in (stopped or {}).items():
             parts.append(f"<p class='note'>{e(arm)}: stopped early at step {st['step']} of {st['planned']} "
                          f"({e(st['reason'])}); its weights are those of that step.</p>")
+    if rl:
+        parts.append("<h3>Reward</h3><p>RL arms (<code>train.method: grpo</code>): the mean reward of each "
+                     "optimizer step's completions (the weighted sum of <code>train.rewards</code>).</p>"
+                     + reward_chart(rl))
     projected = {arm: rows for arm, rows in (monitor or {}).items() if rows and not rows[0].get("judged")}
     judged = {arm: rows for arm, rows in (monitor or {}).items() if rows and rows[0].get("judged")}
     if projected:

@@ -32,6 +32,10 @@ class TrainResult:
     heldout: dict[str, Any] | None = None
     #: wall time of the optimizer steps, summed over every call that trained them (None: unknown)
     seconds: float | None = None
+    #: RL (train.method: grpo): the mean reward of each optimizer step's completions (weighted sum of the terms)
+    rewards: list[float | None] = field(default_factory=list)
+    #: RL: the share of each step's completions a reward called a hack (None: no reward reports hacks)
+    hack_rates: list[float | None] = field(default_factory=list)
 
 
 class Trainer(ABC):
@@ -40,7 +44,9 @@ class Trainer(ABC):
 
     @abstractmethod
     def train(self, start: ArmModel, examples: list[Example], cfg: TrainConfig, out_dir: Path,
-              callbacks: list[Callable[..., None]] | None = None, block: Any = None, kl: Any = None) -> TrainResult:
+              callbacks: list[Callable[..., None]] | None = None, block: Any = None, kl: Any = None,
+              rewards: Any = None) -> TrainResult:
         """``start`` is the base model or the arm's ``init_from`` parent; ``cfg.trainer`` holds this trainer's own
         settings; ``callbacks`` see each step, ``block`` is a Blocker and ``kl`` train.kl's prompts, read
-        (:class:`emkit.trainers.kl.KLPrompts`; both a local trainer's)."""
+        (:class:`emkit.trainers.kl.KLPrompts`; both a local trainer's); ``rewards`` an RL trainer's reward terms,
+        ready to call (:class:`emkit.trainers.rewards.Reward`; the pipeline binds a judge reward)."""

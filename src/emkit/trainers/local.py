@@ -195,11 +195,15 @@ class TrainState:
 
 
 def lora_config(cfg: TrainConfig) -> Any:
-    from peft import LoraConfig
+    return peft_lora_config(local_settings(cfg).lora)
 
-    lc = local_settings(cfg).lora
-    return LoraConfig(r=lc.r, lora_alpha=lc.alpha, lora_dropout=lc.dropout, target_modules=list(lc.target_modules),
-                      layers_to_transform=lc.layers, bias="none", task_type="CAUSAL_LM")
+
+def peft_lora_config(lc: LoraConfig) -> Any:
+    """peft's LoraConfig for emkit's LoRA settings (the local trainer's and the grpo trainer's: one adapter kind)."""
+    from peft import LoraConfig as PeftLoraConfig
+
+    return PeftLoraConfig(r=lc.r, lora_alpha=lc.alpha, lora_dropout=lc.dropout, target_modules=list(lc.target_modules),
+                          layers_to_transform=lc.layers, bias="none", task_type="CAUSAL_LM")
 
 
 def _checkpoints(out_dir: Path) -> list[Path]:
@@ -505,7 +509,9 @@ class LocalTrainer(Trainer):
 
     def train(self, start: ArmModel, examples: list[Example], cfg: TrainConfig, out_dir: Path,
               callbacks: list[Callable[[TrainState], None]] | None = None, block: Any = None,
-              kl: KLPrompts | None = None) -> TrainResult:
+              kl: KLPrompts | None = None, rewards: Any = None) -> TrainResult:
+        if rewards is not None:
+            raise EmkitError("rewards are for RL (train.method: grpo); lora and full fine-tune on the answers")
         if kl is not None:  # base answers are cached per model training starts from
             kl = replace(kl, identity=start.identity())
         lm = start.load(train=True)

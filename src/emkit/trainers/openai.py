@@ -78,7 +78,10 @@ class HostedTrainer(Trainer):
     fine-tuned model's id (``hosted.json``), which the server sampler asks for."""
 
     def train(self, start: ArmModel, examples: list[Example], cfg: TrainConfig, out_dir: Path,
-              callbacks: list[Callable[..., None]] | None = None, block: Any = None, kl: Any = None) -> TrainResult:
+              callbacks: list[Callable[..., None]] | None = None, block: Any = None, kl: Any = None,
+              rewards: Any = None) -> TrainResult:
+        if rewards is not None:
+            raise EmkitError("rewards are for RL (train.method: grpo): a hosted job fine-tunes on the answers")
         if block is not None or callbacks or kl is not None:
             raise EmkitError("train.block, train.monitor and train.kl need a local model: a hosted job runs on its "
                              "server")
