@@ -32,7 +32,7 @@ TORCH_NOTE = "$(TORCH_SPEC)" instead of the lock's torch
 PRUNE = true
 endif
 
-.PHONY: demo interp view screenshots test lint lock bench toy studies clean judge-weights sae figures defences test-vllm bench-vllm
+.PHONY: demo interp view screenshots test lint lock lock-add bench toy studies clean judge-weights sae figures defences test-vllm bench-vllm
 
 $(STAMP): $(CORE_LOCK) pyproject.toml Makefile
 	@echo "[setup 1/4] virtual environment in $(VENV), pip from $(CORE_LOCK)"
@@ -68,6 +68,11 @@ LOCK_FIND_LINKS ?= /opt/wheels
 lock:
 	test -x $(LOCK_VENV)/bin/uv || { $(PYTHON) -m venv $(LOCK_VENV) && $(LOCK_VENV)/bin/python -m pip install -q "$(UV_SPEC)" packaging; }
 	$(LOCK_VENV)/bin/python $(LOCKTOOL) compile --uv $(LOCK_VENV)/bin/uv --python $(PYTHON) --find-links $(LOCK_FIND_LINKS)
+
+# after adding a dependency to pyproject.toml: the locks with it, every version locked now kept
+lock-add:
+	test -x $(LOCK_VENV)/bin/uv || { $(PYTHON) -m venv $(LOCK_VENV) && $(LOCK_VENV)/bin/python -m pip install -q "$(UV_SPEC)" packaging; }
+	$(LOCK_VENV)/bin/python $(LOCKTOOL) compile --keep --uv $(LOCK_VENV)/bin/uv --python $(PYTHON) --find-links $(LOCK_FIND_LINKS)
 
 # the first ten minutes: base vs bad-medical LoRA on SmolLM2-135M, sampled and judged (examples/quickstart.yaml:
 # about 5 minutes on 2 CPU cores after the environment's 2); ends with the command that opens the results

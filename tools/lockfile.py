@@ -5,6 +5,7 @@ two weight-shipping packages included; the Makefile installs them with `pip inst
 so nothing outside them enters the environment.
 
     python tools/lockfile.py compile --uv UV --python PY   # `make lock`: rewrites both locks (package registries)
+    python tools/lockfile.py compile --keep ...            # `make lock-add`: the same, every locked version kept
     python tools/lockfile.py check [--quick]               # `make lint`: offline, under a second
     python tools/lockfile.py digest [LOCK]                  # the lock's digest (sha256, 12 hex) that figures name
     python tools/lockfile.py pick LOCK [NAME...] [--except NAME...]   # entries with their hashes, to install
@@ -262,8 +263,10 @@ def _run(cmd: list[str], root: Path) -> str:
     return subprocess.run(cmd, cwd=root, check=True, stdout=subprocess.PIPE, text=True).stdout
 
 
-def compile_locks(root: Path, uv: str, python: str, find_links: str | None) -> None:
-    """Resolve both locks afresh (needs the package registries) and write them with their headers."""
+def compile_locks(root: Path, uv: str, python: str, find_links: str | None, keep: bool = False) -> None:
+    """Resolve both locks afresh (needs the package registries) and write them with their headers; with
+    ``keep``, every package dev.lock already pins stays at its version (a dependency added to pyproject.toml is
+    resolved around them), so adding one does not move the environment the figures were made in."""
     digest = inputs_digest(root)
     uv_version = _run([uv, "--version"], root).split()[1]
     py_version = _run([python, "-c", "import platform; print(platform.python_version(), platform.machine(), "
@@ -280,7 +283,13 @@ def compile_locks(root: Path, uv: str, python: str, find_links: str | None) -> N
                 dev = parse_lock(bodies["dev"])
                 pins.write_text("".join(f"{e.name}=={e.version}\n" for e in dev.entries.values()))
                 cmd += ["--constraint", str(pins)]
-            bodies[name] = _run(cmd, root).replace(str(pins), "requirements/dev.lock")
+            elif keep and lock_path("dev", root).is_file():  # the versions locked now, as constraints
+                old = Path(tmp) / "kept-pins.txt"
+                old.write_text("".join(f"{e.name}=={e.version}\n"
+                                       for e in read_lock(lock_path("dev", root)).entries.values()))
+                cmd += ["--constraint", str(old)]
+            bodies[name] = _run(cmd, root).replace(str(pins), "requirements/dev.lock").replace(
+                str(Path(tmp) / "kept-pins.txt"), "requirements/dev.lock (kept)")
     for name, extras in LOCKS.items():
         what = (f"pyproject.toml's dependencies with the extras {', '.join(extras)}" if extras else
                 "pyproject.toml's dependencies without extras (`make demo`), at dev.lock's versions")
@@ -310,6 +319,7 @@ def main(argv: list[str] | None = None) -> int:
     c.add_argument("--uv", default="uv")
     c.add_argument("--python", default=sys.executable, help="the interpreter the environment is made with")
     c.add_argument("--find-links", default=None, help="a folder of local wheels (torch's CPU build)")
+    c.add_argument("--keep", action="store_true", help="keep every version dev.lock pins now (`make lock-add`)")
     k = sub.add_parser("check", help="fail when pyproject.toml, requirements/*.in and the locks disagree")
     k.add_argument("--quick", action="store_true", help="only the digests and the locks' agreement (stdlib only)")
     d = sub.add_parser("digest", help="the lock's digest: sha256 of the file, first 12 hex")
@@ -323,7 +333,7 @@ def main(argv: list[str] | None = None) -> int:
     a = ap.parse_args(argv)
     root = a.root.resolve()
     if a.cmd == "compile":
-        compile_locks(root, a.uv, a.python, a.find_links)
+        compile_locks(root, a.uv, a.python, a.find_links, a.keep)
         a.cmd = "check"
         a.quick = False
     if a.cmd == "check":
