@@ -75,7 +75,9 @@ def render(figs: dict[int, dict[str, object]], seconds: dict[str, float]) -> str
            f"{environment()}, in "
            f"{len(w)} worlds (build seeds {', '.join(map(str, w))}); each figure is the mean across worlds with a "
            "t interval (2 degrees of freedom: wide by design), then each world's value. Within a world, 1-3 and "
-           "the SAE check pool three fine-tuning seeds; 4-6 use one. Wall time on 2 CPU cores: " + ", ".join(
+           "the SAE check pool three fine-tuning seeds; 4-6 use one; 7 pools two. Wall time on 2 CPU cores (each step "
+           "as timed by the call that computed it, with whatever else ran on the machine then: an upper bound): "
+           + ", ".join(
                f"{k} {v / 60:.1f} min" if v > 5 else f"{k} {'cached' if 'build' in k else 'under 5 s'}"
                for k, v in sorted(seconds.items(), key=lambda kv: kv[0].split()[1]))
            + f"; experiments {sum(v for k, v in seconds.items() if 'build' not in k) / 60:.0f} min in all, builds "
