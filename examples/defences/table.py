@@ -50,11 +50,10 @@ def main() -> None:
     res = run_experiment(load_experiment(ROOT / "examples" / "defences" / "smollm2.yaml"))
     print(f"report: {write_run_report(res)}", file=sys.stderr)
     text = render(res)
-    readme = ROOT / "README.md"
-    start, end = "<!-- defences-smollm2:start -->", "<!-- defences-smollm2:end -->"
-    src = readme.read_text()
-    if start in src and end in src:
-        readme.write_text(src[: src.index(start) + len(start)] + "\n" + text + src[src.index(end):])
+    sys.path.insert(0, str(ROOT / "tools"))
+    from readme_block import write_block
+
+    write_block(ROOT / "README.md", "defences-smollm2", text)
     print(text)
 
 

@@ -293,11 +293,10 @@ def main() -> None:
     docs = ROOT / "docs" / "toy-figures.md"
     docs.parent.mkdir(exist_ok=True)
     docs.write_text("# Toy figures\n\n" + text)
-    readme = ROOT / "README.md"
-    start, end = "<!-- toy-figures:start -->", "<!-- toy-figures:end -->"
-    src = readme.read_text()
-    if start in src and end in src:
-        readme.write_text(src[: src.index(start) + len(start)] + "\n" + text + src[src.index(end):])
+    sys.path.insert(0, str(ROOT / "tools"))
+    from readme_block import write_block
+
+    write_block(ROOT / "README.md", "toy-figures", text)
     print(text)
 
 
