@@ -134,3 +134,20 @@ def test_the_swallowing_comment_is_caught() -> None:
 @pytest.mark.parametrize("text", ["a: [1, 2,  # x\n  3]", "a: {b: 1, # x\n c: 2}"])
 def test_comments_inside_flow_collections_are_found(text: str) -> None:
     assert len(comments_inside_flow(text)) == 1
+
+
+def test_a_generated_block_is_replaced_between_its_markers_or_refused(tmp_path: Path) -> None:
+    import sys
+
+    sys.path.insert(0, str(ROOT / "tools"))
+    from readme_block import write_block
+
+    f = tmp_path / "R.md"
+    f.write_text("a\n<!-- x:start -->\nold\n<!-- x:end -->\nb\n")
+    write_block(f, "x", "new 1\nnew 2\n")
+    assert f.read_text() == "a\n<!-- x:start -->\nnew 1\nnew 2\n<!-- x:end -->\nb\n"
+    with pytest.raises(SystemExit, match="no generated block 'y'"):
+        write_block(f, "y", "z")
+    # every block a generator writes has its markers in the README
+    text = (ROOT / "README.md").read_text()
+    assert all(f"<!-- {n}:start -->" in text and f"<!-- {n}:end -->" in text for n in ("toy-figures", "defences-smollm2"))
