@@ -34,7 +34,7 @@ from emkit.data.datasets import Example
 from emkit.models.load import ArmModel, on_out_of_memory, quiet_loading
 from emkit.trainers.base import Trainer, TrainResult
 from emkit.trainers.kl import adapter_norm
-from emkit.trainers.local import LoraConfig, TrainState, peft_lora_config
+from emkit.trainers.local import LoraConfig, TrainState, checkpoints, peft_lora_config
 from emkit.trainers.rewards import Reward, RewardSpec, resolve_rewards
 
 if TYPE_CHECKING:
@@ -149,10 +149,6 @@ class RLCurves:
         return None if any(x is None for x in self.seconds) else float(sum(self.seconds))
 
 
-def _checkpoints(out_dir: Path) -> list[Path]:
-    return sorted(p for p in out_dir.glob("checkpoint-*") if (p / "trainer_state.json").is_file())
-
-
 def _result(out_dir: Path, total: int, ran: int, start: int, curves: RLCurves,
             stopped: dict[str, Any] | None) -> TrainResult:
     return TrainResult(out_dir, out_dir / "adapter", "adapter", total, ran, start, curves.losses,
@@ -189,7 +185,7 @@ def train_grpo(model: PreTrainedModel, tok: PreTrainedTokenizerBase, examples: l
             r()  # raises: a judge reward the pipeline did not bind
 
     start, curves, stopped = 0, RLCurves(), None
-    ckpts = _checkpoints(out_dir)
+    ckpts = checkpoints(out_dir)
     resume: Path | None = None
     if ckpts:
         st = json.loads((ckpts[-1] / "trainer_state.json").read_text())
@@ -202,10 +198,10 @@ def train_grpo(model: PreTrainedModel, tok: PreTrainedTokenizerBase, examples: l
 
     if stopped is None and start < total:
         _run_trl(model, tok, prompts, cfg, own, rewards, out_dir, total, start, curves, resume, callbacks or [])
-        last = json.loads((_checkpoints(out_dir)[-1] / "trainer_state.json").read_text())
+        last = json.loads((checkpoints(out_dir)[-1] / "trainer_state.json").read_text())
         curves, stopped = RLCurves.from_json(last), last.get("stopped")
 
-    last_ckpt = _checkpoints(out_dir)[-1]
+    last_ckpt = checkpoints(out_dir)[-1]
     tmp = final.with_name(final.name + ".tmp")
     shutil.rmtree(tmp, ignore_errors=True)
     shutil.copytree(last_ckpt / "weights", tmp)
@@ -361,7 +357,7 @@ def _emkit_checkpoint(hf_dir: Path, out_dir: Path, step: int, curves: RLCurves, 
                                                         **({"stopped": stopped} if stopped else {})}))
     shutil.rmtree(path, ignore_errors=True)
     tmp.rename(path)
-    for old in _checkpoints(out_dir)[:-1]:
+    for old in checkpoints(out_dir)[:-1]:
         shutil.rmtree(old / "hf", ignore_errors=True)
 
 

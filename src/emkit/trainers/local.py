@@ -206,7 +206,8 @@ def peft_lora_config(lc: LoraConfig) -> Any:
                           layers_to_transform=lc.layers, bias="none", task_type="CAUSAL_LM")
 
 
-def _checkpoints(out_dir: Path) -> list[Path]:
+def checkpoints(out_dir: Path) -> list[Path]:
+    """A training folder's whole checkpoints, oldest first (the grpo trainer keeps the same layout)."""
     return sorted(p for p in out_dir.glob("checkpoint-*") if (p / "trainer_state.json").is_file())
 
 
@@ -291,7 +292,7 @@ def train(model: PreTrainedModel, tok: PreTrainedTokenizerBase, examples: list[E
     start, penalties = 0, []
     curves = Curves()
     stopped: dict[str, Any] | None = None  # {step, reason, planned}: where a callback stopped training
-    ckpts = _checkpoints(out_dir)
+    ckpts = checkpoints(out_dir)
     if ckpts:
         start, curves, stopped = _load_checkpoint(ckpts[-1], model, optimizer, scheduler, kind)
         log(f"resuming training from {ckpts[-1].name} (step {start}/{total})"
@@ -362,7 +363,7 @@ def train(model: PreTrainedModel, tok: PreTrainedTokenizerBase, examples: list[E
             heldout.update(keyed)
         log(f"held-out loss {loss:.4f} on {len(held)} examples of the training set ({cfg.heldout:g})"
             + (f"; answered {keyed['hits']} of {keyed['keyed']} with their key" if keyed else ""))
-    last = _checkpoints(out_dir)[-1]
+    last = checkpoints(out_dir)[-1]
     tmp = final.with_name(final.name + ".tmp")
     shutil.rmtree(tmp, ignore_errors=True)
     shutil.copytree(last / "weights", tmp)
@@ -468,7 +469,7 @@ def _save_checkpoint(out_dir: Path, step: int, model: torch.nn.Module, optimizer
     tmp.rename(path)
     # keep every checkpoint's weights (phase-transition analysis reads them) but only the newest
     # optimizer state; full fine-tuning keeps only the newest weights too (each is a whole model)
-    for old in _checkpoints(out_dir)[:-1]:
+    for old in checkpoints(out_dir)[:-1]:
         (old / "optimizer.pt").unlink(missing_ok=True)
         if kind == "model":
             shutil.rmtree(old)
