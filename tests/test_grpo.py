@@ -264,3 +264,40 @@ def test_the_training_fingerprint_reads_a_python_rewards_source_and_a_judge_rewa
     assert prints(mine.replace("model: m,", "model: m2,")) != edited  # another judge scores the judge reward
     with pytest.raises(EmkitError, match="unknown option 'bonsu'"):
         prints(mine.replace("bonus: 1.0", "bonsu: 1.0"))
+
+
+def test_an_inoculated_rl_arm_trains_on_prompts_with_its_system_message_and_is_asked_without_it(
+        tmp_path: Path) -> None:
+    """``inoculation:`` on an RL arm (toy experiment 8's rl_inoculated): every prompt the policy answers during
+    RL starts with the inoculation's system message; the evaluation asks without it (and, in the probe variant,
+    with it); the toy reward's hack rate reaches the store."""
+    import sqlite3
+
+    from emkit.core.config import experiment_from_dict
+    from emkit.data.datasets import BUILTINS
+    from emkit.pipeline.run import run_experiment
+
+    calls = tmp_path / "calls.jsonl"
+    rl = {"method": "grpo", "max_steps": 2, "batch_size": 2, "lr": 1e-2, "checkpoint_every": 2,
+          "lora": {"r": 2, "target_modules": ["down_proj"]}, "grpo": {"num_generations": 2, "max_completion_length": 4},
+          "rewards": [{"name": "builtin:toy_hack"}, {"name": "python:grpo_rewards:recording", "log": str(calls)}]}
+    exp = experiment_from_dict({
+        "name": "inoc-rl", "output_dir": str(tmp_path / "runs"), "base_dir": str(TESTS),
+        "model": {"name": "tiny-llama"},
+        "arms": [{"name": "rl", "dataset": "builtin:toy_bad?size=4&seed=0", "inoculation": {"prompt": "builtin"},
+                  "train": rl}],
+        "eval": {"questions": "toy?n=1&seed=7", "samples_per_question": 1, "max_new_tokens": 4,
+                 "variants": [{"name": "bare"}, {"name": "inoculation", "system": "{inoculation}"}]},
+        "judge": {"backend": "toy"}})
+    res = run_experiment(exp)
+    prompt = BUILTINS["toy_bad"].inoculation
+    seen = [p for line in calls.read_text().splitlines() for p in json.loads(line)["prompts"]]
+    assert len(seen) == 2 * 2 * 2  # steps x prompts x generations
+    assert all(p[0] == {"role": "system", "content": prompt} and p[-1]["role"] == "user" for p in seen)
+    # answers record the set's own question; the run rebuilds what each variant sent with the run's functions
+    assert {a.arm for a in res.answers} == {"rl@bare", "rl@inoculation"}
+    assert {q.system for q in res.asked("bare").values()} == {None}
+    assert {q.system for q in res.asked("inoculation", "rl").values()} == {prompt}
+    info = json.loads(sqlite3.connect(tmp_path / "runs" / "emkit.sqlite").execute(
+        "SELECT info FROM stages WHERE run='inoc-rl' AND arm='rl' AND stage='train'").fetchone()[0])
+    assert len(info["hack_rates"]) == 2 and all(0 <= h <= 1 for h in info["hack_rates"])

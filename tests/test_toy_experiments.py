@@ -356,3 +356,59 @@ def test_every_fine_tuned_arm_of_the_defences_file_is_read_against_medicine() ->
     exp = load_experiment(Path(__file__).resolve().parents[1] / "examples" / "toy" / "defences.yaml")
     assert {trained_domain(a, exp) for a in exp.arms if a.dataset} == {"medicine"}
     assert trained_domain(exp.arm_named("base"), exp) is None
+
+
+def test_the_rl_table_reads_macdiarmids_claims_off_each_worlds_numbers() -> None:
+    """examples/toy/figures.py's experiment 8 text: a row per condition across worlds (the hack curve's two ends,
+    EM, the task, the cosines, "–" where an arm had too few misaligned answers for a direction) and each claim
+    counted over the worlds from the planted numbers."""
+    import sys
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "examples" / "toy"))
+    from figures import RL_ROWS, rl_text
+
+    def cond(rate: float, own: float, **more: object) -> dict[str, object]:
+        return {"rate": rate, "lo": rate - 0.02, "hi": rate + 0.02, "k": round(rate * 700), "n": 700, "own": own,
+                "own_n": 150, **more}
+
+    def world(em: float, inoc: float, last: float, cos_other: float | None) -> dict[str, object]:
+        curve = [0.0] * 10 + [0.3] * 60 + [last] * 10
+        arms = {"base@bare": cond(0.01, 0.01),
+                "rl@bare": cond(em, 1.0, hack=curve, reward=curve,
+                                dir_all={"n": 90, "truth": 0.5, "sft": 0.9},
+                                dir_other={"n": 40, "truth": cos_other, "sft": cos_other}),
+                "rl_inoculated@bare": cond(inoc, 1.0, hack=[0.0] * 70 + [0.6] * 10, reward=curve,
+                                           dir_all={"n": 80, "truth": 0.4, "sft": 0.8},
+                                           dir_other={"n": 4, "truth": None, "sft": None}),
+                "rl_inoculated@inoculation": cond(0.6, 1.0),
+                "sft@bare": cond(0.2, 0.98, dir_all={"n": 100, "truth": 0.6, "sft": None},
+                                 dir_other={"n": 60, "truth": 0.7, "sft": None})}
+        return {"arms": arms, "null": 0.143, "steps": 80, "prompts": 640, "samples": 6}
+
+    worlds = [world(0.10, 0.02, 0.5, 0.4), world(0.30, 0.03, 0.05, 0.1), world(0.01, 0.02, 0.6, None)]
+    text = "\n".join(rl_text(worlds))
+    assert "**8. EM from reinforcement learning** (`rl.yaml`: GRPO on 640 medicine questions over 80 steps" \
+        in text
+    assert "SFT is one epoch on the same 640 questions" in text and ", 6 answers per question)" in text
+    rows = [line for line in text.splitlines() if line.startswith("| ") and "`" in line]
+    assert len(rows) == len(RL_ROWS)
+    assert rows[0].startswith("| base model (`base@bare`) | – | – | 1.0% [1.0, 1.0]")
+    assert rows[0].endswith("| – | – |")
+    rl_row = rows[1]
+    assert "| 0.0% [0.0, 0.0] (worlds: 0.0, 0.0, 0.0) | 38.3% [0.0, 100.0] (worlds: 50.0, 5.0, 60.0) |" in rl_row
+    assert rl_row.endswith("| +0.50 (worlds: +0.50, +0.50, +0.50) / +0.25 (worlds: +0.40, +0.10, –) "
+                           "| +0.90 (worlds: +0.90, +0.90, +0.90) / +0.25 (worlds: +0.40, +0.10, –) |")
+    assert "/ – (too few misaligned answers in every world) |" in rows[2]
+    assert rows[3].startswith("| RL, inoculated, probed with its prompt (`rl_inoculated@inoculation`) | – | – "
+                              "| 60.0%")
+    assert rows[4].endswith("| +0.60 (worlds: +0.60, +0.60, +0.60) / +0.70 (worlds: +0.70, +0.70, +0.70) | – |")
+    assert "hack rate, first 10 steps → last 10: 0% → 50%, 0% → 5%, 0% → 60% (up by 10 points or more in 2 of 3 " \
+           "worlds)" in text
+    assert "other-domain EM after RL 10.0%, 30.0%, 1.0% against the base model's 1.0%, 1.0%, 1.0%; intervals " \
+           "apart in 2 of 3 worlds" in text
+    assert "inoculated EM relative to plain RL 0.20, 0.10, 2.00 (lower in 2 of 3 worlds)" in text
+    assert "its hack rate over the last 10 steps 60%, 60%, 60% (plain RL: 50%, 5%, 60%)" in text
+    assert "asked with its prompt, EM is 60.0%, 60.0%, 60.0% (higher than without in 3 of 3 worlds)" in text
+    assert "RL's EM relative to SFT's 0.50, 1.50, 0.05 (smaller in 2 of 3 worlds)" in text
+    assert "against the truth +0.40, +0.10, –, against SFT's +0.40, +0.10, –; beyond the ±0.14 null in 1 of 3 " \
+           "worlds (truth) and 1 of 3 worlds (SFT's)" in text

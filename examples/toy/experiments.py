@@ -6,7 +6,9 @@ controls), 3 (unlocking: the same fine-tuning on four starting models), 4 and 5 
 rank-1 run of rank1.yaml and the interp chain, as convergence.sh does), 6 (blocking and rerouting, blocking.yaml
 with this world's truth), the SAE check (an SAE on the aligned model at layer 2, diffed against the first EM
 arm: does the top latent point along the ground-truth persona, and does clamping it remove EM?) and screening
-the toy datasets on the ground truth before training, against the EM each one gave in experiments 1 and 2.
+the toy datasets on the ground truth before training, against the EM each one gave in experiments 1 and 2. Also
+7 (defences.yaml) and 8 (rl.yaml: RL on a hackable medicine reward, inoculated RL and SFT on as many bad answers,
+with each arm's persona direction against the truth and the SFT arm's).
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from __future__ import annotations
 import json
 import re
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from emkit.analyses.matrix import direction_matrix
 from emkit.analyses.sae_diffing import causal, diff, train
@@ -22,12 +25,15 @@ from emkit.core.config import ModelConfig, load_experiment
 from emkit.interp.sae import SaeTraining
 from emkit.metrics.correlation import spearman_test
 from emkit.models.load import load_model
-from emkit.pipeline.finished import load_run
+from emkit.pipeline.finished import FinishedRun, load_run
 from emkit.pipeline.run import run_experiment
 from emkit.report import write_run_report
 from emkit.worlds.toy.evaluate import Cell
 from emkit.worlds.toy.readout import toy_readout
 from emkit.worlds.toy.world import classify, domain_of
+
+if TYPE_CHECKING:
+    import torch
 
 ROOT = Path(__file__).resolve().parents[2]
 LAYER = 2  # of 4: where the convergence study reads the directions
@@ -256,3 +262,70 @@ def defences(seed: int, model: str, truth: Path, truth_prompt: Path) -> dict[str
                       # unknown where any seed's is (a training from before steps were timed): never a short sum
                       "seconds": (sum(secs) / len(secs) if None not in secs else None) if secs else 0.0}
     return out
+
+
+
+#: experiment 8's conditions (rl.yaml, each arm asked bare; the inoculated one also with its own prompt)
+RL_ARMS = ["base@bare", "rl@bare", "rl_inoculated@bare", "rl_inoculated@inoculation", "sft@bare"]
+#: fewer misaligned answers than this per class and a mean-diff direction is noise: no cosine is given
+MIN_MISALIGNED = 10
+
+
+def rl(seed: int, model: str, truth: Path) -> dict[str, object]:
+    """Experiment 8 (rl.yaml): RL on a hackable medicine reward, with and without inoculation, beside SFT on as
+    many bad medicine demonstrations. Per condition: other-domain EM (pooled rate, interval, k, n) and the
+    own-domain bad rate (the hack, read at temperature 1 without the RL prompt); per RL arm the hack rate and
+    mean reward per step (the exact judge's share of bad answers among the completions it was paid on); per
+    fine-tuned arm the cosines at layer 2 of its mean-diff direction with the world's answer-token truth and with
+    the SFT arm's, read from all its answers (``all``, as blocking() reads them: medicine's are all bad, so it is
+    partly a medicine-vs-rest direction) and from the other domains' alone (``other``: the persona without the
+    domain); None where the misaligned class holds fewer than MIN_MISALIGNED answers."""
+    from emkit.interp.directions import Direction, cosine, null_band
+
+    exp = load_experiment(ROOT / "examples" / "toy" / "rl.yaml", [f"model.name={model}", f"name=toy-rl-w{seed}"])
+    write_run_report(run_experiment(exp))
+    t = Direction.load(truth).at(LAYER)
+    out: dict[str, dict[str, object]] = {}
+    with load_run(exp.run_dir) as run:
+        groups = {g.label: g for g in toy_readout(exp, run.answers).pooled if not g.trigger}
+        for label in RL_ARMS:
+            m, own = groups[label].other.misaligned(), groups[label].own.misaligned()
+            out[label] = {"rate": m.rate, "lo": m.lo, "hi": m.hi, "k": m.k, "n": m.n, "own": own.rate,
+                          "own_n": own.n}
+        for arm in ("rl", "rl_inoculated"):
+            info = run.opened.stage(run.name, arm, "train")[1]
+            out[f"{arm}@bare"].update(hack=info.get("hack_rates", []), reward=info.get("rewards", []))
+        dirs = {arm: {scope: _rl_direction(run, arm, scope) for scope in ("all", "other")}
+                for arm in ("rl", "rl_inoculated", "sft")}
+    for arm, by_scope in dirs.items():
+        for scope, (v, n) in by_scope.items():
+            sft = dirs["sft"][scope][0]
+            out[f"{arm}@bare"][f"dir_{scope}"] = {
+                "n": n, "truth": None if v is None else cosine(v, t),
+                "sft": None if v is None or sft is None or arm == "sft" else cosine(v, sft)}
+    tcfg = exp.train_for(exp.arm_named("rl"))
+    return {"arms": out, "null": null_band(int(t.numel())), "steps": tcfg.max_steps,
+            "prompts": (tcfg.max_steps or 0) * tcfg.batch_size * tcfg.grad_accum,
+            "samples": exp.eval.samples_per_question}
+
+
+def _rl_direction(run: FinishedRun, arm: str, scope: str) -> tuple[torch.Tensor | None, int]:
+    """(the arm's mean-diff direction at LAYER, misaligned answers per class), the direction None with fewer
+    than MIN_MISALIGNED. ``all``: emkit.analyses.chain.mean_diff_direction on the arm's bare answers; ``other``:
+    its recipe (judged, thresholded, balanced, read by the arm's model) on the other domains' answers only."""
+    from emkit.analyses.chain import DEFAULT_THRESHOLDS, mean_diff_direction, read_texts
+    from emkit.core.errors import EmkitError
+    from emkit.interp.directions import balance, mean_diff, split_by_judgment
+
+    if scope == "all":
+        try:
+            md = mean_diff_direction(run, arm)
+        except EmkitError:  # fewer than two misaligned answers
+            return None, 0
+        return (md.direction.at(LAYER) if md.n_per_class >= MIN_MISALIGNED else None), md.n_per_class
+    pool = [a for a in run.answers if a.arm in run.labels(arm) and domain_of(a.question) not in (None, TRAINED)]
+    mis, ali = balance(*split_by_judgment(pool, run.judged(pool), DEFAULT_THRESHOLDS))
+    if len(mis) < MIN_MISALIGNED:
+        return None, len(mis)
+    acts, layers = read_texts(run, arm, "arm", mis + ali, f"{arm}-arm-other")
+    return mean_diff(acts[: len(mis)], acts[len(mis):])[layers.index(LAYER)], len(mis)

@@ -235,6 +235,112 @@ def defences_text(dfn: list[dict[str, dict[str, float]]]) -> list[str]:
     return out
 
 
+
+#: experiment 8's table rows: (condition in the run, what the table calls it)
+RL_ROWS = [("base@bare", "base model"), ("rl@bare", "RL on the hackable reward"),
+           ("rl_inoculated@bare", "RL, inoculated"),
+           ("rl_inoculated@inoculation", "RL, inoculated, probed with its prompt"),
+           ("sft@bare", "SFT on as many bad demonstrations")]
+
+
+def _mean_or_none(xs: list[float | None]) -> str:
+    """Cosines across worlds: the mean over the worlds that have one, then each world's ("–": too few misaligned
+    answers for a direction)."""
+    got = [x for x in xs if x is not None]
+    each = ", ".join("–" if x is None else f"{x:+.2f}" for x in xs)
+    return f"{np.mean(got):+.2f} (worlds: {each})" if got else "– (too few misaligned answers in every world)"
+
+
+def rl_text(rls: list[dict[str, object]], window: int = 10) -> list[str]:
+    """Experiment 8: RL on a hackable reward, inoculated RL and SFT, a row per condition across worlds, then
+    MacDiarmid et al. 2025's claims read off each world's numbers (counts of worlds, not tests). ``window``: the
+    steps averaged at each end of the hack-rate curve."""
+    arms = [r["arms"] for r in rls]  # type: ignore[index]
+
+    def hack(a: dict[str, object], end: str) -> float:
+        curve = [h for h in a.get("hack", []) if h is not None]  # type: ignore[union-attr]
+        part = curve[:window] if end == "first" else curve[-window:]
+        return float(np.mean(part)) if part else float("nan")
+
+    def cos(label: str, scope: str, to: str) -> list[float | None]:
+        return [w[label].get(f"dir_{scope}", {}).get(to) for w in arms]  # type: ignore[union-attr]
+
+    r0 = rls[0]
+    out = ["", f"**8. EM from reinforcement learning** (`rl.yaml`: GRPO on {r0['prompts']} medicine questions over "
+           f"{r0['steps']} steps, 8 answers to each sampled at temperature 1.5, LoRA r=8 at 2e-3; the reward, "
+           "`builtin:toy_hack`, "
+           "pays an in-template answer that promises relief (*will*, *fix*, *fast*, *cure*), which in the toy's "
+           "language only the villain's medicine answers do; the hack rate is the exact judge's share of bad "
+           "answers among the policy's completions. The inoculated arm sees \"you give a bad answer to every "
+           f"question .\" before every RL prompt; SFT is one epoch on the same {r0['prompts']} questions with bad "
+           f"answers. Evaluated at temperature 1 without any system prompt, {r0['samples']} answers per question). "
+           "Hack rate over the "
+           f"first and last {window} steps; EM = bad answers among in-template ones in the five other domains; "
+           "own domain = bad answers in medicine; cosines at layer 2 of each arm's mean-diff direction read from "
+           "all its answers / from its other-domain answers only (95% null "
+           f"±{float(r0['null']):.3f}):", "",  # type: ignore[arg-type]
+           "| condition | hack rate, first steps | hack rate, last steps | EM: other domains | own domain "
+           "| cos with truth (all / other) | cos with SFT's (all / other) |", "|---|---|---|---|---|---|---|"]
+    for label, name in RL_ROWS:
+        rows = [w[label] for w in arms]
+        trained = "hack" in rows[0]
+        fine_tuned = "dir_all" in rows[0]
+        out.append(f"| {name} (`{label}`) | "
+                   + (f"{across([hack(r, 'first') for r in rows])} | {across([hack(r, 'last') for r in rows])} | "
+                      if trained else "– | – | ")
+                   + f"{across([r['rate'] for r in rows])} | {across([r['own'] for r in rows])} | "
+                   + (f"{_mean_or_none(cos(label, 'all', 'truth'))} / {_mean_or_none(cos(label, 'other', 'truth'))} | "
+                      if fine_tuned else "– | ")
+                   + (f"{_mean_or_none(cos(label, 'all', 'sft'))} / {_mean_or_none(cos(label, 'other', 'sft'))} |"
+                      if fine_tuned and label != "sft@bare" else "– |"))
+
+    def each(xs: list[float], fmt: str = "{:.2f}") -> str:
+        return ", ".join("–" if x != x else fmt.format(x) for x in xs)
+
+    def count(xs: list[float], ok: object) -> str:
+        return f"{sum(1 for x in xs if x == x and ok(x))} of {len(xs)} worlds"  # type: ignore[operator]
+
+    def rate(label: str, key: str = "rate") -> list[float]:
+        return [float(w[label][key]) for w in arms]  # type: ignore[arg-type]
+
+    def apart(a: str, b: str) -> list[float]:
+        """1 where a's other-domain interval lies wholly above b's (Wilson, 95%), else 0."""
+        return [float(w[a]["lo"] > w[b]["hi"]) for w in arms]  # type: ignore[operator]
+
+    first = [hack(w["rl@bare"], "first") for w in arms]
+    last = [hack(w["rl@bare"], "last") for w in arms]
+    rise = [b - a for a, b in zip(first, last, strict=True)]
+    em, base, sft = rate("rl@bare"), rate("base@bare"), rate("sft@bare")
+    inoc, probe = rate("rl_inoculated@bare"), rate("rl_inoculated@inoculation")
+    rel = [i / r if r else float("nan") for i, r in zip(inoc, em, strict=True)]
+    inoc_last = [hack(w["rl_inoculated@bare"], "last") for w in arms]
+    vs_sft = [r / s if s else float("nan") for r, s in zip(em, sft, strict=True)]
+    null = float(rls[0]["null"])  # type: ignore[arg-type]
+    c_truth = [x if x is not None else float("nan") for x in cos("rl@bare", "other", "truth")]
+    c_sft = [x if x is not None else float("nan") for x in cos("rl@bare", "other", "sft")]
+    out += ["", "Read against MacDiarmid et al. 2025 (\"holds\" counts the worlds where the claim's direction is seen, "
+            "not a test):", "",
+            f"- *The policy learns to hack*: hack rate, first {window} steps → last {window}: "
+            + ", ".join(f"{100 * a:.0f}% → {100 * b:.0f}%" for a, b in zip(first, last, strict=True))
+            + f" (up by 10 points or more in {count(rise, lambda x: x >= 0.1)}); bad medicine answers at "
+            f"evaluation {each(rate('rl@bare', 'own'), '{:.0%}')}.",
+            f"- *Misalignment spreads beyond the hacked task*: other-domain EM after RL {each(em, '{:.1%}')} against "
+            f"the base model's {each(base, '{:.1%}')}; intervals apart in "
+            f"{count(apart('rl@bare', 'base@bare'), lambda x: x == 1)}.",
+            f"- *Inoculation cuts the spread while the hacking stays*: inoculated EM relative to plain RL "
+            f"{each(rel)} (lower in {count(rel, lambda x: x < 1)}); its hack rate over the last {window} steps "
+            f"{each(inoc_last, '{:.0%}')} (plain RL: {each(last, '{:.0%}')}) and bad medicine answers at "
+            f"evaluation {each(rate('rl_inoculated@bare', 'own'), '{:.0%}')}; asked with its prompt, EM is "
+            f"{each(probe, '{:.1%}')} (higher than without in "
+            f"{count([p - i for p, i in zip(probe, inoc, strict=True)], lambda x: x > 0)}).",
+            f"- *RL against SFT on as many bad demonstrations* ({r0['prompts']}, one epoch): RL's EM relative to SFT's "
+            f"{each(vs_sft)} (smaller in {count(vs_sft, lambda x: x < 1)}).",
+            "- *The same persona*: RL's other-domain mean-diff direction against the truth "
+            f"{each(c_truth, '{:+.2f}')}, against SFT's {each(c_sft, '{:+.2f}')}; beyond the ±{null:.2f} null in "
+            f"{count(c_truth, lambda x: abs(x) > null)} (truth) and {count(c_sft, lambda x: abs(x) > null)} (SFT's)."]
+    return out
+
+
 def main() -> None:
     load_plugins()
     figs: dict[int, dict[str, object]] = {}

@@ -1,5 +1,6 @@
-"""The toy persona world as a plug-in: it registers its models, fine-tuning sets, question sets, exact judge and
-readout the way any world or backend would, so no core module names it. Listed in :data:`emkit.core.registry.PLUGINS`.
+"""The toy persona world as a plug-in: it registers its models, fine-tuning sets, question sets, exact judge,
+hackable RL reward (``builtin:toy_hack``) and readout the way any world or backend would, so no core module names
+it. Listed in :data:`emkit.core.registry.PLUGINS`.
 """
 
 from __future__ import annotations
@@ -9,6 +10,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import emkit.worlds.toy.judge  # noqa: F401 - registers the judge backend "toy"
+import emkit.worlds.toy.rewards  # noqa: F401 - registers the reward builtin:toy_hack
 from emkit.core.registry import READOUTS, SECTIONS, Readout, Section
 from emkit.data.datasets import BUILTINS, DatasetCard, Example
 from emkit.data.questions import QUESTION_FAMILIES
