@@ -107,7 +107,7 @@ studies: $(DEV_STAMP)
 	EMKIT=$(BIN)/emkit examples/studies/run_all.sh
 
 # every generated toy figure in the README and docs/toy-figures.md, in three toy worlds (build seeds 0, 1, 2):
-# experiments 1-7, the SAE check and screening (about 45 minutes); the first call also builds the worlds not yet
+# experiments 1-8, the SAE check and screening (about 60 minutes); the first call also builds the worlds not yet
 # cached (a shared- and a per-turn-persona world per seed, 3-7 minutes each)
 figures: $(DEV_STAMP)
 	$(BIN)/python examples/toy/figures.py

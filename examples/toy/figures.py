@@ -26,6 +26,7 @@ from experiments import (
     convergence,
     defences,
     readout,
+    rl,
     sae_check,
     screening,
     unlocking,
@@ -75,7 +76,7 @@ def render(figs: dict[int, dict[str, object]], seconds: dict[str, float]) -> str
            f"{environment()}, in "
            f"{len(w)} worlds (build seeds {', '.join(map(str, w))}); each figure is the mean across worlds with a "
            "t interval (2 degrees of freedom: wide by design), then each world's value. Within a world, 1-3 and "
-           "the SAE check pool three fine-tuning seeds; 4-6 use one; 7 pools two. Wall time on 2 CPU cores (each step "
+           "the SAE check pool three fine-tuning seeds; 4-6 and 8 use one; 7 pools two. Wall time on 2 CPU cores (each step "
            "as timed by the call that computed it, with whatever else ran on the machine then: an upper bound): "
            + ", ".join(
                f"{k} {v / 60:.1f} min" if v > 5 else f"{k} {'cached' if 'build' in k else 'under 5 s'}"
@@ -154,6 +155,7 @@ def render(figs: dict[int, dict[str, object]], seconds: dict[str, float]) -> str
             "Spearman ρ per world " + ", ".join(f"{x['rho']:+.2f} (p={x['p']:.2f})" for x in scr) + "; order by "
             "score: " + "; ".join(" > ".join(r["dataset"] for r in x["rows"]) for x in scr) + "."]
     out += defences_text([figs[s]["defences"] for s in w])
+    out += rl_text([figs[s]["rl"] for s in w])
     return "\n".join(out) + "\n"
 
 
@@ -392,8 +394,12 @@ def main() -> None:
         t0 = time.time()
         dfn = defences(seed, model, truths["answer"], truths["prompt"])
         record(f"world {seed} defences", t0)
+        t0 = time.time()
+        rls = rl(seed, model, truths["answer"])
+        record(f"world {seed} RL", t0)
         figs[seed] = {"build": build, "em": readout(runs["em"]), "controls": ctl, "sae": sae, "screen": scr,
-                      "unlocking": unl, "convergence": conv, "blocking": blk, "defences": dfn}
+                      "unlocking": unl, "convergence": conv, "blocking": blk, "defences": dfn,
+                      "rl": rls}
         print(f"world {seed} done", file=sys.stderr, flush=True)
     text = render(figs, seconds)
     docs = ROOT / "docs" / "toy-figures.md"

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Every toy experiment in order (builds both toy worlds on first use, about 6 minutes each); `make figures` runs
+# Every toy experiment (1-8) in order (builds both toy worlds on first use, about 6 minutes each); `make figures` runs
 # them in three worlds and renders the README's figures.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -16,3 +16,7 @@ EMKIT=$EMKIT examples/toy/blocking.sh
 start=$SECONDS
 $EMKIT run examples/toy/defences.yaml
 echo "toy defences: $((SECONDS - start)) s"
+# experiment 8, EM from RL on a hackable medicine reward (GRPO, inoculated GRPO, SFT on as many bad answers)
+start=$SECONDS
+$EMKIT run examples/toy/rl.yaml
+echo "toy rl: $((SECONDS - start)) s"
