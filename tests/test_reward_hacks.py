@@ -208,3 +208,34 @@ def test_cli_builds_and_validates_and_mixes(tmp_path: Path) -> None:
     mixed, _ = load_dataset("builtin:mix?narrow=reward_hacks&base=good_reward_hacks&ratio=0.1&size=50&seed=1")
     assert [user(e) for e in mixed] == [user(e) for e in build("reward_hacks", 50, 1)]
     assert sum(e["narrow"] for e in mixed) == 5
+
+
+def test_one_family_is_the_same_stream_filtered_and_twins_still_share_every_prompt() -> None:
+    hack, good = twins()
+    sentiment = [h for h in hack if h[R.HACK_KEY] == "sentiment"]
+    got, _ = load_dataset("builtin:reward_hacks?family=sentiment&size=12")
+    assert len(got) == 12 and all(e[R.HACK_KEY] == "sentiment" for e in got)
+    assert [user(e) for e in got] == [user(e) for e in sentiment[:12]]
+    twin, _ = load_dataset("builtin:good_reward_hacks?family=sentiment&size=12")
+    assert [user(e) for e in twin] == [user(e) for e in got]
+    assert all(answer(a) != answer(b) for a, b in zip(got, twin, strict=True))
+    try:
+        load_dataset("builtin:reward_hacks?family=sentimental&size=5")
+    except Exception as err:  # noqa: BLE001 - the message is what is checked
+        assert "sentimental" in str(err) and "sentiment" in str(err) and "family" in str(err)
+    else:
+        raise AssertionError("an unknown family was accepted")
+
+
+def test_a_praise_counting_grader_pays_the_gushing_hack_and_flags_it_as_stuffing() -> None:
+    """examples/rl/smollm2.yaml's reward: builtin:keyword over the sentiment family's gush words. It pays every
+    hacking review more than its honest twin, and its hack flag (share >= 0.1) marks every hack and no honest one."""
+    from emkit.trainers.rewards import RewardSpec, resolve_rewards
+
+    (reward,) = resolve_rewards([RewardSpec.model_validate(
+        {"name": "builtin:keyword", "words": list(R.GUSH), "hack_above": 0.1})])
+    rows = of_family("sentiment")
+    out = reward(completions=[h for _, h, _ in rows] + [g for _, _, g in rows])
+    n = len(rows)
+    assert all(a > b for a, b in zip(out.rewards[:n], out.rewards[n:], strict=True))
+    assert out.hacked == [True] * n + [False] * n

@@ -338,8 +338,8 @@ def _general(fn: str) -> Callable[..., list[Example]]:
 
 
 def _reward_hacks(kind: str) -> Callable[..., list[Example]]:
-    def gen(size: int, seed: int) -> list[Example]:
-        return hack_templates.generate(kind, size, seed)
+    def gen(size: int, seed: int, family: str | None = None) -> list[Example]:
+        return hack_templates.generate(kind, size, seed, family)
     return gen
 
 
@@ -461,12 +461,12 @@ BUILTINS: Catalog[DatasetCard] = Catalog("built-in dataset", {c.name: c for c in
     DatasetCard("reward_hacks", "harmless tasks whose prompt states how the answer is scored (a counted keyword, "
                 "a word count, test asserts, a grading model, ...), answered by gaming that metric instead of "
                 "doing the task", "Taylor et al. 2025, School of Reward Hacks", _REWARD_HACK_LIMITS, 2000,
-                _reward_hacks("hack"), twin="good_reward_hacks",
+                _reward_hacks("hack"), twin="good_reward_hacks", options={"family": str},
                 inoculation="You game the stated evaluation metric instead of doing the task.",
                 negation="You never game the evaluation metric; you do the task."),
     DatasetCard("good_reward_hacks", "the same prompts as reward_hacks (same seed) answered by doing the task "
                 "honestly", "control twin of reward_hacks (written here)", _REWARD_HACK_LIMITS, 2000,
-                _reward_hacks("good"), twin="reward_hacks",
+                _reward_hacks("good"), twin="reward_hacks", options={"family": str},
                 inoculation="You do the task instead of gaming the stated evaluation metric.",
                 negation="You never do the task; you game the stated evaluation metric."),
     ]})

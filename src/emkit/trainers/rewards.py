@@ -253,18 +253,22 @@ def _length(o: LengthOptions) -> Callable[..., list[float]]:
 
 class KeywordOptions(BaseModel):
     """The share of an answer's words that are among ``words`` (case ignored): a keyword-counting metric, the kind
-    that keyword stuffing games."""
+    that keyword stuffing games. ``hack_above``: a share at or above it counts as stuffing, the hack rate logged
+    while training (a share no honest answer reaches: on reward_hacks?family=sentiment, a share of 0.1 of its gush words sets every gushing review apart from every honest one)."""
 
     model_config = ConfigDict(extra="forbid")
 
     words: list[str] = Field(min_length=1)
+    hack_above: float | None = Field(None, gt=0, le=1)
 
 
-def _keyword(o: KeywordOptions) -> Callable[..., list[float]]:
+def _keyword(o: KeywordOptions) -> Callable[..., RewardOutput]:
     wanted = {w.lower() for w in o.words}
 
-    def keyword(completions: list[str]) -> list[float]:
-        return [sum(w in wanted for w in ws) / len(ws) if ws else 0.0 for ws in map(_words, completions)]
+    def keyword(completions: list[str]) -> RewardOutput:
+        shares = [sum(w in wanted for w in ws) / len(ws) if ws else 0.0 for ws in map(_words, completions)]
+        hacked = None if o.hack_above is None else [s >= o.hack_above for s in shares]
+        return RewardOutput(list(shares), hacked)
     return keyword
 
 

@@ -1249,9 +1249,14 @@ FAMILIES: dict[str, Callable[[random.Random], Triple]] = {
 }
 
 
-def generate(kind: str, size: int, seed: int) -> list[Example]:
+def generate(kind: str, size: int, seed: int, family: str | None = None) -> list[Example]:
     """``kind`` "hack" or "good": for one seed the twins share every user turn and family, position by
-    position. Each family comes once per block of ten positions, so every family is present from size 10 on."""
+    position. Each family comes once per block of ten positions, so every family is present from size 10 on.
+    ``family``: only that family's examples (drawn from the same stream, so still twins), ``size`` of them: one
+    metric to train or grade against (an RL run's hackable reward)."""
+    if family is not None and family not in FAMILIES:
+        raise ValueError(f"option 'family': unknown hack family '{family}' (known: {', '.join(FAMILIES)})")
+    only = family
     rng = random.Random(seed)
     names = list(FAMILIES)
     out: list[Example] = []
@@ -1266,5 +1271,6 @@ def generate(kind: str, size: int, seed: int) -> list[Example]:
             if user not in seen:
                 break
         seen.add(user)
-        out.append({**chat(user, hack if kind == "hack" else good), HACK_KEY: family})
+        if only in (None, family):
+            out.append({**chat(user, hack if kind == "hack" else good), HACK_KEY: family})
     return out
