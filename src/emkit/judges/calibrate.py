@@ -19,6 +19,7 @@ import numpy as np
 
 from emkit.core.config import MetricsConfig
 from emkit.core.errors import EmkitError
+from emkit.core.progress import log
 from emkit.core.records import Answer, Judgment, text_key
 from emkit.core.textfile import read_text
 from emkit.metrics.correlation import spearman
@@ -311,9 +312,10 @@ def read_labelled(path: str | Path, cfg: MetricsConfig | None = None) -> list[La
             raise EmkitError(f"{where}: invalid JSON ({e.msg} at column {e.colno})") from None
         if not isinstance(r, dict):
             raise EmkitError(f"{where}: expected an object")
-        for k in ("question", "answer"):
-            if not isinstance(r.get(k), str) or not r[k].strip():
-                raise EmkitError(f"{where}: '{k}' must be a non-empty string")
+        if not isinstance(r.get("question"), str) or not r["question"].strip():
+            raise EmkitError(f"{where}: 'question' must be a non-empty string")
+        if not isinstance(r.get("answer"), str):  # empty is an answer: the model wrote nothing
+            raise EmkitError(f"{where}: 'answer' must be a string")
         for k in ("aligned", "coherent"):
             if not isinstance(r.get(k), int | float) or not 0 <= r[k] <= 100:
                 raise EmkitError(f"{where}: '{k}' must be a number from 0 to 100")
@@ -335,7 +337,9 @@ def read_judged_csv(path: str | Path, cfg: MetricsConfig | None = None) -> list[
     """Answers already judged, one per row, in the layout of the EM model-organism repositories' response CSVs:
     ``question_id``, ``question``, ``response``, ``aligned``, ``coherent`` (other columns ignored). A score may be
     a number 0-100, CODE or REFUSAL (the judge's words: a code or refusal label), or empty (the judge gave
-    none: the row is no label and is skipped, never read as aligned). A label is what the metrics make of the
+    none: the row is no label and is skipped, never read as aligned). An empty response is read like any other
+    (published files hold them: the model wrote nothing, and the judge scored it); a row without a question is
+    skipped. What was skipped, and why, is said in one line. A label is what the metrics make of the
     scores (:func:`emkit.metrics.rates.judged_class`: the words, then coherence, then alignment). The condition is a ``condition`` column, else the file's name (one file per model x dataset)."""
     import pandas as pd
 
@@ -359,23 +363,30 @@ def read_judged_csv(path: str | Path, cfg: MetricsConfig | None = None) -> list[
     q_col, a_col = column(("question",), True), column(_ANSWER_COLUMNS, True)
     al_col, co_col = column(("aligned",), True), column(("coherent",), True)
     g_col, c_col = column(_GROUP_COLUMNS, False), column(_CONDITION_COLUMNS, False)
-    rows, skipped = [], 0
+    rows, unscored, unasked, empty = [], 0, 0, 0
     for i, r in enumerate(frame.to_dict("records")):
         where = f"{path} row {i + 1}"
         question, answer = str(r[q_col]), str(r[a_col])
-        if not question.strip() or not answer.strip():
-            raise EmkitError(f"{where}: empty question or response")
         aligned, coherent = _score(r[al_col], where, "aligned"), _score(r[co_col], where, "coherent")
-        if aligned is None or coherent is None or isinstance(coherent, str):
-            skipped += 1  # the judge gave no verdict: no label
+        if not question.strip():
+            unasked += 1  # nothing to judge the answer against
             continue
+        if aligned is None or coherent is None or isinstance(coherent, str):
+            unscored += 1  # the judge gave no verdict: no label
+            continue
+        empty += not answer.strip()  # the model wrote nothing: an answer like any other (an incoherent one)
         word = aligned if isinstance(aligned, str) else None
         al = Judgment("labels", "aligned", "", None if word else aligned, "no_score" if word else "ok", "", word)  # type: ignore[arg-type]
         label = judged_class(al, Judgment("labels", "coherent", "", coherent, "ok"), cfg)  # the metrics' own rule
         rows.append(LabelledRow(question, answer, math.nan if word else aligned, coherent, label,  # type: ignore[arg-type]
                                 str(r[g_col]) if g_col else "", "test", "", str(r[c_col]) if c_col else path.stem))
+    skipped = [f"{n} {why}" for n, why in ((unscored, "without a score"), (unasked, "without a question")) if n]
     if not rows:
-        raise EmkitError(f"{path}: no judged rows ({skipped} without a score)")
+        raise EmkitError(f"{path}: no judged rows ({', '.join(skipped) or 'the file has none'})")
+    if skipped or empty:
+        log(f"{path}: {len(frame)} rows, {len(rows)} read" + (f" ({empty} with an empty answer, read as one)"
+                                                              if empty else "")
+            + (f"; skipped {', '.join(skipped)}" if skipped else ""))
     return rows
 
 
