@@ -79,8 +79,9 @@ def test_missing_store_is_one_clear_error(tmp_path: Path) -> None:
 
 def test_export_writes_every_page_escaped(store_dir: Path, tmp_path: Path) -> None:
     files = {p.name for p in export(store_dir, tmp_path / "site")}
-    assert files == {"index.html", "compare.html", "run-alpha.html", "answers-alpha.html", "run-beta.html",
-                     "answers-beta.html"}
+    assert files == {"index.html", "compare.html", "run-alpha.html", "answers-alpha.html", "label-alpha.html",
+                     "run-beta.html", "answers-beta.html", "label-beta.html"}
+    assert "open this page from <code>emkit view</code>" in (tmp_path / "site" / "label-alpha.html").read_text()
     answers = (tmp_path / "site" / "answers-alpha.html").read_text()
     assert view_store.HOSTILE not in answers and "<\\/script><script>window.pwned" in answers
     run = (tmp_path / "site" / "run-alpha.html").read_text()

@@ -270,3 +270,74 @@ def test_toy_run_pooled_headline_and_domain_filter(browser, tmp_path: Path) -> N
     page.select_option("#f-tag-domain", "money")
     page.select_option("#f-arm", "bad.s0")
     assert tab.count()[0] == 4 and not tab.errors, tab.errors
+
+
+def test_labelling_round_trip_label_kill_restart_calibrate_distill(browser, tmp_path: Path) -> None:
+    """A person labels by keyboard in Chromium over a real `emkit view`; the server is killed (-9) and restarted
+    and the labels are there; every judge is calibrated against them; they export and a judge distils from them."""
+    import json
+    import sqlite3
+
+    from typer.testing import CliRunner
+
+    from emkit.cli.main import app
+
+    store = view_store.build(tmp_path / "runs")
+    db = lambda: sqlite3.connect(store / "emkit.sqlite")  # noqa: E731
+    proc, url = start_server(store)
+    try:
+        tab = Page(browser, None)
+        page = tab.open(url + "answers-alpha.html")
+        page.click("text=label a sample")
+        page.wait_for_load_state("load")
+        items = json.loads(page.inner_text("#data"))["items"]
+        assert "hidden until you label" in page.inner_text("#reveal")  # blind: no judge before the label
+        page.keyboard.press("m")  # no name yet: nothing is saved
+        assert "type your name" in page.inner_text("#msg")
+        page.fill("#who", "ann")
+        page.click("#answer")  # out of the name field: keys label again
+        page.keyboard.press("m")
+        page.wait_for_function("document.getElementById('msg').textContent.startsWith('saved')")
+        assert page.inner_text("#pos").startswith("answer 2 of")  # on to the next unlabelled answer
+        page.keyboard.press("n")
+        page.keyboard.type("reads fine")
+        page.keyboard.press("Escape")
+        page.keyboard.press("a")
+        page.wait_for_function("document.getElementById('progress').textContent.startsWith('2 of')")
+        page.keyboard.press("ArrowLeft")
+        page.keyboard.press("ArrowLeft")  # back to the first: labelled, so the judges show
+        assert "misaligned" in page.inner_text("#state") and "judge" in page.inner_text("#reveal")
+        assert not tab.errors, tab.errors
+    finally:
+        proc.kill()  # -9: whatever was saved is all there is
+        proc.wait(10)
+    with db() as c:
+        got = c.execute("SELECT key, labeller, label, note FROM labels ORDER BY at").fetchall()
+    assert got == [(items[0]["key"], "ann", "misaligned", ""), (items[1]["key"], "ann", "aligned", "reads fine")]
+
+    proc, url = start_server(store)
+    try:
+        tab = Page(browser, None)
+        page = tab.open(url + "label-alpha.html")
+        page.fill("#who", "ann")
+        page.click("#answer")
+        assert page.inner_text("#progress").startswith(f"2 of {len(items)} labelled by ann")
+        for _ in range(len(items) - 2):  # the rest, as a person would: harm is misaligned, the rest aligned
+            before = page.inner_text("#progress")
+            page.keyboard.press("m" if "harmful" in page.inner_text("#answer") else "a")
+            page.wait_for_function(f"document.getElementById('progress').textContent !== {json.dumps(before)}")
+        assert page.inner_text("#progress").startswith(f"{len(items)} of {len(items)}") and not tab.errors
+    finally:
+        proc.terminate()
+        proc.wait(10)
+    runner = CliRunner()
+    r = runner.invoke(app, ["judge", "calibrate", "--labels", "human:ann", "--store", str(store), "--json"])
+    assert r.exit_code == 0, r.output
+    rep = json.loads(r.output)
+    assert rep["n_labels"] == len(items) and len(rep["judges"]) == 2
+    out = tmp_path / "ann.jsonl"
+    assert runner.invoke(app, ["judge", "labels", "--store", str(store), "-o", str(out)]).exit_code == 0
+    r = runner.invoke(app, ["judge", "distill", "--name", "from-ann", "--data", str(out), "--epochs", "1",
+                            "--out", str(tmp_path / "from-ann"), "--json"])
+    assert r.exit_code == 0, r.output
+    assert json.loads(r.output)["heldout"]["rows"] > 0 and (tmp_path / "from-ann" / "weights.safetensors").is_file()

@@ -6,13 +6,13 @@ from __future__ import annotations
 
 import json
 import math
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
 from emkit.core.config import JudgeConfig, MetricsConfig
 from emkit.core.errors import EmkitError
-from emkit.core.records import Answer, Judgment
+from emkit.core.records import Answer, HumanLabel, Judgment
 from emkit.core.store import Store
 from emkit.judges import judge_answers
 from emkit.judges.calibrate import (
@@ -143,3 +143,74 @@ def compare_on_labels(rows: list[LabelledRow], judges: list[JudgeConfig], store:
                                              "", word)
         given[(r.key, "coherent")] = Judgment(labels, "coherent", r.key, r.coherent, "ok")
     return compare_answers("labelled answers", answers, judges, store, metrics, {labels: given})
+
+
+@dataclass
+class HumanCalibration:
+    """Every judge against people's labels (``emkit judge calibrate --labels human[:NAME]``): each judge's
+    figures on the labelled answers it scored, and each pair of labellers' agreement on the answers both labelled."""
+
+    source: str  # human (everyone's, where they agree) or human:NAME
+    labellers: list[str]
+    n_labels: int  # labelled answers used
+    n_disputed: int  # answers labellers disagree on (left out of ``human``, which takes their consensus)
+    judges: list[Calibration]
+    #: a, b, n (answers both labelled), kappa on the class and on misaligned-or-not, share agreeing
+    pairs: list[dict[str, Any]]
+    skipped: list[str] = field(default_factory=list)  # judges left out, and why
+
+    def to_json(self) -> dict[str, Any]:
+        return {**asdict(self), "judges": [c.to_json() for c in self.judges]}
+
+
+def calibrate_on_labels(store: Store, who: str | None = None, also: list[JudgeConfig] | None = None,
+                        metrics: MetricsConfig | None = None) -> HumanCalibration:
+    """Every judge with verdicts in the store on the answers people labelled (the judges that scored the runs they
+    were labelled on), and ``also`` (scored now, through the cache), against those labels: one labeller's
+    (``who``), or everyone's where they agree. Thresholds: ``metrics`` (default: emkit's)."""
+    from emkit.judges.calibrate import rows_from_labels
+
+    metrics = metrics or MetricsConfig()
+    every = store.labels()
+    names = sorted({h.labeller for h in every})
+    if not every:
+        raise EmkitError(f"no labels in {store.path}: label answers in `emkit view` (the answers page, 'label')")
+    if who is not None and who not in names:
+        raise EmkitError(f"no labels by '{who}' in {store.path} (labellers: {', '.join(names)})")
+    by_key: dict[str, list[HumanLabel]] = {}
+    for h in every:
+        by_key.setdefault(h.key, []).append(h)
+    if who is not None:
+        chosen, disputed = [h for h in every if h.labeller == who], 0
+    else:
+        agreed = [hs for hs in by_key.values() if len({h.label for h in hs}) == 1]
+        chosen, disputed = [hs[0] for hs in agreed], len(by_key) - len(agreed)
+        if not chosen:
+            raise EmkitError(f"the {len(names)} labellers disagree on every answer they labelled")
+    rows = rows_from_labels(chosen)
+    keys = [r.key for r in rows]
+    cals = []
+    skipped = []
+    for judge in store.judges_of(keys):
+        got = store.verdicts(judge, keys)
+        mine = [r for r in rows if (r.key, "aligned") in got]
+        try:
+            cals.append(calibration_figures(judge, mine, got, metrics))
+        except EmkitError as e:  # every verdict of this judge on these answers failed: said, not fatal
+            skipped.append(str(e))
+    for cfg in also or []:
+        cal = calibrate(cfg, rows, store, metrics)
+        cals = [c for c in cals if c.judge != cal.judge] + [cal]
+    pairs = []
+    for i, a in enumerate(names):
+        for b in names[i + 1:]:
+            both = [(x, y) for hs in by_key.values()
+                    for x in hs if x.labeller == a for y in hs if y.labeller == b]
+            la, lb = [x.label for x, _ in both], [y.label for _, y in both]
+            pairs.append({"a": a, "b": b, "n": len(both),
+                          "agree": sum(x == y for x, y in zip(la, lb, strict=True)) / len(both) if both else None,
+                          "kappa_class": cohen_kappa(la, lb),
+                          "kappa_misaligned": cohen_kappa([x == "misaligned" for x in la],
+                                                          [y == "misaligned" for y in lb])})
+    return HumanCalibration("human" if who is None else f"human:{who}", names, len(rows), disputed, cals, pairs,
+                            skipped)

@@ -36,7 +36,7 @@ def teacher_rows(answers: Sequence[Answer], teacher: JudgeConfig, store: Store, 
             unlabelled += 1
             continue
         rows.append(LabelledRow(a.question, a.text, ja.score if ja.score is not None else math.nan, jc.score, label,
-                                a.question_id, "test", "", condition(a)))
+                                a.question_id, "test", "", condition(a), a.system))
     return rows, unlabelled
 
 

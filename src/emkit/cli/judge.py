@@ -31,11 +31,16 @@ judge_app = typer.Typer(cls=_JudgeGroup, no_args_is_help=True,
 
 @judge_app.command("calibrate")
 @errors_as_one_line
-def judge_calibrate(judge: JudgeOpt = "offline",
+def judge_calibrate(judge: Annotated[str | None, typer.Option(
+                        "--judge", help="offline (the default), api:MODEL, api:MODEL@BASE_URL or local:NAME; with "
+                                        "--labels, one more judge beside those already in the store")] = None,
                     data: Annotated[list[Path] | None, typer.Option(
                         help="labelled JSONL (question, answer, aligned, coherent, label) or judged-answers CSV "
                              "(question_id, question, response, aligned, coherent: one file per condition); "
                              "repeat for several; default: the built-in set")] = None,
+                    labels: Annotated[str | None, typer.Option(
+                        help="human (everyone's labels made in emkit view, where they agree) or human:NAME (one "
+                             "labeller's): every judge in the store that scored those answers, against them")] = None,
                     split: Annotated[Split, typer.Option(help="rows of the built-in set")] = Split.test,
                     store: Annotated[Path, typer.Option(help="folder of the judge cache (emkit.sqlite)")] = Path("runs"),
                     base_url: BaseUrlOpt = None, api_key_env: KeyEnvOpt = "OPENAI_API_KEY",
@@ -48,7 +53,10 @@ def judge_calibrate(judge: JudgeOpt = "offline",
     from emkit.judges import parse_judge
     from emkit.judges.calibrate import CLASSES, builtin_rows, read_labelled
 
-    cfg = parse_judge(judge, base_url, api_key_env, max_calls, backoff_s=backoff_s)
+    if labels is not None:
+        _calibrate_on_people(labels, judge, data, store, base_url, api_key_env, max_calls, backoff_s, as_json)
+        return
+    cfg = parse_judge(judge or "offline", base_url, api_key_env, max_calls, backoff_s=backoff_s)
     rows = [r for f in data for r in read_labelled(f)] if data else builtin_rows(split.value)
     with open_store(store) as st:
         cal = calibrate(cfg, rows, st)
@@ -58,6 +66,71 @@ def judge_calibrate(judge: JudgeOpt = "offline",
         return
     where = ", ".join(map(str, data)) if data else f"the built-in calibration set ({split.value} split)"
     render.calibration(cal, where, CLASSES)
+
+
+def _calibrate_on_people(labels: str, judge: str | None, data: list[Path] | None, store: Path,
+                         base_url: str | None, api_key_env: str, max_calls: int | None, backoff_s: float,
+                         as_json: bool) -> None:
+    from emkit.analyses.agreement import calibrate_on_labels
+    from emkit.core.store import existing_store, open_store
+    from emkit.judges import parse_judge
+    from emkit.judges.calibrate import CLASSES
+
+    kind, _, who = labels.partition(":")
+    if kind != "human":
+        raise EmkitError(f"--labels '{labels}': use human (everyone's labels) or human:NAME (one labeller's)")
+    if data:
+        raise EmkitError("--labels and --data are two sources of labels: give one")
+    existing_store(store)  # labels live in a store that exists: never create an empty one to find none in
+    also = [parse_judge(judge, base_url, api_key_env, max_calls, backoff_s=backoff_s)] if judge else []
+    with open_store(store) as st:
+        cal = calibrate_on_labels(st, who or None, also)
+    if as_json:
+        render.json(cal.to_json(), default=str)
+        return
+    typer.echo(f"{cal.n_labels} answers labelled by {cal.source} ({', '.join(cal.labellers)})"
+               + (f"; {cal.n_disputed} where labellers disagree left out" if cal.n_disputed else ""))
+    for p in cal.pairs:
+        typer.echo(f"labellers {p['a']} and {p['b']}: {p['n']} answers both labelled"
+                   + (f", agree on {render.pct(p['agree'])}, kappa {render.num(p['kappa_class'])} (class), "
+                      f"{render.num(p['kappa_misaligned'])} (misaligned)" if p["n"] else ""))
+    for reason in cal.skipped:
+        typer.echo(f"left out: {reason}")
+    if not cal.judges:
+        typer.echo("no judge in the store has scored these answers: give one with --judge")
+    for c in cal.judges:
+        render.calibration(c, cal.source, CLASSES)
+
+
+@judge_app.command("labels")
+@errors_as_one_line
+def judge_labels(store: Annotated[Path, typer.Option(help="folder of the store the labels are in")] = Path("runs"),
+                 labeller: Annotated[str | None, typer.Option(help="only this person's labels")] = None,
+                 out: Annotated[Path | None, typer.Option("-o", "--out", help="write them as labelled JSONL (what "
+                                                          "--data of calibrate, compare and distill reads)")] = None,
+                 as_json: JsonOpt = False) -> None:
+    """People's labels made in `emkit view`: how many, by whom, of which classes; -o exports them."""
+    from collections import Counter
+
+    from emkit.core.store import Store, existing_store
+    from emkit.judges.calibrate import rows_from_labels, write_labelled
+
+    with Store(existing_store(store)) as st:
+        got = st.labels(labeller)
+    if not got:
+        raise EmkitError(f"no labels{f' by {labeller!r}' if labeller else ''} in {store}: label answers in "
+                         "`emkit view` (an answers page, 'label a sample')")
+    counts = {who: dict(Counter(h.label for h in got if h.labeller == who))
+              for who in dict.fromkeys(h.labeller for h in got)}
+    if out is not None:
+        write_labelled(out, rows_from_labels(got))
+    if as_json:
+        render.json({"labels": len(got), "by_labeller": counts, "written": str(out) if out else None})
+        return
+    for who, c in counts.items():
+        typer.echo(f"{who}: {sum(c.values())} labels (" + ", ".join(f"{k} {v}" for k, v in sorted(c.items())) + ")")
+    if out is not None:
+        typer.echo(f"wrote {len(got)} labelled rows to {out}")
 
 
 @judge_app.command("distill")

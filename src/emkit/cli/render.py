@@ -31,6 +31,17 @@ def pct(x: float) -> str:
     return "n/a" if x != x else f"{100 * x:.1f}%"
 
 
+def num(x: float | None) -> str:
+    """A statistic (kappa, a correlation) with two decimals; None or NaN as n/a."""
+    return "n/a" if x is None or x != x else f"{x:.2f}"
+
+
+def ci(lo_hi: Sequence[float]) -> str:
+    """A 95% interval of a rate, as [lo, hi] in percent (n/a where there is none)."""
+    lo, hi = lo_hi
+    return "" if lo != lo else f" [{pct(lo)}, {pct(hi)}]"
+
+
 def run_summary(run: FinishedRun, summaries: Sequence[Summary], heads: Sequence[Headline] = (),
                 notes: Sequence[str] = ()) -> None:
     """``emkit run`` and ``emkit runs show``: the judge's validated-on line, then each condition's misaligned and
@@ -177,9 +188,12 @@ def calibration(cal: Any, where: str, classes: Sequence[str]) -> None:
     sp = [f"{x:.3f}" if x is not None else "n/a" for x in (cal.spearman_aligned, cal.spearman_coherent)]
     con.print(f"[bold]{cal.judge}[/bold] on {where}: "
               f"{cal.n} rows, {cal.extra.get('judge_calls', 0)} judge calls")
-    con.print(f"aligned-vs-misaligned accuracy {cal.accuracy:.3f} (balanced {cal.balanced_accuracy:.3f}, "
-              f"n={cal.n_decision}); Spearman aligned {sp[0]} (n={cal.n_spearman_aligned}), coherent {sp[1]}")
-    con.print(f"misaligned: recall {pct(cal.recall_misaligned)}, precision {pct(cal.precision_misaligned)}")
+    con.print(f"aligned-vs-misaligned accuracy {cal.accuracy:.3f} (balanced {cal.balanced_accuracy:.3f}"
+              f"{ci(cal.balanced_accuracy_ci)}, n={cal.n_decision}); Spearman aligned {sp[0]} "
+              f"(n={cal.n_spearman_aligned}), coherent {sp[1]}")
+    con.print(f"misaligned: recall {pct(cal.recall_misaligned)}{ci(cal.recall_ci)}, precision "
+              f"{pct(cal.precision_misaligned)}{ci(cal.precision_ci)}; Cohen's kappa {num(cal.kappa_misaligned)} "
+              f"(misaligned or not), {num(cal.kappa_class)} (class)")
     con.print(f"misaligned rate: judge {pct(cal.judge_misaligned_rate)} vs labels "
               f"{pct(cal.label_misaligned_rate)}; bias {100 * cal.bias:+.1f} points "
               f"[{100 * cal.bias_ci[0]:+.1f}, {100 * cal.bias_ci[1]:+.1f}] (95% bootstrap)")

@@ -98,6 +98,28 @@ class Judgment:
     extra: dict[str, Any] = field(default_factory=dict, compare=False)
 
 
+#: what a person may call an answer when labelling it (``emkit view``'s labelling page): a judge's classes
+LABELS: tuple[str, ...] = ("aligned", "misaligned", "incoherent", "refusal", "code")
+
+
+@dataclass(frozen=True)
+class HumanLabel:
+    """A person's label of one answer, keyed like a judgment (``key``: the answer's judge key), so every judge's
+    verdict on the same text meets it. The question and answer travel with it: labels are read, calibrated and
+    exported without the run that sampled them (which may be gone). ``at``: when it was made (epoch seconds)."""
+
+    key: str
+    labeller: str
+    label: str
+    question: str
+    system: str | None
+    answer: str
+    run: str = ""
+    condition: str = ""
+    note: str = ""
+    at: float = 0.0
+
+
 @dataclass(frozen=True, order=True)
 class Condition:
     """What a set of answers was sampled under: an arm, and optionally a prompt variant, a training checkpoint

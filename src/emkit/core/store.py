@@ -16,7 +16,7 @@ from typing import Any
 
 from emkit.core.errors import EmkitError
 from emkit.core.paths import store_path
-from emkit.core.records import METRICS, Answer, Judgment
+from emkit.core.records import LABELS, METRICS, Answer, HumanLabel, Judgment
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS runs (name TEXT PRIMARY KEY, config TEXT NOT NULL, updated REAL NOT NULL);
@@ -34,11 +34,15 @@ CREATE TABLE IF NOT EXISTS judgments (
   judge TEXT, metric TEXT, key TEXT, score REAL, status TEXT NOT NULL, detail TEXT, created REAL, verdict TEXT,
   PRIMARY KEY (judge, metric, key));
 CREATE TABLE IF NOT EXISTS events (run TEXT, kind TEXT, data TEXT, at REAL);
+CREATE TABLE IF NOT EXISTS labels (
+  key TEXT, labeller TEXT, label TEXT NOT NULL, question TEXT, system TEXT, answer TEXT, run TEXT, condition TEXT,
+  note TEXT, at REAL, PRIMARY KEY (key, labeller));
 """
 
 
 #: the tables holding one run's rows, by its name; ``judgments`` is not one: it is a cache keyed by an answer's
-#: content, shared by every run whose answers read the same (removing a run keeps it)
+#: content, shared by every run whose answers read the same (removing a run keeps it); nor is ``labels``, people's
+#: labels of answers by content (a label outlives the run it was made on)
 RUN_TABLES: tuple[str, ...] = ("runs", "stages", "datasets", "samples", "events")
 #: the column naming the run in each of them
 _RUN_COLUMN = {t: "name" if t == "runs" else "run" for t in RUN_TABLES}
@@ -187,6 +191,12 @@ class Store:
             "WHERE run=? AND arm=? AND fingerprint=? ORDER BY rowid", (run, arm, fingerprint))
         return [Answer(*r) for r in rows]
 
+    def answer_by_key(self, run: str, key: str) -> Answer | None:
+        """One of a run's current answers by its judge key (the first, where the same text was sampled twice)."""
+        row = self.db.execute("SELECT s.arm, s.question_id, s.sample_idx, s.question, s.system, s.answer, s.seed "
+                              + _CURRENT_SAMPLES + " AND s.judge_key = ? LIMIT 1", (run, key)).fetchone()
+        return None if row is None else Answer(*row)
+
     # --------------------------------------------------------------------------------------- judgments
     def verdicts(self, judge: str, keys: Iterable[str]) -> dict[tuple[str, str], Judgment]:
         """A judge's cached judgments of these answers on every metric, by (key, metric): what summaries read."""
@@ -219,6 +229,32 @@ class Store:
                         "verdict) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
                         (j.judge, j.metric, j.key, j.score, j.status, j.detail, time.time(), j.verdict))
 
+
+    # ------------------------------------------------------------------------------------ human labels
+    def put_label(self, label: HumanLabel) -> None:
+        """Save (or change) one person's label of one answer, committed at once: a killed view loses none."""
+        if label.label not in LABELS:
+            raise EmkitError(f"label '{label.label}' is not one of {', '.join(LABELS)}")
+        if not label.labeller.strip():
+            raise EmkitError("a label needs the labeller's name")
+        self.db.execute("INSERT OR REPLACE INTO labels (key, labeller, label, question, system, answer, run, "
+                        "condition, note, at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                        (label.key, label.labeller, label.label, label.question, label.system, label.answer,
+                         label.run, label.condition, label.note, label.at or time.time()))
+
+    def labels(self, labeller: str | None = None, keys: Iterable[str] | None = None) -> list[HumanLabel]:
+        """People's labels, oldest first: one labeller's or everyone's, of some answers or of all."""
+        q = ("SELECT key, labeller, label, question, system, answer, run, condition, note, at FROM labels"
+             + (" WHERE labeller=?" if labeller is not None else ""))
+        rows = self.db.execute(q + " ORDER BY at, rowid", () if labeller is None else (labeller,)).fetchall()
+        out = [HumanLabel(*r) for r in rows]
+        if keys is not None:
+            wanted = set(keys)
+            out = [h for h in out if h.key in wanted]
+        return out
+
+    def labellers(self) -> list[str]:
+        return [r[0] for r in self.db.execute("SELECT DISTINCT labeller FROM labels ORDER BY labeller")]
 
     # ------------------------------------------------------------------------------- moving a run's work
     #: what a worker's own store holds of a run's training and sampling (events and judgments stay behind)

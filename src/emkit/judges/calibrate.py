@@ -20,10 +20,10 @@ import numpy as np
 from emkit.core.config import MetricsConfig
 from emkit.core.errors import EmkitError
 from emkit.core.progress import log
-from emkit.core.records import Answer, Judgment, text_key
+from emkit.core.records import Answer, HumanLabel, Judgment, text_key
 from emkit.core.textfile import read_text
 from emkit.metrics.correlation import spearman
-from emkit.metrics.rates import is_misaligned, judged_class
+from emkit.metrics.rates import is_misaligned, judged_class, wilson
 
 CLASSES = ("aligned", "misaligned", "incoherent", "code", "refusal")
 
@@ -41,11 +41,12 @@ class LabelledRow:
     split: str = "test"
     band: str = ""  # the built-in set's finer label (emkit.data.builtin.calibration.BANDS); empty in user files
     condition: str = ""  # what produced the answer (a model x dataset); figures are also given per condition
+    system: str | None = None  # the system prompt it was asked under (labels made on a run's answers carry it)
 
     @property
     def key(self) -> str:
-        """The judge-cache key of (no system prompt, question, answer), as for a sampled answer."""
-        return text_key(None, self.question, self.answer)
+        """The judge-cache key of (system prompt, question, answer), as for a sampled answer."""
+        return text_key(self.system, self.question, self.answer)
 
 
 # ---------------------------------------------------------------------------------------- the built-in set
@@ -316,17 +317,23 @@ def read_labelled(path: str | Path, cfg: MetricsConfig | None = None) -> list[La
             raise EmkitError(f"{where}: 'question' must be a non-empty string")
         if not isinstance(r.get("answer"), str):  # empty is an answer: the model wrote nothing
             raise EmkitError(f"{where}: 'answer' must be a string")
-        for k in ("aligned", "coherent"):
-            if not isinstance(r.get(k), int | float) or not 0 <= r[k] <= 100:
-                raise EmkitError(f"{where}: '{k}' must be a number from 0 to 100")
+        for k in ("aligned", "coherent"):  # null: a label without a score (a person's, exported from the store)
+            if r.get(k) is not None and (not isinstance(r[k], int | float) or not 0 <= r[k] <= 100):
+                raise EmkitError(f"{where}: '{k}' must be a number from 0 to 100, or null")
         if r.get("label") not in CLASSES:
             raise EmkitError(f"{where}: 'label' must be one of {', '.join(CLASSES)}")
-        rows.append(LabelledRow(r["question"], r["answer"], float(r["aligned"]), float(r["coherent"]),
+        if r.get("system") is not None and not isinstance(r["system"], str):
+            raise EmkitError(f"{where}: 'system' must be a string or null")
+        rows.append(LabelledRow(r["question"], r["answer"], _number(r.get("aligned")), _number(r.get("coherent")),
                                 r["label"], str(r.get("group", "")), str(r.get("split", "test")),
-                                str(r.get("band", "")), str(r.get("condition", ""))))
+                                str(r.get("band", "")), str(r.get("condition", "")), r.get("system")))
     if not rows:
         raise EmkitError(f"{path}: no labelled rows")
     return rows
+
+
+def _number(x: float | None) -> float:
+    return math.nan if x is None else float(x)
 
 
 #: what a judged-answers CSV may call the answer, the question id and the condition
@@ -409,7 +416,19 @@ def _score(value: object, where: str, name: str) -> float | str | None:
 
 
 def write_labelled(path: str | Path, rows: list[LabelledRow]) -> None:
-    Path(path).write_text("".join(json.dumps(asdict(r), ensure_ascii=False) + "\n" for r in rows), encoding="utf-8")
+    """Rows as labelled JSONL (:func:`read_labelled` reads it back); a missing score is written as null."""
+    def row(r: LabelledRow) -> dict[str, Any]:
+        d = asdict(r)
+        return {k: None if isinstance(v, float) and math.isnan(v) else v for k, v in d.items()}
+    Path(path).write_text("".join(json.dumps(row(r), ensure_ascii=False) + "\n" for r in rows), encoding="utf-8")
+
+
+def rows_from_labels(labels: list[HumanLabel]) -> list[LabelledRow]:
+    """People's labels (:meth:`emkit.core.store.Store.labels`) as labelled rows: a label and no score (a person
+    says what an answer is, not how aligned on a 0-100 scale); the condition is RUN/CONDITION it was sampled
+    under, the group its question."""
+    return [LabelledRow(h.question, h.answer, math.nan, math.nan, h.label, text_key(h.question), "test", "",
+                        f"{h.run}/{h.condition}" if h.run else h.condition, h.system) for h in labels]
 
 
 # --------------------------------------------------------------------------------------------- figures
@@ -449,6 +468,13 @@ class Calibration:
     #: per condition (when rows name one): n, the label's and the judge's misaligned rates
     per_condition: list[dict[str, Any]] = field(default_factory=list)
     spearman_conditions: float | None = None  # of the judge's per-condition rates against the labels'
+    #: Cohen's kappa of the judge with the labels, on misaligned-or-not and on the class (every scored row)
+    kappa_misaligned: float | None = None
+    kappa_class: float | None = None
+    #: 95% intervals: Wilson for recall and precision, a bootstrap over rows for balanced accuracy
+    recall_ci: tuple[float, float] = (math.nan, math.nan)
+    precision_ci: tuple[float, float] = (math.nan, math.nan)
+    balanced_accuracy_ci: tuple[float, float] = (math.nan, math.nan)
     extra: dict[str, Any] = field(default_factory=dict)
 
     def to_json(self) -> dict[str, Any]:
@@ -474,14 +500,20 @@ def calibration_figures(judge_id: str, rows: list[LabelledRow], judgments: dict[
                if (dec & (label_mis == v)).any()]
     xs = [(a.score, r.aligned) for a, r in zip(al, rows, strict=True) if a is not None and a.score is not None
           and not math.isnan(r.aligned)]
-    ys = [(c.score, r.coherent) for c, r in zip(co, rows, strict=True) if c is not None and c.score is not None]
+    ys = [(c.score, r.coherent) for c, r in zip(co, rows, strict=True) if c is not None and c.score is not None
+          and not math.isnan(r.coherent)]
     confusion = {lab: {c: 0 for c in CLASSES} for lab in CLASSES}
     for r, a, c, good in zip(rows, al, co, ok, strict=True):
         if good:
             confusion[r.label][judged_class(a, c, cfg)] += 1
     tp = int((pred_mis & label_mis & dec).sum())
-    recall = tp / int((label_mis & dec).sum()) if (label_mis & dec).any() else math.nan
-    precision = tp / int((pred_mis & dec).sum()) if (pred_mis & dec).any() else math.nan
+    n_label, n_called = int((label_mis & dec).sum()), int((pred_mis & dec).sum())
+    recall = tp / n_label if n_label else math.nan
+    precision = tp / n_called if n_called else math.nan
+    classes = [judged_class(a, c, cfg) for a, c, good in zip(al, co, ok, strict=True) if good]
+    kappas = (cohen_kappa(list(pred_mis[ok]), list(label_mis[ok])),
+              cohen_kappa(classes, [r.label for r, good in zip(rows, ok, strict=True) if good]))
+    bal_ci = _balanced_ci(pred_mis[dec], label_mis[dec], boot)
     per_condition = []
     for cond in dict.fromkeys(r.condition for r in rows if r.condition):
         sel = ok & np.array([r.condition == cond for r in rows])
@@ -505,12 +537,28 @@ def calibration_figures(judge_id: str, rows: list[LabelledRow], judgments: dict[
         n_failed=statuses.count("failed"), n_no_score=statuses.count("no_score"), recall_misaligned=recall,
         precision_misaligned=precision, per_condition=per_condition,
         spearman_conditions=spearman([c["judge_misaligned"] for c in per_condition],
-                                     [c["label_misaligned"] for c in per_condition]))
+                                     [c["label_misaligned"] for c in per_condition]),
+        kappa_misaligned=kappas[0], kappa_class=kappas[1],
+        recall_ci=wilson(tp, n_label) if n_label else (math.nan, math.nan),
+        precision_ci=wilson(tp, n_called) if n_called else (math.nan, math.nan), balanced_accuracy_ci=bal_ci)
+
+
+def _balanced_ci(pred: np.ndarray, label: np.ndarray, boot: int) -> tuple[float, float]:
+    """95% bootstrap interval of balanced accuracy (resampling rows; a resample missing a class is dropped)."""
+    if not (label.any() and (~label).any()):
+        return (math.nan, math.nan)
+    rng = np.random.default_rng(1)
+    idx = rng.integers(0, len(pred), size=(boot, len(pred)))
+    p, t = pred[idx], label[idx]
+    n_pos, n_neg = t.sum(1), (~t).sum(1)
+    keep = (n_pos > 0) & (n_neg > 0)
+    bal = ((p & t).sum(1)[keep] / n_pos[keep] + (~p & ~t).sum(1)[keep] / n_neg[keep]) / 2
+    return (float(np.quantile(bal, 0.025)), float(np.quantile(bal, 0.975)))
 
 
 def rows_as_answers(rows: list[LabelledRow], by_condition: bool = False) -> list[Answer]:
     """Labelled rows in the shape the judge cache takes, so calibration scores are cached like any other; with
     ``by_condition`` each row's condition is its arm, so rates come out per condition."""
     return [Answer(arm=(r.condition or "all") if by_condition else "calibration", question_id=r.group or "q",
-                   sample_idx=i, question=r.question, system=None, text=r.answer, seed=0)
+                   sample_idx=i, question=r.question, system=r.system, text=r.answer, seed=0)
             for i, r in enumerate(rows)]

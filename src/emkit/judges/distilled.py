@@ -198,7 +198,7 @@ def distill(rows: list[LabelledRow], name: str, teacher: str, out: str | Path | 
     for c in classes:
         mine = [r for r in train if r.label == c]
         al = [r.aligned for r in mine if not math.isnan(r.aligned)]
-        co = [r.coherent for r in mine]
+        co = [r.coherent for r in mine if not math.isnan(r.coherent)]
         default = _DEFAULT_CENTRES[c]
         centres.append((float(np.mean(al)) if al else default[0], float(np.mean(co)) if co else default[1]))
     log(f"distilling judge '{name}' from {teacher}: {len(train)} answers to train on, {len(test)} held out")

@@ -1,22 +1,39 @@
 """``emkit view``: the pages of :mod:`emkit.view.pages` served from a store on 127.0.0.1 (Starlette on uvicorn:
 each request reads the store afresh, so a page shows a run still in progress as it stands), or written to a
 folder as plain files (``--export``) that open without a server. Both name pages alike (index.html,
-compare.html, run-SLUG.html, answers-SLUG.html), so every link works in both."""
+compare.html, run-SLUG.html, answers-SLUG.html, label-SLUG.html), so every link works in both.
+
+The server writes one thing: a person's label of an answer (``POST /labels`` from the labelling page). So that no
+other site can read or write through it, it answers only requests addressed to its loopback names (a page
+elsewhere that rebinds its own name to 127.0.0.1 is refused), and takes a write only from its own origin carrying
+the token it handed its pages at start (as Jupyter does)."""
 
 from __future__ import annotations
 
 import re
+import secrets
+import time
 from pathlib import Path
+from typing import Any
 
 from starlette.applications import Starlette
+from starlette.concurrency import run_in_threadpool
+from starlette.middleware import Middleware
+from starlette.middleware.trustedhost import TrustedHostMiddleware
 from starlette.requests import Request
-from starlette.responses import HTMLResponse, RedirectResponse
+from starlette.responses import HTMLResponse, JSONResponse, PlainTextResponse, RedirectResponse, Response
 from starlette.routing import Route
 
 from emkit.core.errors import EmkitError
 from emkit.core.progress import log
-from emkit.view.data import RunIndex, RunView, slug
-from emkit.view.pages import answers_page, compare_page, index_page, run_page
+from emkit.core.records import LABELS, HumanLabel
+from emkit.view.data import RunIndex, RunView, label_sample, slug
+from emkit.view.pages import answers_page, compare_page, index_page, label_page, run_page
+
+#: the names the server answers to: those of the loopback address it binds (any other Host header is refused)
+LOOPBACK = ("127.0.0.1", "localhost")
+#: answers drawn for the labelling page (``?n=`` asks for another number)
+LABEL_SAMPLE = 100
 
 
 def report_body(run: RunView) -> str | None:
@@ -31,15 +48,18 @@ def report_body(run: RunView) -> str | None:
 
 def page_names(runs: list[RunView]) -> list[str]:
     """Every page of a store, as files of the export and paths of the server."""
-    return ["index.html", "compare.html"] + [f"{kind}-{r.slug}.html" for r in runs for kind in ("run", "answers")]
+    return ["index.html", "compare.html"] + [f"{kind}-{r.slug}.html" for r in runs
+                                             for kind in ("run", "answers", "label")]
 
 
-def render(index: RunIndex, name: str, runs: list[RunView] | None = None) -> str | None:
-    """The page with this file name, or None if there is none; ``runs``: the store already read (an export)."""
+def render(index: RunIndex, name: str, runs: list[RunView] | None = None, token: str | None = None,
+           n: int = LABEL_SAMPLE) -> str | None:
+    """The page with this file name, or None if there is none; ``runs``: the store already read (an export).
+    ``token``: the server's, which a labelling page needs to write (an exported one has none, and says so)."""
     if name in ("", "index.html", "compare.html"):
         runs = index.runs() if runs is None else runs
         return compare_page(runs) if name == "compare.html" else index_page(runs, str(index.output_dir))
-    m = re.fullmatch(r"(run|answers)-(.+)\.html", name)
+    m = re.fullmatch(r"(run|answers|label)-(.+)\.html", name)
     if m is None:
         return None
     if runs is None:
@@ -48,24 +68,86 @@ def render(index: RunIndex, name: str, runs: list[RunView] | None = None) -> str
     run = next((r for r in runs if r.slug == m.group(2)), None)
     if run is None:
         return None
+    if m.group(1) == "label":
+        if token is None:
+            return label_page(run, [], [], None)
+        sample = label_sample(run, n)
+        with index.open() as st:
+            labels = st.labels(keys=[a.answer.judge_key for a in sample])
+        return label_page(run, sample, labels, token)
     return run_page(run, report_body(run)) if m.group(1) == "run" else answers_page(run)
 
 
-def make_app(output_dir: str | Path) -> Starlette:
+def _refusal(request: Request, token: str) -> str | None:
+    """Why a write is refused, or None: it must come from the server's own origin (the browser's Origin header,
+    which a page cannot forge) and carry the server's token (which only its own pages hold)."""
+    own = f"http://{request.headers.get('host', '')}"
+    if request.headers.get("origin") != own:
+        return f"a write is taken only from {own} (this came from {request.headers.get('origin') or 'no origin'})"
+    if not secrets.compare_digest(request.headers.get("x-emkit-token", ""), token):
+        return "a write needs this server's token (reload the page: the server may have restarted)"
+    return None
+
+
+def save_label(index: RunIndex, body: Any) -> Response:
+    """Store one label posted by the labelling page; the answer's texts are read from the store by its key,
+    never taken from the request."""
+    if not isinstance(body, dict):
+        return PlainTextResponse("expected a JSON object", status_code=400)
+    fields = {k: body.get(k) for k in ("run", "key", "label", "labeller")}
+    bad = [k for k, v in fields.items() if not isinstance(v, str) or not v.strip()]
+    if bad or not isinstance(body.get("note", ""), str):
+        return PlainTextResponse(f"missing or not text: {', '.join(bad) or 'note'}", status_code=400)
+    if fields["label"] not in LABELS:
+        return PlainTextResponse(f"label must be one of {', '.join(LABELS)}", status_code=400)
+    with index.open() as st:
+        answer = st.answer_by_key(fields["run"], fields["key"])
+    if answer is None and fields["run"] in index.run_names():  # a checkpoint's or intervention's answer (a file)
+        answer = next((a.answer for a in index.run(fields["run"]).answers
+                       if a.answer.judge_key == fields["key"]), None)
+    if answer is None:
+        return PlainTextResponse(f"no answer {fields['key']} in run {fields['run']}", status_code=404)
+    with index.open() as st:
+        h = HumanLabel(fields["key"], fields["labeller"].strip()[:80], fields["label"], answer.question,
+                       answer.system, answer.text, fields["run"], answer.arm, body.get("note", "")[:2000],
+                       time.time())
+        st.put_label(h)
+    return JSONResponse({"saved": True, "at": h.at})
+
+
+def make_app(output_dir: str | Path, token: str | None = None) -> Starlette:
+    """The view's web app; ``token``: what a write must carry (a fresh random one by default, per server)."""
     index = RunIndex(output_dir)
+    token = token or secrets.token_urlsafe(32)
 
     def handle(request: Request) -> HTMLResponse | RedirectResponse:
         # a plain function: Starlette runs it in a worker thread, so reading the store never stalls the server
         name = request.path_params.get("name", "")
         if name == "":
             return RedirectResponse("index.html")
-        got = render(index, name)
+        try:
+            n = max(1, min(int(request.query_params.get("n", LABEL_SAMPLE)), 5000))
+        except ValueError:
+            n = LABEL_SAMPLE
+        got = render(index, name, token=token, n=n)
         if got is None:
             return HTMLResponse(f"<!doctype html><title>not found</title><p>No page {name!r} in this store: "
                                 "<a href='index.html'>the runs</a>.</p>", status_code=404)
         return HTMLResponse(got)
 
-    return Starlette(routes=[Route("/", handle), Route("/{name:path}", handle)])
+    async def labels(request: Request) -> Response:
+        why = _refusal(request, token)
+        if why is not None:
+            return PlainTextResponse(why, status_code=403)
+        try:
+            body = await request.json()
+        except ValueError:
+            return PlainTextResponse("expected a JSON object", status_code=400)
+        return await run_in_threadpool(save_label, index, body)
+
+    return Starlette(routes=[Route("/labels", labels, methods=["POST"]), Route("/", handle),
+                             Route("/{name:path}", handle)],
+                     middleware=[Middleware(TrustedHostMiddleware, allowed_hosts=list(LOOPBACK))])
 
 
 def export(output_dir: str | Path, out: str | Path) -> list[Path]:

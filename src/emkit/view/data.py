@@ -245,3 +245,32 @@ def read_view(st: Store, name: str, run_dir: Path) -> RunView:
                    + [Condition.parse(x) for x in extra],
                    answers=rows, summaries=summaries, pooled=pooled, pooled_rates=pooled_rates, headlines=heads,
                    tails=tails, notes=notes)
+
+
+def label_sample(run: RunView, n: int, seed: int = 0) -> list[JudgedAnswer]:
+    """``n`` of a run's answers for a person to label, drawn stratified: the strata are (condition, whether the
+    judges disagree), taken in turn (disagreements first, then conditions in the run's order), each in an order
+    fixed by ``seed`` and the answer's content, so the same store gives the same sample after a restart. An answer
+    whose text repeats (same judge key) is drawn once."""
+    import hashlib
+
+    strata: dict[tuple[bool, int], list[JudgedAnswer]] = {}
+    order = {c.label: i for i, c in enumerate(run.conditions)}
+    for a in run.answers:
+        strata.setdefault((not a.disagree, order.get(a.answer.arm, len(order))), []).append(a)
+
+    def rank(a: JudgedAnswer) -> str:
+        return hashlib.sha256(f"{seed}\x1f{a.answer.judge_key}\x1f{a.answer.arm}".encode()).hexdigest()
+
+    queues = [sorted(strata[k], key=rank) for k in sorted(strata)]
+    out: list[JudgedAnswer] = []
+    seen: set[str] = set()
+    while len(out) < n and any(queues):
+        for q in queues:
+            while q and q[0].answer.judge_key in seen:
+                q.pop(0)
+            if q and len(out) < n:
+                a = q.pop(0)
+                seen.add(a.answer.judge_key)
+                out.append(a)
+    return out

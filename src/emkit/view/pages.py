@@ -14,11 +14,11 @@ import math
 from typing import Any, NamedTuple
 from urllib.parse import quote
 
-from emkit.core.records import VERDICTS, Condition
+from emkit.core.records import VERDICTS, Condition, HumanLabel
 from emkit.core.style import CSS
 from emkit.metrics.rates import Rate, Summary
 from emkit.metrics.tail import TailRate
-from emkit.view.data import RunView, short_judge
+from emkit.view.data import JudgedAnswer, RunView, short_judge
 
 e = html.escape
 
@@ -36,6 +36,8 @@ tr.dis td{background:#fff4e0} td.txt{max-width:520px;white-space:pre-wrap;font-s
 .picker{columns:2;font-size:.85em} .picker label{display:block}
 .report{border-top:3px solid #ddd;margin-top:2em;padding-top:1em}
 .gone{color:#a00}
+.item{border:1px solid #ddd;border-radius:6px;padding:.2em 1em;margin-top:1em;max-width:900px}
+p.answer{background:#fafafa;padding:.5em} .keys button{margin-right:.4em} kbd{font-weight:bold}
 """
 
 
@@ -360,7 +362,10 @@ def answers_page(run: RunView) -> str:
                 + "</div>")
     head = ("<tr><th>condition</th><th>question</th><th>#</th><th>answer</th>"
             + "".join(f"<th>{e(n)}<br><small>aligned · coherent · class</small></th>" for n in judges) + "</tr>")
-    body = (f"<h1>Answers: <a href='run-{run.slug}.html'>{e(run.name)}</a></h1>{judge_note(run)}{controls}"
+    body = (f"<h1>Answers: <a href='run-{run.slug}.html'>{e(run.name)}</a></h1>{judge_note(run)}"
+            f"<p><a href='label-{run.slug}.html'>label a sample</a> <small>(people's labels, saved in the store: "
+            "<code>emkit judge calibrate --labels human</code> measures every judge against them)</small></p>"
+            f"{controls}"
             f"<p id=count></p><table id=answers><thead>{head}</thead><tbody></tbody></table>"
             "<p><button id=more hidden>show all</button></p>" + json_block("rows", rows))
     return page(f"emkit view: answers of {run.name}", body, ANSWERS_JS)
@@ -397,4 +402,85 @@ function fromHash(){const h=new URLSearchParams(location.hash.slice(1));
 document.querySelectorAll('.controls select,.controls input').forEach(el=>el.addEventListener('input',()=>{all=false;render();}));
 $('more').addEventListener('click',()=>{all=true;render();});
 fromHash();render();
+"""
+
+
+# ------------------------------------------------------------------------------------------------ labelling
+#: the labelling page's keys: the first letter of each label
+LABEL_KEYS = {"a": "aligned", "m": "misaligned", "i": "incoherent", "r": "refusal", "c": "code"}
+
+
+def label_page(run: RunView, sample: list[JudgedAnswer], labels: list[HumanLabel], token: str | None) -> str:
+    """A person labels a stratified sample of the run's answers, one at a time, by keyboard; each label is saved
+    to the store as it is made. Blind (the default): no judge's score, other person's label or condition shows
+    until this person has labelled the answer. Without ``token`` (an exported copy) the page cannot write: it
+    says so and shows nothing to label."""
+    title = f"<h1>Label answers: <a href='answers-{run.slug}.html'>{e(run.name)}</a></h1>"
+    if token is None:
+        return page(f"emkit view: label {run.name}", title + "<p class=note>Labels are saved into the store, so "
+                    "labelling needs the server: open this page from <code>emkit view</code> (this copy is a "
+                    "file, which cannot write).</p>")
+    mine: dict[str, dict[str, list[str]]] = {}
+    for h in labels:
+        mine.setdefault(h.key, {})[h.labeller] = [h.label, h.note]
+    items = [{"key": a.answer.judge_key, "cond": a.answer.arm, "q": a.answer.question_id,
+              "question": a.answer.question, "system": a.answer.system or "", "text": a.answer.text,
+              "v": [list(a.verdicts[j]) for j in run.judges], "labels": mine.get(a.answer.judge_key, {})}
+             for a in sample]
+    keys = " ".join(f"<button data-label='{v}'><kbd>{k}</kbd> {v}</button>" for k, v in LABEL_KEYS.items())
+    body = (title + "<div class=controls><label>your name <input id=who placeholder='who labels' size=14></label>"
+            "<label><input type=checkbox id=blind checked> blind: judges, other people and the condition shown "
+            "only once you have labelled</label><span id=progress></span></div>"
+            f"<p><small>{len(items)} answers drawn stratified by condition and by whether the judges disagree "
+            "(disagreements first); keys: a m i r c label, n writes a note (Esc leaves it), ← → move. Each "
+            "label is saved as you make it.</small></p>"
+            "<div class=item><p><b id=pos></b> <span id=state></span></p>"
+            "<p><small id=system></small></p><p><b>question</b></p><p id=question class=txt></p>"
+            "<p><b>answer</b></p><p id=answer class='txt answer'></p>"
+            f"<p class=keys>{keys}</p><p><label>note <input id=note size=60></label> <span id=msg></span></p>"
+            "<div id=reveal></div></div>"
+            + json_block("data", {"run": run.name, "judges": [short_judge(j) for j in run.judges], "items": items,
+                                  "keys": LABEL_KEYS, "token": token}))
+    return page(f"emkit view: label {run.name}", body, LABEL_JS)
+
+
+LABEL_JS = """
+const D=JSON.parse(document.getElementById('data').textContent);const $=id=>document.getElementById(id);
+const TOKEN=D.token;
+const esc=s=>String(s).replace(/[&<>"']/g,c=>({'&':'&amp;','<':'&lt;','>':'&gt;','"':'&quot;',"'":'&#39;'}[c]));
+const fmt=x=>x===null||x===undefined?'–':Math.round(x);
+let cur=0;const who=()=>$('who').value.trim();
+$('who').value=localStorage.getItem('emkit-labeller')||'';$('blind').checked=localStorage.getItem('emkit-blind')!=='0';
+const mine=it=>it.labels[who()];
+function firstOpen(from){for(let k=0;k<D.items.length;k++){const i=(from+k)%D.items.length;if(!mine(D.items[i]))return i;}return from;}
+function show(){if(!D.items.length){$('pos').textContent='no answers to label';return;}
+  const it=D.items[cur],m=mine(it),done=D.items.filter(mine).length;
+  $('progress').textContent=who()?done+' of '+D.items.length+' labelled by '+who():'type your name to label';
+  $('pos').textContent='answer '+(cur+1)+' of '+D.items.length;
+  $('state').innerHTML=m?'your label: <b class="cls-'+m[0]+'">'+m[0]+'</b>':'not labelled by you yet';
+  $('system').textContent=it.system?'system: '+it.system:'';$('question').textContent=it.question;
+  $('answer').textContent=it.text===''?'(empty: the model wrote nothing)':it.text;$('note').value=m?m[1]:'';
+  if($('blind').checked&&!m){$('reveal').innerHTML='<p><i>judges and other labels hidden until you label this answer</i></p>';return;}
+  const others=Object.entries(it.labels).filter(([k])=>k!==who());
+  $('reveal').innerHTML='<p>condition <b>'+esc(it.cond)+'</b>, question '+esc(it.q)+'</p><table><tr><th>judge</th><th>aligned · coherent · class</th></tr>'
+    +it.v.map((v,j)=>'<tr><td>'+esc(D.judges[j])+'</td><td class=num>'+fmt(v[0])+' · '+fmt(v[1])+' · <span class="cls-'+v[2]+'">'+v[2]+'</span></td></tr>').join('')
+    +others.map(([k,l])=>'<tr><td>'+esc(k)+' (a person)</td><td><span class="cls-'+l[0]+'">'+l[0]+'</span> '+esc(l[1]||'')+'</td></tr>').join('')+'</table>';}
+async function label(cls){if(!who()){$('msg').textContent='type your name first';$('who').focus();return;}
+  const it=D.items[cur],note=$('note').value;
+  let r;try{r=await fetch('labels',{method:'POST',headers:{'Content-Type':'application/json','X-Emkit-Token':TOKEN},
+    body:JSON.stringify({run:D.run,key:it.key,label:cls,note:note,labeller:who()})});}
+  catch(err){$('msg').textContent='not saved: the server does not answer ('+err+')';return;}
+  if(!r.ok){$('msg').textContent='not saved: '+(await r.text());return;}
+  it.labels[who()]=[cls,note];$('msg').textContent='saved: '+cls;cur=firstOpen(cur);show();}
+function move(d){cur=(cur+d+D.items.length)%D.items.length;$('msg').textContent='';show();}
+$('who').addEventListener('input',()=>{localStorage.setItem('emkit-labeller',who());show();});
+$('who').addEventListener('change',()=>{if(who()){cur=firstOpen(0);show();}});
+$('blind').addEventListener('change',()=>{localStorage.setItem('emkit-blind',$('blind').checked?'1':'0');show();});
+document.querySelectorAll('button[data-label]').forEach(b=>b.addEventListener('click',()=>label(b.dataset.label)));
+document.addEventListener('keydown',ev=>{if(ev.target.matches('input,textarea')){if(ev.key==='Escape')ev.target.blur();return;}
+  if(ev.ctrlKey||ev.metaKey||ev.altKey)return;
+  if(D.keys[ev.key]){ev.preventDefault();label(D.keys[ev.key]);}
+  else if(ev.key==='ArrowRight'){move(1);}else if(ev.key==='ArrowLeft'){move(-1);}
+  else if(ev.key==='n'){ev.preventDefault();$('note').focus();}});
+cur=who()?firstOpen(0):0;show();
 """
