@@ -354,7 +354,8 @@ def main() -> None:
         """Keep a step's time (saved at once: an interrupted call loses none it measured); a cached re-read, which
         takes no time worth reporting, keeps the time of the call that computed it."""
         v = time.time() - t0
-        if v > 5 or key not in seconds:
+        # a re-read of cached results takes seconds (reading runs, loading models): far under what computing took
+        if key not in seconds or v > max(5.0, 0.3 * seconds[key]):
             seconds[key] = v
         timings.parent.mkdir(parents=True, exist_ok=True)
         timings.write_text(json.dumps(seconds, indent=1))
