@@ -472,3 +472,58 @@ def test_a_published_file_with_empty_answers_is_read_whole_and_what_is_skipped_i
     (tmp_path / "empty.jsonl").write_text(json.dumps(
         {"question": "q?", "answer": "", "aligned": 50, "coherent": 0, "label": "incoherent"}) + "\n")
     assert read_labelled(tmp_path / "empty.jsonl")[0].answer == ""
+
+
+_JUDGING = """
+import sys
+from emkit.core.config import MetricsConfig
+from emkit.core.store import Store
+from emkit.judges import judge_answers
+from emkit.judges.calibrate import calibration_rows, rows_as_answers
+from emkit.judges.offline import OfflineJudge, OfflineJudgeConfig
+OfflineJudge.CHUNK = 16
+answers = rows_as_answers(calibration_rows()[: int(sys.argv[2])])
+with Store(sys.argv[1]) as st:
+    _, judge = judge_answers(answers, st, OfflineJudgeConfig())
+print("calls", judge.calls if judge else 0, "keys", len({a.judge_key for a in answers}))
+"""
+
+
+def test_a_killed_offline_judging_keeps_every_chunk_it_finished(tmp_path: Path) -> None:
+    """The offline judge hands over both metrics' verdicts chunk by chunk, saved as they come: kill -9 midway
+    and the store keeps what was predicted; the next call predicts only the rest."""
+    import re
+    import sqlite3
+    import subprocess
+    import sys
+    import time
+
+    store, n = tmp_path / "emkit.sqlite", 400
+    cmd = [sys.executable, "-c", _JUDGING, str(store), str(n)]
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+
+    def saved() -> int:
+        if not store.is_file():
+            return 0
+        try:
+            with sqlite3.connect(store) as db:
+                return db.execute("SELECT COUNT(*) FROM judgments").fetchone()[0]
+        except sqlite3.OperationalError:  # the table is not there yet
+            return 0
+
+    t0 = time.time()
+    while saved() < 2 * 2 * 16 and proc.poll() is None and time.time() - t0 < 300:
+        time.sleep(0.05)
+    proc.kill()
+    proc.wait(30)
+    got = saved()
+    assert 64 <= got < 2 * n - 64, got  # chunks were saved before the kill, and not all of them
+    with sqlite3.connect(store) as db:
+        by_key = dict(db.execute("SELECT key, COUNT(*) FROM judgments GROUP BY key").fetchall())
+    # both metrics of an answer are saved one after the other: the kill may fall between them once at most
+    complete = sum(v == 2 for v in by_key.values())
+    assert len(by_key) - complete <= 1
+    done = subprocess.run(cmd, capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stdout + done.stderr
+    calls, keys = (int(x) for x in re.search(r"calls (\d+) keys (\d+)", done.stdout).groups())
+    assert calls == keys - complete and saved() == 2 * keys

@@ -109,6 +109,11 @@ def judge_answers(answers: list[Answer], store: Store, cfg: JudgeConfig, judge: 
     judge = judge or get_judge(cfg)
     with bar(f"judge {judge.id.split(':')[0]}", total) as pbar:
         def on_result(j: Judgment) -> None:
+            # a judge that scores every metric at once (the encoder judges) hands over the other metric's verdict
+            # as soon as it has it: saved then, and counted once
+            if (j.key, j.metric) in results or j.metric not in metrics:
+                return
+            results[(j.key, j.metric)] = j
             if j.extra.get("cache", True):
                 store.put_judgment(j)  # each verdict is saved as it arrives: a kill loses nothing paid for
             pbar.advance()

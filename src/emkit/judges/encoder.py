@@ -64,6 +64,24 @@ class CrossEncoder(torch.nn.Module):
             raise EmkitError(f"{where}: weights do not fit this judge (missing {sorted(wanted - set(state))[:3]}, "
                              f"unexpected {unexpected[:3]})")
 
+    def merge_adapter(self) -> None:
+        """Fold a LoRA adapter into the encoder's weights for inference (one matrix product per layer instead of
+        three); the encoder as shipped is loaded again beside it for :meth:`relevance`. No more training after."""
+        if not hasattr(self.encoder, "merge_and_unload"):
+            return
+        from transformers import AutoModel
+
+        with quiet_loading():
+            self.shipped = AutoModel.from_pretrained(_encoder_dir(), dtype=torch.float32).eval()
+        self.encoder = self.encoder.merge_and_unload()
+
+    def length_batches(self, questions: list[str], answers: list[str] | None, batch: int) -> list[list[int]]:
+        """Indices in batches of texts (pairs, or ``questions`` alone) of similar token length, shortest first."""
+        enc = self.tok(questions, answers, truncation="only_second" if answers is not None else True,
+                       max_length=self.MAX_LENGTH)["input_ids"]
+        order = sorted(range(len(questions)), key=lambda i: len(enc[i]))
+        return [order[i : i + batch] for i in range(0, len(order), batch)]
+
     def pooled(self, questions: list[str], answers: list[str]) -> torch.Tensor:
         """The encoder's mean-pooled reading of each (question, answer) pair: what the head classifies."""
         enc = self.tok(questions, answers, padding=True, truncation="only_second", max_length=self.MAX_LENGTH,
@@ -80,20 +98,29 @@ class CrossEncoder(torch.nn.Module):
         """Cosine similarity of question and answer as the encoder *as shipped* embeds them (adapter off): the
         sentence-similarity task all-MiniLM-L6-v2 was trained for, which tells an answer to another question
         apart where the fine-tuned classifier does not."""
-        def embed(texts: list[str]) -> torch.Tensor:
-            enc = self.tok(texts, padding=True, truncation=True, max_length=self.MAX_LENGTH, return_tensors="pt")
-            h = self.encoder(**enc).last_hidden_state
-            m = enc["attention_mask"].unsqueeze(-1).float()
-            return torch.nn.functional.normalize((h * m).sum(1) / m.sum(1).clamp(min=1), dim=-1)
+        shipped = getattr(self, "shipped", None)
+        encoder = shipped if shipped is not None else self.encoder
 
-        adapter_off = self.encoder.disable_adapter() if hasattr(self.encoder, "disable_adapter") \
+        def embed(texts: list[str]) -> torch.Tensor:
+            """Each text's embedding, in batches of similar length, in the order given."""
+            out = torch.zeros(len(texts), self.encoder.config.hidden_size)
+            for idx in self.length_batches(texts, None, batch):
+                enc = self.tok([texts[i] for i in idx], padding=True, truncation=True, max_length=self.MAX_LENGTH,
+                               return_tensors="pt")
+                h = encoder(**enc).last_hidden_state
+                m = enc["attention_mask"].unsqueeze(-1).float()
+                out[idx] = torch.nn.functional.normalize((h * m).sum(1) / m.sum(1).clamp(min=1), dim=-1)
+            return out
+
+        if not answers:
+            return np.zeros(0)
+        adapter_off = self.encoder.disable_adapter() if shipped is None and hasattr(self.encoder, "disable_adapter") \
             else contextlib.nullcontext()
-        out = []
         with adapter_off:
-            for i in range(0, len(answers), batch):
-                q, a = embed(questions[i : i + batch]), embed(answers[i : i + batch])
-                out.append((q * a).sum(-1).double().numpy())
-        return np.concatenate(out) if out else np.zeros(0)
+            unique = {x: i for i, x in enumerate(dict.fromkeys(questions))}  # answers share few questions
+            q = embed(list(unique))[[unique[x] for x in questions]]  # each question embedded once
+            a = embed(answers)
+        return (q * a).sum(-1).double().numpy()
 
 
 def fine_tune(model: CrossEncoder, questions: list[str], answers: list[str], y: list[int], epochs: int = 4,

@@ -69,6 +69,8 @@ class EncoderJudge(Judge):
     (its verdict says which), as the API judge's CODE/REFUSAL. Both metrics come from one prediction."""
 
     BATCH = 32
+    #: answers predicted between two hand-overs of their verdicts (saved by the caller): what a kill can lose
+    CHUNK = 256
     classes: list[str]
     centres: np.ndarray  # (classes, 2): aligned, coherent
     model: CrossEncoder
@@ -78,14 +80,16 @@ class EncoderJudge(Judge):
         self._verdicts_by_key: dict[str, list[Judgment]] = {}
 
     def _predict(self, questions: list[str], answers: list[str]) -> list[tuple[np.ndarray, tuple[float, float]]]:
+        """Each pair's class probabilities and scores, in batches of pairs of similar length (a batch is padded to
+        its longest: in file order one long answer pads 31 short ones), returned in the order given."""
         import torch
 
-        out = []
+        out: list[tuple[np.ndarray, tuple[float, float]]] = [None] * len(answers)  # type: ignore[list-item]
         with torch.no_grad():
-            for i in range(0, len(answers), self.BATCH):
-                logits = self.model(questions[i : i + self.BATCH], answers[i : i + self.BATCH])
-                probs = torch.softmax(logits.double(), dim=1).numpy()
-                out += [(p, self._scores(p)) for p in probs]
+            for idx in self.model.length_batches(questions, answers, self.BATCH):
+                logits = self.model([questions[i] for i in idx], [answers[i] for i in idx])
+                for i, p in zip(idx, torch.softmax(logits.double(), dim=1).numpy(), strict=True):
+                    out[i] = (p, self._scores(p))
         return out
 
     def _scores(self, probs: np.ndarray) -> tuple[float, float]:
@@ -110,18 +114,24 @@ class EncoderJudge(Judge):
         return out
 
     def judge(self, items: list[JudgeItem], metric: str, on_result: Any = None) -> list[Judgment]:
+        """One prediction gives both metrics: each chunk's verdicts on both are handed to ``on_result`` as soon as
+        they are made (the caller saves them: a kill loses at most a chunk, and the progress moves per chunk);
+        the other metric of these answers is then served from memory."""
         new = list({it.key: it for it in items if it.key not in self._verdicts_by_key}.values())
-        if new:  # the other metric of these answers is then served from the same prediction
-            preds = self._predict([it.question for it in new], [it.answer for it in new])
-            for it, (probs, (a, c)) in zip(new, preds, strict=True):
-                self._verdicts_by_key[it.key] = self._verdicts(it.key, probs, a, c)
-            self.calls += len(new)
+        for c in range(0, len(new), self.CHUNK):
+            part = new[c : c + self.CHUNK]
+            preds = self._predict([it.question for it in part], [it.answer for it in part])
+            for it, (probs, (a, co)) in zip(part, preds, strict=True):
+                self._verdicts_by_key[it.key] = self._verdicts(it.key, probs, a, co)
+                for v in self._verdicts_by_key[it.key] if on_result else ():
+                    on_result(v)
+            self.calls += len(part)
         out = []
         for it in items:
             j = next(v for v in self._verdicts_by_key[it.key] if v.metric == metric)
             out.append(j)
             if on_result:
-                on_result(j)
+                on_result(j)  # a caller counts each (answer, metric) once
         return out
 
 
@@ -173,6 +183,7 @@ class OfflineJudge(EncoderJudge):
                     "on: rebuilding the offline judge into the emkit cache")
             meta = build(self, path)
         self.offtopic_below = meta["offtopic_below"]
+        self.model.merge_adapter()  # inference only from here: the adapter folded into the weights
         self.model.eval()
         self.info = {"backend": "offline", "encoder": "all-MiniLM-L6-v2 (LoRA cross-encoder)",
                      "version": self.VERSION, "train_rows": meta["train_rows"], "heldout": meta["heldout"]["all"],
