@@ -92,13 +92,20 @@ def timed(name: str, fn, n: int, tokens: Tokens, ceiling: float) -> float:
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--answers", type=int, default=1000)
+    ap.add_argument("--long", action="store_true", help="answers of real EM models' length: each answer three "
+                                                         "rows' answers in a row (about 150-190 tokens a pair)")
     args = ap.parse_args()
     rows = calibration_rows() + em_style_rows()
     random.Random(0).shuffle(rows)
-    rows = rows[: args.answers]
-    qs, ans = [r.question for r in rows], [r.answer for r in rows]
-    n = len(rows)
-    print(f"{n} answers ({len({r.question for r in rows})} distinct questions), torch threads "
+    rows = rows[: args.answers + 2]
+    qs = [r.question for r in rows[: args.answers]]
+    ans = [r.answer if not args.long else "\n\n".join(x.answer for x in rows[i : i + 3])
+           for i, r in enumerate(rows[: args.answers])]
+    n = len(qs)
+    lengths = [len(x) for x in CrossEncoder.tokenizer()(qs, ans, truncation="only_second",
+                                                          max_length=CrossEncoder.MAX_LENGTH)["input_ids"]]
+    print(f"{n} answers ({len(set(qs))} distinct questions; a pair {np.mean(lengths):.0f} tokens on average, "
+          f"{np.median(lengths):.0f} median, cut at {CrossEncoder.MAX_LENGTH}), torch threads "
           f"{torch.get_num_threads()}; model loads are not timed")
     ceiling = matmul_ceiling()
     print(f"fp32 matrix-product ceiling here: {ceiling:.0f} GFLOP/s")

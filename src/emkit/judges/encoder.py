@@ -35,12 +35,12 @@ class CrossEncoder(torch.nn.Module):
     MAX_LENGTH = 192
 
     def __init__(self, n_classes: int, lora: dict[str, Any] | None = None):
-        from transformers import AutoModel, AutoTokenizer
+        from transformers import AutoModel
 
         super().__init__()
         torch.manual_seed(0)  # the head's and LoRA's initialisation, then fine-tuning's dropout: one seeded stream
         d = _encoder_dir()
-        self.tok = AutoTokenizer.from_pretrained(d)
+        self.tok = self.tokenizer()
         with quiet_loading():
             self.encoder = AutoModel.from_pretrained(d, dtype=torch.float32)
         self.head = torch.nn.Linear(self.encoder.config.hidden_size, n_classes)
@@ -63,6 +63,13 @@ class CrossEncoder(torch.nn.Module):
         if unexpected or wanted - set(state):
             raise EmkitError(f"{where}: weights do not fit this judge (missing {sorted(wanted - set(state))[:3]}, "
                              f"unexpected {unexpected[:3]})")
+
+    @staticmethod
+    def tokenizer() -> Any:
+        """all-MiniLM-L6-v2's tokenizer (what bounds a pair's length)."""
+        from transformers import AutoTokenizer
+
+        return AutoTokenizer.from_pretrained(_encoder_dir())
 
     def merge_adapter(self) -> None:
         """Fold a LoRA adapter into the encoder's weights for inference (one matrix product per layer instead of
