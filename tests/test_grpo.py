@@ -232,6 +232,11 @@ def test_an_rl_arm_runs_end_to_end_with_a_judge_reward(tmp_path: Path, judge_ser
     assert info["method"] == "grpo" and info["kind"] == "adapter" and info["rewards"] == first.rewards["rl"]
     html = (tmp_path / "runs" / "rl" / "report.html").read_text()
     assert "<h3>Reward</h3>" in html
+    from emkit.view.app import render
+    from emkit.view.data import RunIndex
+
+    page = render(RunIndex(tmp_path / "runs"), "run-rl.html")  # emkit view's run page: the reward curve too
+    assert page is not None and "<h3>Reward</h3>" in page
     calls = len(judge_server.requests)
     second = run_experiment(load_experiment(write_rl_exp(tmp_path, judge_server.base_url)))
     assert (second.train_steps, second.answers_generated, second.judge_calls) == (0, 0, 0)
