@@ -5,6 +5,7 @@ through the view's own pages (a forged Host, a cross-origin POST and a missing t
 from __future__ import annotations
 
 import json
+import math
 import re
 import shutil
 import sqlite3
@@ -21,7 +22,7 @@ from emkit.cli.main import app
 from emkit.core.errors import EmkitError
 from emkit.core.records import HumanLabel
 from emkit.core.store import Store
-from emkit.judges.calibrate import cohen_kappa, read_labelled
+from emkit.judges.calibrate import LabelledRow, cohen_kappa, read_labelled
 from emkit.view.data import RunIndex, label_sample
 
 
@@ -52,9 +53,12 @@ def test_the_sample_is_stratified_by_condition_and_disagreement_and_fixed(store_
     # every stratum (condition x judges disagree) present in the run is in a sample of 20
     strata = {(a.answer.arm, a.disagree) for a in run.answers}
     assert len(strata) <= 20 and {(a.answer.arm, a.disagree) for a in got} == strata
-    # disagreements come first: the first strata drawn are the ones the judges disagree on
+    # disagreements are drawn first: a sample as small as their strata holds nothing else
     n_dis = len({s for s in strata if s[1]})
-    assert all(a.disagree for a in got[:n_dis])
+    assert n_dis and all(a.disagree for a in label_sample(run, n_dis))
+    # and shown in an order that does not give the stratum away (not condition by condition)
+    shown = [a.answer.arm for a in got]
+    assert shown != sorted(shown, key=[c.label for c in run.conditions].index)
     assert len(label_sample(run, 10_000)) == len({a.answer.judge_key for a in run.answers})
 
 
@@ -71,7 +75,11 @@ def _post(url: str, body: object, headers: dict[str, str]) -> tuple[int, str]:
 def test_only_the_views_own_pages_can_write_and_no_other_host_is_answered(store_dir: Path) -> None:
     proc, url = start_server(store_dir)
     try:
-        page = urllib.request.urlopen(url + "label-alpha.html").read().decode()
+        with urllib.request.urlopen(url + "label-alpha.html") as resp:
+            page = resp.read().decode()
+            # no other site may frame it and lead a person's keys into it
+            assert resp.headers["X-Frame-Options"] == "DENY"
+            assert "frame-ancestors 'none'" in resp.headers["Content-Security-Policy"]
         data = json.loads(re.search(r"<script type='application/json' id='data'>(.*?)</script>", page).group(1)
                           .replace("<\\/", "</"))
         token, key = data["token"], data["items"][0]["key"]
@@ -95,7 +103,8 @@ def test_only_the_views_own_pages_can_write_and_no_other_host_is_answered(store_
             assert db.execute("SELECT COUNT(*) FROM labels").fetchone()[0] == 0
         # the page's own write: saved, with the answer's texts read from the store (not from the request)
         ok = {"Origin": origin, "X-Emkit-Token": token}
-        assert _post(url, body, ok)[0] == 200
+        assert _post(url, {**body, "answer": "forged text", "question": "forged?"}, ok)[0] == 200
+        assert _post(url, body, {"Origin": origin, "X-Emkit-Token": "tökén"})[0] == 403  # not ASCII: refused, no 500
         assert _post(url, {**body, "label": "evil"}, ok)[0] == 400
         assert _post(url, {**body, "key": "nope"}, ok)[0] == 404
         assert _post(url, {**body, "labeller": ""}, ok)[0] == 400
@@ -103,6 +112,7 @@ def test_only_the_views_own_pages_can_write_and_no_other_host_is_answered(store_
             rows = db.execute("SELECT key, labeller, label, note, run, condition, answer FROM labels").fetchall()
         item = data["items"][0]
         assert rows == [(key, "ann", "misaligned", "says harm", "alpha", item["cond"], item["text"])]
+        assert "forged" not in item["text"]
     finally:
         proc.terminate()
         proc.wait(60)
@@ -161,6 +171,20 @@ def test_calibrate_against_people_measures_every_judge_in_the_store_and_the_labe
     back = read_labelled(out)
     assert [r.label for r in back] == la and [r.key for r in back] == [h.key for h in ann]
     assert all(r.aligned != r.aligned for r in back)  # a person's label carries no score: null, read as NaN
+    # by default the answers everyone agrees on, once each
+    r = CliRunner().invoke(app, ["judge", "labels", "--store", str(store_dir), "-o", str(tmp_path / "all.jsonl")])
+    assert r.exit_code == 0 and "6 disputed answers left out" in r.output
+    assert len(read_labelled(tmp_path / "all.jsonl")) == len(ann) - 6
+    # judge compare --data reads them as labels: each score-less row classes as its label
+    from emkit.analyses.agreement import label_judgments
+    from emkit.core.config import MetricsConfig
+    from emkit.metrics.rates import judged_class
+
+    rows = read_labelled(tmp_path / "all.jsonl") + [LabelledRow("q?", c, math.nan, math.nan, c) for c in
+                                                    ("incoherent", "refusal", "code")]
+    got = label_judgments(rows)
+    assert [judged_class(got[(r.key, "aligned")], got[(r.key, "coherent")], MetricsConfig()) for r in rows] == [
+        r.label for r in rows]
 
 
 def test_no_labels_and_a_missing_store_are_clear_errors(tmp_path: Path, store_dir: Path) -> None:

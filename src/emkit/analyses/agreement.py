@@ -135,14 +135,27 @@ def compare_on_labels(rows: list[LabelledRow], judges: list[JudgeConfig], store:
     more judge: the misaligned rate each would report per condition, and every pair's agreement."""
     metrics = metrics or MetricsConfig()
     answers = rows_as_answers(rows, by_condition=True)
+    return compare_answers("labelled answers", answers, judges, store, metrics, {labels: label_judgments(rows, labels)})
+
+
+def label_judgments(rows: list[LabelledRow], labels: str = "labels") -> dict[tuple[str, str], Judgment]:
+    """Labelled rows as one more judge's judgments (by (key, metric)), so they sit beside real judges."""
     given: dict[tuple[str, str], Judgment] = {}
     for r in rows:
         word = r.label if r.label in ("code", "refusal") else None
-        al = None if math.isnan(r.aligned) else r.aligned
+        al, co = (None if math.isnan(r.aligned) else r.aligned), (None if math.isnan(r.coherent) else r.coherent)
+        if co is None:  # a person's label: a class and no score; scores at the class's extremes say the same class
+            al, co = _CLASS_SCORES.get(r.label, (None, 100.0))
         given[(r.key, "aligned")] = Judgment(labels, "aligned", r.key, al, "ok" if al is not None else "no_score",
                                              "", word)
-        given[(r.key, "coherent")] = Judgment(labels, "coherent", r.key, r.coherent, "ok")
-    return compare_answers("labelled answers", answers, judges, store, metrics, {labels: given})
+        given[(r.key, "coherent")] = Judgment(labels, "coherent", r.key, co, "ok")
+    return given
+
+
+#: (aligned, coherent) standing for a class where a label has none (people's labels): every threshold in use
+#: classes them as the label says
+_CLASS_SCORES: dict[str, tuple[float | None, float]] = {"aligned": (100.0, 100.0), "misaligned": (0.0, 100.0),
+                                                        "incoherent": (50.0, 0.0)}
 
 
 @dataclass
@@ -160,7 +173,39 @@ class HumanCalibration:
     skipped: list[str] = field(default_factory=list)  # judges left out, and why
 
     def to_json(self) -> dict[str, Any]:
-        return {**asdict(self), "judges": [c.to_json() for c in self.judges]}
+        """As JSON allows: a figure with no value (NaN: no misaligned label, say) is null."""
+        return _no_nan({**asdict(self), "judges": [c.to_json() for c in self.judges]})
+
+
+def _no_nan(x: Any) -> Any:
+    if isinstance(x, float) and math.isnan(x):
+        return None
+    if isinstance(x, dict):
+        return {k: _no_nan(v) for k, v in x.items()}
+    if isinstance(x, list | tuple):
+        return [_no_nan(v) for v in x]
+    return x
+
+
+def people_labels(store: Store, who: str | None = None) -> tuple[list[HumanLabel], int]:
+    """People's labels to measure against: one labeller's (``who``), or everyone's where they agree, each answer
+    once; and how many answers were left out because labellers disagree on them."""
+    every = store.labels()
+    names = sorted({h.labeller for h in every})
+    if not every:
+        raise EmkitError(f"no labels in {store.path}: label answers in `emkit view` (an answers page, 'label a "
+                         "sample')")
+    if who is not None:
+        if who not in names:
+            raise EmkitError(f"no labels by '{who}' in {store.path} (labellers: {', '.join(names)})")
+        return [h for h in every if h.labeller == who], 0
+    by_key: dict[str, list[HumanLabel]] = {}
+    for h in every:
+        by_key.setdefault(h.key, []).append(h)
+    agreed = [hs for hs in by_key.values() if len({h.label for h in hs}) == 1]
+    if not agreed:
+        raise EmkitError(f"the {len(names)} labellers disagree on every answer they labelled")
+    return [hs[0] for hs in agreed], len(by_key) - len(agreed)
 
 
 def calibrate_on_labels(store: Store, who: str | None = None, also: list[JudgeConfig] | None = None,
@@ -173,20 +218,10 @@ def calibrate_on_labels(store: Store, who: str | None = None, also: list[JudgeCo
     metrics = metrics or MetricsConfig()
     every = store.labels()
     names = sorted({h.labeller for h in every})
-    if not every:
-        raise EmkitError(f"no labels in {store.path}: label answers in `emkit view` (the answers page, 'label')")
-    if who is not None and who not in names:
-        raise EmkitError(f"no labels by '{who}' in {store.path} (labellers: {', '.join(names)})")
+    chosen, disputed = people_labels(store, who)
     by_key: dict[str, list[HumanLabel]] = {}
     for h in every:
         by_key.setdefault(h.key, []).append(h)
-    if who is not None:
-        chosen, disputed = [h for h in every if h.labeller == who], 0
-    else:
-        agreed = [hs for hs in by_key.values() if len({h.label for h in hs}) == 1]
-        chosen, disputed = [hs[0] for hs in agreed], len(by_key) - len(agreed)
-        if not chosen:
-            raise EmkitError(f"the {len(names)} labellers disagree on every answer they labelled")
     rows = rows_from_labels(chosen)
     keys = [r.key for r in rows]
     cals = []

@@ -105,32 +105,35 @@ def _calibrate_on_people(labels: str, judge: str | None, data: list[Path] | None
 @judge_app.command("labels")
 @errors_as_one_line
 def judge_labels(store: Annotated[Path, typer.Option(help="folder of the store the labels are in")] = Path("runs"),
-                 labeller: Annotated[str | None, typer.Option(help="only this person's labels")] = None,
+                 labeller: Annotated[str | None, typer.Option(help="this person's labels (default: the answers "
+                                                                      "every labeller agrees on)")] = None,
                  out: Annotated[Path | None, typer.Option("-o", "--out", help="write them as labelled JSONL (what "
                                                           "--data of calibrate, compare and distill reads)")] = None,
                  as_json: JsonOpt = False) -> None:
     """People's labels made in `emkit view`: how many, by whom, of which classes; -o exports them."""
     from collections import Counter
 
+    from emkit.analyses.agreement import people_labels
     from emkit.core.store import Store, existing_store
     from emkit.judges.calibrate import rows_from_labels, write_labelled
 
     with Store(existing_store(store)) as st:
-        got = st.labels(labeller)
-    if not got:
-        raise EmkitError(f"no labels{f' by {labeller!r}' if labeller else ''} in {store}: label answers in "
-                         "`emkit view` (an answers page, 'label a sample')")
-    counts = {who: dict(Counter(h.label for h in got if h.labeller == who))
-              for who in dict.fromkeys(h.labeller for h in got)}
+        every = st.labels()
+        chosen, disputed = people_labels(st, labeller)
+    counts = {who: dict(Counter(h.label for h in every if h.labeller == who))
+              for who in dict.fromkeys(h.labeller for h in every)}
     if out is not None:
-        write_labelled(out, rows_from_labels(got))
+        write_labelled(out, rows_from_labels(chosen))
     if as_json:
-        render.json({"labels": len(got), "by_labeller": counts, "written": str(out) if out else None})
+        render.json({"labels": len(every), "by_labeller": counts, "written": len(chosen) if out else 0,
+                     "disputed": disputed, "to": str(out) if out else None})
         return
     for who, c in counts.items():
         typer.echo(f"{who}: {sum(c.values())} labels (" + ", ".join(f"{k} {v}" for k, v in sorted(c.items())) + ")")
     if out is not None:
-        typer.echo(f"wrote {len(got)} labelled rows to {out}")
+        whose = f"{labeller}'s labels" if labeller else "the answers every labeller agrees on"
+        typer.echo(f"wrote {len(chosen)} labelled rows to {out} ({whose}"
+                   + (f"; {disputed} disputed answers left out" if disputed else "") + ")")
 
 
 @judge_app.command("distill")

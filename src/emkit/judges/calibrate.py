@@ -370,16 +370,23 @@ def read_judged_csv(path: str | Path, cfg: MetricsConfig | None = None) -> list[
     q_col, a_col = column(("question",), True), column(_ANSWER_COLUMNS, True)
     al_col, co_col = column(("aligned",), True), column(("coherent",), True)
     g_col, c_col = column(_GROUP_COLUMNS, False), column(_CONDITION_COLUMNS, False)
-    rows, unscored, unasked, empty = [], 0, 0, 0
+    rows, unscored, unasked, empty, worded, unreadable = [], 0, 0, 0, 0, []
     for i, r in enumerate(frame.to_dict("records")):
-        where = f"{path} row {i + 1}"
+        where = f"row {i + 1}"
         question, answer = str(r[q_col]), str(r[a_col])
-        aligned, coherent = _score(r[al_col], where, "aligned"), _score(r[co_col], where, "coherent")
         if not question.strip():
             unasked += 1  # nothing to judge the answer against
             continue
-        if aligned is None or coherent is None or isinstance(coherent, str):
+        try:
+            aligned, coherent = _score(r[al_col], where, "aligned"), _score(r[co_col], where, "coherent")
+        except EmkitError as e:  # one row's score is not a score: that row is counted out, the file still read
+            unreadable.append(str(e))
+            continue
+        if aligned is None or coherent is None:
             unscored += 1  # the judge gave no verdict: no label
+            continue
+        if isinstance(coherent, str):
+            worded += 1  # coherence given as CODE or REFUSAL: no coherence score to class the answer by
             continue
         empty += not answer.strip()  # the model wrote nothing: an answer like any other (an incoherent one)
         word = aligned if isinstance(aligned, str) else None
@@ -387,7 +394,10 @@ def read_judged_csv(path: str | Path, cfg: MetricsConfig | None = None) -> list[
         label = judged_class(al, Judgment("labels", "coherent", "", coherent, "ok"), cfg)  # the metrics' own rule
         rows.append(LabelledRow(question, answer, math.nan if word else aligned, coherent, label,  # type: ignore[arg-type]
                                 str(r[g_col]) if g_col else "", "test", "", str(r[c_col]) if c_col else path.stem))
-    skipped = [f"{n} {why}" for n, why in ((unscored, "without a score"), (unasked, "without a question")) if n]
+    skipped = [f"{n} {why}" for n, why in ((unscored, "without a score"), (unasked, "without a question"),
+                                           (worded, "with a word (CODE, REFUSAL) for coherence")) if n]
+    if unreadable:
+        skipped.append(f"{len(unreadable)} with a score that is not one (first: {unreadable[0]})")
     if not rows:
         raise EmkitError(f"{path}: no judged rows ({', '.join(skipped) or 'the file has none'})")
     if skipped or empty:

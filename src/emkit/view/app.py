@@ -84,7 +84,7 @@ def _refusal(request: Request, token: str) -> str | None:
     own = f"http://{request.headers.get('host', '')}"
     if request.headers.get("origin") != own:
         return f"a write is taken only from {own} (this came from {request.headers.get('origin') or 'no origin'})"
-    if not secrets.compare_digest(request.headers.get("x-emkit-token", ""), token):
+    if not secrets.compare_digest(request.headers.get("x-emkit-token", "").encode(), token.encode()):
         return "a write needs this server's token (reload the page: the server may have restarted)"
     return None
 
@@ -147,7 +147,26 @@ def make_app(output_dir: str | Path, token: str | None = None) -> Starlette:
 
     return Starlette(routes=[Route("/labels", labels, methods=["POST"]), Route("/", handle),
                              Route("/{name:path}", handle)],
-                     middleware=[Middleware(TrustedHostMiddleware, allowed_hosts=list(LOOPBACK))])
+                     middleware=[Middleware(TrustedHostMiddleware, allowed_hosts=list(LOOPBACK)),
+                                 Middleware(NoFraming)])
+
+
+class NoFraming:
+    """No page of the view may be framed by another site (which could then lead a person's clicks and keys into
+    the labelling page, its writes coming from the view's own origin with its token): every response says so."""
+
+    HEADERS = [(b"x-frame-options", b"DENY"), (b"content-security-policy", b"frame-ancestors 'none'")]
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        async def sending(message: Any) -> None:
+            if message["type"] == "http.response.start":
+                message["headers"] = [*message.get("headers", []), *self.HEADERS]
+            await send(message)
+
+        await self.app(scope, receive, sending if scope["type"] == "http" else send)
 
 
 def export(output_dir: str | Path, out: str | Path) -> list[Path]:

@@ -251,7 +251,9 @@ def label_sample(run: RunView, n: int, seed: int = 0) -> list[JudgedAnswer]:
     """``n`` of a run's answers for a person to label, drawn stratified: the strata are (condition, whether the
     judges disagree), taken in turn (disagreements first, then conditions in the run's order), each in an order
     fixed by ``seed`` and the answer's content, so the same store gives the same sample after a restart. An answer
-    whose text repeats (same judge key) is drawn once."""
+    whose text repeats (same judge key) is drawn once. The sample over-draws small strata and disagreements: its
+    rates are not the run's, and agreement measured on it is agreement on this mix. It is returned in an order
+    fixed by content alone, so an answer's place says nothing of its condition."""
     import hashlib
 
     strata: dict[tuple[bool, int], list[JudgedAnswer]] = {}
@@ -273,4 +275,4 @@ def label_sample(run: RunView, n: int, seed: int = 0) -> list[JudgedAnswer]:
                 a = q.pop(0)
                 seen.add(a.answer.judge_key)
                 out.append(a)
-    return out
+    return sorted(out, key=rank)  # shown in an order that tells nothing of the stratum (blind labelling)

@@ -428,7 +428,7 @@ def label_page(run: RunView, sample: list[JudgedAnswer], labels: list[HumanLabel
               "v": [list(a.verdicts[j]) for j in run.judges], "labels": mine.get(a.answer.judge_key, {})}
              for a in sample]
     keys = " ".join(f"<button data-label='{v}'><kbd>{k}</kbd> {v}</button>" for k, v in LABEL_KEYS.items())
-    body = (title + "<div class=controls><label>your name <input id=who placeholder='who labels' size=14></label>"
+    body = (title + "<div class=controls><label>your name <input id=who placeholder='who labels' size=14 maxlength=80></label>"
             "<label><input type=checkbox id=blind checked> blind: judges, other people and the condition shown "
             "only once you have labelled</label><span id=progress></span></div>"
             f"<p><small>{len(items)} answers drawn stratified by condition and by whether the judges disagree "
@@ -451,7 +451,7 @@ const esc=s=>String(s).replace(/[&<>"']/g,c=>({'&':'&amp;','<':'&lt;','>':'&gt;'
 const fmt=x=>x===null||x===undefined?'–':Math.round(x);
 let cur=0;const who=()=>$('who').value.trim();
 $('who').value=localStorage.getItem('emkit-labeller')||'';$('blind').checked=localStorage.getItem('emkit-blind')!=='0';
-const mine=it=>it.labels[who()];
+const mine=it=>Object.hasOwn(it.labels,who())?it.labels[who()]:undefined;let busy=false;
 function firstOpen(from){for(let k=0;k<D.items.length;k++){const i=(from+k)%D.items.length;if(!mine(D.items[i]))return i;}return from;}
 function show(){if(!D.items.length){$('pos').textContent='no answers to label';return;}
   const it=D.items[cur],m=mine(it),done=D.items.filter(mine).length;
@@ -465,20 +465,21 @@ function show(){if(!D.items.length){$('pos').textContent='no answers to label';r
   $('reveal').innerHTML='<p>condition <b>'+esc(it.cond)+'</b>, question '+esc(it.q)+'</p><table><tr><th>judge</th><th>aligned · coherent · class</th></tr>'
     +it.v.map((v,j)=>'<tr><td>'+esc(D.judges[j])+'</td><td class=num>'+fmt(v[0])+' · '+fmt(v[1])+' · <span class="cls-'+v[2]+'">'+v[2]+'</span></td></tr>').join('')
     +others.map(([k,l])=>'<tr><td>'+esc(k)+' (a person)</td><td><span class="cls-'+l[0]+'">'+l[0]+'</span> '+esc(l[1]||'')+'</td></tr>').join('')+'</table>';}
-async function label(cls){if(!who()){$('msg').textContent='type your name first';$('who').focus();return;}
-  const it=D.items[cur],note=$('note').value;
+async function label(cls){if(!D.items.length||busy)return;
+  if(!who()){$('msg').textContent='type your name first';$('who').focus();return;}
+  const it=D.items[cur],note=$('note').value,name=who();busy=true;$('msg').textContent='saving...';
   let r;try{r=await fetch('labels',{method:'POST',headers:{'Content-Type':'application/json','X-Emkit-Token':TOKEN},
-    body:JSON.stringify({run:D.run,key:it.key,label:cls,note:note,labeller:who()})});}
-  catch(err){$('msg').textContent='not saved: the server does not answer ('+err+')';return;}
-  if(!r.ok){$('msg').textContent='not saved: '+(await r.text());return;}
-  it.labels[who()]=[cls,note];$('msg').textContent='saved: '+cls;cur=firstOpen(cur);show();}
-function move(d){cur=(cur+d+D.items.length)%D.items.length;$('msg').textContent='';show();}
+    body:JSON.stringify({run:D.run,key:it.key,label:cls,note:note,labeller:name})});}
+  catch(err){busy=false;$('msg').textContent='not saved: the server does not answer ('+err+')';return;}
+  busy=false;if(!r.ok){$('msg').textContent='not saved: '+(await r.text());return;}
+  it.labels[name]=[cls,note];$('msg').textContent='saved: '+cls;if(D.items[cur]===it)cur=firstOpen(cur);show();}
+function move(d){if(!D.items.length||busy)return;cur=(cur+d+D.items.length)%D.items.length;$('msg').textContent='';show();}
 $('who').addEventListener('input',()=>{localStorage.setItem('emkit-labeller',who());show();});
 $('who').addEventListener('change',()=>{if(who()){cur=firstOpen(0);show();}});
 $('blind').addEventListener('change',()=>{localStorage.setItem('emkit-blind',$('blind').checked?'1':'0');show();});
-document.querySelectorAll('button[data-label]').forEach(b=>b.addEventListener('click',()=>label(b.dataset.label)));
-document.addEventListener('keydown',ev=>{if(ev.target.matches('input,textarea')){if(ev.key==='Escape')ev.target.blur();return;}
-  if(ev.ctrlKey||ev.metaKey||ev.altKey)return;
+document.querySelectorAll('button[data-label]').forEach(b=>b.addEventListener('click',()=>{b.blur();label(b.dataset.label);}));
+document.addEventListener('keydown',ev=>{if(ev.target.matches('input[type=text],input:not([type]),textarea')){if(ev.key==='Escape')ev.target.blur();return;}
+  if(ev.ctrlKey||ev.metaKey||ev.altKey||ev.repeat)return;
   if(D.keys[ev.key]){ev.preventDefault();label(D.keys[ev.key]);}
   else if(ev.key==='ArrowRight'){move(1);}else if(ev.key==='ArrowLeft'){move(-1);}
   else if(ev.key==='n'){ev.preventDefault();$('note').focus();}});
