@@ -51,8 +51,8 @@ def test_the_same_commands_in_the_same_order() -> None:
     assert subs == {"runs": ["list", "show", "rm"], "data": ["list", "card", "build", "validate", "convert", "inspect"],
                     "sae": ["train", "diff", "causal", "reroute", "info"], "toy": ["build", "truth"],
                     "directions": ["extract", "lora", "compare", "matrix", "scale-adapter", "icl"],
-                    "models": ["list"], "judge": ["calibrate", "distill", "calibration-set", "compare", "score"]}
-    assert sum(map(len, subs.values())) + 9 == 37
+                    "models": ["list"], "judge": ["calibrate", "labels", "distill", "calibration-set", "compare", "score"]}
+    assert sum(map(len, subs.values())) + 9 == 38
     out = CliRunner().invoke(app, ["--help"])
     assert out.exit_code == 0 and all(name in out.output for name in root.commands)
     assert CliRunner().invoke(app, []).exit_code == 2  # no_args_is_help
