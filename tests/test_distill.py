@@ -112,3 +112,22 @@ def test_a_teacher_that_fails_half_its_calls_gives_labels_only_for_the_rest(tmp_
     store.close()
     assert unlabelled == 6 and len(rows) == 6 and not any("[[500]]" in r.answer for r in rows)
     assert sorted(r.label for r in rows) == ["aligned"] * 3 + ["misaligned"] * 3
+
+
+def test_held_out_by_model_trains_on_some_models_and_measures_on_the_others(tmp_path: Path) -> None:
+    """--test-on: every answer of the matching conditions is the test (the same questions, other models), the
+    rest the training; the manifest says which protocol its figures come from; a pattern matching nothing is an
+    error that lists the conditions."""
+    rows = read_labelled(_labelled(tmp_path / "l.jsonl"))
+    train, test = split(rows, test_on=["modelC"])
+    assert {r.condition for r in test} == {"modelC"} and {r.condition for r in train} == {"modelA", "modelB"}
+    assert len(train) + len(test) == len(rows) and {r.group for r in test} == {r.group for r in train}
+    assert {r.condition for r in split(rows, test_on=["model[BC]"])[1]} == {"modelB", "modelC"}
+    r = CliRunner().invoke(app, ["judge", "distill", "--name", "by-model", "--data", str(tmp_path / "l.jsonl"),
+                                 "--test-on", "gemma*", "--out", str(tmp_path / "j")])
+    assert r.exit_code != 0 and "gemma*: no condition matches" in r.output and "modelA" in r.output
+    r = CliRunner().invoke(app, ["judge", "distill", "--name", "by-model", "--data", str(tmp_path / "l.jsonl"),
+                                 "--test-on", "modelC", "--epochs", "1", "--out", str(tmp_path / "j"), "--json"])
+    assert r.exit_code == 0, r.output
+    h = json.loads(r.output)["heldout"]
+    assert h["conditions"] == ["modelC"] and h["rows"] == len(test) and "modelC" in h["protocol"]

@@ -146,6 +146,9 @@ def judge_distill(name: Annotated[str, typer.Option(help="the new judge's name (
                                                                       "judges")] = None,
                   teacher: Annotated[str | None, typer.Option(help="with --run: offline, api:MODEL[@URL]")] = None,
                   epochs: Annotated[int, typer.Option(help="fine-tuning epochs")] = 4,
+                  test_on: Annotated[list[str] | None, typer.Option(
+                      help="hold out every answer of these conditions (patterns: gemma*; repeat for several) and "
+                           "train on the rest: agreement on models the judge never saw")] = None,
                   out: Annotated[Path | None, typer.Option(help="save it here instead of the emkit cache")] = None,
                   base_url: BaseUrlOpt = None, api_key_env: KeyEnvOpt = "OPENAI_API_KEY",
                   max_calls: MaxCallsOpt = None, as_json: JsonOpt = False) -> None:
@@ -160,20 +163,21 @@ def judge_distill(name: Annotated[str, typer.Option(help="the new judge's name (
 
         if teacher is None:
             raise EmkitError("--run needs a --teacher (offline, api:MODEL or api:MODEL@BASE_URL)")
-        m = distill_from_runs(run, parse_judge(teacher, base_url, api_key_env, max_calls), name, epochs, out)
+        m = distill_from_runs(run, parse_judge(teacher, base_url, api_key_env, max_calls), name, epochs, out,
+                              test_on or ())
     else:
         from emkit.judges.calibrate import read_labelled
 
         m = distill([r for f in data or [] for r in read_labelled(f)], name,
-                    "labels in " + ", ".join(str(f) for f in data or []), out, epochs)
+                    "labels in " + ", ".join(str(f) for f in data or []), out, epochs, test_on=test_on or ())
     if as_json:
         render.json(m, default=str)
         return
     h = m["heldout"]
     pct = render.pct
     typer.echo(f"judge '{m['name']}' (weights sha256 {m['weights_sha256'][:12]}), taught by {m['teacher']}: "
-               f"{m['train_rows']} answers trained on, {h['rows']} held out ({h['questions']} questions, conditions "
-               f"{', '.join(h['conditions']) or '-'}), {m['seconds']:.0f} s")
+               f"{m['train_rows']} answers trained on, {h['rows']} held out ({h['protocol']}: {h['questions']} "
+               f"questions, conditions {', '.join(h['conditions']) or '-'}), {m['seconds']:.0f} s")
     ci = lambda k: f"[{pct(h[k]['lo'])}, {pct(h[k]['hi'])}]"  # noqa: E731
     typer.echo(f"held out: accuracy {pct(h['accuracy'])} {ci('accuracy_ci')}, balanced "
                f"{pct(h['balanced_accuracy'])}; misaligned recall {pct(h['recall_misaligned'])} {ci('recall_ci')}, "

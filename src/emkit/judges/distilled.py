@@ -17,6 +17,7 @@ import math
 import random
 import shutil
 import time
+from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -151,9 +152,24 @@ class _Student(EncoderJudge):
         return _median_scores(probs, self.centres)
 
 
-def split(rows: list[LabelledRow], heldout: float = 0.25, seed: int = 0) -> tuple[list[LabelledRow], list[LabelledRow]]:
+def split(rows: list[LabelledRow], heldout: float = 0.25, seed: int = 0, test_on: Sequence[str] = ()
+          ) -> tuple[list[LabelledRow], list[LabelledRow]]:
     """Train and test rows, the test holding whole questions and (with three or more conditions) whole
-    conditions out: a test row shares neither its question nor its condition with any train row."""
+    conditions out: a test row shares neither its question nor its condition with any train row.
+
+    ``test_on`` (patterns of conditions, ``fnmatch`` style: ``gemma*``) is the held-out-by-model protocol
+    instead: every answer of the matching conditions is the test, every answer of the others the training, on
+    the same questions: the figures say how the judge does on models it never saw, as a lab would use it."""
+    if test_on:
+        from fnmatch import fnmatchcase
+
+        conditions = sorted({r.condition for r in rows})
+        out_c = {c for c in conditions if any(fnmatchcase(c, pat) for pat in test_on)}
+        unmatched = [pat for pat in test_on if not any(fnmatchcase(c, pat) for c in conditions)]
+        if unmatched:
+            raise EmkitError(f"--test-on {', '.join(unmatched)}: no condition matches (conditions: "
+                             f"{', '.join(conditions) or 'none: the rows name none'})")
+        return [r for r in rows if r.condition not in out_c], [r for r in rows if r.condition in out_c]
     rng = random.Random(seed)
     questions = sorted({r.group or r.question for r in rows})
     conditions = sorted({r.condition for r in rows})
@@ -180,19 +196,23 @@ def _rate(k: int, n: int) -> dict[str, float]:
 
 
 def distill(rows: list[LabelledRow], name: str, teacher: str, out: str | Path | None = None, epochs: int = 4,
-            heldout: float = 0.25, seed: int = 0, metrics: MetricsConfig | None = None) -> dict[str, Any]:
-    """Train a student on ``rows`` (the teacher's labels), measure it on held-out questions and conditions, save
-    it (``out``, default NAME in the emkit cache) with its manifest, and return the manifest."""
+            heldout: float = 0.25, seed: int = 0, metrics: MetricsConfig | None = None,
+            test_on: Sequence[str] = ()) -> dict[str, Any]:
+    """Train a student on ``rows`` (the teacher's labels), measure it on held-out questions and conditions (or,
+    with ``test_on``, on every answer of those conditions: :func:`split`), save it (``out``, default NAME in the
+    emkit cache) with its manifest, and return the manifest."""
     from safetensors.torch import save_file
 
     from emkit.judges.encoder import CrossEncoder, fine_tune
 
     if not name or "/" in name or name.startswith("."):
         raise EmkitError(f"a distilled judge's name is a plain word, got '{name}'")
-    train, test = split(rows, heldout, seed)
+    train, test = split(rows, heldout, seed, test_on)
     if len(train) < 10 or not test:
         raise EmkitError(f"distilling needs more labelled answers: {len(train)} to train on and {len(test)} held "
                          f"out (from {len(rows)}); give more questions or conditions")
+    protocol = (f"every answer of the conditions matching {', '.join(test_on)} held out (models never seen)"
+                if test_on else "questions and conditions held out")
     classes = list(CLASSES)
     centres = []
     for c in classes:
@@ -215,7 +235,7 @@ def distill(rows: list[LabelledRow], name: str, teacher: str, out: str | Path | 
     called = cal.confusion
     tp = called["misaligned"]["misaligned"]
     n_called = sum(called[lab]["misaligned"] for lab in ("aligned", "misaligned"))
-    heldout_figures = {"rows": cal.n, "questions": len({r.group or r.question for r in test}),
+    heldout_figures = {"protocol": protocol, "rows": cal.n, "questions": len({r.group or r.question for r in test}),
                        "conditions": sorted({r.condition for r in test}),
                        "accuracy": cal.accuracy, "accuracy_ci": _rate(k_correct, n_dec),
                        "balanced_accuracy": cal.balanced_accuracy,
