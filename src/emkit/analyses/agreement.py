@@ -20,7 +20,9 @@ from emkit.judges.calibrate import (
     LabelledRow,
     calibration_figures,
     cohen_kappa,
+    json_safe,
     rows_as_answers,
+    rows_from_labels,
 )
 from emkit.metrics.correlation import spearman
 from emkit.metrics.rates import is_misaligned, judged_class, summarize
@@ -174,38 +176,33 @@ class HumanCalibration:
 
     def to_json(self) -> dict[str, Any]:
         """As JSON allows: a figure with no value (NaN: no misaligned label, say) is null."""
-        return _no_nan({**asdict(self), "judges": [c.to_json() for c in self.judges]})
+        return json_safe({**asdict(self), "judges": [c.to_json() for c in self.judges]})
 
 
-def _no_nan(x: Any) -> Any:
-    if isinstance(x, float) and math.isnan(x):
-        return None
-    if isinstance(x, dict):
-        return {k: _no_nan(v) for k, v in x.items()}
-    if isinstance(x, list | tuple):
-        return [_no_nan(v) for v in x]
-    return x
-
-
-def people_labels(store: Store, who: str | None = None) -> tuple[list[HumanLabel], int]:
-    """People's labels to measure against: one labeller's (``who``), or everyone's where they agree, each answer
-    once; and how many answers were left out because labellers disagree on them."""
-    every = store.labels()
+def people_labels(every: list[HumanLabel], who: str | None = None, where: object = "the store"
+                  ) -> tuple[list[HumanLabel], int]:
+    """Of people's labels (``Store.labels()``), those to measure against: one labeller's (``who``), or everyone's
+    where they agree, each answer once; and how many answers were left out because labellers disagree on them."""
     names = sorted({h.labeller for h in every})
     if not every:
-        raise EmkitError(f"no labels in {store.path}: label answers in `emkit view` (an answers page, 'label a "
-                         "sample')")
+        raise EmkitError(f"no labels in {where}: label answers in `emkit view` (an answers page, 'label a sample')")
     if who is not None:
         if who not in names:
-            raise EmkitError(f"no labels by '{who}' in {store.path} (labellers: {', '.join(names)})")
+            raise EmkitError(f"no labels by '{who}' in {where} (labellers: {', '.join(names)})")
         return [h for h in every if h.labeller == who], 0
-    by_key: dict[str, list[HumanLabel]] = {}
-    for h in every:
-        by_key.setdefault(h.key, []).append(h)
-    agreed = [hs for hs in by_key.values() if len({h.label for h in hs}) == 1]
+    grouped = by_answer(every)
+    agreed = [hs for hs in grouped.values() if len({h.label for h in hs}) == 1]
     if not agreed:
         raise EmkitError(f"the {len(names)} labellers disagree on every answer they labelled")
-    return [hs[0] for hs in agreed], len(by_key) - len(agreed)
+    return [hs[0] for hs in agreed], len(grouped) - len(agreed)
+
+
+def by_answer(labels: list[HumanLabel]) -> dict[str, list[HumanLabel]]:
+    """Labels grouped by the answer they label (its judge key), in the order given."""
+    out: dict[str, list[HumanLabel]] = {}
+    for h in labels:
+        out.setdefault(h.key, []).append(h)
+    return out
 
 
 def calibrate_on_labels(store: Store, who: str | None = None, also: list[JudgeConfig] | None = None,
@@ -213,15 +210,11 @@ def calibrate_on_labels(store: Store, who: str | None = None, also: list[JudgeCo
     """Every judge with verdicts in the store on the answers people labelled (the judges that scored the runs they
     were labelled on), and ``also`` (scored now, through the cache), against those labels: one labeller's
     (``who``), or everyone's where they agree. Thresholds: ``metrics`` (default: emkit's)."""
-    from emkit.judges.calibrate import rows_from_labels
-
     metrics = metrics or MetricsConfig()
     every = store.labels()
+    chosen, disputed = people_labels(every, who, store.path)
     names = sorted({h.labeller for h in every})
-    chosen, disputed = people_labels(store, who)
-    by_key: dict[str, list[HumanLabel]] = {}
-    for h in every:
-        by_key.setdefault(h.key, []).append(h)
+    grouped = by_answer(every)
     rows = rows_from_labels(chosen)
     keys = [r.key for r in rows]
     cals = []
@@ -239,7 +232,7 @@ def calibrate_on_labels(store: Store, who: str | None = None, also: list[JudgeCo
     pairs = []
     for i, a in enumerate(names):
         for b in names[i + 1:]:
-            both = [(x, y) for hs in by_key.values()
+            both = [(x, y) for hs in grouped.values()
                     for x in hs if x.labeller == a for y in hs if y.labeller == b]
             la, lb = [x.label for x, _ in both], [y.label for _, y in both]
             pairs.append({"a": a, "b": b, "n": len(both),

@@ -72,7 +72,7 @@ def _calibrate_on_people(labels: str, judge: str | None, data: list[Path] | None
                          base_url: str | None, api_key_env: str, max_calls: int | None, backoff_s: float,
                          as_json: bool) -> None:
     from emkit.analyses.agreement import calibrate_on_labels
-    from emkit.core.store import existing_store, open_store
+    from emkit.core.store import Store, existing_store
     from emkit.judges import parse_judge
     from emkit.judges.calibrate import CLASSES
 
@@ -81,9 +81,8 @@ def _calibrate_on_people(labels: str, judge: str | None, data: list[Path] | None
         raise EmkitError(f"--labels '{labels}': use human (everyone's labels) or human:NAME (one labeller's)")
     if data:
         raise EmkitError("--labels and --data are two sources of labels: give one")
-    existing_store(store)  # labels live in a store that exists: never create an empty one to find none in
     also = [parse_judge(judge, base_url, api_key_env, max_calls, backoff_s=backoff_s)] if judge else []
-    with open_store(store) as st:
+    with Store(existing_store(store)) as st:  # labels live in a store that exists: never create an empty one
         cal = calibrate_on_labels(st, who or None, also)
     if as_json:
         render.json(cal.to_json(), default=str)
@@ -117,9 +116,10 @@ def judge_labels(store: Annotated[Path, typer.Option(help="folder of the store t
     from emkit.core.store import Store, existing_store
     from emkit.judges.calibrate import rows_from_labels, write_labelled
 
-    with Store(existing_store(store)) as st:
+    path = existing_store(store)
+    with Store(path) as st:
         every = st.labels()
-        chosen, disputed = people_labels(st, labeller)
+    chosen, disputed = people_labels(every, labeller, path)
     counts = {who: dict(Counter(h.label for h in every if h.labeller == who))
               for who in dict.fromkeys(h.labeller for h in every)}
     if out is not None:

@@ -52,6 +52,11 @@ class Judge(ABC):
     def judge(self, items: list[JudgeItem], metric: str, on_result: Any = None) -> list[Judgment]:
         """Score ``items`` on ``metric``; call ``on_result`` with each judgment as it is ready."""
 
+    def judge_all(self, todo: dict[str, list[JudgeItem]], on_result: Any = None) -> list[Judgment]:
+        """Score each metric's items (``todo``: metric -> items), calling ``on_result`` once per judgment as it is
+        ready. A judge that reads every metric from one prediction (the encoder judges) overrides this."""
+        return [j for metric, its in todo.items() for j in self.judge(its, metric, on_result)]
+
 
 def get_judge(cfg: JudgeConfig) -> Judge:
     """Build the judge a config names (its backend's registered factory)."""
@@ -109,16 +114,10 @@ def judge_answers(answers: list[Answer], store: Store, cfg: JudgeConfig, judge: 
     judge = judge or get_judge(cfg)
     with bar(f"judge {judge.id.split(':')[0]}", total) as pbar:
         def on_result(j: Judgment) -> None:
-            # a judge that scores every metric at once (the encoder judges) hands over the other metric's verdict
-            # as soon as it has it: saved then, and counted once
-            if (j.key, j.metric) in results or j.metric not in metrics:
-                return
-            results[(j.key, j.metric)] = j
             if j.extra.get("cache", True):
                 store.put_judgment(j)  # each verdict is saved as it arrives: a kill loses nothing paid for
             pbar.advance()
 
-        for metric, its in todo.items():
-            for j in judge.judge(its, metric, on_result=on_result):
-                results[(j.key, metric)] = j
+        for j in judge.judge_all(todo, on_result=on_result):
+            results[(j.key, j.metric)] = j
     return results, judge

@@ -427,10 +427,19 @@ def _score(value: object, where: str, name: str) -> float | str | None:
 
 def write_labelled(path: str | Path, rows: list[LabelledRow]) -> None:
     """Rows as labelled JSONL (:func:`read_labelled` reads it back); a missing score is written as null."""
-    def row(r: LabelledRow) -> dict[str, Any]:
-        d = asdict(r)
-        return {k: None if isinstance(v, float) and math.isnan(v) else v for k, v in d.items()}
-    Path(path).write_text("".join(json.dumps(row(r), ensure_ascii=False) + "\n" for r in rows), encoding="utf-8")
+    Path(path).write_text("".join(json.dumps(json_safe(asdict(r)), ensure_ascii=False) + "\n" for r in rows),
+                          encoding="utf-8")
+
+
+def json_safe(x: Any) -> Any:
+    """``x`` as JSON allows: a figure with no value (NaN) is null, in dicts, lists and tuples at any depth."""
+    if isinstance(x, float) and math.isnan(x):
+        return None
+    if isinstance(x, dict):
+        return {k: json_safe(v) for k, v in x.items()}
+    if isinstance(x, list | tuple):
+        return [json_safe(v) for v in x]
+    return x
 
 
 def rows_from_labels(labels: list[HumanLabel]) -> list[LabelledRow]:
@@ -549,8 +558,7 @@ def calibration_figures(judge_id: str, rows: list[LabelledRow], judgments: dict[
         spearman_conditions=spearman([c["judge_misaligned"] for c in per_condition],
                                      [c["label_misaligned"] for c in per_condition]),
         kappa_misaligned=kappas[0], kappa_class=kappas[1],
-        recall_ci=wilson(tp, n_label) if n_label else (math.nan, math.nan),
-        precision_ci=wilson(tp, n_called) if n_called else (math.nan, math.nan), balanced_accuracy_ci=bal_ci)
+        recall_ci=wilson(tp, n_label), precision_ci=wilson(tp, n_called), balanced_accuracy_ci=bal_ci)
 
 
 def _balanced_ci(pred: np.ndarray, label: np.ndarray, boot: int) -> tuple[float, float]:

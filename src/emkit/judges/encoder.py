@@ -44,6 +44,7 @@ class CrossEncoder(torch.nn.Module):
         with quiet_loading():
             self.encoder = AutoModel.from_pretrained(d, dtype=torch.float32)
         self.head = torch.nn.Linear(self.encoder.config.hidden_size, n_classes)
+        self.shipped: torch.nn.Module | None = None  # the encoder as shipped, once an adapter is merged
         if lora is not None:  # the encoder stays as shipped; only the adapter and the head are trained and saved
             from peft import LoraConfig, get_peft_model
 
@@ -105,8 +106,7 @@ class CrossEncoder(torch.nn.Module):
         """Cosine similarity of question and answer as the encoder *as shipped* embeds them (adapter off): the
         sentence-similarity task all-MiniLM-L6-v2 was trained for, which tells an answer to another question
         apart where the fine-tuned classifier does not."""
-        shipped = getattr(self, "shipped", None)
-        encoder = shipped if shipped is not None else self.encoder
+        encoder = self.shipped if self.shipped is not None else self.encoder
 
         def embed(texts: list[str]) -> torch.Tensor:
             """Each text's embedding, in batches of similar length, in the order given."""
@@ -121,7 +121,7 @@ class CrossEncoder(torch.nn.Module):
 
         if not answers:
             return np.zeros(0)
-        adapter_off = self.encoder.disable_adapter() if shipped is None and hasattr(self.encoder, "disable_adapter") \
+        adapter_off = self.encoder.disable_adapter() if self.shipped is None and hasattr(self.encoder, "disable_adapter") \
             else contextlib.nullcontext()
         with adapter_off:
             unique = {x: i for i, x in enumerate(dict.fromkeys(questions))}  # answers share few questions

@@ -114,24 +114,39 @@ class EncoderJudge(Judge):
         return out
 
     def judge(self, items: list[JudgeItem], metric: str, on_result: Any = None) -> list[Judgment]:
-        """One prediction gives both metrics: each chunk's verdicts on both are handed to ``on_result`` as soon as
-        they are made (the caller saves them: a kill loses at most a chunk, and the progress moves per chunk);
-        the other metric of these answers is then served from memory."""
-        new = list({it.key: it for it in items if it.key not in self._verdicts_by_key}.values())
+        self.judge_all({metric: items}, on_result)
+        return [next(v for v in self._verdicts_by_key[it.key] if v.metric == metric) for it in items]
+
+    def judge_all(self, todo: dict[str, list[JudgeItem]], on_result: Any = None) -> list[Judgment]:
+        """One prediction gives every metric: the answers any metric asks for are predicted once, in chunks, and
+        each chunk's verdicts on the metrics asked are handed to ``on_result`` as soon as they are made (the
+        caller saves them: a kill loses at most a chunk, and the progress moves per chunk)."""
+        asked: dict[str, set[str]] = {}
+        items: dict[str, JudgeItem] = {}
+        for metric, its in todo.items():
+            for it in its:
+                asked.setdefault(it.key, set()).add(metric)
+                items[it.key] = it
+        out: list[Judgment] = []
+
+        def give(key: str) -> None:
+            for v in self._verdicts_by_key[key]:
+                if v.metric in asked[key]:
+                    out.append(v)
+                    if on_result:
+                        on_result(v)
+
+        known = [k for k in items if k in self._verdicts_by_key]
+        new = [it for k, it in items.items() if k not in self._verdicts_by_key]
         for c in range(0, len(new), self.CHUNK):
             part = new[c : c + self.CHUNK]
             preds = self._predict([it.question for it in part], [it.answer for it in part])
             for it, (probs, (a, co)) in zip(part, preds, strict=True):
                 self._verdicts_by_key[it.key] = self._verdicts(it.key, probs, a, co)
-                for v in self._verdicts_by_key[it.key] if on_result else ():
-                    on_result(v)
+                give(it.key)
             self.calls += len(part)
-        out = []
-        for it in items:
-            j = next(v for v in self._verdicts_by_key[it.key] if v.metric == metric)
-            out.append(j)
-            if on_result:
-                on_result(j)  # a caller counts each (answer, metric) once
+        for k in known:
+            give(k)
         return out
 
 

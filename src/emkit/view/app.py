@@ -27,7 +27,7 @@ from starlette.routing import Route
 from emkit.core.errors import EmkitError
 from emkit.core.progress import log
 from emkit.core.records import LABELS, HumanLabel
-from emkit.view.data import RunIndex, RunView, label_sample, slug
+from emkit.view.data import RunIndex, RunView, interp_answers, label_sample, slug
 from emkit.view.pages import answers_page, compare_page, index_page, label_page, run_page
 
 #: the names the server answers to: those of the loopback address it binds (any other Host header is refused)
@@ -102,12 +102,11 @@ def save_label(index: RunIndex, body: Any) -> Response:
         return PlainTextResponse(f"label must be one of {', '.join(LABELS)}", status_code=400)
     with index.open() as st:
         answer = st.answer_by_key(fields["run"], fields["key"])
-    if answer is None and fields["run"] in index.run_names():  # a checkpoint's or intervention's answer (a file)
-        answer = next((a.answer for a in index.run(fields["run"]).answers
-                       if a.answer.judge_key == fields["key"]), None)
-    if answer is None:
-        return PlainTextResponse(f"no answer {fields['key']} in run {fields['run']}", status_code=404)
-    with index.open() as st:
+        if answer is None and fields["run"] in st.sampled_runs():  # a checkpoint's or intervention's answer: a file
+            answer = next((a for got in interp_answers(index.output_dir / fields["run"]).values() for a in got
+                           if a.judge_key == fields["key"]), None)
+        if answer is None:
+            return PlainTextResponse(f"no answer {fields['key']} in run {fields['run']}", status_code=404)
         h = HumanLabel(fields["key"], fields["labeller"].strip()[:80], fields["label"], answer.question,
                        answer.system, answer.text, fields["run"], answer.arm, body.get("note", "")[:2000],
                        time.time())
