@@ -44,13 +44,12 @@ def render(res) -> str:  # noqa: ANN001 (a FinishedRun)
 def _cost(res, arm: str) -> str:  # noqa: ANN001 (a FinishedRun)
     """Steps and seconds of the arm's training with its lineage's (a re-aligned arm's parent included), as the
     toy table counts them; "–" for an arm not trained, seconds left out where any are unknown."""
-    exp = res.experiment
-    done = [res.training.get(a.name) for a in exp.lineage(exp.arm_named(arm))]
-    if not done or None in done:
+    cost = res.training_cost(arm)
+    if cost is None:
         return "–"
-    secs = [t["seconds"] for t in done]
-    return f"{sum(t['steps'] for t in done)} steps" + ("" if None in secs else f", {sum(secs):.0f} s") + \
-        (" (with its parent's)" if len(done) > 1 else "")
+    steps, secs = cost
+    parent = len(res.experiment.lineage(res.arm(arm))) > 1
+    return f"{steps} steps" + ("" if secs is None else f", {secs:.0f} s") + (" (with its parent's)" if parent else "")
 
 
 def _tail(t) -> str:  # noqa: ANN001 (a TailRate or None)

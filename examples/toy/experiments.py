@@ -246,14 +246,7 @@ def defences(seed: int, model: str, truth: Path, truth_prompt: Path) -> dict[str
     out = {}
     for label, _ in DEFENCES:
         g = groups[label]
-        cost = []
-        for r in g.arms:
-            chain = exp.lineage(exp.arm_named(r.arm))
-            if not chain[-1].dataset:
-                continue
-            t = [res.training[a.name] for a in chain]
-            secs = [x["seconds"] for x in t]
-            cost.append((sum(x["steps"] for x in t), None if None in secs else sum(secs)))
+        cost = [c for c in (res.training_cost(r.arm) for r in g.arms) if c is not None]  # base: not trained
         steps, secs = [c[0] for c in cost], [c[1] for c in cost]
         out[label] = {"rate": g.other.misaligned().rate, "n": g.other.misaligned().n, "seeds": g.seed_rates,
                       "at1": g.other_tail(1).value, "at10": g.other_tail(10).value, "own": g.own.misaligned().rate,

@@ -53,7 +53,7 @@ class FinishedRun:
     judge_info: dict[str, Any] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
     studies: StudyTables | None = None
-    losses: dict[str, list[float]] = field(default_factory=dict)
+    losses: dict[str, list[float]] = field(default_factory=dict)  # answer loss per step (supervised arms)
     #: per arm, per optimizer step: train.kl's term (None on steps it skipped), for arms trained with it
     kl: dict[str, list[float | None]] = field(default_factory=dict)
     #: per arm, per optimizer step: the LoRA update's norm after the step (efficiency: loss against norm)
@@ -145,6 +145,16 @@ class FinishedRun:
         if got is None or not Path(got[1]["weights"]).is_dir():
             raise EmkitError(f"run '{self.name}': arm '{arm}' has no finished training (run `emkit run` first)")
         return Path(got[1]["weights"])
+
+    def training_cost(self, arm: str) -> tuple[int, float | None] | None:
+        """Optimizer steps and their seconds of the arm's training with its lineage's (a continued arm's parent
+        included); None for an arm not trained here; seconds None where any training in the lineage is untimed
+        (never a short sum)."""
+        done = [self.training.get(a.name) for a in self.experiment.lineage(self.arm(arm))]
+        if None in done:
+            return None
+        secs = [t["seconds"] for t in done]
+        return sum(t["steps"] for t in done), (None if None in secs else sum(secs))
 
     def arm_model(self, arm: str) -> ArmModel:
         """The arm's model as a record: base plus its ``init_from`` lineage's weights (see ArmModel)."""

@@ -156,6 +156,16 @@ def _check_lengths(exp: Experiment, datasets: dict[str, tuple[list[Example], Dat
         check_lengths(arm.dataset or "", datasets[arm.name][0], tok, exp.train_for(arm).max_length, exp.base_dir)
 
 
+def _step_curve(result: FinishedRun, arm: str, losses: list[float], rewards: list[float | None] | None) -> None:
+    """An arm's per-step curve: a supervised arm's answer loss, or an RL arm's (``rewards``) mean reward. An RL
+    arm's loss is its policy objective, no answer loss: it stays out of ``losses``, which the loss chart and the
+    narrow-vs-general study read as one (the training log keeps it)."""
+    if rewards is not None:
+        result.rewards[arm] = rewards
+    else:
+        result.losses[arm] = losses
+
+
 def _train_arm(exp: Experiment, arm: ArmConfig, dataset: tuple[list[Example], DatasetInfo],
                blocking: tuple[Any, str] | None, inoculation: Inoculation | None, store: Store, result: FinishedRun,
                trained: dict[str, tuple[Path, str]], kl: Any = None, rewards: list[Any] | None = None
@@ -174,11 +184,9 @@ def _train_arm(exp: Experiment, arm: ArmConfig, dataset: tuple[list[Example], Da
         result.monitor[arm.name] = _readings(folder.monitor(arm.name, fp))
     if done and Path(done["weights"]).is_dir():
         log(f"[{arm.name}] training: done earlier ({done['steps']} steps), skipped")
-        result.losses[arm.name] = done["losses"]
+        _step_curve(result, arm.name, done["losses"], done.get("rewards") if rewards is not None else None)
         _curves(result, arm.name, done.get("kl", []), done.get("adapter_norms", []))
         _task(result, arm.name, done.get("stopped"), done.get("heldout"))
-        if done.get("rewards"):
-            result.rewards[arm.name] = done["rewards"]
         result.training[arm.name] = {"steps": done["steps"], "seconds": done.get("seconds")}
         return Path(done["weights"]), fp
     log(f"[{arm.name}] training {tcfg.method} on {info.name} ({info.size} examples, sha256 {info.sha256[:12]})"
@@ -203,11 +211,9 @@ def _train_arm(exp: Experiment, arm: ArmConfig, dataset: tuple[list[Example], Da
     if callbacks:
         result.monitor[arm.name] = _readings(folder.monitor(arm.name, fp))
     result.train_steps += res.steps_run
-    result.losses[arm.name] = res.losses
+    _step_curve(result, arm.name, res.losses, res.rewards if rewards is not None else None)
     _curves(result, arm.name, res.kl, res.adapter_norms)
     _task(result, arm.name, res.stopped, res.heldout)
-    if any(v is not None for v in res.rewards):
-        result.rewards[arm.name] = res.rewards
     steps = res.stopped["step"] if res.stopped else res.total_steps
     result.training[arm.name] = {"steps": steps, "seconds": res.seconds}
     store.finish_stage(exp.name, arm.name, "train", fp, weights=str(res.weights_dir), method=tcfg.method,

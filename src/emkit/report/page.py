@@ -97,9 +97,8 @@ def write_report(path: str | Path, *, name: str, config: dict[str, Any], summari
     parts.append("</table>")
 
     rl = rewards or {}
-    sft = {arm: ls for arm, ls in losses.items() if arm not in rl}  # an RL arm's loss is no answer loss
-    if losses:
-        parts.append("<h2>Training</h2>" + (loss_chart(sft) if sft else ""))
+    if losses or rl:
+        parts.append("<h2>Training</h2>" + (loss_chart(losses) if losses else ""))
         for arm, st in (stopped or {}).items():
             parts.append(f"<p class='note'>{e(arm)}: stopped early at step {st['step']} of {st['planned']} "
                          f"({e(st['reason'])}); its weights are those of that step.</p>")

@@ -13,12 +13,13 @@ trl, transformers and torch load when an arm is trained, not when the trainer re
 
 from __future__ import annotations
 
+import contextlib
 import json
 import math
 import shutil
 import time
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
@@ -34,7 +35,7 @@ from emkit.data.datasets import Example
 from emkit.models.load import ArmModel, on_out_of_memory, quiet_loading
 from emkit.trainers.base import Trainer, TrainResult
 from emkit.trainers.kl import adapter_norm
-from emkit.trainers.local import LoraConfig, TrainState, checkpoints, peft_lora_config
+from emkit.trainers.local import LoraConfig, TrainState, checkpoints, peft_lora_config, publish_weights
 from emkit.trainers.rewards import Reward, RewardSpec, resolve_rewards
 
 if TYPE_CHECKING:
@@ -201,12 +202,7 @@ def train_grpo(model: PreTrainedModel, tok: PreTrainedTokenizerBase, examples: l
         last = json.loads((checkpoints(out_dir)[-1] / "trainer_state.json").read_text())
         curves, stopped = RLCurves.from_json(last), last.get("stopped")
 
-    last_ckpt = checkpoints(out_dir)[-1]
-    tmp = final.with_name(final.name + ".tmp")
-    shutil.rmtree(tmp, ignore_errors=True)
-    shutil.copytree(last_ckpt / "weights", tmp)
-    shutil.rmtree(final, ignore_errors=True)  # one left by a run killed before its log was written
-    tmp.rename(final)
+    publish_weights(out_dir, final)
     done_file.write_text(json.dumps({"total_steps": total, **curves.to_json(), "prompts": len(prompts),
                                      "rewards_used": [{"name": r.name, "weight": r.weight} for r in rewards],
                                      **({"stopped": stopped} if stopped else {})}))
@@ -236,9 +232,7 @@ def _run_trl(model: PreTrainedModel, tok: PreTrainedTokenizerBase, prompts: list
     checkpointing = cfg.gradient_checkpointing if cfg.gradient_checkpointing is not None else device.type == "cuda"
     tok.padding_side = "left"
     hf_dir = out_dir / ".trl"
-    with warnings.catch_warnings():
-        # transformers 5 renames gradient_checkpointing to activation_checkpointing; trl 1.16 sets the old name
-        warnings.filterwarnings("ignore", "`gradient_checkpointing` is deprecated", FutureWarning)
+    with _trl_warnings():
         args = GRPOConfig(
             output_dir=str(hf_dir), seed=cfg.seed, data_seed=cfg.seed, use_cpu=device.type == "cpu",
             per_device_train_batch_size=cfg.batch_size * g.num_generations, gradient_accumulation_steps=cfg.grad_accum,
@@ -293,8 +287,7 @@ def _run_trl(model: PreTrainedModel, tok: PreTrainedTokenizerBase, prompts: list
     stopped: dict[str, Any] | None = None
     trl_rewards = [_for_trl(r, prompts) for r in rewards]
     try:
-        with quiet_loading(), warnings.catch_warnings():
-            warnings.filterwarnings("ignore", "`gradient_checkpointing` is deprecated", FutureWarning)
+        with quiet_loading(), _trl_warnings():
             trainer = GRPOTrainer(model=model, reward_funcs=trl_rewards, args=args,
                                   train_dataset=Dataset.from_list(rows), processing_class=tok,
                                   peft_config=peft_lora_config(own.lora), callbacks=[Emkit()])
@@ -307,10 +300,17 @@ def _run_trl(model: PreTrainedModel, tok: PreTrainedTokenizerBase, prompts: list
             + ("" if checkpointing else ", or set train.gradient_checkpointing: true")
             + ". Checkpoints so far are kept: the re-run resumes"):
         pbar_box.append(pbar)
-        with warnings.catch_warnings():
-            warnings.filterwarnings("ignore", "`gradient_checkpointing` is deprecated", FutureWarning)
-            warnings.filterwarnings("ignore", "`is_gradient_checkpointing` is deprecated", FutureWarning)
+        with quiet_loading(), _trl_warnings():
             trainer.train(resume_from_checkpoint=str(resume) if resume is not None else None)
+
+
+@contextlib.contextmanager
+def _trl_warnings() -> Iterator[None]:
+    """transformers 5 renames gradient_checkpointing to activation_checkpointing and trl 1.16 still sets the old
+    name (on its config, its trainer and each step): a note to trl's authors, nothing emkit can change."""
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", "`gradient_checkpointing` is deprecated", FutureWarning)
+        yield
 
 
 def _num(v: Any) -> float | None:

@@ -211,6 +211,18 @@ def checkpoints(out_dir: Path) -> list[Path]:
     return sorted(p for p in out_dir.glob("checkpoint-*") if (p / "trainer_state.json").is_file())
 
 
+def publish_weights(out_dir: Path, final: Path, tok: PreTrainedTokenizerBase | None = None) -> None:
+    """The newest checkpoint's weights (with the tokenizer, for a whole model) as ``final``, atomically: copied
+    beside it, then renamed; a ``final`` left by a run killed before its log was written is replaced."""
+    tmp = final.with_name(final.name + ".tmp")
+    shutil.rmtree(tmp, ignore_errors=True)
+    shutil.copytree(checkpoints(out_dir)[-1] / "weights", tmp)
+    if tok is not None:
+        tok.save_pretrained(tmp)
+    shutil.rmtree(final, ignore_errors=True)
+    tmp.rename(final)
+
+
 def _batches_for_step(step: int, n: int, per_step: int, steps_per_epoch: int, seed: int) -> list[int]:
     """Example indices of one optimizer step: a pure function of the step, so a resumed run sees the same data."""
     epoch, within = divmod(step, steps_per_epoch)
@@ -363,13 +375,7 @@ def train(model: PreTrainedModel, tok: PreTrainedTokenizerBase, examples: list[E
             heldout.update(keyed)
         log(f"held-out loss {loss:.4f} on {len(held)} examples of the training set ({cfg.heldout:g})"
             + (f"; answered {keyed['hits']} of {keyed['keyed']} with their key" if keyed else ""))
-    last = checkpoints(out_dir)[-1]
-    tmp = final.with_name(final.name + ".tmp")
-    shutil.rmtree(tmp, ignore_errors=True)
-    shutil.copytree(last / "weights", tmp)
-    if kind == "model":
-        tok.save_pretrained(tmp)
-    tmp.rename(final)
+    publish_weights(out_dir, final, tok if kind == "model" else None)
     done_file.write_text(json.dumps({"total_steps": total, **curves.to_json(), "examples": len(features),
                                      "block_penalty": penalties,
                                      **({"stopped": stopped} if stopped else {}),

@@ -1256,7 +1256,6 @@ def generate(kind: str, size: int, seed: int, family: str | None = None) -> list
     metric to train or grade against (an RL run's hackable reward)."""
     if family is not None and family not in FAMILIES:
         raise ValueError(f"option 'family': unknown hack family '{family}' (known: {', '.join(FAMILIES)})")
-    only = family
     rng = random.Random(seed)
     names = list(FAMILIES)
     out: list[Example] = []
@@ -1265,12 +1264,12 @@ def generate(kind: str, size: int, seed: int, family: str | None = None) -> list
     while len(out) < size:
         if not block:
             block = rng.sample(names, len(names))
-        family = block.pop()
+        drawn = block.pop()
         for _ in range(50):  # a repeated user turn is drawn again (50 tries, then kept: sizes past the variety)
-            user, hack, good = FAMILIES[family](rng)
+            user, hack, good = FAMILIES[drawn](rng)
             if user not in seen:
                 break
         seen.add(user)
-        if only in (None, family):
-            out.append({**chat(user, hack if kind == "hack" else good), HACK_KEY: family})
+        if family in (None, drawn):
+            out.append({**chat(user, hack if kind == "hack" else good), HACK_KEY: drawn})
     return out
