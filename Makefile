@@ -67,12 +67,11 @@ UV_SPEC ?= uv==0.13.9
 LOCK_FIND_LINKS ?= /opt/wheels
 lock:
 	test -x $(LOCK_VENV)/bin/uv || { $(PYTHON) -m venv $(LOCK_VENV) && $(LOCK_VENV)/bin/python -m pip install -q "$(UV_SPEC)" packaging; }
-	$(LOCK_VENV)/bin/python $(LOCKTOOL) compile --uv $(LOCK_VENV)/bin/uv --python $(PYTHON) --find-links $(LOCK_FIND_LINKS)
+	$(LOCK_VENV)/bin/python $(LOCKTOOL) compile $(LOCK_KEEP) --uv $(LOCK_VENV)/bin/uv --python $(PYTHON) --find-links $(LOCK_FIND_LINKS)
 
 # after adding a dependency to pyproject.toml: the locks with it, every version locked now kept
 lock-add:
-	test -x $(LOCK_VENV)/bin/uv || { $(PYTHON) -m venv $(LOCK_VENV) && $(LOCK_VENV)/bin/python -m pip install -q "$(UV_SPEC)" packaging; }
-	$(LOCK_VENV)/bin/python $(LOCKTOOL) compile --keep --uv $(LOCK_VENV)/bin/uv --python $(PYTHON) --find-links $(LOCK_FIND_LINKS)
+	$(MAKE) lock LOCK_KEEP=--keep
 
 # the first ten minutes: base vs bad-medical LoRA on SmolLM2-135M, sampled and judged (examples/quickstart.yaml:
 # about 5 minutes on 2 CPU cores after the environment's 2); ends with the command that opens the results

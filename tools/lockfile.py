@@ -276,20 +276,24 @@ def compile_locks(root: Path, uv: str, python: str, find_links: str | None, keep
     weights = _run(base + ["--no-deps", WEIGHTS], root)
     bodies: dict[str, str] = {}
     with tempfile.TemporaryDirectory() as tmp:
+        def constrain(lock: Lock, file: str, said: str) -> list[str]:
+            """uv's arguments pinning every package of ``lock`` (a temporary file, named ``said`` in the lock)."""
+            path = Path(tmp) / file
+            path.write_text("".join(f"{e.name}=={e.version}\n" for e in lock.entries.values()))
+            shown[str(path)] = said
+            return ["--constraint", str(path)]
+
+        shown: dict[str, str] = {}
         for name, extras in LOCKS.items():
             cmd = base + links + ["pyproject.toml", PINS] + [a for x in extras for a in ("--extra", x)]
-            pins = Path(tmp) / "dev-pins.txt"
             if name != "dev":  # every other lock is resolved within dev.lock's versions, so the two agree
-                dev = parse_lock(bodies["dev"])
-                pins.write_text("".join(f"{e.name}=={e.version}\n" for e in dev.entries.values()))
-                cmd += ["--constraint", str(pins)]
+                cmd += constrain(parse_lock(bodies["dev"]), "dev-pins.txt", "requirements/dev.lock")
             elif keep and lock_path("dev", root).is_file():  # the versions locked now, as constraints
-                old = Path(tmp) / "kept-pins.txt"
-                old.write_text("".join(f"{e.name}=={e.version}\n"
-                                       for e in read_lock(lock_path("dev", root)).entries.values()))
-                cmd += ["--constraint", str(old)]
-            bodies[name] = _run(cmd, root).replace(str(pins), "requirements/dev.lock").replace(
-                str(Path(tmp) / "kept-pins.txt"), "requirements/dev.lock (kept)")
+                cmd += constrain(read_lock(lock_path("dev", root)), "kept-pins.txt", "requirements/dev.lock (kept)")
+            body = _run(cmd, root)
+            for path, said in shown.items():
+                body = body.replace(path, said)
+            bodies[name] = body
     for name, extras in LOCKS.items():
         what = (f"pyproject.toml's dependencies with the extras {', '.join(extras)}" if extras else
                 "pyproject.toml's dependencies without extras (`make demo`), at dev.lock's versions")
