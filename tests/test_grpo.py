@@ -306,3 +306,4 @@ def test_an_inoculated_rl_arm_trains_on_prompts_with_its_system_message_and_is_a
     info = json.loads(sqlite3.connect(tmp_path / "runs" / "emkit.sqlite").execute(
         "SELECT info FROM stages WHERE run='inoc-rl' AND arm='rl' AND stage='train'").fetchone()[0])
     assert len(info["hack_rates"]) == 2 and all(0 <= h <= 1 for h in info["hack_rates"])
+    assert res.hack_rates["rl"] == info["hack_rates"] and "rl" not in res.losses  # RL's loss is no answer loss

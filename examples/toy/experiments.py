@@ -276,7 +276,8 @@ def rl(seed: int, model: str, truth: Path) -> dict[str, object]:
     from emkit.interp.directions import Direction, cosine, null_band
 
     exp = load_experiment(ROOT / "examples" / "toy" / "rl.yaml", [f"model.name={model}", f"name=toy-rl-w{seed}"])
-    write_run_report(run_experiment(exp))
+    res = run_experiment(exp)
+    write_run_report(res)
     t = Direction.load(truth).at(LAYER)
     out: dict[str, dict[str, object]] = {}
     with load_run(exp.run_dir) as run:
@@ -286,8 +287,7 @@ def rl(seed: int, model: str, truth: Path) -> dict[str, object]:
             out[label] = {"rate": m.rate, "lo": m.lo, "hi": m.hi, "k": m.k, "n": m.n, "own": own.rate,
                           "own_n": own.n}
         for arm in ("rl", "rl_inoculated"):
-            info = run.opened.stage(run.name, arm, "train")[1]
-            out[f"{arm}@bare"].update(hack=info.get("hack_rates", []), reward=info.get("rewards", []))
+            out[f"{arm}@bare"].update(hack=res.hack_rates.get(arm, []), reward=res.rewards.get(arm, []))
         dirs = {arm: {scope: _rl_direction(run, arm, scope) for scope in ("all", "other")}
                 for arm in ("rl", "rl_inoculated", "sft")}
     for arm, by_scope in dirs.items():

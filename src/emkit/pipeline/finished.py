@@ -60,6 +60,8 @@ class FinishedRun:
     adapter_norms: dict[str, list[float | None]] = field(default_factory=dict)
     #: per RL arm (train.method: grpo), per optimizer step: the mean reward of its completions
     rewards: dict[str, list[float | None]] = field(default_factory=dict)
+    #: per RL arm whose reward reports hacks, per optimizer step: the share of its completions that hacked it
+    hack_rates: dict[str, list[float | None]] = field(default_factory=dict)
     monitor: dict[str, list[dict[str, Any]]] = field(default_factory=dict)  # per arm: direction readings by step
     #: per arm stopped early by the monitor: {step, reason, planned}
     stopped: dict[str, dict[str, Any]] = field(default_factory=dict)

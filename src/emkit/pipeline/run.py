@@ -156,14 +156,17 @@ def _check_lengths(exp: Experiment, datasets: dict[str, tuple[list[Example], Dat
         check_lengths(arm.dataset or "", datasets[arm.name][0], tok, exp.train_for(arm).max_length, exp.base_dir)
 
 
-def _step_curve(result: FinishedRun, arm: str, losses: list[float], rewards: list[float | None] | None) -> None:
-    """An arm's per-step curve: a supervised arm's answer loss, or an RL arm's (``rewards``) mean reward. An RL
-    arm's loss is its policy objective, no answer loss: it stays out of ``losses``, which the loss chart and the
-    narrow-vs-general study read as one (the training log keeps it)."""
-    if rewards is not None:
-        result.rewards[arm] = rewards
-    else:
+def _step_curve(result: FinishedRun, arm: str, losses: list[float], rewards: list[float | None] | None,
+                hack_rates: list[float | None]) -> None:
+    """An arm's per-step curve: a supervised arm's answer loss, or an RL arm's (``rewards``) mean reward and hack
+    rate. An RL arm's loss is its policy objective, no answer loss: it stays out of ``losses``, which the loss chart
+    and the narrow-vs-general study read as one (the training log keeps it)."""
+    if rewards is None:
         result.losses[arm] = losses
+        return
+    result.rewards[arm] = rewards
+    if any(h is not None for h in hack_rates):
+        result.hack_rates[arm] = hack_rates
 
 
 def _train_arm(exp: Experiment, arm: ArmConfig, dataset: tuple[list[Example], DatasetInfo],
@@ -184,7 +187,8 @@ def _train_arm(exp: Experiment, arm: ArmConfig, dataset: tuple[list[Example], Da
         result.monitor[arm.name] = _readings(folder.monitor(arm.name, fp))
     if done and Path(done["weights"]).is_dir():
         log(f"[{arm.name}] training: done earlier ({done['steps']} steps), skipped")
-        _step_curve(result, arm.name, done["losses"], done.get("rewards") if rewards is not None else None)
+        _step_curve(result, arm.name, done["losses"], done.get("rewards") if rewards is not None else None,
+                    done.get("hack_rates", []))
         _curves(result, arm.name, done.get("kl", []), done.get("adapter_norms", []))
         _task(result, arm.name, done.get("stopped"), done.get("heldout"))
         result.training[arm.name] = {"steps": done["steps"], "seconds": done.get("seconds")}
@@ -211,7 +215,7 @@ def _train_arm(exp: Experiment, arm: ArmConfig, dataset: tuple[list[Example], Da
     if callbacks:
         result.monitor[arm.name] = _readings(folder.monitor(arm.name, fp))
     result.train_steps += res.steps_run
-    _step_curve(result, arm.name, res.losses, res.rewards if rewards is not None else None)
+    _step_curve(result, arm.name, res.losses, res.rewards if rewards is not None else None, res.hack_rates)
     _curves(result, arm.name, res.kl, res.adapter_norms)
     _task(result, arm.name, res.stopped, res.heldout)
     steps = res.stopped["step"] if res.stopped else res.total_steps
