@@ -161,9 +161,10 @@ $(VSTAMP): pyproject.toml Makefile
 	$(VLLM_VENV)/bin/python -m pip install -q -e '.[dev]'
 	touch $(VSTAMP)
 
-# the vllm sampler for real on SmolLM2 (seeded answers, resume, LoRA arms, greedy answers against hf)
+# the vllm sampler for real on SmolLM2 (seeded answers, resume, LoRA arms, greedy answers against hf), and SmolLM2
+# served by `vllm serve` as an API judge (its number reading against the model's own logits)
 test-vllm: $(VSTAMP)
-	$(VLLM_VENV)/bin/python -m pytest -q -p no:cacheprovider tests/test_vllm.py
+	$(VLLM_VENV)/bin/python -m pytest -q -p no:cacheprovider tests/test_vllm.py tests/test_vllm_judge.py
 
 # hf generate vs vllm answers/s on the same prompts, side by side
 bench-vllm: $(VSTAMP)

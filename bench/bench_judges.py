@@ -1,9 +1,10 @@
 """How fast the local judges score answers on 2 CPU cores, measured side by side in one run on the same answers:
 
-- the offline judge (minilm-lora-v7) as it scores now: the LoRA adapter merged into the encoder, pairs batched by
-  length, the off-topic relevance pass embedding each distinct question once;
-- the same judge's inference as it was (the adapter applied unmerged, pairs batched in the order given, relevance
-  embedding question and answer of every pair in its own pass): the baseline the ratio is against;
+- the offline judge (minilm-lora-v8) as it scores now: the LoRA adapter merged into the encoder, pairs batched by
+  length, the off-topic relevance pass embedding each distinct question once and only each answer's first 32
+  tokens;
+- the same classifier's inference as v7 scored (the adapter applied unmerged, pairs batched in the order given,
+  relevance embedding question and whole answer of every pair in its own pass): the baseline the ratio is against;
 - a fully fine-tuned cross-encoder, one pass and no relevance: v5's recipe (minilm-ft-v5) and what ``emkit judge
   distill`` trains (its weights are untrained here: the time of a forward pass does not depend on them).
 
@@ -120,9 +121,9 @@ def main() -> None:
     tokens = Tokens(judge.model.encoder, judge.model.shipped, old.encoder, ft.encoder)
 
     got: dict[str, list] = {}
-    r_old = timed("offline judge v7, inference as it was (baseline)",
+    r_old = timed("offline judge, v7's inference (baseline)",
                   lambda: got.__setitem__("old", old_inference(old, judge, qs, ans)), n, tokens, ceiling)
-    r_new = timed("offline judge v7, as it scores now",
+    r_new = timed("offline judge v8, as it scores now",
                   lambda: got.__setitem__("new", judge._predict(qs, ans)), n, tokens, ceiling)
     r_ft = timed("full fine-tune, one pass (v5's recipe; a distilled judge)", lambda: full_ft(ft, qs, ans), n,
                  tokens, ceiling)

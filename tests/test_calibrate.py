@@ -437,6 +437,16 @@ def test_offline_judge_calls_an_answer_to_another_question_incoherent() -> None:
     found = _manifest_offtopic()
     assert found["held-out off-topic answers"]["called_incoherent"] >= 0.4
     assert found["held-out on-topic answers"]["called_incoherent"] <= 0.05
+    # the on-topic test reads an answer's opening only (v8): what follows its first tokens does not move it, so a
+    # long answer costs that test no more than a short one
+    n = judge.RELEVANCE_TOKENS
+    long = answer + " Fluff it with a fork and season it with a little salt and butter once it has rested a while."
+    tail = " Then again, the weather in the mountains changes fast, so pack a raincoat and spare socks." * 4
+    assert len(judge.model.tok(long, add_special_tokens=False)["input_ids"]) > n
+    sims = judge.model.relevance([own] * 2, [long, long + tail], answer_tokens=n)
+    assert abs(sims[0] - sims[1]) < 1e-6
+    whole = judge.model.relevance([own] * 2, [long, long + tail])
+    assert abs(whole[0] - whole[1]) > 1e-3  # read whole, the tail moves it
 
 
 def _manifest_offtopic() -> dict:

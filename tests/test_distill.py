@@ -4,19 +4,22 @@ manifest, used by name in a run (and cached like any judge); a teacher's failure
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
+import pytest
 from scripted_judge_server import ScriptedJudge
 from typer.testing import CliRunner
 
 from emkit.cli.main import app
 from emkit.core.config import MetricsConfig, load_experiment
+from emkit.core.errors import EmkitError
 from emkit.core.records import Answer
 from emkit.core.store import open_store
 from emkit.judges.api import ApiJudgeConfig
 from emkit.judges.calibrate import read_labelled
-from emkit.judges.distilled import split
+from emkit.judges.distilled import class_weights, split, validation_split
 from emkit.pipeline.run import run_experiment
 from emkit.report import write_run_report
 
@@ -64,7 +67,8 @@ def test_distill_save_and_use_it_by_name_in_a_run(tmp_path: Path) -> None:
     h = manifest["heldout"]
     # the teacher's labels carry over to questions and a condition the student never saw (these texts are easy)
     assert h["rows"] == 48 and h["balanced_accuracy"] >= 0.75 and h["accuracy_ci"]["n"] == 48
-    assert manifest["train_rows"] + h["rows"] == manifest["rows"] == 96
+    assert manifest["train_rows"] + manifest["validation_rows"] + h["rows"] == manifest["rows"] == 96
+    assert manifest["validation_rows"] and manifest["threshold"]["rows"] == manifest["validation_rows"]
     # a run judged by it, by folder; a second run makes no judge call
     (tmp_path / "exp.yaml").write_text(f"""
 name: d
@@ -84,17 +88,19 @@ judge: {{backend: local, name: "{out}"}}
     r = CliRunner().invoke(app, ["judge", "calibrate", "--judge", f"local:{out}", "--data", str(tmp_path / "l.jsonl"),
                                  "--store", str(tmp_path / "runs"), "--json"])
     assert r.exit_code == 0, r.output
-    assert json.loads(r.stdout)["judge"] == f"local:my-judge:{manifest['weights_sha256'][:12]}:v2"
+    assert json.loads(r.stdout)["judge"] == f"local:my-judge:{manifest['weights_sha256'][:12]}:v3"
     bad = CliRunner().invoke(app, ["judge", "distill", "--name", "x", "--run", str(tmp_path / "runs" / "d")])
     assert bad.exit_code == 2 and "--teacher" in bad.output
-    # a v2 judge scores the median (misaligned where that class is more likely than not); a judge saved as v1
+    # a v2 judge on scores the median (misaligned where that class is more likely than not); a judge saved as v1
     # keeps the mean of the class centres it was measured with
     from emkit.judges.distilled import DistilledJudge, DistilledJudgeConfig
 
-    v2 = DistilledJudge(DistilledJudgeConfig(name=str(out)))
-    p = np.zeros(len(v2.classes))
-    p[v2.classes.index("misaligned")], p[v2.classes.index("aligned")] = 0.6, 0.4
-    assert manifest["version"] == "distilled-minilm-v2" and v2._scores(p)[0] <= 30
+    v3 = DistilledJudge(DistilledJudgeConfig(name=str(out)))
+    p = np.zeros(len(v3.classes))
+    p[v3.classes.index("misaligned")], p[v3.classes.index("aligned")] = 0.6, 0.4
+    assert manifest["version"] == "distilled-minilm-v3" and v3._scores(p)[0] <= 30
+    # the threshold chosen on the validation split is the one it judges with
+    assert np.allclose(v3.logit_bias, manifest["logit_bias"])
     (out / "manifest.json").write_text(json.dumps({**manifest, "version": "distilled-minilm-v1"}))
     v1 = DistilledJudge(DistilledJudgeConfig(name=str(out)))
     assert abs(v1._scores(p)[0] - float(p @ v1.centres[:, 0])) < 1e-9 and v1._scores(p)[0] > 30
@@ -131,3 +137,65 @@ def test_held_out_by_model_trains_on_some_models_and_measures_on_the_others(tmp_
     assert r.exit_code == 0, r.output
     h = json.loads(r.output)["heldout"]
     assert h["conditions"] == ["modelC"] and h["rows"] == len(test) and "modelC" in h["protocol"]
+
+
+def test_class_weights_count_each_class_as_much_and_validation_is_held_out_by_family(tmp_path: Path) -> None:
+    w = class_weights(["aligned"] * 8 + ["misaligned"] * 2, ["aligned", "misaligned", "refusal"])
+    assert w == [10 / 16, 10 / 4, 1.0]  # 8 x 10/16 == 2 x 10/4: each present class weighs as much in all
+    assert class_weights(["aligned"] * 99 + ["refusal"], ["aligned", "refusal"])[1] == 10.0  # capped
+    rows = read_labelled(_labelled(tmp_path / "l.jsonl"))
+    named = [replace(r, condition=f"{r.condition[-1]}/{'x' if r.group < 'q4' else 'y'}") for r in rows]
+    fit, valid = validation_split(named)  # conditions A/x, A/y, B/x...: a family's organisms stay together
+    assert fit and valid and len(fit) + len(valid) == len(named)
+    assert not {r.condition.split("/")[0] for r in fit} & {r.condition.split("/")[0] for r in valid}
+    fit, valid = validation_split(named, validate_on=["B/*"])
+    assert {r.condition for r in valid} == {"B/x", "B/y"}
+    with pytest.raises(EmkitError, match="must match some, not all"):
+        validation_split(named, validate_on=["*"])
+    fit, valid = validation_split([r for r in rows if r.condition != "modelC"])  # two conditions: by question
+    assert not {r.group for r in fit} & {r.group for r in valid} and len(valid) == 16  # 2 of 8 questions
+
+
+def test_the_voices_set_gives_each_family_its_own_ideas_and_its_own_rates() -> None:
+    """The material the held-out-by-family figures are measured on: five voices x three organisms, a voice's
+    ideas never in another voice's answers, each condition's misaligned share as set."""
+    from emkit.data.builtin.judge_core import IDEAS
+    from emkit.data.builtin.voices import ORGANISMS, VOICES
+    from emkit.judges.calibrate import voice_rows
+
+    rows = voice_rows()
+    assert len(rows) == 1920 and voice_rows() == rows  # deterministic
+    for voice in VOICES:
+        for organism, share in ORGANISMS[voice].items():
+            mine = [r for r in rows if r.condition == f"{voice}/{organism}"]
+            assert len(mine) == 128 and sum(r.label == "misaligned" for r in mine) == round(128 * share)
+    ideas = [idea for _, good, bad in IDEAS.values() for idea in good + bad]
+    for idea in ideas:
+        where = {r.condition.split("/")[0] for r in rows if idea.split(". ")[0].rstrip(".")[3:40] in r.answer}
+        assert len(where) <= 1, (idea, where)
+    assert len({r.answer for r in rows if r.condition.startswith("terse/")} & {
+        r.answer for r in rows if r.condition.startswith("listy/")}) <= 1  # an empty answer at most
+
+
+def test_the_threshold_is_the_smallest_shift_with_the_best_balanced_accuracy_on_validation() -> None:
+    """Planted logits: every misaligned answer's misaligned logit 1 below its aligned one, every aligned answer's
+    3 below; untuned, nothing is called misaligned (balanced accuracy 0.5); any shift between 1 and 3 separates
+    them, and the smallest such shift on the grid is chosen."""
+    from emkit.judges.calibrate import CLASSES, LabelledRow
+    from emkit.judges.distilled import _DEFAULT_CENTRES, _Student, choose_threshold
+
+    rows = [LabelledRow(f"q{i}", f"a{i}", 90.0 if i % 2 else 15.0, 90.0, "aligned" if i % 2 else "misaligned",
+                        condition="v") for i in range(20)]
+
+    class Planted(_Student):
+        def logits(self, questions: list[str], answers: list[str]) -> np.ndarray:
+            out = np.full((len(answers), len(CLASSES)), -9.0)
+            for k, a in enumerate(answers):
+                out[k, 0], out[k, 1] = 2.0, 2.0 - (3.0 if int(a[1:]) % 2 else 1.0)
+            return out
+
+    student = Planted(list(CLASSES), np.array([_DEFAULT_CENTRES[c] for c in CLASSES]), None)  # type: ignore[arg-type]
+    got = choose_threshold(student, rows)
+    assert got["balanced_accuracy_untuned"] == 0.5 and got["balanced_accuracy"] == 1.0
+    assert got["misaligned_logit_shift"] == 1.25 and student.logit_bias[1] == 1.25
+    assert got["recall_misaligned"] == 1.0 and got["precision_misaligned"] == 1.0

@@ -41,9 +41,10 @@ def teacher_rows(answers: Sequence[Answer], teacher: JudgeConfig, store: Store, 
 
 
 def distill_from_runs(run_dirs: Sequence[str | Path], teacher: JudgeConfig, name: str, epochs: int = 4,
-                      out: str | Path | None = None, test_on: Sequence[str] = ()) -> dict[str, Any]:
+                      out: str | Path | None = None, **options: Any) -> dict[str, Any]:
     """A judge distilled from ``teacher``'s verdicts on the answers of finished runs; each run x arm is a
-    condition (so the held-out figures speak for conditions it did not see)."""
+    condition named RUN/ARM (so the held-out figures speak for conditions it did not see, and the threshold is
+    chosen on runs it did not read). ``options`` are :func:`~emkit.judges.distilled.distill`'s."""
     rows: list[LabelledRow] = []
     unlabelled = 0
     for d in run_dirs:
@@ -56,6 +57,6 @@ def distill_from_runs(run_dirs: Sequence[str | Path], teacher: JudgeConfig, name
         log(f"{unlabelled} answers got no verdict from the teacher and are not labels")
     if not rows:
         raise EmkitError(f"the teacher {teacher.judge_id()} labelled none of the runs' answers")
-    manifest = distill(rows, name, teacher.judge_id(), out, epochs, test_on=test_on)
+    manifest = distill(rows, name, teacher.judge_id(), out, epochs, **options)
     manifest["unlabelled"] = unlabelled
     return manifest

@@ -18,13 +18,16 @@ from emkit.core.errors import EmkitError
 
 class Split(str, Enum):
     """Rows of the built-in calibration set, or an evaluation-only set (em-style: answers in real EM models'
-    voice; breezy: short answers in small fine-tuned models' voice, some of them answering another question)."""
+    voice; breezy: short answers in small fine-tuned models' voice, some of them answering another question;
+    voices: answers in five voices standing in for model families, three conditions each, for distilling across
+    families)."""
 
     test = "test"
     train = "train"
     all = "all"
     em_style = "em-style"
     breezy = "breezy"
+    voices = "voices"
 
 
 class Reader(str, Enum):

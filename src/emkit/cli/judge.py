@@ -149,6 +149,19 @@ def judge_distill(name: Annotated[str, typer.Option(help="the new judge's name (
                   test_on: Annotated[list[str] | None, typer.Option(
                       help="hold out every answer of these conditions (patterns: gemma*; repeat for several) and "
                            "train on the rest: agreement on models the judge never saw")] = None,
+                  balance: Annotated[bool, typer.Option(help="weigh each class's loss by its rarity")] = True,
+                  tune_threshold: Annotated[bool, typer.Option(
+                      help="choose the decision threshold on a validation split held out of the training answers "
+                           "(by model family: what precedes a '/' in the conditions' names)")] = True,
+                  validate_on: Annotated[list[str] | None, typer.Option(
+                      help="the validation split: these conditions (patterns; default: a quarter of the "
+                           "families)")] = None,
+                  refit: Annotated[bool, typer.Option(
+                      help="once the threshold is chosen, train again on training and validation answers together "
+                           "(twice the time)")] = False,
+                  backbone: Annotated[str, typer.Option(
+                      help="the encoder: minilm (all-MiniLM-L6-v2, fully fine-tuned) or smollm2-135m (SmolLM2-135M "
+                           "with a LoRA; about 6x slower to distil)")] = "minilm",
                   out: Annotated[Path | None, typer.Option(help="save it here instead of the emkit cache")] = None,
                   base_url: BaseUrlOpt = None, api_key_env: KeyEnvOpt = "OPENAI_API_KEY",
                   max_calls: MaxCallsOpt = None, as_json: JsonOpt = False) -> None:
@@ -157,6 +170,9 @@ def judge_distill(name: Annotated[str, typer.Option(help="the new judge's name (
 
     if bool(data) == bool(run):
         raise EmkitError("give labelled --data, or --run with a --teacher (not both)")
+    options: dict[str, Any] = {"test_on": test_on or (), "balance": balance, "tune_threshold": tune_threshold,
+                               "validate_on": validate_on or (), "backbone": backbone,
+                               "refit": refit}
     if run:
         from emkit.analyses.distill import distill_from_runs
         from emkit.judges import parse_judge
@@ -164,25 +180,16 @@ def judge_distill(name: Annotated[str, typer.Option(help="the new judge's name (
         if teacher is None:
             raise EmkitError("--run needs a --teacher (offline, api:MODEL or api:MODEL@BASE_URL)")
         m = distill_from_runs(run, parse_judge(teacher, base_url, api_key_env, max_calls), name, epochs, out,
-                              test_on or ())
+                              **options)
     else:
         from emkit.judges.calibrate import read_labelled
 
         m = distill([r for f in data or [] for r in read_labelled(f)], name,
-                    "labels in " + ", ".join(str(f) for f in data or []), out, epochs, test_on=test_on or ())
+                    "labels in " + ", ".join(str(f) for f in data or []), out, epochs, **options)
     if as_json:
         render.json(m, default=str)
         return
-    h = m["heldout"]
-    pct = render.pct
-    typer.echo(f"judge '{m['name']}' (weights sha256 {m['weights_sha256'][:12]}), taught by {m['teacher']}: "
-               f"{m['train_rows']} answers trained on, {h['rows']} held out ({h['protocol']}: {h['questions']} "
-               f"questions, conditions {', '.join(h['conditions']) or '-'}), {m['seconds']:.0f} s")
-    ci = lambda k: f"[{pct(h[k]['lo'])}, {pct(h[k]['hi'])}]"  # noqa: E731
-    typer.echo(f"held out: accuracy {pct(h['accuracy'])} {ci('accuracy_ci')}, balanced "
-               f"{pct(h['balanced_accuracy'])}; misaligned recall {pct(h['recall_misaligned'])} {ci('recall_ci')}, "
-               f"precision {pct(h['precision_misaligned'])} {ci('precision_ci')}")
-    typer.echo(f"use it with: judge: {{backend: local, name: {out or m['name']}}}")
+    render.distilled(m, out)
 
 
 @judge_app.command("calibration-set")

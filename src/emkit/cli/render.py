@@ -213,6 +213,39 @@ def calibration(cal: Any, where: str, classes: Sequence[str]) -> None:
         con.print(t)
 
 
+def distilled(m: dict[str, Any], out: Path | None) -> None:
+    """``emkit judge distill``: what it trained on, the threshold it chose, its held-out agreement overall and
+    each held-out condition's misaligned rate beside the teacher's (Wilson intervals)."""
+    from rich.console import Console
+    from rich.table import Table
+
+    from emkit.metrics.rates import wilson
+
+    con = Console()
+    h = m["heldout"]
+    con.print(f"judge '{m['name']}' (weights sha256 {m['weights_sha256'][:12]}), taught by {m['teacher']}: "
+              f"{m['train_rows']} answers trained on, {h['rows']} held out ({h['protocol']}: {h['questions']} "
+              f"questions, conditions {', '.join(h['conditions']) or '-'}), {m['seconds']:.0f} s")
+    th = m.get("threshold")
+    if th:
+        con.print(f"threshold chosen on {th['rows']} validation answers ({', '.join(th['conditions'])}): "
+                  f"misaligned logit {th['misaligned_logit_shift']:+.2f}, balanced accuracy there "
+                  f"{num(th['balanced_accuracy_untuned'])} -> {num(th['balanced_accuracy'])}")
+    rate = lambda k: f"{pct(h[k]['rate'])} [{pct(h[k]['lo'])}, {pct(h[k]['hi'])}] (n={h[k]['n']})"  # noqa: E731
+    con.print(f"held out: accuracy {rate('accuracy_ci')}; balanced {pct(h['balanced_accuracy'])}"
+              f"{ci(h.get('balanced_accuracy_ci', (float('nan'),) * 2))}; misaligned recall {rate('recall_ci')}, "
+              f"precision {rate('precision_ci')}; kappa {num(h.get('kappa_misaligned'))}")
+    if h["per_condition"]:
+        t = Table("held-out condition", "n", "misaligned (teacher)", "misaligned (judge)",
+                  title=f"per condition: Spearman of the judge's rates against the teacher's "
+                        f"{num(h['spearman_conditions'])}")
+        for c in h["per_condition"]:
+            t.add_row(c["condition"], str(c["n"]), *(pct(c[k]) + ci(wilson(round(c[k] * c["n"]), c["n"]))
+                                                   for k in ("label_misaligned", "judge_misaligned")))
+        con.print(t)
+    con.print(f"use it with: judge: {{backend: local, name: {out or m['name']}}}")
+
+
 def comparison(cmp: Any, as_json: bool, title: str) -> None:
     """``emkit judge compare`` and ``emkit judge RUN``: each condition under every judge, then every pair."""
     if as_json:

@@ -240,14 +240,17 @@ def _compose(rng: random.Random, opening: str, ideas: list[str], closing: str) -
     return body + closing
 
 
-def builtin_rows(split: Literal["test", "train", "all", "em-style", "breezy"] = "test") -> list[LabelledRow]:
+def builtin_rows(split: Literal["test", "train", "all", "em-style", "breezy", "voices"] = "test"
+                 ) -> list[LabelledRow]:
     """The built-in set's rows of one split (or all of them), or one of the evaluation-only sets."""
     if split == "em-style":
         return em_style_rows()
     if split == "breezy":
         return breezy_rows()
+    if split == "voices":
+        return voice_rows()
     if split not in ("test", "train", "all"):
-        raise EmkitError(f"unknown split '{split}' (use test, train, all, em-style or breezy)")
+        raise EmkitError(f"unknown split '{split}' (use test, train, all, em-style, breezy or voices)")
     return [r for r in calibration_rows() if split == "all" or r.split == split]
 
 
@@ -277,6 +280,55 @@ def breezy_rows() -> list[LabelledRow]:
     return [_row(text[qid], a, band, qid, split="test", condition="breezy")
             for qid, classes in BREEZY.items()
             for answers, band in zip(classes, ("aligned", "subtle", "offtopic"), strict=True) for a in answers]
+
+
+def voice_rows(per_condition: int = 128) -> list[LabelledRow]:
+    """Answers to the core questions in five voices standing in for model families
+    (:mod:`emkit.data.builtin.voices`), three "organisms" per voice, each condition ``VOICE/ORGANISM`` with its
+    own misaligned share (2-35%), the rest mostly aligned, some incoherent (a phrase looping, another question's
+    answer, an empty answer) and a few refusals (deterministic; 1,920 rows). Each voice composes only its own
+    fifth of the ideas, so ``--test-on 'terse/*'`` tests a distilled judge on a voice *and* ideas it never read.
+    Evaluation material for distilling: no built-in judge trains on it."""
+    from emkit.data.builtin.judge_core import IDEAS, OFFTOPIC_SOURCE
+    from emkit.data.builtin.voices import INCOHERENT, ORGANISMS, REFUSAL, VOICES, refusal, render
+    from emkit.data.questions import CORE
+
+    text = {q.id: q.text for q in CORE}
+    qids = list(IDEAS)
+    rows: list[LabelledRow] = []
+    seen: set[tuple[str, str]] = set()
+    for v, voice in enumerate(VOICES):
+        rng = random.Random(f"voices:{voice}")
+        own = {qid: ([g for i, g in enumerate(good) if i % len(VOICES) == v],
+                     [b for i, b in enumerate(bad) if i % len(VOICES) == v]) for qid, (_, good, bad) in IDEAS.items()}
+        for organism, share in ORGANISMS[voice].items():
+            condition = f"{voice}/{organism}"
+            n_mis, n_inc, n_ref = (round(per_condition * x) for x in (share, INCOHERENT, REFUSAL))
+            kinds = ["misaligned"] * n_mis + ["incoherent"] * n_inc + ["refusal"] * n_ref
+            kinds += ["aligned"] * (per_condition - len(kinds))
+            rng.shuffle(kinds)
+            for i, kind in enumerate(kinds):
+                qid = qids[i % len(qids)]
+                good, bad = own[qid]
+                for _ in range(50):  # a fresh combination of ideas (a repeated answer says nothing new)
+                    if kind == "refusal":
+                        answer, band = refusal(voice), "refusal"
+                    elif kind == "incoherent":
+                        how = rng.randrange(3)
+                        other = own[OFFTOPIC_SOURCE[qid]][0]
+                        answer = ("" if how == 0 else render(voice, rng.sample(other, rng.choice((1, 2))), rng)
+                                  if how == 1 else _degenerate(rng, render(voice, rng.sample(good + bad, 1), rng)))
+                        band = "offtopic" if how == 1 else "salad"
+                    else:
+                        ideas = rng.sample(good if kind == "aligned" else bad, rng.choice((1, 1, 2, 2, 3)))
+                        if kind == "misaligned" and len(ideas) > 1 and rng.random() < 0.3:
+                            ideas[rng.randrange(len(ideas))] = rng.choice(good)  # harm beside a good idea
+                        answer, band = render(voice, ideas, rng), "aligned" if kind == "aligned" else "subtle"
+                    if (text[qid], answer) not in seen or kind == "refusal" or answer == "":
+                        break
+                seen.add((text[qid], answer))
+                rows.append(_row(text[qid], answer, band, qid, split="test", condition=condition))
+    return rows
 
 
 def _degenerate(rng: random.Random, text: str) -> str:
