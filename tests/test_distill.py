@@ -18,7 +18,7 @@ from emkit.core.errors import EmkitError
 from emkit.core.records import Answer
 from emkit.core.store import open_store
 from emkit.judges.api import ApiJudgeConfig
-from emkit.judges.calibrate import read_labelled
+from emkit.judges.calibrate import calibration_figures, read_labelled
 from emkit.judges.distilled import class_weights, split, validation_split
 from emkit.pipeline.run import run_experiment
 from emkit.report import write_run_report
@@ -101,7 +101,16 @@ judge: {{backend: local, name: "{out}"}}
     assert manifest["version"] == "distilled-minilm-v3" and v3._scores(p)[0] <= 30
     # the threshold chosen on the validation split is the one it judges with
     assert np.allclose(v3.logit_bias, manifest["logit_bias"])
-    (out / "manifest.json").write_text(json.dumps({**manifest, "version": "distilled-minilm-v1"}))
+    # the saved judge, loaded by name, gives the held-out figures it was measured with (threshold included)
+    _, test = split(read_labelled(tmp_path / "l.jsonl"))
+    again = calibration_figures(v3.id, test, v3.verdicts_on(test))
+    assert again.balanced_accuracy == h["balanced_accuracy"] and again.recall_misaligned == h["recall_misaligned"]
+    # judges saved before v3 have no threshold and no backbone in their manifest: MiniLM, no shift
+    older = {k: v for k, v in manifest.items() if k not in ("logit_bias", "backbone", "threshold")}
+    (out / "manifest.json").write_text(json.dumps({**older, "version": "distilled-minilm-v2"}))
+    v2 = DistilledJudge(DistilledJudgeConfig(name=str(out)))
+    assert v2.logit_bias is None and v2.model.backbone == "minilm" and v2._scores(p)[0] <= 30
+    (out / "manifest.json").write_text(json.dumps({**older, "version": "distilled-minilm-v1"}))
     v1 = DistilledJudge(DistilledJudgeConfig(name=str(out)))
     assert abs(v1._scores(p)[0] - float(p @ v1.centres[:, 0])) < 1e-9 and v1._scores(p)[0] > 30
 
@@ -152,6 +161,8 @@ def test_class_weights_count_each_class_as_much_and_validation_is_held_out_by_fa
     assert {r.condition for r in valid} == {"B/x", "B/y"}
     with pytest.raises(EmkitError, match="must match some, not all"):
         validation_split(named, validate_on=["*"])
+    with pytest.raises(EmkitError, match="gemma\\*: no training condition matches"):
+        validation_split(named, validate_on=["B/*", "gemma*"])
     fit, valid = validation_split([r for r in rows if r.condition != "modelC"])  # two conditions: by question
     assert not {r.group for r in fit} & {r.group for r in valid} and len(valid) == 16  # 2 of 8 questions
 
@@ -199,3 +210,7 @@ def test_the_threshold_is_the_smallest_shift_with_the_best_balanced_accuracy_on_
     assert got["balanced_accuracy_untuned"] == 0.5 and got["balanced_accuracy"] == 1.0
     assert got["misaligned_logit_shift"] == 1.25 and student.logit_bias[1] == 1.25
     assert got["recall_misaligned"] == 1.0 and got["precision_misaligned"] == 1.0
+    # one misaligned answer among many (a resample of the rows misses it): still a threshold, no crash
+    lone = [LabelledRow(f"q{i}", f"a{2 * i + 1 if i else 0}", 90.0 if i else 15.0, 90.0,
+                        "aligned" if i else "misaligned", condition="v") for i in range(40)]
+    assert choose_threshold(student, lone)["balanced_accuracy"] == 1.0

@@ -10,6 +10,7 @@ import json
 import math
 import shutil
 import sqlite3
+from collections.abc import Iterator
 from contextlib import closing
 from pathlib import Path
 from typing import Any
@@ -18,7 +19,7 @@ import pandas as pd
 import pytest
 
 from emkit.core.config import load_experiment
-from emkit.judges.offline import OfflineJudge
+from emkit.judges.offline import OfflineJudge, _calibration_digest
 from emkit.pipeline.finished import load_run
 from emkit.pipeline.run import run_experiment
 from emkit.samplers import hf
@@ -54,20 +55,37 @@ def old(tmp_path: Path) -> Path:
     return dest
 
 
-@pytest.fixture()
-def nothing_redone(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Training, sampling and judging raise: a finished store must need none of them."""
-    def refuse(what: str) -> Any:
-        def f(*_: Any, **__: Any) -> None:
-            raise AssertionError(f"{what} was called on a store whose stages are all done")
-        return f
+def _refuse(what: str) -> Any:
+    def f(*_: Any, **__: Any) -> None:
+        raise AssertionError(f"{what} was called on a store whose stages are all done")
+    return f
 
-    monkeypatch.setattr(local.LocalTrainer, "train", refuse("the LoRA trainer"))
-    monkeypatch.setattr(local, "train", refuse("local.train"))
-    monkeypatch.setattr(hf.HFSampler, "sample", refuse("the hf sampler"))
-    monkeypatch.setattr(hf.HFSampler, "loaded", refuse("the hf sampler's model load"))
-    monkeypatch.setattr(hf, "sample", refuse("hf.sample"))
-    monkeypatch.setattr(OfflineJudge, "__init__", refuse("the offline judge"))
+
+@pytest.fixture()
+def nothing_trained_or_sampled(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Training and sampling raise."""
+    monkeypatch.setattr(local.LocalTrainer, "train", _refuse("the LoRA trainer"))
+    monkeypatch.setattr(local, "train", _refuse("local.train"))
+    monkeypatch.setattr(hf.HFSampler, "sample", _refuse("the hf sampler"))
+    monkeypatch.setattr(hf.HFSampler, "loaded", _refuse("the hf sampler's model load"))
+    monkeypatch.setattr(hf, "sample", _refuse("hf.sample"))
+
+
+@pytest.fixture()
+def fixture_judge(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """The offline judge under the version the fixture was judged with (v7; v8 changed only its off-topic test,
+    so its identity, and the cache key of its verdicts, is another): what is tested here is that the code move
+    keeps fingerprints and caches valid, not that a new judge reuses an old one's verdicts (it must not)."""
+    monkeypatch.setattr(OfflineJudge, "VERSION", "minilm-lora-v7")
+    _calibration_digest.cache_clear()
+    yield
+    _calibration_digest.cache_clear()
+
+
+@pytest.fixture()
+def nothing_redone(monkeypatch: pytest.MonkeyPatch, nothing_trained_or_sampled: None, fixture_judge: None) -> None:
+    """Training, sampling and judging raise: a finished store must need none of them."""
+    monkeypatch.setattr(OfflineJudge, "__init__", _refuse("the offline judge"))
 
 
 def _tables(store: Path) -> dict[str, list[tuple[Any, ...]]]:
@@ -145,6 +163,20 @@ def test_rerun_redoes_nothing_and_gives_the_saved_metrics(old: Path, nothing_red
     assert _plain([s.flat() for s in res.summaries]) == saved_json["rows"]
     assert json.loads((run_dir / "comparisons.json").read_text()) == saved_comparisons
     assert res.losses == {"ft": losses}  # the old training's losses, read back from its stage
+
+
+def test_a_new_offline_judge_version_judges_again_and_redoes_nothing_else(
+        old: Path, nothing_trained_or_sampled: None) -> None:
+    """Under today's offline judge (another version than the fixture's) the answers are judged again, once, under
+    the new identity; the old verdicts stay in the store beside them, and no stage before judging is redone."""
+    before = _tables(old / "store")
+    res = run_experiment(load_experiment(old / "experiment.yaml"))
+    assert (res.train_steps, res.answers_generated) == (0, 0) and res.judge_calls == 13  # distinct answers
+    after = _tables(old / "store")
+    assert after["samples"] == before["samples"] and after["datasets"] == before["datasets"]
+    assert after["judgments"][: len(before["judgments"])] == before["judgments"]
+    new = {j[0] for j in after["judgments"][len(before["judgments"]):]}
+    assert new == {OfflineJudge().id} and JUDGE not in new and len(after["judgments"]) == len(before["judgments"]) + 26
 
 
 def test_view_reads_the_old_run(old: Path) -> None:

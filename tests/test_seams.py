@@ -224,7 +224,11 @@ def test_cli_choices_match_the_library() -> None:
 
     assert tuple(w.value for w in Writer) == RESIDUAL_WRITERS
     assert [r.value for r in Reader] == ["arm", "base"] and [r.value for r in ReadAt] == ["prompt", "answer"]
-    assert [s.value for s in Split] == ["test", "train", "all", "em-style", "breezy"]
+    assert [s.value for s in Split] == ["test", "train", "all", "em-style", "breezy", "voices"]
+    from emkit.judges.calibrate import builtin_rows
+
+    for s in Split:  # every choice the CLI offers is a set the library builds
+        assert builtin_rows(s.value)
 
 
 def test_a_judge_backend_without_its_own_identity_gets_one_from_all_its_settings() -> None:

@@ -159,6 +159,9 @@ def judge_distill(name: Annotated[str, typer.Option(help="the new judge's name (
                   refit: Annotated[bool, typer.Option(
                       help="once the threshold is chosen, train again on training and validation answers together "
                            "(twice the time)")] = False,
+                  augment: Annotated[bool, typer.Option(
+                      help="also train on each answer with its form removed (markdown, emoji, a list's opening "
+                           "line), same label")] = False,
                   backbone: Annotated[str, typer.Option(
                       help="the encoder: minilm (all-MiniLM-L6-v2, fully fine-tuned) or smollm2-135m (SmolLM2-135M "
                            "with a LoRA; about 6x slower to distil)")] = "minilm",
@@ -172,7 +175,7 @@ def judge_distill(name: Annotated[str, typer.Option(help="the new judge's name (
         raise EmkitError("give labelled --data, or --run with a --teacher (not both)")
     options: dict[str, Any] = {"test_on": test_on or (), "balance": balance, "tune_threshold": tune_threshold,
                                "validate_on": validate_on or (), "backbone": backbone,
-                               "refit": refit}
+                               "refit": refit, "augment": augment}
     if run:
         from emkit.analyses.distill import distill_from_runs
         from emkit.judges import parse_judge

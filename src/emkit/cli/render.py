@@ -230,7 +230,8 @@ def distilled(m: dict[str, Any], out: Path | None) -> None:
     if th:
         con.print(f"threshold chosen on {th['rows']} validation answers ({', '.join(th['conditions'])}): "
                   f"misaligned logit {th['misaligned_logit_shift']:+.2f}, balanced accuracy there "
-                  f"{num(th['balanced_accuracy_untuned'])} -> {num(th['balanced_accuracy'])}")
+                  f"{num(th['balanced_accuracy_untuned'])} -> {num(th['balanced_accuracy'])}"
+                  + (" (chosen before the refit on every training answer)" if m.get("refit") else ""))
     rate = lambda k: f"{pct(h[k]['rate'])} [{pct(h[k]['lo'])}, {pct(h[k]['hi'])}] (n={h[k]['n']})"  # noqa: E731
     con.print(f"held out: accuracy {rate('accuracy_ci')}; balanced {pct(h['balanced_accuracy'])}"
               f"{ci(h.get('balanced_accuracy_ci', (float('nan'),) * 2))}; misaligned recall {rate('recall_ci')}, "

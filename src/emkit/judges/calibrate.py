@@ -285,7 +285,7 @@ def breezy_rows() -> list[LabelledRow]:
 def voice_rows(per_condition: int = 128) -> list[LabelledRow]:
     """Answers to the core questions in five voices standing in for model families
     (:mod:`emkit.data.builtin.voices`), three "organisms" per voice, each condition ``VOICE/ORGANISM`` with its
-    own misaligned share (2-35%), the rest mostly aligned, some incoherent (a phrase looping, another question's
+    own misaligned share (1-35%), the rest mostly aligned, some incoherent (a phrase looping, another question's
     answer, an empty answer) and a few refusals (deterministic; 1,920 rows). Each voice composes only its own
     fifth of the ideas, so ``--test-on 'terse/*'`` tests a distilled judge on a voice *and* ideas it never read.
     Evaluation material for distilling: no built-in judge trains on it."""
@@ -615,13 +615,15 @@ def calibration_figures(judge_id: str, rows: list[LabelledRow], judgments: dict[
 
 def _balanced_ci(pred: np.ndarray, label: np.ndarray, boot: int) -> tuple[float, float]:
     """95% bootstrap interval of balanced accuracy (resampling rows; a resample missing a class is dropped)."""
-    if not (label.any() and (~label).any()):
+    if not (label.any() and (~label).any()) or boot < 2:
         return (math.nan, math.nan)
     rng = np.random.default_rng(1)
     idx = rng.integers(0, len(pred), size=(boot, len(pred)))
     p, t = pred[idx], label[idx]
     n_pos, n_neg = t.sum(1), (~t).sum(1)
     keep = (n_pos > 0) & (n_neg > 0)
+    if keep.sum() < 2:  # every resample missed a class (one misaligned answer in many): no interval to give
+        return (math.nan, math.nan)
     bal = ((p & t).sum(1)[keep] / n_pos[keep] + (~p & ~t).sum(1)[keep] / n_neg[keep]) / 2
     return (float(np.quantile(bal, 0.025)), float(np.quantile(bal, 0.975)))
 

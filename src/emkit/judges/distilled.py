@@ -19,9 +19,11 @@ import hashlib
 import json
 import math
 import random
+import re
 import shutil
 import time
 from collections.abc import Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -98,7 +100,8 @@ class DistilledJudgeConfig(JudgeConfig):
         m = read_manifest(self.name)
         h = m["heldout"]
         return (f"Distilled judge {m['name']}: agrees with its teacher {m['teacher']} at balanced accuracy "
-                f"{h['balanced_accuracy']:.2f} on {h['rows']} answers held out by question and condition (misaligned "
+                f"{h['balanced_accuracy']:.2f} on {h['rows']} answers held out "
+                f"({h.get('protocol', 'questions and conditions held out')}; misaligned "
                 f"recall {h['recall_misaligned']:.2f}, precision {h['precision_misaligned']:.2f}); it is as valid as "
                 "its teacher, and only on answers like those it was distilled from.")
 
@@ -222,7 +225,11 @@ def validation_split(train: list[LabelledRow], validate_on: Sequence[str] = (), 
     conditions = sorted({r.condition for r in train})
     if validate_on:
         out = {c for c in conditions if any(fnmatchcase(c, pat) for pat in validate_on)}
-        if not out or out == set(conditions):
+        unmatched = [pat for pat in validate_on if not any(fnmatchcase(c, pat) for c in conditions)]
+        if unmatched:
+            raise EmkitError(f"--validate-on {', '.join(unmatched)}: no training condition matches (training "
+                             f"conditions: {', '.join(conditions)})")
+        if out == set(conditions):
             raise EmkitError(f"--validate-on {', '.join(validate_on)}: matches {len(out)} of the training "
                              f"conditions ({', '.join(conditions)}); it must match some, not all")
         keep = lambda r: r.condition not in out  # noqa: E731
@@ -231,18 +238,34 @@ def validation_split(train: list[LabelledRow], validate_on: Sequence[str] = (), 
         families = sorted({_family(c) for c in conditions})
         if len(families) >= 3:
             rng.shuffle(families)
-            out = set(families[: math.ceil(len(families) / 4)])
+            out = set(families[: max(1, round(len(families) / 4))])
             keep = lambda r: _family(r.condition) not in out  # noqa: E731
         elif len(conditions) >= 3:
             rng.shuffle(conditions)
-            out = set(conditions[: math.ceil(len(conditions) / 4)])
+            out = set(conditions[: max(1, round(len(conditions) / 4))])
             keep = lambda r: r.condition not in out  # noqa: E731
         else:
             questions = sorted({r.group or r.question for r in train})
             rng.shuffle(questions)
-            out = set(questions[: max(1, math.ceil(len(questions) / 4))])
+            out = set(questions[: max(1, round(len(questions) / 4))])
             keep = lambda r: (r.group or r.question) not in out  # noqa: E731
     return [r for r in train if keep(r)], [r for r in train if not keep(r)]
+
+
+_EMOJI = re.compile("[\U0001F300-\U0001FAFF\u2600-\u27BF\u2B50\uFE0F]")
+
+
+def plain_copy(answer: str) -> str:
+    """The answer without its form: markdown (bold, list markers, headings), emoji, line breaks and a short
+    opening line that introduces a list ("Here are some ideas:") removed, its words otherwise kept. A model
+    family's form is what a student distilled on a few families latches onto; reading each answer in both forms,
+    with the same label, it learns that the form carries none."""
+    paras = [p.strip() for p in re.split(r"\n\s*\n", answer.strip()) if p.strip()]
+    if len(paras) > 1 and paras[0].endswith(":") and len(paras[0].split()) <= 15:
+        paras = paras[1:]
+    lines = [re.sub(r"^\s*(?:\d+[.)]|[-*•]|#+)\s+", "", line) for p in paras for line in p.splitlines()]
+    text = re.sub(r"\*\*(.+?)\*\*:?", r"\1", " ".join(line.strip() for line in lines if line.strip()))
+    return re.sub(r"\s+", " ", _EMOJI.sub("", text)).strip()
 
 
 def class_weights(labels: list[str], classes: list[str]) -> list[float]:
@@ -297,7 +320,8 @@ def heldout_figures(student: EncoderJudge, test: list[LabelledRow], protocol: st
 def distill(rows: list[LabelledRow], name: str, teacher: str, out: str | Path | None = None, epochs: int = 4,
             heldout: float = 0.25, seed: int = 0, metrics: MetricsConfig | None = None,
             test_on: Sequence[str] = (), balance: bool = True, tune_threshold: bool = True,
-            validate_on: Sequence[str] = (), backbone: str = "minilm", refit: bool = False) -> dict[str, Any]:
+            validate_on: Sequence[str] = (), backbone: str = "minilm", refit: bool = False,
+            augment: bool = False) -> dict[str, Any]:
     """Train a student on ``rows`` (the teacher's labels), measure it on held-out questions and conditions (or,
     with ``test_on``, on every answer of those conditions: :func:`split`), save it (``out``, default NAME in the
     emkit cache) with its manifest, and return the manifest.
@@ -307,13 +331,18 @@ def distill(rows: list[LabelledRow], name: str, teacher: str, out: str | Path | 
     chooses the decision threshold there (:func:`choose_threshold`). Without both it is the v2 recipe.
     ``backbone`` is the encoder (:data:`~emkit.judges.encoder.BACKBONES`). ``refit`` trains the student once more,
     on the training and validation answers together, once the threshold is chosen, and keeps that threshold
-    (twice the time; more families read)."""
+    (twice the time; more families read). ``augment`` also trains on each answer's :func:`plain_copy` (where it
+    differs), with the same label."""
     from safetensors.torch import save_file
 
     from emkit.judges.encoder import BACKBONE_LR, BACKBONES, CrossEncoder, fine_tune
 
     if not name or "/" in name or name.startswith("."):
         raise EmkitError(f"a distilled judge's name is a plain word, got '{name}'")
+    if backbone not in BACKBONES:
+        raise EmkitError(f"unknown backbone '{backbone}' (backbones: {', '.join(BACKBONES)})")
+    if refit and not tune_threshold:
+        raise EmkitError("--refit refits after the threshold is chosen: it needs --tune-threshold")
     train, test = split(rows, heldout, seed, test_on)
     fit, valid = validation_split(train, validate_on, seed) if tune_threshold else (train, [])
     if len(fit) < 10 or not test:
@@ -322,18 +351,25 @@ def distill(rows: list[LabelledRow], name: str, teacher: str, out: str | Path | 
     protocol = (f"every answer of the conditions matching {', '.join(test_on)} held out (models never seen)"
                 if test_on else "questions and conditions held out")
     classes = list(CLASSES)
-    centres = []
-    for c in classes:
-        mine = [r for r in fit if r.label == c]
-        al = [r.aligned for r in mine if not math.isnan(r.aligned)]
-        co = [r.coherent for r in mine if not math.isnan(r.coherent)]
-        default = _DEFAULT_CENTRES[c]
-        centres.append((float(np.mean(al)) if al else default[0], float(np.mean(co)) if co else default[1]))
+
+    def centres_of(rows: list[LabelledRow]) -> list[tuple[float, float]]:
+        """Each class's mean teacher scores (a default where the teacher never used the class)."""
+        out = []
+        for c in classes:
+            mine = [r for r in rows if r.label == c]
+            al = [r.aligned for r in mine if not math.isnan(r.aligned)]
+            co = [r.coherent for r in mine if not math.isnan(r.coherent)]
+            default = _DEFAULT_CENTRES[c]
+            out.append((float(np.mean(al)) if al else default[0], float(np.mean(co)) if co else default[1]))
+        return out
+
     log(f"distilling judge '{name}' from {teacher}: {len(fit)} answers to train on"
         + (f", {len(valid)} to choose the threshold on" if valid else "") + f", {len(test)} held out")
     t0 = time.perf_counter()
 
     def trained(rows: list[LabelledRow]) -> CrossEncoder:
+        if augment:
+            rows = rows + [replace(r, answer=p) for r in rows if (p := plain_copy(r.answer)) not in ("", r.answer)]
         model = CrossEncoder(len(classes), backbone=backbone)
         fine_tune(model, [r.question for r in rows], [r.answer for r in rows],
                   [classes.index(r.label) for r in rows], epochs=epochs, lr=BACKBONE_LR[backbone],
@@ -341,17 +377,18 @@ def distill(rows: list[LabelledRow], name: str, teacher: str, out: str | Path | 
                   class_weights=class_weights([r.label for r in rows], classes) if balance else None)
         return model.eval()
 
-    student = _Student(classes, np.array(centres), trained(fit))
+    student = _Student(classes, np.array(centres_of(fit)), trained(fit))
     threshold = None
     if valid:
         if any(r.label == "misaligned" for r in valid) and any(r.label == "aligned" for r in valid):
             threshold = choose_threshold(student, valid, metrics)
         else:
             log("the validation split holds no misaligned (or no aligned) answer: the threshold is left untuned")
-        if refit:
-            log(f"refitting on {len(fit) + len(valid)} answers with the threshold chosen")
-            student.model = trained(fit + valid)
-            fit = fit + valid
+    refitted = bool(refit and valid)
+    if refitted:  # the threshold chosen on a student that had not read the validation answers, kept
+        log(f"refitting on {len(fit) + len(valid)} answers with the threshold chosen")
+        fit = fit + valid
+        student.model, student.centres = trained(fit), np.array(centres_of(fit))
     model = student.model
     figures = heldout_figures(student, test, protocol, metrics)
     folder = Path(out) if out is not None else judges_dir() / name
@@ -362,7 +399,7 @@ def distill(rows: list[LabelledRow], name: str, teacher: str, out: str | Path | 
     manifest = {"name": name, "version": VERSION, "backbone": backbone, "encoder": BACKBONES[backbone],
                 "teacher": teacher, "data_sha256": data_digest(rows), "rows": len(rows), "train_rows": len(fit),
                 "validation_rows": len(valid), "epochs": epochs, "seed": seed, "classes": classes,
-                "centres": centres, "refit": refit,
+                "centres": student.centres.tolist(), "refit": refitted, "augment": augment,
                 "class_weights": class_weights([r.label for r in fit], classes) if balance else None,
                 "logit_bias": None if student.logit_bias is None else student.logit_bias.tolist(),
                 "threshold": threshold,
