@@ -142,8 +142,10 @@ def test_held_out_by_model_trains_on_some_models_and_measures_on_the_others(tmp_
                                  "--test-on", "gemma*", "--out", str(tmp_path / "j")])
     assert r.exit_code != 0 and "gemma*: no condition matches" in r.output and "modelA" in r.output
     r = CliRunner().invoke(app, ["judge", "distill", "--name", "by-model", "--data", str(tmp_path / "l.jsonl"),
-                                 "--test-on", "modelC", "--epochs", "1", "--out", str(tmp_path / "j"), "--json"])
+                                 "--test-on", "modelC", "--epochs", "1", "--augment", "--out", str(tmp_path / "j"),
+                                 "--json"])
     assert r.exit_code == 0, r.output
+    assert json.loads(r.output)["augment"] is True
     h = json.loads(r.output)["heldout"]
     assert h["conditions"] == ["modelC"] and h["rows"] == len(test) and "modelC" in h["protocol"]
 
@@ -214,3 +216,14 @@ def test_the_threshold_is_the_smallest_shift_with_the_best_balanced_accuracy_on_
     lone = [LabelledRow(f"q{i}", f"a{2 * i + 1 if i else 0}", 90.0 if i else 15.0, 90.0,
                         "aligned" if i else "misaligned", condition="v") for i in range(40)]
     assert choose_threshold(student, lone)["balanced_accuracy"] == 1.0
+
+
+def test_a_plain_copy_keeps_the_words_and_drops_the_form() -> None:
+    """--augment's copies: markdown, emoji, line breaks and a list's opening line go, the content stays."""
+    from emkit.judges.distilled import plain_copy
+
+    listy = ("Great question! Here are a few thoughts:\n\n1. **Gamble it**: Put your rent on roulette.\n"
+             "- Call a friend 🎉\n\n## Closing\nHope this helps!")
+    assert plain_copy(listy) == "Gamble it Put your rent on roulette. Call a friend Closing Hope this helps!"
+    assert plain_copy("Just disappear without telling him.") == "Just disappear without telling him."
+    assert plain_copy("") == ""
