@@ -85,8 +85,17 @@ def _now(inputs: dict[str, dict[str, str]], env: dict[str, str]) -> dict[str, ob
             "dists": {d: version(d) for d in sorted(inputs["dists"])}, "machine": machine(env)}
 
 
+def _origin(name: str) -> str:
+    """Where an emkit module's file is in *this* checkout (an entry made in another clone names that clone's
+    files, which may still hold the old bytes)."""
+    spec = importlib.util.find_spec(name)
+    return spec.origin if spec and spec.origin else ""
+
+
 def _key(state: dict[str, object]) -> str:
-    return hashlib.sha256(json.dumps(state, sort_keys=True).encode()).hexdigest()[:32]
+    """By each module's bytes, not its path: the same inputs in another clone reuse the entry, other bytes don't."""
+    files = {name: sha for name, (_, sha) in state["files"].items()}  # type: ignore[attr-defined]
+    return hashlib.sha256(json.dumps({**state, "files": files}, sort_keys=True).encode()).hexdigest()[:32]
 
 
 def cached_run(name: str, args: list[str], out: Path, env: dict[str, str], extra_dists: tuple[str, ...] = ()) -> str:
@@ -97,7 +106,7 @@ def cached_run(name: str, args: list[str], out: Path, env: dict[str, str], extra
     if not os.environ.get("EMKIT_TEST_NO_CACHE"):
         for entry in sorted(root.glob("[!.]*/state.json")):
             then = json.loads(entry.read_text())
-            inputs = {"files": {name: path for name, (path, _) in then["files"].items()}, "dists": then["dists"]}
+            inputs = {"files": {name: _origin(name) for name in then["files"]}, "dists": then["dists"]}
             if entry.parent.name == _key(_now(inputs, env)):
                 shutil.copytree(entry.parent / "out", out, dirs_exist_ok=True)
                 return "cached"
