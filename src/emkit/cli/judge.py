@@ -164,7 +164,7 @@ def judge_distill(name: Annotated[str, typer.Option(help="the new judge's name (
                            "line), same label")] = False,
                   backbone: Annotated[str, typer.Option(
                       help="the encoder: minilm (all-MiniLM-L6-v2, fully fine-tuned) or smollm2-135m (SmolLM2-135M "
-                           "with a LoRA; about 6x slower to distil)")] = "minilm",
+                           "with a LoRA; about 4x slower an epoch)")] = "minilm",
                   out: Annotated[Path | None, typer.Option(help="save it here instead of the emkit cache")] = None,
                   base_url: BaseUrlOpt = None, api_key_env: KeyEnvOpt = "OPENAI_API_KEY",
                   max_calls: MaxCallsOpt = None, as_json: JsonOpt = False) -> None:
