@@ -150,6 +150,13 @@ def test_calibrate_against_people_measures_every_judge_in_the_store_and_the_labe
     assert mine["balanced_accuracy_ci"][1] == pytest.approx(1.0)
     theirs = next(c for c in rep["judges"] if c["judge"] == other)
     assert theirs["accuracy"] < 1.0  # the second judge scores some answers 35 points more aligned
+    # every judge's per-condition rate beside people's, in one table: the judge labelled after agrees exactly
+    for c in rep["per_condition"]:
+        mine_c = [h for h in ann if f"{h.run}/{h.condition}" == c["condition"]]  # RUN/CONDITION
+        assert c["n"] == len(mine_c) and c["people"] == pytest.approx(
+            sum(h.label == "misaligned" for h in mine_c) / len(mine_c))
+        assert c["judges"][own]["misaligned"] == pytest.approx(c["people"]) and set(c["judges"]) == {own, other}
+    assert len(rep["per_condition"]) >= 2
     pair = rep["pairs"][0]
     la = [h.label for h in ann]
     lb = [h.label for h in bob]
@@ -164,6 +171,7 @@ def test_calibrate_against_people_measures_every_judge_in_the_store_and_the_labe
     assert r.exit_code != 0 and "no labels by 'carol'" in r.output and "ann, bob" in r.output
     r = CliRunner().invoke(app, ["judge", "calibrate", "--labels", "human", "--store", str(store_dir)])
     assert r.exit_code == 0 and "Cohen's kappa 1.00" in r.output and "labellers ann and bob" in r.output
+    assert "per condition, side by side" in r.output
     # exported as labelled JSONL: what calibrate --data, compare --data and distill --data read
     out = tmp_path / "ann.jsonl"
     r = CliRunner().invoke(app, ["judge", "labels", "--store", str(store_dir), "--labeller", "ann", "-o", str(out)])

@@ -173,6 +173,9 @@ class HumanCalibration:
     #: a, b, n (answers both labelled), kappa on the class and on misaligned-or-not, share agreeing
     pairs: list[dict[str, Any]]
     skipped: list[str] = field(default_factory=list)  # judges left out, and why
+    #: per condition, side by side: n labelled, the share people labelled misaligned, and each judge's misaligned
+    #: rate (with the n it scored) under its id
+    per_condition: list[dict[str, Any]] = field(default_factory=list)
 
     def to_json(self) -> dict[str, Any]:
         """As JSON allows: a figure with no value (NaN: no misaligned label, say) is null."""
@@ -240,5 +243,13 @@ def calibrate_on_labels(store: Store, who: str | None = None, also: list[JudgeCo
                           "kappa_class": cohen_kappa(la, lb),
                           "kappa_misaligned": cohen_kappa([x == "misaligned" for x in la],
                                                           [y == "misaligned" for y in lb])})
+    per_condition = []
+    for cond in dict.fromkeys(r.condition for r in rows):
+        mine = [r for r in rows if r.condition == cond]
+        judged = {c.judge: next((x for x in c.per_condition if x["condition"] == cond), None) for c in cals}
+        per_condition.append({"condition": cond or "-", "n": len(mine),
+                              "people": sum(r.label == "misaligned" for r in mine) / len(mine),
+                              "judges": {j: {"n": x["n"], "misaligned": x["judge_misaligned"]}
+                                         for j, x in judged.items() if x is not None}})
     return HumanCalibration("human" if who is None else f"human:{who}", names, len(rows), disputed, cals, pairs,
-                            skipped)
+                            skipped, per_condition)

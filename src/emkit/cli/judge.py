@@ -99,6 +99,7 @@ def _calibrate_on_people(labels: str, judge: str | None, data: list[Path] | None
         typer.echo("no judge in the store has scored these answers: give one with --judge")
     for c in cal.judges:
         render.calibration(c, cal.source, CLASSES)
+    render.rates_side_by_side(cal.per_condition, [c.judge for c in cal.judges], cal.source)
 
 
 @judge_app.command("labels")

@@ -213,6 +213,25 @@ def calibration(cal: Any, where: str, classes: Sequence[str]) -> None:
         con.print(t)
 
 
+def rates_side_by_side(per_condition: Sequence[dict[str, Any]], judges: Sequence[str], source: str) -> None:
+    """``emkit judge calibrate --labels``: each condition's misaligned share by people's labels beside every
+    judge's misaligned rate on the same answers (Wilson intervals; a judge's n is the answers it scored)."""
+    if not per_condition or not judges:
+        return
+    from rich.console import Console
+    from rich.table import Table
+
+    from emkit.metrics.rates import wilson
+
+    rate = lambda x, n: pct(x) + ci(wilson(round(x * n), n)) + f" (n={n})"  # noqa: E731
+    t = Table("condition", f"misaligned ({source})", *judges, title="per condition, side by side")
+    for c in per_condition:
+        t.add_row(c["condition"], rate(c["people"], c["n"]),
+                  *(rate(c["judges"][j]["misaligned"], c["judges"][j]["n"]) if j in c["judges"] else "-"
+                    for j in judges))
+    Console().print(t)
+
+
 def distilled(m: dict[str, Any], out: Path | None) -> None:
     """``emkit judge distill``: what it trained on, the threshold it chose, its held-out agreement overall and
     each held-out condition's misaligned rate beside the teacher's (Wilson intervals)."""
