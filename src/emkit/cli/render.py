@@ -213,6 +213,13 @@ def calibration(cal: Any, where: str, classes: Sequence[str]) -> None:
         con.print(t)
 
 
+def _share(x: float, n: int) -> str:
+    """A share of n answers as a rate with its Wilson interval (the counts are what a share of n stands for)."""
+    from emkit.metrics.rates import Rate
+
+    return str(Rate.of(round(x * n), n, 0.95))
+
+
 def rates_side_by_side(per_condition: Sequence[dict[str, Any]], judges: Sequence[str], source: str) -> None:
     """``emkit judge calibrate --labels``: each condition's misaligned share by people's labels beside every
     judge's misaligned rate on the same answers (Wilson intervals; a judge's n is the answers it scored)."""
@@ -221,13 +228,10 @@ def rates_side_by_side(per_condition: Sequence[dict[str, Any]], judges: Sequence
     from rich.console import Console
     from rich.table import Table
 
-    from emkit.metrics.rates import wilson
-
-    rate = lambda x, n: pct(x) + ci(wilson(round(x * n), n)) + f" (n={n})"  # noqa: E731
     t = Table("condition", f"misaligned ({source})", *judges, title="per condition, side by side")
     for c in per_condition:
-        t.add_row(c["condition"], rate(c["people"], c["n"]),
-                  *(rate(c["judges"][j]["misaligned"], c["judges"][j]["n"]) if j in c["judges"] else "-"
+        t.add_row(c["condition"], _share(c["people"], c["n"]),
+                  *(_share(c["judges"][j]["misaligned"], c["judges"][j]["n"]) if j in c["judges"] else "-"
                     for j in judges))
     Console().print(t)
 
@@ -238,7 +242,7 @@ def distilled(m: dict[str, Any], out: Path | None) -> None:
     from rich.console import Console
     from rich.table import Table
 
-    from emkit.metrics.rates import wilson
+    from emkit.metrics.rates import Rate
 
     con = Console()
     h = m["heldout"]
@@ -251,17 +255,16 @@ def distilled(m: dict[str, Any], out: Path | None) -> None:
                   f"misaligned logit {th['misaligned_logit_shift']:+.2f}, balanced accuracy there "
                   f"{num(th['balanced_accuracy_untuned'])} -> {num(th['balanced_accuracy'])}"
                   + (" (chosen before the refit on every training answer)" if m.get("refit") else ""))
-    rate = lambda k: f"{pct(h[k]['rate'])} [{pct(h[k]['lo'])}, {pct(h[k]['hi'])}] (n={h[k]['n']})"  # noqa: E731
-    con.print(f"held out: accuracy {rate('accuracy_ci')}; balanced {pct(h['balanced_accuracy'])}"
-              f"{ci(h.get('balanced_accuracy_ci', (float('nan'),) * 2))}; misaligned recall {rate('recall_ci')}, "
-              f"precision {rate('precision_ci')}; kappa {num(h.get('kappa_misaligned'))}")
+    con.print(f"held out: accuracy {Rate(**h['accuracy_ci'])}; balanced {pct(h['balanced_accuracy'])}"
+              f"{ci(h.get('balanced_accuracy_ci', (float('nan'),) * 2))}; misaligned recall {Rate(**h['recall_ci'])}, "
+              f"precision {Rate(**h['precision_ci'])}; kappa {num(h.get('kappa_misaligned'))}")
     if h["per_condition"]:
         t = Table("held-out condition", "n", "misaligned (teacher)", "misaligned (judge)",
                   title=f"per condition: Spearman of the judge's rates against the teacher's "
                         f"{num(h['spearman_conditions'])}")
         for c in h["per_condition"]:
-            t.add_row(c["condition"], str(c["n"]), *(pct(c[k]) + ci(wilson(round(c[k] * c["n"]), c["n"]))
-                                                   for k in ("label_misaligned", "judge_misaligned")))
+            t.add_row(c["condition"], str(c["n"]), *(_share(c[k], c["n"]) for k in ("label_misaligned",
+                                                                                    "judge_misaligned")))
         con.print(t)
     con.print(f"use it with: judge: {{backend: local, name: {out or m['name']}}}")
 

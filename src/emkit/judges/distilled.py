@@ -22,8 +22,8 @@ import random
 import re
 import shutil
 import time
-from collections.abc import Sequence
-from dataclasses import replace
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -36,7 +36,7 @@ from emkit.core.registry import JUDGES
 from emkit.judges import Judge
 from emkit.judges.calibrate import CLASSES, LabelledRow, calibration_figures
 from emkit.judges.offline import EncoderJudge, band_median
-from emkit.metrics.rates import wilson
+from emkit.metrics.rates import Rate
 
 if TYPE_CHECKING:  # the encoder (torch, transformers) loads with a judge, not with its registration
     from emkit.judges.encoder import CrossEncoder
@@ -174,14 +174,7 @@ def split(rows: list[LabelledRow], heldout: float = 0.25, seed: int = 0, test_on
     instead: every answer of the matching conditions is the test, every answer of the others the training, on
     the same questions: the figures say how the judge does on models it never saw, as a lab would use it."""
     if test_on:
-        from fnmatch import fnmatchcase
-
-        conditions = sorted({r.condition for r in rows})
-        out_c = {c for c in conditions if any(fnmatchcase(c, pat) for pat in test_on)}
-        unmatched = [pat for pat in test_on if not any(fnmatchcase(c, pat) for c in conditions)]
-        if unmatched:
-            raise EmkitError(f"--test-on {', '.join(unmatched)}: no condition matches (conditions: "
-                             f"{', '.join(conditions) or 'none: the rows name none'})")
+        out_c = _matching(rows, test_on, "--test-on")
         return [r for r in rows if r.condition not in out_c], [r for r in rows if r.condition in out_c]
     rng = random.Random(seed)
     questions = sorted({r.group or r.question for r in rows})
@@ -204,8 +197,7 @@ def data_digest(rows: list[LabelledRow]) -> str:
 
 
 def _rate(k: int, n: int) -> dict[str, float]:
-    lo, hi = wilson(k, n)
-    return {"k": k, "n": n, "rate": k / n if n else math.nan, "lo": lo, "hi": hi}
+    return asdict(Rate.of(k, n, 0.95))
 
 
 def _family(condition: str) -> str:
@@ -214,42 +206,40 @@ def _family(condition: str) -> str:
     return condition.split("/", 1)[0]
 
 
+def _matching(rows: list[LabelledRow], patterns: Sequence[str], option: str, of: str = "condition") -> set[str]:
+    """The rows' conditions matching any of ``patterns`` (``fnmatch`` style); a pattern matching none is an
+    error naming the conditions there are."""
+    from fnmatch import fnmatchcase
+
+    conditions = sorted({r.condition for r in rows})
+    unmatched = [pat for pat in patterns if not any(fnmatchcase(c, pat) for c in conditions)]
+    if unmatched:
+        raise EmkitError(f"{option} {', '.join(unmatched)}: no {of} matches ({of}s: "
+                         f"{', '.join(conditions) or 'none: the rows name none'})")
+    return {c for c in conditions if any(fnmatchcase(c, pat) for pat in patterns)}
+
+
 def validation_split(train: list[LabelledRow], validate_on: Sequence[str] = (), seed: int = 0
                      ) -> tuple[list[LabelledRow], list[LabelledRow]]:
     """Rows to fit on and rows to choose the decision threshold on, apart as the test is from the training:
     the conditions matching ``validate_on``; else, with three or more model families (:func:`_family`) among
     the training answers, a quarter of the families, so the threshold is chosen for families the student did not
     read; else, with three or more conditions, a quarter of them; else a quarter of the questions."""
-    from fnmatch import fnmatchcase
-
-    conditions = sorted({r.condition for r in train})
     if validate_on:
-        out = {c for c in conditions if any(fnmatchcase(c, pat) for pat in validate_on)}
-        unmatched = [pat for pat in validate_on if not any(fnmatchcase(c, pat) for c in conditions)]
-        if unmatched:
-            raise EmkitError(f"--validate-on {', '.join(unmatched)}: no training condition matches (training "
-                             f"conditions: {', '.join(conditions)})")
-        if out == set(conditions):
-            raise EmkitError(f"--validate-on {', '.join(validate_on)}: matches {len(out)} of the training "
-                             f"conditions ({', '.join(conditions)}); it must match some, not all")
-        keep = lambda r: r.condition not in out  # noqa: E731
+        out = _matching(train, validate_on, "--validate-on", "training condition")
+        if out == {r.condition for r in train}:
+            raise EmkitError(f"--validate-on {', '.join(validate_on)}: matches every training condition; it must "
+                             "match some, not all")
+        unit: Callable[[LabelledRow], str] = lambda r: r.condition  # noqa: E731
     else:
-        rng = random.Random(seed + 1)
-        families = sorted({_family(c) for c in conditions})
-        if len(families) >= 3:
-            rng.shuffle(families)
-            out = set(families[: max(1, round(len(families) / 4))])
-            keep = lambda r: _family(r.condition) not in out  # noqa: E731
-        elif len(conditions) >= 3:
-            rng.shuffle(conditions)
-            out = set(conditions[: max(1, round(len(conditions) / 4))])
-            keep = lambda r: r.condition not in out  # noqa: E731
-        else:
-            questions = sorted({r.group or r.question for r in train})
-            rng.shuffle(questions)
-            out = set(questions[: max(1, round(len(questions) / 4))])
-            keep = lambda r: (r.group or r.question) not in out  # noqa: E731
-    return [r for r in train if keep(r)], [r for r in train if not keep(r)]
+        units: list[str] = []
+        for unit in (lambda r: _family(r.condition), lambda r: r.condition, lambda r: r.group or r.question):
+            units = sorted({unit(r) for r in train})
+            if len(units) >= 3:
+                break
+        random.Random(seed + 1).shuffle(units)
+        out = set(units[: max(1, round(len(units) / 4))])
+    return [r for r in train if unit(r) not in out], [r for r in train if unit(r) in out]
 
 
 _EMOJI = re.compile("[\U0001F300-\U0001FAFF\u2600-\u27BF\u2B50\uFE0F]")

@@ -130,9 +130,7 @@ class CrossEncoder(torch.nn.Module):
                        max_length=self.MAX_LENGTH, return_tensors="pt")
         if self.backbone != "minilm":  # a decoder takes no segment ids
             enc.pop("token_type_ids", None)
-        h = self.encoder(**enc).last_hidden_state
-        m = enc["attention_mask"].unsqueeze(-1).float()
-        return (h * m).sum(1) / m.sum(1).clamp(min=1)
+        return _mean_pool(self.encoder(**enc).last_hidden_state, enc["attention_mask"])
 
     def forward(self, questions: list[str], answers: list[str]) -> torch.Tensor:
         return self.head(self.pooled(questions, answers))
@@ -153,9 +151,8 @@ class CrossEncoder(torch.nn.Module):
             for idx in self.length_batches(texts, None, batch, max_length):
                 enc = self.tok([texts[i] for i in idx], padding=True, truncation=True, max_length=max_length,
                                return_tensors="pt")
-                h = encoder(**enc).last_hidden_state
-                m = enc["attention_mask"].unsqueeze(-1).float()
-                out[idx] = torch.nn.functional.normalize((h * m).sum(1) / m.sum(1).clamp(min=1), dim=-1)
+                out[idx] = torch.nn.functional.normalize(
+                    _mean_pool(encoder(**enc).last_hidden_state, enc["attention_mask"]), dim=-1)
             return out
 
         if not answers:
@@ -167,6 +164,12 @@ class CrossEncoder(torch.nn.Module):
             q = embed(list(unique), self.MAX_LENGTH)[[unique[x] for x in questions]]  # each question embedded once
             a = embed(answers, self.MAX_LENGTH if answer_tokens is None else answer_tokens + 2)  # + [CLS], [SEP]
         return (q * a).sum(-1).double().numpy()
+
+
+def _mean_pool(hidden: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+    """Each sequence's mean hidden state over its real tokens (padding left out)."""
+    m = mask.unsqueeze(-1).float()
+    return (hidden * m).sum(1) / m.sum(1).clamp(min=1)
 
 
 def fine_tune(model: CrossEncoder, questions: list[str], answers: list[str], y: list[int], epochs: int = 4,

@@ -99,9 +99,12 @@ class EncoderJudge(Judge):
         z = np.exp(z - z.max(1, keepdims=True))
         return z / z.sum(1, keepdims=True)
 
-    def _predict(self, questions: list[str], answers: list[str]) -> list[tuple[np.ndarray, tuple[float, float]]]:
-        """Each pair's class probabilities and scores, in the order given."""
-        return [(p, self._scores(p)) for p in self.probabilities(self.logits(questions, answers))]
+    def _predict(self, questions: list[str], answers: list[str], logits: np.ndarray | None = None
+                 ) -> list[tuple[np.ndarray, tuple[float, float]]]:
+        """Each pair's class probabilities and scores, in the order given; from ``logits`` already computed for
+        these pairs if given (a threshold tried without a forward pass)."""
+        logits = self.logits(questions, answers) if logits is None else logits
+        return [(p, self._scores(p)) for p in self.probabilities(logits)]
 
     def _scores(self, probs: np.ndarray) -> tuple[float, float]:
         """(aligned, coherent) from the class probabilities: their expected class centres."""
@@ -120,9 +123,8 @@ class EncoderJudge(Judge):
         """Both metrics' judgments of labelled rows, keyed as calibration_figures reads them (not cached); from
         ``logits`` already computed for them if given (so a threshold can be tried without a forward pass)."""
         out = {}
-        preds = self._predict([r.question for r in rows], [r.answer for r in rows]) if logits is None else \
-            [(p, self._scores(p)) for p in self.probabilities(logits)]
-        for r, (probs, (a, c)) in zip(rows, preds, strict=True):
+        for r, (probs, (a, c)) in zip(rows, self._predict([r.question for r in rows], [r.answer for r in rows],
+                                                          logits), strict=True):
             for j in self._verdicts(r.key, probs, a, c):
                 out[(j.key, j.metric)] = j
         return out
@@ -229,11 +231,12 @@ class OfflineJudge(EncoderJudge):
     def _scores(self, probs: np.ndarray) -> tuple[float, float]:
         return band_median(probs, self.ranges[:, 0]), band_median(probs, self.ranges[:, 1])
 
-    def _predict(self, questions: list[str], answers: list[str]) -> list[tuple[np.ndarray, tuple[float, float]]]:
+    def _predict(self, questions: list[str], answers: list[str], logits: np.ndarray | None = None
+                 ) -> list[tuple[np.ndarray, tuple[float, float]]]:
         """The classifier's scores, except that an answer farther from its question than 99% of the on-topic
         training answers (the encoder's own similarity, threshold in the manifest) is off-topic: its coherence
         is the off-topic band's centre, so it is left out of the misaligned rate as GPT-4o's low coherence would."""
-        out = super()._predict(questions, answers)
+        out = super()._predict(questions, answers, logits)
         if self.offtopic_below is None:
             return out
         sims = self.model.relevance(questions, answers, answer_tokens=self.RELEVANCE_TOKENS)
