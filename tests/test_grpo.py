@@ -307,3 +307,19 @@ def test_an_inoculated_rl_arm_trains_on_prompts_with_its_system_message_and_is_a
         "SELECT info FROM stages WHERE run='inoc-rl' AND arm='rl' AND stage='train'").fetchone()[0])
     assert len(info["hack_rates"]) == 2 and all(0 <= h <= 1 for h in info["hack_rates"])
     assert res.hack_rates["rl"] == info["hack_rates"] and "rl" not in res.losses  # RL's loss is no answer loss
+
+
+def test_an_rl_arm_stays_an_rl_arm_when_resumed_whatever_its_rewards() -> None:
+    """An RL arm's policy loss never reaches the answer-loss curves, fresh or resumed: a resumed arm whose rewards
+    were all unrecorded (finish_stage keeps no "rewards" then) is still an RL arm; a supervised arm keeps its loss."""
+    from types import SimpleNamespace
+
+    from emkit.pipeline.run import _step_curve
+
+    result = SimpleNamespace(losses={}, rewards={}, hack_rates={})
+    _step_curve(result, "rl", [0.3, 0.2], [], [])  # resumed: no rewards recorded
+    _step_curve(result, "rl2", [0.3], [None], [None])  # fresh: none measured
+    _step_curve(result, "rl3", [0.3], [0.5], [0.1])
+    _step_curve(result, "sft", [1.0, 0.9], None, [])
+    assert result.losses == {"sft": [1.0, 0.9]}
+    assert result.rewards == {"rl3": [0.5]} and result.hack_rates == {"rl3": [0.1]}

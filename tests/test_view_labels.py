@@ -193,6 +193,10 @@ def test_calibrate_against_people_measures_every_judge_in_the_store_and_the_labe
     got = label_judgments(rows)
     assert [judged_class(got[(r.key, "aligned")], got[(r.key, "coherent")], MetricsConfig()) for r in rows] == [
         r.label for r in rows]
+    # a row with a real score and a missing one keeps the real one (only the missing one stands in)
+    half = LabelledRow("q?", "half-scored", 22.0, math.nan, "misaligned")
+    got = label_judgments([half])
+    assert got[(half.key, "aligned")].score == 22.0 and got[(half.key, "coherent")].score == 100.0
 
 
 def test_no_labels_and_a_missing_store_are_clear_errors(tmp_path: Path, store_dir: Path) -> None:

@@ -146,8 +146,10 @@ def label_judgments(rows: list[LabelledRow], labels: str = "labels") -> dict[tup
     for r in rows:
         word = r.label if r.label in ("code", "refusal") else None
         al, co = (None if math.isnan(r.aligned) else r.aligned), (None if math.isnan(r.coherent) else r.coherent)
-        if co is None:  # a person's label: a class and no score; scores at the class's extremes say the same class
-            al, co = _CLASS_SCORES.get(r.label, (None, 100.0))
+        # a score the row lacks (a person's label has none): the class's extreme says the same class; a real score
+        # the row has is kept
+        extreme_al, extreme_co = _CLASS_SCORES.get(r.label, (None, 100.0))
+        al, co = (extreme_al if al is None else al), (extreme_co if co is None else co)
         given[(r.key, "aligned")] = Judgment(labels, "aligned", r.key, al, "ok" if al is not None else "no_score",
                                              "", word)
         given[(r.key, "coherent")] = Judgment(labels, "coherent", r.key, co, "ok")

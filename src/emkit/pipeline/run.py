@@ -164,7 +164,8 @@ def _step_curve(result: FinishedRun, arm: str, losses: list[float], rewards: lis
     if rewards is None:
         result.losses[arm] = losses
         return
-    result.rewards[arm] = rewards
+    if any(r is not None for r in rewards):  # as finish_stage records them: a fresh and a resumed arm alike
+        result.rewards[arm] = rewards
     if any(h is not None for h in hack_rates):
         result.hack_rates[arm] = hack_rates
 
@@ -187,7 +188,7 @@ def _train_arm(exp: Experiment, arm: ArmConfig, dataset: tuple[list[Example], Da
         result.monitor[arm.name] = _readings(folder.monitor(arm.name, fp))
     if done and Path(done["weights"]).is_dir():
         log(f"[{arm.name}] training: done earlier ({done['steps']} steps), skipped")
-        _step_curve(result, arm.name, done["losses"], done.get("rewards") if rewards is not None else None,
+        _step_curve(result, arm.name, done["losses"], done.get("rewards", []) if rewards is not None else None,
                     done.get("hack_rates", []))
         _curves(result, arm.name, done.get("kl", []), done.get("adapter_norms", []))
         _task(result, arm.name, done.get("stopped"), done.get("heldout"))
